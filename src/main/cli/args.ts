@@ -1,0 +1,150 @@
+/**
+ * Command-line parsing for `kaiwa`. Strict: an unknown flag or a bad value is a
+ * usage error (exit 2), never silently ignored.
+ */
+import { parseArgs } from 'node:util'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { SupernodeModeSchema } from '../../shared/api/contract.js'
+import type { SupernodeMode } from '../../shared/api/contract.js'
+import { LOG_LEVELS } from '../../shared/logger.js'
+import type { LogLevel } from '../../shared/logger.js'
+import { KaiwaError } from '../../shared/errors.js'
+
+export class UsageError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'invalid_input')
+    this.name = 'UsageError'
+  }
+}
+
+export const USAGE = `Usage:
+  kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
+               [--supernode off|auto|on] [--api-port N] [--name NAME]
+               [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
+  kaiwa claim  NAME [--data DIR]
+  kaiwa lookup NAME [--data DIR]
+  kaiwa status [--data DIR]
+  kaiwa help
+
+  --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)
+  --listen MA       libp2p listen address (default /ip4/0.0.0.0/tcp/0)
+  --bootstrap MA    a peer to join through, e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo...
+  --supernode MODE  off: always a client; on: always a supernode (DHT server and
+                    relay); auto (default): a supernode when publicly reachable,
+                    or when there is no bootstrap peer (the first node of a network)
+  --api-port N      control API port on 127.0.0.1 (default 0: any free port)
+  --name NAME       claim this user ID at start-up
+  --config FILE     JSON file with {bootstrap, listen, supernode, mdns, upnp}
+                    (default: DIR/config.json if it exists)
+  --no-mdns         do not discover peers on the LAN with mDNS
+  --no-upnp         do not ask the router for a port mapping (UPnP)
+  --log-level L     debug|info|warn|error|silent (default info), to stderr
+`
+
+export interface NodeCommand {
+  command: 'node'
+  dataDir: string
+  listen?: string[]
+  bootstrap?: string[]
+  supernode?: SupernodeMode
+  apiPort: number
+  name?: string
+  config?: string
+  mdns?: boolean
+  upnp?: boolean
+  logLevel: LogLevel
+}
+export interface ClientCommand {
+  command: 'claim' | 'lookup' | 'status'
+  dataDir: string
+  name?: string
+}
+export type Command = NodeCommand | ClientCommand | { command: 'help' }
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KAIWA_DATA != null && env.KAIWA_DATA !== ''
+    ? env.KAIWA_DATA
+    : join(homedir(), '.kaiwa')
+}
+
+export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Command {
+  const [command, ...rest] = argv
+  if (command == null || command === 'help' || command === '--help' || command === '-h') {
+    return { command: 'help' }
+  }
+  if (command === 'node') return parseNode(rest, env)
+  if (command === 'claim' || command === 'lookup' || command === 'status') {
+    const { values, positionals } = strictParse(rest, { data: { type: 'string' } }, true)
+    const wantsName = command !== 'status'
+    if (wantsName && positionals.length !== 1)
+      throw new UsageError(`kaiwa ${command} needs exactly one NAME`)
+    if (!wantsName && positionals.length !== 0)
+      throw new UsageError('kaiwa status takes no arguments')
+    return {
+      command,
+      dataDir: (values.data as string | undefined) ?? defaultDataDir(env),
+      ...(wantsName ? { name: positionals[0] } : {}),
+    }
+  }
+  throw new UsageError(`unknown command "${command}"`)
+}
+
+function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
+  const { values } = strictParse(
+    args,
+    {
+      data: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
+      supernode: { type: 'string' },
+      'api-port': { type: 'string' },
+      name: { type: 'string' },
+      config: { type: 'string' },
+      'no-mdns': { type: 'boolean' },
+      'no-upnp': { type: 'boolean' },
+      'log-level': { type: 'string' },
+    },
+    false,
+  )
+  const supernode = values.supernode as string | undefined
+  if (supernode != null && !SupernodeModeSchema.safeParse(supernode).success) {
+    throw new UsageError(`--supernode must be off, auto or on (got "${supernode}")`)
+  }
+  const apiPortRaw = (values['api-port'] as string | undefined) ?? '0'
+  const apiPort = Number(apiPortRaw)
+  if (!/^\d+$/.test(apiPortRaw) || apiPort > 65535) {
+    throw new UsageError(`--api-port must be a port number 0-65535 (got "${apiPortRaw}")`)
+  }
+  const logLevel = ((values['log-level'] as string | undefined) ?? 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+  return {
+    command: 'node',
+    dataDir: (values.data as string | undefined) ?? defaultDataDir(env),
+    listen: values.listen as string[] | undefined,
+    bootstrap: values.bootstrap as string[] | undefined,
+    supernode: supernode as SupernodeMode | undefined,
+    apiPort,
+    name: values.name as string | undefined,
+    config: values.config as string | undefined,
+    mdns: values['no-mdns'] === true ? false : undefined,
+    upnp: values['no-upnp'] === true ? false : undefined,
+    logLevel,
+  }
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options']
+
+interface Parsed {
+  values: Record<string, string | boolean | Array<string | boolean> | undefined>
+  positionals: string[]
+}
+
+function strictParse(args: string[], options: Options, allowPositionals: boolean): Parsed {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true }) as Parsed
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err))
+  }
+}

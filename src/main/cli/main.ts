@@ -1,0 +1,125 @@
+/**
+ * `kaiwa` command entry. `kaiwa node` runs a node in the foreground and prints
+ * exactly one JSON ready line on stdout; the other commands talk to a running
+ * node through its control API (127.0.0.1 + bearer token from the data dir).
+ */
+import { readFile } from 'node:fs/promises'
+import { KaiwaError } from '../../shared/errors.js'
+import { createApiClient, ApiCallError } from '../api/api-client.js'
+import { startApiServer } from '../api/api-server.js'
+import {
+  loadOrCreateApiToken,
+  readApiEndpoint,
+  removeApiEndpoint,
+  writeApiEndpoint,
+} from '../api/api-token.js'
+import { startKaiwaNode } from '../kaiwa-node.js'
+import { createStderrLogger } from '../logger.js'
+import { parseCommand, USAGE, UsageError } from './args.js'
+import type { ClientCommand, NodeCommand } from './args.js'
+import { resolveNodeConfig } from './node-config.js'
+
+export async function main(argv: string[]): Promise<number> {
+  let cmd
+  try {
+    cmd = parseCommand(argv)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`kaiwa: ${err.message}\n\n${USAGE}`)
+      return 2
+    }
+    throw err
+  }
+  try {
+    switch (cmd.command) {
+      case 'help':
+        process.stdout.write(USAGE)
+        return 0
+      case 'node':
+        return await runNode(cmd)
+      default:
+        return await runClient(cmd)
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`kaiwa: ${err.message}\n\n${USAGE}`)
+      return 2
+    }
+    process.stderr.write(`kaiwa: ${describe(err)}\n`)
+    return 1
+  }
+}
+
+async function runNode(cmd: NodeCommand): Promise<number> {
+  const config = await resolveNodeConfig(cmd)
+  const log = createStderrLogger(cmd.logLevel)
+  const node = await startKaiwaNode({ dataDir: cmd.dataDir, ...config, name: cmd.name, log })
+  const token = await loadOrCreateApiToken(node.dataDir)
+  const server = await startApiServer({
+    port: cmd.apiPort,
+    token,
+    api: node.api,
+    log: (m) => log.child('api').info(m),
+    tokenHint: `${node.dataDir}/api-token`,
+  })
+  await writeApiEndpoint(node.dataDir, { url: server.url, pid: process.pid })
+  const { name } = await node.settings.get()
+  process.stdout.write(
+    JSON.stringify({
+      event: 'ready',
+      peerId: node.peerId,
+      addrs: node.addrs().map((a) => a.toString()),
+      role: node.role(),
+      api: server.url,
+      name,
+      dataDir: node.dataDir,
+    }) + '\n',
+  )
+  log.info(`node ${node.peerId} is up as ${node.role()}; control API at ${server.url}`)
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      log.info(`${signal}: shutting down`)
+      void (async () => {
+        await server.close().catch(() => {})
+        await removeApiEndpoint(node.dataDir).catch(() => {})
+        await node.stop().catch((err) => log.error(`stop failed: ${String(err)}`))
+        resolve()
+      })()
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+  return 0
+}
+
+async function runClient(cmd: ClientCommand): Promise<number> {
+  const endpoint = await readApiEndpoint(cmd.dataDir)
+  const token = (await readFile(`${cmd.dataDir}/api-token`, 'utf8')).trim()
+  const api = createApiClient({ url: endpoint.url, token })
+  try {
+    if (cmd.command === 'status') print(await api.status({}))
+    else if (cmd.command === 'claim') print(await api.claim({ name: cmd.name! }))
+    else print((await api.lookup({ name: cmd.name! })).record)
+    return 0
+  } catch (err) {
+    if (cmd.command === 'lookup' && err instanceof ApiCallError && err.status === 404) {
+      process.stderr.write(`kaiwa: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+}
+
+function print(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}
+
+function describe(err: unknown): string {
+  if (err instanceof KaiwaError || err instanceof ApiCallError) return err.message
+  if (err instanceof Error) return `${err.name}: ${err.message}`
+  return String(err)
+}

@@ -1,0 +1,179 @@
+/**
+ * Composition root of a Kaiwa node (used by `kaiwa node`, by the Electron main
+ * process and by the multi-node tests): opens the data directory, loads the
+ * identity, builds the libp2p node for its role, and wires the user directory,
+ * the refresh loop, the bootstrap dialer and the control API. Nothing else
+ * constructs these services.
+ */
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Datastore } from 'interface-datastore'
+import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
+import type { KaiwaApi, Role, SupernodeMode } from '../shared/api/contract.js'
+import type { Logger } from '../shared/logger.js'
+import { BootstrapDialer } from '../overlay/bootstrap-dialer.js'
+import { openDataDir } from '../overlay/data-dir.js'
+import type { DataDir } from '../overlay/data-dir.js'
+import { loadOrCreateIdentity } from '../overlay/identity-store.js'
+import type { Identity } from '../overlay/identity-store.js'
+import { createKaiwaLibp2p } from '../overlay/libp2p-factory.js'
+import type { KaiwaLibp2p } from '../overlay/libp2p-factory.js'
+import { userRecordValidators } from '../overlay/record-validator.js'
+import { hasPublicAddress, initialRole } from '../overlay/role-policy.js'
+import { SettingsStore } from '../overlay/settings-store.js'
+import { UserDirectory } from '../overlay/user-directory.js'
+import type { PublishResult } from '../overlay/user-directory.js'
+import { createNodeApi } from './node-api.js'
+import { RefreshLoop } from './refresh-loop.js'
+
+export interface KaiwaNodeOptions {
+  dataDir: string
+  /** libp2p listen multiaddrs (the TCP ones; /webrtc and /p2p-circuit are added per role). */
+  listen: string[]
+  bootstrap: string[]
+  supernode: SupernodeMode
+  mdns: boolean
+  upnp: boolean
+  /** Claim this user ID at start-up. */
+  name?: string
+  log: Logger
+}
+
+export interface KaiwaNode {
+  readonly peerId: string
+  readonly dataDir: string
+  readonly identity: Identity
+  readonly directory: UserDirectory
+  readonly settings: SettingsStore
+  readonly datastore: Datastore
+  readonly api: KaiwaApi
+  role(): Role
+  /** Claim a user ID for this account, publish this device under it, and keep it refreshed. */
+  claim(name: string): Promise<PublishResult>
+  libp2p(): KaiwaLibp2p
+  addrs(): Multiaddr[]
+  stop(): Promise<void>
+}
+
+export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode> {
+  const log = opts.log
+  const data: DataDir = await openDataDir(opts.dataDir)
+  try {
+    return await startOnDataDir(data, opts)
+  } catch (err) {
+    await data.close().catch(() => {})
+    log.debug(`start-up failed: ${String(err)}`)
+    throw err
+  }
+}
+
+async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<KaiwaNode> {
+  const log = opts.log
+  const startedAt = Date.now()
+  const { identity, created } = await loadOrCreateIdentity(data.datastore)
+  if (created) log.info(`created a new identity in ${data.path}`)
+  const settings = new SettingsStore(data.datastore)
+  const recordLog = log.child('records')
+  const { validators, selectors } = userRecordValidators({
+    datastore: data.datastore,
+    onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
+  })
+
+  let role: Role = initialRole(opts.supernode, opts.bootstrap.length)
+  const build = async (r: Role): Promise<KaiwaLibp2p> => {
+    const node = await createKaiwaLibp2p({
+      role: r,
+      deviceKey: identity.deviceKey,
+      datastore: data.datastore,
+      listen: opts.listen,
+      bootstrap: opts.bootstrap.filter((a) => a.includes('/p2p/')),
+      mdns: opts.mdns,
+      upnp: opts.upnp,
+      validators,
+      selectors,
+    })
+    await node.start()
+    return node
+  }
+  let node = await build(role)
+  const directory = new UserDirectory({
+    node: () => node,
+    datastore: data.datastore,
+    accountKey: identity.accountKey,
+  })
+  const dialer = new BootstrapDialer({
+    node: () => node,
+    addrs: opts.bootstrap,
+    log: log.child('bootstrap'),
+  })
+  dialer.start()
+
+  const refresh = new RefreshLoop({
+    intervalMs: CONTACT_REFRESH_MS,
+    log: log.child('refresh'),
+    run: async () => {
+      const { name } = await settings.get()
+      if (name != null) await directory.publish(name)
+    },
+  })
+
+  // `auto`: promote when AutoNAT confirms a public address (design: a role
+  // change rebuilds libp2p, since its services are fixed at construction).
+  let changingRole = false
+  const onSelfUpdate = (): void => {
+    refresh.soon()
+    if (opts.supernode !== 'auto' || role === 'supernode' || changingRole) return
+    if (!hasPublicAddress(node.getMultiaddrs())) return
+    changingRole = true
+    void (async () => {
+      log.info('publicly reachable (AutoNAT confirmed): taking the supernode role')
+      node.removeEventListener('self:peer:update', onSelfUpdate)
+      await node.stop()
+      role = 'supernode'
+      node = await build(role)
+      node.addEventListener('self:peer:update', onSelfUpdate)
+      refresh.soon()
+    })()
+      .catch((err) => log.error(`role change failed: ${String(err)}`))
+      .finally(() => {
+        changingRole = false
+      })
+  }
+  node.addEventListener('self:peer:update', onSelfUpdate)
+
+  let stopped = false
+  const self: KaiwaNode = {
+    peerId: node.peerId.toString(),
+    dataDir: data.path,
+    identity,
+    directory,
+    settings,
+    datastore: data.datastore,
+    api: undefined as unknown as KaiwaApi,
+    role: () => role,
+    claim: async (name) => {
+      const result = await directory.claim(name)
+      await settings.update({ name: result.record.name })
+      return result
+    },
+    libp2p: () => node,
+    addrs: () => node.getMultiaddrs(),
+    stop: async () => {
+      if (stopped) return
+      stopped = true
+      refresh.stop()
+      dialer.stop()
+      node.removeEventListener('self:peer:update', onSelfUpdate)
+      await node.stop()
+      await data.close()
+    },
+  }
+  ;(self as { api: KaiwaApi }).api = createNodeApi({
+    node: self,
+    datastore: data.datastore,
+    supernodeMode: opts.supernode,
+    startedAt,
+  })
+  if (opts.name != null) await self.claim(opts.name)
+  refresh.start()
+  return self
+}

@@ -1,0 +1,67 @@
+/**
+ * The control API's implementation over a running node. Transport-agnostic:
+ * the HTTP/WebSocket server and (later) the Electron IPC bridge serve it.
+ */
+import type { Datastore } from 'interface-datastore'
+import type { ApiOutput, KaiwaApi, SupernodeMode } from '../shared/api/contract.js'
+import { NotFoundError } from '../shared/errors.js'
+import { contactRecordToJson, fingerprint } from '../shared/records/contact-record.js'
+import { countStoredRecords } from '../overlay/record-validator.js'
+import { KAIWA_DHT_PROTOCOL } from '../overlay/libp2p-factory.js'
+import { reachability } from '../overlay/role-policy.js'
+import type { KaiwaNode } from './kaiwa-node.js'
+
+export interface NodeApiInit {
+  node: KaiwaNode
+  datastore: Datastore
+  supernodeMode: SupernodeMode
+  startedAt: number
+}
+
+export function createNodeApi(init: NodeApiInit): KaiwaApi {
+  const { node } = init
+  return {
+    status: async () => {
+      const libp2p = node.libp2p()
+      const addrs = libp2p.getMultiaddrs()
+      const { name } = await node.settings.get()
+      return {
+        peerId: libp2p.peerId.toString(),
+        role: node.role(),
+        supernodeMode: init.supernodeMode,
+        name,
+        fingerprint: await fingerprint(node.identity.accountKey.publicKey.raw),
+        addrs: addrs.map((a) => a.toString()),
+        peers: libp2p.getPeers().length,
+        supernodes: await connectedSupernodes(node),
+        reachability: reachability(node.role(), addrs),
+        recordsHeld: await countStoredRecords(init.datastore),
+        uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
+      } satisfies ApiOutput<'status'>
+    },
+    claim: async ({ name }) => {
+      const { record } = await node.claim(name)
+      return { record: await contactRecordToJson(record, Date.now()) }
+    },
+    lookup: async ({ name }) => {
+      const found = await node.directory.lookup(name)
+      if (found == null) throw new NotFoundError(`no user "${name}" in the overlay`)
+      return { record: await contactRecordToJson(found.record, Date.now()) }
+    },
+  }
+}
+
+/** Connected peers that serve Kaiwa's DHT, i.e. supernodes this node is attached to. */
+async function connectedSupernodes(node: KaiwaNode): Promise<string[]> {
+  const libp2p = node.libp2p()
+  const out: string[] = []
+  for (const peer of libp2p.getPeers()) {
+    try {
+      const info = await libp2p.peerStore.get(peer)
+      if (info.protocols.includes(KAIWA_DHT_PROTOCOL)) out.push(peer.toString())
+    } catch {
+      // not in the peer store yet
+    }
+  }
+  return out
+}

@@ -1,0 +1,282 @@
+/**
+ * The signed contact record stored under `/kaiwa-user/<name>`. It carries both
+ * the name claim (account key, claimedAt, expiresAt) and the current contacts
+ * (devices with their multiaddrs), so "look up alice" is a single DHT get.
+ *
+ * Wire form: deterministic CBOR (cborg's default encoder: minimal integers,
+ * sorted map keys, no tags) of a map with short keys. The signature covers
+ * `kaiwa-record-v1\n` + CBOR of the same map without `sig`. Decoding is strict
+ * and re-encodes to demand byte equality, so every record has exactly one
+ * valid byte form (no malleability, no hidden data).
+ */
+import { decode, encode } from 'cborg'
+import type { DecodeOptions } from 'cborg'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { decode as decodeMultihash } from 'multiformats/hashes/digest'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { concat, equals, toString } from 'uint8arrays'
+import type { ContactRecordJson } from '../api/contract.js'
+import { InvalidRecordError } from '../errors.js'
+import { isValidUserId } from '../user-id.js'
+
+export interface Device {
+  /** Peer id multihash bytes of the device's libp2p node. */
+  peerId: Uint8Array
+  /** Multiaddr bytes; relayed (/p2p-circuit) addresses are allowed. */
+  addrs: Uint8Array[]
+  /** ms since epoch; like a SIP registration's Expires. */
+  expiresAt: number
+}
+
+export interface ContactRecord {
+  v: 1
+  name: string
+  /** Raw 32-byte Ed25519 account public key. */
+  publicKey: Uint8Array
+  claimedAt: number
+  seq: number
+  issuedAt: number
+  expiresAt: number
+  devices: Device[]
+  /** 64-byte Ed25519 signature over signedBytes(record). */
+  signature: Uint8Array
+}
+
+export type UnsignedContactRecord = Omit<ContactRecord, 'signature'>
+
+const SIGNING_DOMAIN = new TextEncoder().encode('kaiwa-record-v1\n')
+const RECORD_KEYS = ['c', 'd', 'e', 'i', 'k', 'n', 's', 'sig', 'v']
+const UNSIGNED_KEYS = RECORD_KEYS.filter((k) => k !== 'sig')
+const DEVICE_KEYS = ['a', 'e', 'p']
+/** The largest time Date can represent; keeps toISOString from throwing. */
+const MAX_TIME_MS = 8_640_000_000_000_000
+
+/**
+ * Everything that could give one value two encodings, or smuggle data, is
+ * rejected. Map key order and float width are not enforced by cborg on decode;
+ * the re-encode comparison in decodeContactRecord covers those.
+ */
+const STRICT_DECODE: DecodeOptions = {
+  strict: true,
+  rejectDuplicateMapKeys: true,
+  allowUndefined: false,
+  allowIndefinite: false,
+  allowNaN: false,
+  allowInfinity: false,
+  allowBigInt: false,
+  useMaps: false,
+  tags: [], // no tag decoders: any CBOR tag is an error
+}
+
+type WireDevice = { p: Uint8Array; a: Uint8Array[]; e: number }
+type WireRecord = {
+  v: 1
+  n: string
+  k: Uint8Array
+  c: number
+  s: number
+  i: number
+  e: number
+  d: WireDevice[]
+  sig?: Uint8Array
+}
+
+const fail = (reason: string, cause?: unknown): never => {
+  throw new InvalidRecordError(`invalid contact record: ${reason}`, cause ? { cause } : undefined)
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype
+}
+
+function checkKeys(obj: Record<string, unknown>, expected: string[], what: string): void {
+  const keys = Object.keys(obj).sort()
+  for (const k of keys) if (!expected.includes(k)) fail(`${what} has unexpected field "${k}"`)
+  for (const k of expected) if (!keys.includes(k)) fail(`${what} is missing field "${k}"`)
+}
+
+function checkTime(x: unknown, what: string): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0 || x > MAX_TIME_MS) {
+    fail(`${what} must be a non-negative integer number of milliseconds`)
+  }
+  return x as number
+}
+
+function checkBytes(x: unknown, what: string, length?: number): Uint8Array {
+  if (!(x instanceof Uint8Array)) return fail(`${what} must be a byte string`)
+  if (length !== undefined && x.length !== length) fail(`${what} must be ${length} bytes`)
+  return x
+}
+
+/** Exact schema check of the wire map (shared by encode and decode). */
+function checkWire(x: unknown, withSig: boolean): WireRecord {
+  if (!isPlainObject(x)) return fail('not a CBOR map')
+  checkKeys(x, withSig ? RECORD_KEYS : UNSIGNED_KEYS, 'record')
+  if (x.v !== 1) fail(`unsupported version ${String(x.v)}`)
+  if (typeof x.n !== 'string' || !isValidUserId(x.n)) fail('name is not a valid user ID')
+  checkBytes(x.k, 'publicKey', 32)
+  checkTime(x.c, 'claimedAt')
+  checkTime(x.i, 'issuedAt')
+  checkTime(x.e, 'expiresAt')
+  if (typeof x.s !== 'number' || !Number.isSafeInteger(x.s) || x.s < 0) {
+    fail('seq must be a non-negative integer')
+  }
+  if (!Array.isArray(x.d)) fail('devices must be an array')
+  ;(x.d as unknown[]).forEach((d, i) => {
+    if (!isPlainObject(d)) return fail(`device ${i} is not a map`)
+    checkKeys(d, DEVICE_KEYS, `device ${i}`)
+    checkBytes(d.p, `device ${i} peerId`)
+    if (!Array.isArray(d.a)) fail(`device ${i} addrs must be an array`)
+    ;(d.a as unknown[]).forEach((a, j) => checkBytes(a, `device ${i} addr ${j}`))
+    checkTime(d.e, `device ${i} expiresAt`)
+  })
+  if (withSig) checkBytes(x.sig, 'signature', 64)
+  return x as WireRecord
+}
+
+/** Picks exactly the record's fields, so stray properties never reach the wire. */
+function toWire(r: UnsignedContactRecord, sig?: Uint8Array): WireRecord {
+  const wire: WireRecord = {
+    v: r.v,
+    n: r.name,
+    k: r.publicKey,
+    c: r.claimedAt,
+    s: r.seq,
+    i: r.issuedAt,
+    e: r.expiresAt,
+    d: r.devices.map((d) => ({ p: d.peerId, a: [...d.addrs], e: d.expiresAt })),
+  }
+  if (sig) wire.sig = sig
+  return checkWire(wire, sig !== undefined)
+}
+
+function fromWire(w: WireRecord & { sig: Uint8Array }): ContactRecord {
+  return {
+    v: 1,
+    name: w.n,
+    publicKey: w.k,
+    claimedAt: w.c,
+    seq: w.s,
+    issuedAt: w.i,
+    expiresAt: w.e,
+    devices: w.d.map((d) => ({ peerId: d.p, addrs: d.a, expiresAt: d.e })),
+    signature: w.sig,
+  }
+}
+
+/** The bytes the account key signs: a domain-separation prefix, then the unsigned CBOR map. */
+export function signedBytes(r: UnsignedContactRecord): Uint8Array {
+  return concat([SIGNING_DOMAIN, encode(toWire(r))])
+}
+
+/** Wire bytes of a signed record. Throws InvalidRecordError if the record is malformed. */
+export function encodeContactRecord(r: ContactRecord): Uint8Array {
+  return encode(toWire(r, r.signature))
+}
+
+/**
+ * Parse wire bytes. Checks canonical CBOR and the exact schema; it does NOT
+ * check the signature, times or limits (see validateContactRecord).
+ */
+export function decodeContactRecord(bytes: Uint8Array): ContactRecord {
+  if (!(bytes instanceof Uint8Array)) fail('not a byte array')
+  let value: unknown
+  try {
+    value = decode(bytes, STRICT_DECODE)
+  } catch (err) {
+    return fail(`bad CBOR (${(err as Error).message})`, err)
+  }
+  let again: Uint8Array
+  try {
+    again = encode(value)
+  } catch (err) {
+    return fail('CBOR value cannot be re-encoded', err)
+  }
+  // cborg cannot enforce map key order or minimal floats on decode, and
+  // replaces invalid UTF-8 with U+FFFD; any of these changes the re-encoding.
+  if (!equals(again, bytes)) fail('CBOR is not in canonical form')
+  return fromWire(checkWire(value, true) as WireRecord & { sig: Uint8Array })
+}
+
+/** Sign with the account's Ed25519 key, which must match `unsigned.publicKey`. */
+export async function signContactRecord(
+  unsigned: UnsignedContactRecord,
+  privateKey: PrivateKey,
+): Promise<ContactRecord> {
+  if (privateKey.type !== 'Ed25519') fail('account keys must be Ed25519')
+  if (!equals(privateKey.publicKey.raw, unsigned.publicKey)) {
+    fail('publicKey does not belong to the signing key')
+  }
+  // Node's signer returns a Buffer; copy into a plain Uint8Array so records look
+  // the same on every platform (and compare equal to decoded ones).
+  const signature = new Uint8Array(await privateKey.sign(signedBytes(unsigned)))
+  // Rebuild from the wire form so the result holds exactly the signed fields.
+  return fromWire({ ...toWire(unsigned), sig: signature })
+}
+
+/** True if the signature is a valid Ed25519 signature by `publicKey`; never throws. */
+export async function verifyContactRecordSignature(r: ContactRecord): Promise<boolean> {
+  try {
+    if (r.publicKey.length !== 32 || r.signature.length !== 64) return false
+    const key = publicKeyFromRaw(r.publicKey)
+    if (key.type !== 'Ed25519') return false
+    return await key.verify(signedBytes(r), r.signature)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Parse a device's peer id bytes. Only key-derived peer ids are accepted
+ * (libp2p also accepts "URL peer ids", which prove nothing), and the bytes must
+ * be the peer id's canonical multihash.
+ */
+export function peerIdFromBytes(bytes: Uint8Array): PeerId {
+  let peerId: PeerId
+  try {
+    peerId = peerIdFromMultihash(decodeMultihash(bytes))
+  } catch (err) {
+    return fail('device peerId is not a valid peer id', err)
+  }
+  if (peerId.type === 'url' || !equals(peerId.toMultihash().bytes, bytes)) {
+    fail('device peerId is not a key-derived peer id')
+  }
+  return peerId
+}
+
+/**
+ * Short key fingerprint for people to compare out of band: base32 of the first
+ * 80 bits of SHA-256(publicKey), as `xxxx-xxxx-xxxx-xxxx`. Synchronous (noble's
+ * pure-JS SHA-256) so it works the same in Node and the browser.
+ */
+export function fingerprint(publicKey: Uint8Array): string {
+  const b32 = toString(sha256(publicKey).subarray(0, 10), 'base32')
+  return (b32.match(/.{4}/g) ?? []).join('-')
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** JSON view for the API; only devices still live at `now` are listed. */
+export function contactRecordToJson(r: ContactRecord, now: number): ContactRecordJson {
+  const devices = r.devices
+    .filter((d) => d.expiresAt > now)
+    .map((d) => ({
+      peerId: peerIdFromBytes(d.peerId).toString(),
+      addrs: d.addrs.map((a) => multiaddr(a).toString()),
+      expiresAt: iso(d.expiresAt),
+    }))
+  return {
+    name: r.name,
+    publicKey: toString(r.publicKey, 'base64url'),
+    fingerprint: fingerprint(r.publicKey),
+    seq: r.seq,
+    claimedAt: iso(r.claimedAt),
+    issuedAt: iso(r.issuedAt),
+    expiresAt: iso(r.expiresAt),
+    devices,
+    online: devices.length > 0,
+  }
+}
