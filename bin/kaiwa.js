@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The flag: a node idles for hours, and a 1 MiB young generation (default 16 MiB)
+// saves ~15 MB of RSS for a little throughput (docs/benchmarks.md).
 // Entry shim: checks the runtime before loading the ESM build, so a too-old
 // Node gets a clear instruction instead of a libp2p stack trace.
 const [major] = process.versions.node.split('.').map(Number)
@@ -11,9 +13,9 @@ if (major < 22 || typeof Promise.withResolvers !== 'function') {
 }
 let mod
 try {
-  mod = await import('../dist/main/cli/main.js')
+  mod = await import('../dist/kaiwa.bundle.mjs')
 } catch (err) {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/main')) {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('kaiwa.bundle')) {
     process.stderr.write('kaiwa is not built yet: run `npm run build` first.\n')
     process.exit(1)
   }

@@ -91,7 +91,15 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       validators,
       selectors,
     })
-    await node.start()
+    try {
+      await node.start()
+    } catch (err) {
+      // e.g. a listen address in use: release whatever did start (other listeners, services).
+      await Promise.resolve()
+        .then(() => node.stop())
+        .catch(() => {})
+      throw err
+    }
     return node
   }
   let node = await build(role)
@@ -173,7 +181,15 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     supernodeMode: opts.supernode,
     startedAt,
   })
-  if (opts.name != null) await self.claim(opts.name)
+  if (opts.name != null) {
+    try {
+      await self.claim(opts.name)
+    } catch (err) {
+      // A failed start leaves nothing running: libp2p, the dialer and the data dir all stop.
+      await self.stop().catch(() => {})
+      throw err
+    }
+  }
   refresh.start()
   return self
 }

@@ -33,9 +33,15 @@ export async function ensurePrivateDir(path: string): Promise<void> {
 export async function openDataDir(dir: string): Promise<DataDir> {
   const path = resolve(dir)
   await ensurePrivateDir(path)
-  const datastore = new LevelDatastore(join(path, 'datastore'))
+  // The identity's keys live in here: owner-only too, not just by way of the parent.
+  const storePath = join(path, 'datastore')
+  await ensurePrivateDir(storePath)
+  const datastore = new LevelDatastore(storePath)
   try {
-    await datastore.open()
+    // Open the level db first: LevelDatastore.open() flattens its error to a string and drops
+    // the cause (LEVEL_LOCKED, "Corruption: ..."), which is what tells the user what is wrong.
+    await datastore.db.open({ createIfMissing: true, compression: false })
+    await datastore.open() // already open: a no-op
   } catch (err) {
     throw describeOpenError(path, err)
   }

@@ -6,10 +6,13 @@
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 
+/** The `/webrtc` protocol (browser-style, signalled over a relay), not `/webrtc-direct`. */
+const WEBRTC = /\/webrtc(\/|$)/
+
 export function addrRank(ma: Multiaddr): number {
   const s = ma.toString()
-  if (s.includes('/p2p-circuit')) return s.includes('/webrtc') ? 0 : 1
-  if (s.includes('/webrtc')) return 0
+  if (s.includes('/p2p-circuit')) return WEBRTC.test(s) ? 0 : 1
+  if (WEBRTC.test(s)) return 0
   if (/\/ip[46]\/(127\.|::1\/)/.test(s)) return 4
   if (/\/ip4\/(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)|\/ip6\/f[cde]/i.test(s))
     return 3

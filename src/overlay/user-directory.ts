@@ -64,6 +64,8 @@ export interface LookupResult {
 export interface LookupOptions {
   /** Skip the cache and the early stop; run the whole query and use the selector. */
   fresh?: boolean
+  /** Use the in-memory cache of recent answers (default true; ignored with `fresh`). */
+  cache?: boolean
   signal?: AbortSignal
   timeoutMs?: number
 }
@@ -93,7 +95,8 @@ export class UserDirectory {
     const name = normalizeUserId(rawName)
     const now = this.now()
     const cached = this.cache.get(name)
-    if (options.fresh !== true && cached != null && now - cached.at < CACHE_TTL_MS) {
+    const useCache = options.fresh !== true && options.cache !== false
+    if (useCache && cached != null && now - cached.at < CACHE_TTL_MS) {
       return { ...cached.result, source: 'cache' }
     }
     const key = userRecordKey(name)

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { KaiwaError } from '../../shared/errors.js'
 import { createApiClient, ApiCallError } from '../api/api-client.js'
 import { startApiServer } from '../api/api-server.js'
+import type { ApiServer } from '../api/api-server.js'
 import {
   loadOrCreateApiToken,
   readApiEndpoint,
@@ -14,7 +15,9 @@ import {
   writeApiEndpoint,
 } from '../api/api-token.js'
 import { startKaiwaNode } from '../kaiwa-node.js'
+import type { KaiwaNode } from '../kaiwa-node.js'
 import { createStderrLogger } from '../logger.js'
+import type { Logger } from '../../shared/logger.js'
 import { parseCommand, USAGE, UsageError } from './args.js'
 import type { ClientCommand, NodeCommand } from './args.js'
 import { resolveNodeConfig } from './node-config.js'
@@ -54,15 +57,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
   const config = await resolveNodeConfig(cmd)
   const log = createStderrLogger(cmd.logLevel)
   const node = await startKaiwaNode({ dataDir: cmd.dataDir, ...config, name: cmd.name, log })
-  const token = await loadOrCreateApiToken(node.dataDir)
-  const server = await startApiServer({
-    port: cmd.apiPort,
-    token,
-    api: node.api,
-    log: (m) => log.child('api').info(m),
-    tokenHint: `${node.dataDir}/api-token`,
-  })
-  await writeApiEndpoint(node.dataDir, { url: server.url, pid: process.pid })
+  const server = await startControlApi(node, cmd, log)
   const { name } = await node.settings.get()
   process.stdout.write(
     JSON.stringify({
@@ -94,6 +89,33 @@ async function runNode(cmd: NodeCommand): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'))
   })
   return 0
+}
+
+/** The control API for `node`, announced in DIR/api.json. On failure the node is stopped cleanly. */
+async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): Promise<ApiServer> {
+  let server: ApiServer | undefined
+  try {
+    const token = await loadOrCreateApiToken(node.dataDir)
+    server = await startApiServer({
+      port: cmd.apiPort,
+      token,
+      api: node.api,
+      log: (m) => log.child('api').info(m),
+      tokenHint: `${node.dataDir}/api-token`,
+    })
+    await writeApiEndpoint(node.dataDir, { url: server.url, pid: process.pid })
+    return server
+  } catch (err) {
+    await server?.close().catch(() => {})
+    await node.stop().catch((e) => log.error(`stop failed: ${String(e)}`))
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new KaiwaError(
+        `the control API port ${cmd.apiPort} on 127.0.0.1 is already in use; ` +
+          'pass a different --api-port, or --api-port 0 for any free port',
+      )
+    }
+    throw err
+  }
 }
 
 async function runClient(cmd: ClientCommand): Promise<number> {

@@ -1,0 +1,158 @@
+/**
+ * Runs the real `kaiwa` command (bin/kaiwa.js over the dist/ build) as child
+ * processes for the CLI tests. Spawned nodes only use loopback: no mDNS, no
+ * UPnP, TCP on 127.0.0.1. Every node process is tracked so `stopAllNodes`
+ * can kill whatever a failed test left behind.
+ */
+import { execFile, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const BIN = join(ROOT, 'bin', 'kaiwa.js')
+export const LOOPBACK = ['--no-mdns', '--no-upnp', '--listen', '/ip4/127.0.0.1/tcp/0']
+
+export interface RunResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface ReadyLine {
+  event: string
+  peerId: string
+  addrs: string[]
+  role: string
+  api: string
+  name: string | null
+  dataDir: string
+}
+
+export interface NodeProcess {
+  child: ChildProcess
+  ready: ReadyLine
+  /** Everything written so far. */
+  stdout(): string
+  stderr(): string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Send `signal` and wait for the exit; the exit code, or null if killed by a signal. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+const running = new Set<NodeProcess>()
+
+/** The environment for every child: no default data dir under the real home directory. */
+function childEnv(dataHome: string): NodeJS.ProcessEnv {
+  return { ...process.env, KAIWA_DATA: join(dataHome, 'default-data-dir') }
+}
+
+/** Run a one-shot command (claim, lookup, status, a usage error) to completion. */
+export function runKaiwa(args: string[], dataHome: string, timeoutMs = 45_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: childEnv(dataHome), timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        const code = err == null ? 0 : typeof err.code === 'number' ? err.code : null
+        resolve({ code, stdout, stderr })
+      },
+    )
+  })
+}
+
+/** Start `kaiwa node ARGS` and wait for its ready line on stdout. */
+export async function spawnNode(
+  args: string[],
+  dataHome: string,
+  timeoutMs = 45_000,
+): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [BIN, 'node', ...args], {
+    cwd: ROOT,
+    env: childEnv(dataHome),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  const proc: NodeProcess = {
+    child,
+    ready: undefined as unknown as ReadyLine,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode == null && child.signalCode == null) child.kill(signal)
+      const { code } = await exited
+      running.delete(proc)
+      return code
+    },
+  }
+  running.add(proc)
+
+  const deadline = Date.now() + timeoutMs
+  while (!out.includes('\n')) {
+    if (child.exitCode != null || child.signalCode != null) {
+      running.delete(proc)
+      throw new Error(
+        `kaiwa node exited (${child.exitCode ?? child.signalCode}) before ready:\n${err}`,
+      )
+    }
+    if (Date.now() > deadline) {
+      await proc.stop('SIGKILL')
+      throw new Error(`kaiwa node printed no ready line within ${timeoutMs} ms:\n${err}`)
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  proc.ready = JSON.parse(out.slice(0, out.indexOf('\n'))) as ReadyLine
+  return proc
+}
+
+/** Kill every node process still running (SIGKILL after a grace period). */
+export async function stopAllNodes(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (p) => {
+      const t = setTimeout(() => p.child.kill('SIGKILL'), 5_000)
+      await p.stop('SIGTERM')
+      clearTimeout(t)
+    }),
+  )
+}
+
+/**
+ * Fails when the build is older than src/: the CLI runs dist/ (the per-file tsc
+ * output, or whatever bundle bin/kaiwa.js loads), not the sources.
+ */
+export async function assertBuilt(): Promise<void> {
+  const stale: string[] = []
+  let newestSource = 0
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name)
+      if (e.isDirectory()) {
+        if (!['renderer', 'preload'].includes(e.name)) await walk(p)
+      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+        const mtime = (await stat(p)).mtimeMs
+        newestSource = Math.max(newestSource, mtime)
+        const rel = relative(join(ROOT, 'src'), p).replace(/\.ts$/, '.js')
+        const built = await stat(join(ROOT, 'dist', rel)).catch(() => null)
+        if (built == null || built.mtimeMs < mtime) stale.push(`dist/${rel}`)
+      }
+    }
+  }
+  await walk(join(ROOT, 'src'))
+  const entry = /import\('\.\.\/(dist\/[^']+)'\)/.exec(await readFile(BIN, 'utf8'))?.[1]
+  if (entry != null) {
+    const built = await stat(join(ROOT, entry)).catch(() => null)
+    if (built == null || built.mtimeMs < newestSource) stale.push(entry)
+  }
+  if (stale.length > 0) {
+    throw new Error(`the build is out of date (${stale.join(', ')}); run \`npm run build\` first`)
+  }
+}
