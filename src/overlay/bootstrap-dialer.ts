@@ -24,6 +24,8 @@ export class BootstrapDialer {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private running = false
   private readonly targets: Multiaddr[]
+  /** Targets whose last attempt failed, so their recovery is reported. */
+  private readonly failing = new Set<Multiaddr>()
 
   constructor(private readonly init: BootstrapDialerInit) {
     this.targets = init.addrs.map((a) => multiaddr(a))
@@ -60,15 +62,22 @@ export class BootstrapDialer {
     const maxDelay = this.init.maxDelayMs ?? 60_000
     const minDelay = this.init.minDelayMs ?? 1000
     if (connected) {
+      // libp2p itself (e.g. a relay reservation or the DHT) may have reconnected in the
+      // meantime; the user was told it was unreachable, so tell them it is back.
+      if (this.failing.delete(target)) {
+        this.init.log.info(`connected to bootstrap ${target.toString()}`)
+      }
       this.schedule(() => void this.attempt(target, minDelay), this.init.checkIntervalMs ?? 30_000)
       return
     }
     try {
       await node.dial(target, { signal: AbortSignal.timeout(10_000) })
+      this.failing.delete(target)
       this.init.log.info(`connected to bootstrap ${target.toString()}`)
       this.schedule(() => void this.attempt(target, minDelay), this.init.checkIntervalMs ?? 30_000)
     } catch (err) {
       if (!this.running) return
+      this.failing.add(target)
       const wait = Math.min(maxDelay, delay) * (0.8 + Math.random() * 0.4)
       this.init.log.warn(
         `bootstrap ${target.toString()} unreachable (${describe(err)}); retrying in ` +

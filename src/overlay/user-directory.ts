@@ -14,7 +14,12 @@
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
-import { NameTakenError, NoOverlayPeersError, KaiwaError } from '../shared/errors.js'
+import {
+  KaiwaError,
+  NameTakenError,
+  NoOverlayPeersError,
+  OverlayTimeoutError,
+} from '../shared/errors.js'
 import { normalizeUserId } from '../shared/user-id.js'
 import { userRecordKey } from '../shared/records/dht-key.js'
 import {
@@ -121,7 +126,14 @@ export class UserDirectory {
           if (early && this.isFresh(candidates[candidates.length - 1]!.record)) break
         }
       } catch (err) {
-        if (candidates.length === 0 && !isAbort(err) && !isNotFound(err)) throw err
+        if (candidates.length === 0) {
+          // Our own deadline passed with nobody answering: that is a timeout (SIP
+          // 408), not "no such user" (404). The caller's abort is passed on.
+          if (isAbort(err) && options.signal?.aborted !== true) {
+            throw new OverlayTimeoutError(`looking up "${name}" in the overlay timed out`)
+          }
+          if (!isAbort(err) && !isNotFound(err)) throw err
+        }
       }
     }
     if (candidates.length === 0) return undefined
