@@ -23,6 +23,8 @@ import { SettingsStore } from '../overlay/settings-store.js'
 import { UserDirectory } from '../overlay/user-directory.js'
 import type { PublishResult } from '../overlay/user-directory.js'
 import { createNodeApi } from './node-api.js'
+import { SipService } from './sip-service.js'
+import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
 import { RefreshLoop } from './refresh-loop.js'
 
 export interface KaiwaNodeOptions {
@@ -35,6 +37,8 @@ export interface KaiwaNodeOptions {
   upnp: boolean
   /** Claim this user ID at start-up. */
   name?: string
+  /** The overlay's SIP domain (default `kaiwa`): requests to sip:user@<domain> use the DHT. */
+  overlayDomain?: string
   log: Logger
 }
 
@@ -46,6 +50,8 @@ export interface KaiwaNode {
   readonly settings: SettingsStore
   readonly datastore: Datastore
   readonly api: KaiwaApi
+  readonly sip: SipService
+  readonly domain: string
   role(): Role
   /** Claim a user ID for this account, publish this device under it, and keep it refreshed. */
   claim(name: string): Promise<PublishResult>
@@ -108,6 +114,18 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     datastore: data.datastore,
     accountKey: identity.accountKey,
   })
+  const domain = opts.overlayDomain ?? DEFAULT_OVERLAY_DOMAIN
+  const sip = new SipService({
+    node: () => node,
+    role: () => role,
+    directory,
+    datastore: data.datastore,
+    accountKey: identity.accountKey,
+    ownName: async () => (await settings.get()).name,
+    domain,
+    log: log.child('sip'),
+  })
+  await sip.attach()
   const dialer = new BootstrapDialer({
     node: () => node,
     addrs: opts.bootstrap,
@@ -120,7 +138,10 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     log: log.child('refresh'),
     run: async () => {
       const { name } = await settings.get()
-      if (name != null) await directory.publish(name)
+      if (name == null) return
+      await directory.publish(name)
+      // Mail may have been stored for us while we were unreachable.
+      void sip.collectOfflineMail().catch((err) => log.debug(`offline mail: ${String(err)}`))
     },
   })
 
@@ -135,9 +156,11 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     void (async () => {
       log.info('publicly reachable (AutoNAT confirmed): taking the supernode role')
       node.removeEventListener('self:peer:update', onSelfUpdate)
+      await sip.detach()
       await node.stop()
       role = 'supernode'
       node = await build(role)
+      await sip.attach()
       node.addEventListener('self:peer:update', onSelfUpdate)
       refresh.soon()
     })()
@@ -156,6 +179,8 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     directory,
     settings,
     datastore: data.datastore,
+    sip,
+    domain,
     api: undefined as unknown as KaiwaApi,
     role: () => role,
     claim: async (name) => {
@@ -170,6 +195,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       stopped = true
       refresh.stop()
       dialer.stop()
+      await sip.detach().catch(() => {})
       node.removeEventListener('self:peer:update', onSelfUpdate)
       await node.stop()
       await data.close()
@@ -191,5 +217,8 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     }
   }
   refresh.start()
+  // Publish now (not one interval from now): addresses may have changed since
+  // the last run, and mail may be waiting for us.
+  if ((await settings.get()).name != null) refresh.soon()
   return self
 }

@@ -4,7 +4,14 @@
  */
 import type { Datastore } from 'interface-datastore'
 import type { ApiOutput, KaiwaApi, SupernodeMode } from '../shared/api/contract.js'
-import { NotFoundError } from '../shared/errors.js'
+import {
+  NotFoundError,
+  OverlayTimeoutError,
+  SipRejectedError,
+  UserUnavailableError,
+} from '../shared/errors.js'
+import { normalizeUserId } from '../shared/user-id.js'
+import { sendMessage } from '../overlay/sip/internal-ua.js'
 import { contactRecordToJson, fingerprint } from '../shared/records/contact-record.js'
 import { countStoredRecords } from '../overlay/record-validator.js'
 import { KAIWA_DHT_PROTOCOL } from '../overlay/libp2p-factory.js'
@@ -43,6 +50,32 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       const { record } = await node.claim(name)
       return { record: await contactRecordToJson(record, Date.now()) }
     },
+    message: async ({ to, text }) => {
+      const toUser = normalizeUserId(to)
+      const { name } = await node.settings.get()
+      if (name == null) throw new NotFoundError('claim a user ID first: kaiwa claim NAME')
+      const res = await sendMessage(
+        node.sip.router,
+        { fromUser: name, toUser, domain: node.domain, text },
+        node.peerId,
+      )
+      if (res.status === 202) return { status: 'stored', code: 202, reason: res.reason }
+      if (res.status < 300) return { status: 'delivered', code: res.status, reason: res.reason }
+      if (res.status === 404) throw new NotFoundError(`no user "${toUser}" in the overlay`)
+      if (res.status === 408)
+        throw new OverlayTimeoutError(`the overlay did not answer in time (${res.reason})`)
+      if (res.status === 480)
+        throw new UserUnavailableError(
+          `${toUser} is unreachable and the message could not be stored`,
+        )
+      throw new SipRejectedError(res.status, `${res.status} ${res.reason}`)
+    },
+    inbox: async ({ limit }) => ({
+      messages: await node.sip.history.list({
+        direction: 'in',
+        ...(limit != null ? { limit } : {}),
+      }),
+    }),
     lookup: async ({ name }) => {
       const found = await node.directory.lookup(name)
       if (found == null) throw new NotFoundError(`no user "${name}" in the overlay`)

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'no_peers'
   | 'timeout'
   | 'unauthorized'
+  | 'unavailable'
+  | 'rejected'
   | 'internal'
 
 export class KaiwaError extends Error {
@@ -91,5 +93,24 @@ export class InvalidInputError extends KaiwaError {
   constructor(message: string) {
     super(message, 'invalid_input')
     this.name = 'InvalidInputError'
+  }
+}
+
+/** The user exists but none of their devices could be reached (SIP 480). */
+export class UserUnavailableError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'unavailable')
+    this.name = 'UserUnavailableError'
+  }
+}
+
+/** The far end answered with a SIP failure the caller should see as is. */
+export class SipRejectedError extends KaiwaError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message, 'rejected')
+    this.name = 'SipRejectedError'
   }
 }

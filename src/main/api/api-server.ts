@@ -60,6 +60,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   name_taken: 409,
   not_found: 404,
   no_peers: 503,
+  unavailable: 503,
+  rejected: 502,
   timeout: 504,
   unauthorized: 401,
   internal: 500,

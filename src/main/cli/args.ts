@@ -25,6 +25,8 @@ export const USAGE = `Usage:
   kaiwa claim  NAME [--data DIR]
   kaiwa lookup NAME [--data DIR]
   kaiwa status [--data DIR]
+  kaiwa message NAME TEXT [--data DIR]   send an instant message (SIP MESSAGE)
+  kaiwa inbox  [--data DIR]              received messages, as JSON
   kaiwa help
 
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)
@@ -56,9 +58,10 @@ export interface NodeCommand {
   logLevel: LogLevel
 }
 export interface ClientCommand {
-  command: 'claim' | 'lookup' | 'status'
+  command: 'claim' | 'lookup' | 'status' | 'message' | 'inbox'
   dataDir: string
   name?: string
+  text?: string
 }
 export type Command = NodeCommand | ClientCommand | { command: 'help' }
 
@@ -74,17 +77,30 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.en
     return { command: 'help' }
   }
   if (command === 'node') return parseNode(rest, env)
-  if (command === 'claim' || command === 'lookup' || command === 'status') {
+  const arity: Record<string, string[]> = {
+    claim: ['NAME'],
+    lookup: ['NAME'],
+    status: [],
+    message: ['NAME', 'TEXT'],
+    inbox: [],
+  }
+  const wanted = arity[command]
+  if (wanted != null) {
     const { values, positionals } = strictParse(rest, { data: { type: 'string' } }, true)
-    const wantsName = command !== 'status'
-    if (wantsName && positionals.length !== 1)
-      throw new UsageError(`kaiwa ${command} needs exactly one NAME`)
-    if (!wantsName && positionals.length !== 0)
-      throw new UsageError('kaiwa status takes no arguments')
+    if (positionals.length !== wanted.length) {
+      throw new UsageError(
+        wanted.length === 0
+          ? `kaiwa ${command} takes no arguments`
+          : wanted.length === 1
+            ? `kaiwa ${command} needs exactly one ${wanted[0]}`
+            : `kaiwa ${command} needs ${wanted.join(' and ')}`,
+      )
+    }
     return {
-      command,
+      command: command as ClientCommand['command'],
       dataDir: (values.data as string | undefined) ?? defaultDataDir(env),
-      ...(wantsName ? { name: positionals[0] } : {}),
+      ...(wanted[0] === 'NAME' ? { name: positionals[0] } : {}),
+      ...(wanted[1] === 'TEXT' ? { text: positionals[1] } : {}),
     }
   }
   throw new UsageError(`unknown command "${command}"`)

@@ -125,7 +125,15 @@ async function runClient(cmd: ClientCommand): Promise<number> {
   try {
     if (cmd.command === 'status') print(await api.status({}))
     else if (cmd.command === 'claim') print(await api.claim({ name: cmd.name! }))
-    else print((await api.lookup({ name: cmd.name! })).record)
+    else if (cmd.command === 'inbox') print((await api.inbox({})).messages)
+    else if (cmd.command === 'message') {
+      const res = await api.message({ to: cmd.name!, text: cmd.text! })
+      process.stdout.write(
+        res.status === 'delivered'
+          ? `delivered to ${cmd.name} (${res.code} ${res.reason})\n`
+          : `stored for later delivery: ${cmd.name} is offline (${res.code} ${res.reason})\n`,
+      )
+    } else print((await api.lookup({ name: cmd.name! })).record)
     return 0
   } catch (err) {
     if (cmd.command === 'lookup' && err instanceof ApiCallError && err.status === 404) {

@@ -48,6 +48,28 @@ export type Status = z.infer<typeof StatusSchema>
 
 const NameInput = z.object({ name: z.string().min(1).max(64) })
 
+export const StoredMessageJsonSchema = z.object({
+  id: z.string(),
+  direction: z.enum(['in', 'out']),
+  peer: z.string(),
+  from: z.string(),
+  to: z.string(),
+  date: z.string(),
+  contentType: z.string(),
+  text: z.string(),
+  status: z.enum(['delivered', 'stored', 'failed', 'received']),
+  code: z.number().int(),
+  offline: z.boolean().optional(),
+})
+export type StoredMessageJson = z.infer<typeof StoredMessageJsonSchema>
+
+export const MessageResultSchema = z.object({
+  /** delivered: a user agent of the recipient took it (2xx); stored: kept for later (202). */
+  status: z.enum(['delivered', 'stored']),
+  code: z.number().int(),
+  reason: z.string(),
+})
+
 /**
  * Methods of the control API. Each is served as `POST /api/v1/<method>` with a
  * JSON body, and as a WebSocket request `{id, method, params}`.
@@ -56,6 +78,16 @@ export const apiContract = {
   status: { input: z.object({}).strict(), output: StatusSchema },
   claim: { input: NameInput.strict(), output: z.object({ record: ContactRecordJsonSchema }) },
   lookup: { input: NameInput.strict(), output: z.object({ record: ContactRecordJsonSchema }) },
+  message: {
+    input: z
+      .object({ to: z.string().min(1).max(64), text: z.string().min(1).max(16_000) })
+      .strict(),
+    output: MessageResultSchema,
+  },
+  inbox: {
+    input: z.object({ limit: z.number().int().positive().max(10_000).optional() }).strict(),
+    output: z.object({ messages: z.array(StoredMessageJsonSchema) }),
+  },
 } as const
 
 export type ApiContract = typeof apiContract

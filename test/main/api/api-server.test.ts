@@ -50,6 +50,8 @@ const api: KaiwaApi = {
     if (name === 'crash') throw new Error('boom')
     return { record: record(name) }
   },
+  message: async () => ({ status: 'delivered', code: 200, reason: 'OK' }),
+  inbox: async () => ({ messages: [] }),
 }
 
 const listeners = new Set<(event: string, data: unknown) => void>()

@@ -74,7 +74,9 @@ describe('mailbox protocol', () => {
       20_000,
       'the clients to connect to the supernode',
     )
-    // The composition root will do this for supernodes; here the test mounts it.
+    // The composition root mounts a mailbox on every node; this test mounts its
+    // own (to switch serving off and to tighten limits), so it takes the node's down.
+    await sn.sip.detach()
     store = new MailboxStore(sn.datastore)
     await store.start()
     server = new MailboxServer({

@@ -1,0 +1,202 @@
+/**
+ * Wires SIP for one node (part of the composition root): signalling links,
+ * the router, message history, the supernode mailbox and offline mail. Kept
+ * apart from kaiwa-node.ts so each stays one concern; it is rebuilt onto a new
+ * libp2p instance when the node changes role.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Ed25519PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import { OverlayTimeoutError } from '../shared/errors.js'
+import type { Logger } from '../shared/logger.js'
+import { SipHeaders } from '../shared/sip/sip-message.js'
+import type { SipRequest } from '../shared/sip/sip-message.js'
+import { extractUri } from '../overlay/sip/local-registrar.js'
+import { MailboxServer } from '../overlay/mailbox/mailbox-protocol.js'
+import { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
+import { OfflineMail } from '../overlay/mailbox/offline-mail.js'
+import type { KaiwaLibp2p } from '../overlay/libp2p-factory.js'
+import { MessageHistory } from '../overlay/sip/message-history.js'
+import { SipLinks } from '../overlay/sip/sip-links.js'
+import { SipRouter } from '../overlay/sip/sip-router.js'
+import type { MessageEvent, Resolution } from '../overlay/sip/sip-router.js'
+import { randomToken } from '../shared/sip/responses.js'
+import { peerIdFromBytes } from '../shared/records/contact-record.js'
+import type { UserDirectory } from '../overlay/user-directory.js'
+import type { Role } from '../shared/api/contract.js'
+
+export interface SipServiceInit {
+  node: () => KaiwaLibp2p
+  role: () => Role
+  directory: UserDirectory
+  datastore: Datastore
+  accountKey: Ed25519PrivateKey
+  ownName: () => Promise<string | null>
+  domain: string
+  log: Logger
+}
+
+export class SipService {
+  readonly router: SipRouter
+  readonly history: MessageHistory
+  readonly mailboxStore: MailboxStore
+  private readonly links: SipLinks
+  private mailboxServer: MailboxServer | undefined
+  private readonly offline: OfflineMail
+  private collecting: Promise<void> | undefined
+
+  constructor(private readonly init: SipServiceInit) {
+    const log = init.log
+    this.history = new MessageHistory(init.datastore)
+    this.mailboxStore = new MailboxStore(init.datastore, { log: log.child('mailbox') })
+    this.links = new SipLinks({
+      node: init.node,
+      log: log.child('links'),
+      onMessage: (msg, link) =>
+        void this.router.fromLink(msg, link).catch((e) => log.warn(String(e))),
+    })
+    this.offline = new OfflineMail({
+      node: init.node,
+      accountKey: init.accountKey,
+      lookup: async (user) => (await init.directory.lookup(user))?.record,
+      localStore: () => (init.role() === 'supernode' ? this.mailboxStore : undefined),
+      log: log.child('offline'),
+    })
+    this.router = new SipRouter({
+      selfPeer: () => init.node().peerId.toString(),
+      domain: init.domain,
+      ownName: init.ownName,
+      resolve: (user) => this.resolve(user),
+      linkTo: (peer, addrs) => this.links.linkTo(peer, addrs, AbortSignal.timeout(8000)),
+      storeOffline: (req, user) => this.storeOffline(req, user),
+      onMessage: (ev) => void this.record(ev).catch((e) => log.warn(`history: ${String(e)}`)),
+      onRegistered: () => void this.collectOfflineMail(),
+      log: log.child('router'),
+    })
+  }
+
+  /** (Re)attach to the current libp2p instance: SIP links and, on supernodes, the mailbox. */
+  async attach(): Promise<void> {
+    const node = this.init.node()
+    await this.links.start()
+    this.mailboxServer = new MailboxServer({
+      registrar: node,
+      store: this.mailboxStore,
+      isServing: () => this.init.role() === 'supernode',
+      log: this.init.log.child('mailbox'),
+    })
+    await this.mailboxServer.start()
+    await this.mailboxStore.start()
+  }
+
+  async detach(): Promise<void> {
+    await this.links.stop()
+    await this.mailboxServer?.stop()
+    this.mailboxStore.stop()
+  }
+
+  private async resolve(user: string): Promise<Resolution> {
+    try {
+      const found = await this.init.directory.lookup(user, { timeoutMs: 8000 })
+      if (found == null) return { kind: 'unknown' }
+      const now = Date.now()
+      return {
+        kind: 'found',
+        devices: found.record.devices
+          .filter((d) => d.expiresAt > now)
+          .map((d) => ({
+            peer: peerIdFromBytes(d.peerId).toString(),
+            addrs: d.addrs.map((a) => multiaddr(a)),
+          })),
+      }
+    } catch (err) {
+      if (err instanceof OverlayTimeoutError) return { kind: 'timeout' }
+      if (err instanceof Error && err.name === 'InvalidUserIdError') return { kind: 'unknown' }
+      throw err
+    }
+  }
+
+  private async storeOffline(req: SipRequest, user: string): Promise<boolean> {
+    const found = await this.init.directory.lookup(user)
+    const from = (await this.init.ownName()) ?? 'anonymous'
+    if (found == null) return false
+    return this.offline.store(found.record, {
+      from,
+      fromUri: extractUri(req.headers.get('from') ?? `sip:${from}@${this.init.domain}`),
+      date: req.headers.get('date') ?? new Date().toUTCString(),
+      contentType: req.headers.get('content-type') ?? 'text/plain',
+      body: req.body,
+    })
+  }
+
+  /** Collect mail kept for us while we were offline, deliver it, then delete it. */
+  collectOfflineMail(): Promise<void> {
+    this.collecting ??= this.collect().finally(() => {
+      this.collecting = undefined
+    })
+    return this.collecting
+  }
+
+  private async collect(): Promise<void> {
+    const name = await this.init.ownName()
+    if (name == null) return
+    const { mail, ack } = await this.offline.collect()
+    if (mail.length === 0) return
+    for (const m of mail) {
+      // Delivered with its original From and Date (RFC 3428 §7 allows Date).
+      const headers = new SipHeaders([
+        [
+          'Via',
+          `SIP/2.0/TCP ${this.init.node().peerId.toString()}.invalid;branch=z9hG4bK${randomToken(10)}`,
+        ],
+        ['Max-Forwards', '70'],
+        ['From', `<${m.fromUri}>;tag=${randomToken(6)}`],
+        ['To', `<sip:${name}@${this.init.domain}>`],
+        ['Call-ID', `${m.id}@${this.init.domain}`],
+        ['CSeq', '1 MESSAGE'],
+        ['Date', m.date],
+        ['Content-Type', m.contentType],
+      ])
+      const req: SipRequest = {
+        kind: 'request',
+        method: 'MESSAGE',
+        uri: `sip:${name}@${this.init.domain}`,
+        version: 'SIP/2.0',
+        headers,
+        body: m.body,
+      }
+      const status = await this.router.deliverLocally(req)
+      if (!m.senderVerified)
+        this.init.log.warn(`offline mail from ${m.from}: its key does not match ${m.from}'s record`)
+      if (status >= 300)
+        this.init.log.warn(`offline mail ${m.id} was refused locally (${status}); kept in history`)
+    }
+    await ack()
+    this.init.log.info(`delivered ${mail.length} message(s) kept while this node was offline`)
+  }
+
+  private async record(ev: MessageEvent): Promise<void> {
+    const req = ev.request
+    const from = extractUri(req.headers.get('from') ?? '')
+    const to = extractUri(req.headers.get('to') ?? '')
+    const base = {
+      from,
+      to,
+      date: toIso(req.headers.get('date')),
+      contentType: req.headers.get('content-type') ?? 'text/plain',
+      text: new TextDecoder().decode(req.body),
+      code: ev.status,
+    }
+    if (ev.direction === 'in') {
+      await this.history.add({ ...base, direction: 'in', peer: from, status: 'received' })
+    } else {
+      const status = ev.status === 202 ? 'stored' : ev.status < 300 ? 'delivered' : 'failed'
+      await this.history.add({ ...base, direction: 'out', peer: to, status })
+    }
+  }
+}
+
+function toIso(date: string | undefined): string {
+  const t = date == null ? NaN : Date.parse(date)
+  return new Date(Number.isNaN(t) ? Date.now() : t).toISOString()
+}

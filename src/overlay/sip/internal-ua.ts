@@ -1,0 +1,64 @@
+/**
+ * The node's own minimal user agent, for `kaiwa message`: it originates a
+ * MESSAGE (RFC 3428 §4) through the router like any local UA and waits for the
+ * final response. A 2xx means the recipient's user agent took it; 202 means it
+ * was stored for later delivery.
+ */
+import { SipHeaders } from '../../shared/sip/sip-message.js'
+import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
+import { randomToken } from '../../shared/sip/responses.js'
+import type { SipRouter } from './sip-router.js'
+
+export interface SendMessageOptions {
+  fromUser: string
+  toUser: string
+  domain: string
+  text: string
+  contentType?: string
+  date?: Date
+  timeoutMs?: number
+}
+
+export function buildMessage(opts: SendMessageOptions, selfPeer: string): SipRequest {
+  const headers = new SipHeaders([
+    ['Via', `SIP/2.0/TCP ${selfPeer}.invalid;branch=z9hG4bK${randomToken(10)}`],
+    ['Max-Forwards', '70'],
+    ['From', `<sip:${opts.fromUser}@${opts.domain}>;tag=${randomToken(6)}`],
+    ['To', `<sip:${opts.toUser}@${opts.domain}>`],
+    ['Call-ID', `${randomToken(12)}@${opts.domain}`],
+    ['CSeq', '1 MESSAGE'],
+    ['Date', (opts.date ?? new Date()).toUTCString()],
+    ['Content-Type', opts.contentType ?? 'text/plain;charset=utf-8'],
+  ])
+  return {
+    kind: 'request',
+    method: 'MESSAGE',
+    uri: `sip:${opts.toUser}@${opts.domain}`,
+    version: 'SIP/2.0',
+    headers,
+    body: new TextEncoder().encode(opts.text),
+  }
+}
+
+export async function sendMessage(
+  router: SipRouter,
+  opts: SendMessageOptions,
+  selfPeer: string,
+): Promise<SipResponse> {
+  const req = buildMessage(opts, selfPeer)
+  return new Promise<SipResponse>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no final response')), opts.timeoutMs ?? 40_000)
+    void router
+      .fromLocal(req, {
+        send: (res) => {
+          if (res.status < 200) return
+          clearTimeout(timer)
+          resolve(res)
+        },
+      })
+      .catch((err: unknown) => {
+        clearTimeout(timer)
+        reject(err instanceof Error ? err : new Error(String(err)))
+      })
+  })
+}

@@ -1,0 +1,140 @@
+/**
+ * The node's registrar for its *local* user agents (RFC 3261 §10.3): phones on
+ * the loopback gateway and the UI's sip.js. A REGISTER for the node's own user
+ * ID binds a contact; other AORs get 403. The overlay-wide "registration" is the
+ * node's contact record in the DHT, which the node keeps published while it
+ * runs; local bindings decide where an incoming request is delivered.
+ */
+import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
+import { respond } from '../../shared/sip/responses.js'
+import { parseOverlayTarget } from '../../shared/sip/overlay-uri.js'
+
+/** RFC 3261 §10.2.1.1: the registrar may shorten the expiry; we cap it. */
+export const MAX_BINDING_EXPIRES_S = 3600
+export const MIN_BINDING_EXPIRES_S = 30
+export const DEFAULT_BINDING_EXPIRES_S = 3600
+
+export interface LocalBinding {
+  readonly id: string
+  /** The contact URI the UA registered (where it wants requests). */
+  readonly contact: string
+  readonly expiresAt: number
+  /**
+   * Deliver a request to this UA (the gateway or the bridge carries it); the
+   * transport hands that UA's responses to `onResponse`, which is how a
+   * response is tied to its branch when a request is forked locally.
+   */
+  sendRequest(req: SipRequest, onResponse: (res: SipResponse) => void): void
+}
+
+/** How a transport (gateway, bridge) delivers to a UA it registered. */
+export type Deliver = (
+  contact: string,
+  req: SipRequest,
+  onResponse: (res: SipResponse) => void,
+) => void
+
+export class LocalRegistrar {
+  private readonly bindings = new Map<string, LocalBinding>()
+  private seq = 0
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly onChange: () => void = () => {},
+  ) {}
+
+  active(): LocalBinding[] {
+    const now = this.now()
+    for (const [id, b] of this.bindings) if (b.expiresAt <= now) this.bindings.delete(id)
+    return [...this.bindings.values()]
+  }
+
+  get(id: string): LocalBinding | undefined {
+    const b = this.bindings.get(id)
+    return b != null && b.expiresAt > this.now() ? b : undefined
+  }
+
+  /** The binding whose contact is `contact` (a UA identifies itself by its Contact). */
+  byContact(contact: string): LocalBinding | undefined {
+    const key = normalizeContact(contact)
+    return this.active().find((b) => normalizeContact(b.contact) === key)
+  }
+
+  /**
+   * Handle a REGISTER from a local UA. `ownName` is the node's user ID (null
+   * before one is claimed); `deliver` is how that UA's transport reaches it.
+   */
+  register(req: SipRequest, ownName: string | null, domain: string, deliver: Deliver): SipResponse {
+    const to = parseOverlayTarget(extractUri(req.headers.get('to') ?? ''))
+    if (to == null) return respond(req, 400, 'Bad To')
+    if (ownName == null) return respond(req, 403, 'Claim a user ID first (kaiwa claim NAME)')
+    if (to.user !== ownName || to.domain !== domain) {
+      return respond(req, 403, `This node registers only sip:${ownName}@${domain}`)
+    }
+    const contacts = req.headers.getAll('contact')
+    const headerExpires = parseExpires(req.headers.get('expires'))
+    if (contacts.length === 1 && contacts[0]!.trim() === '*') {
+      // RFC 3261 §10.3 step 6: "*" with Expires 0 removes every binding.
+      if (headerExpires !== 0) return respond(req, 400, 'Wildcard Contact needs Expires: 0')
+      this.bindings.clear()
+      this.onChange()
+      return respond(req, 200, 'OK')
+    }
+    let changed = false
+    for (const c of contacts) {
+      const uri = extractUri(c)
+      const expires =
+        parseExpires(/;\s*expires\s*=\s*(\d+)/i.exec(c)?.[1]) ??
+        headerExpires ??
+        DEFAULT_BINDING_EXPIRES_S
+      const existing = this.byContact(uri)
+      if (expires === 0) {
+        if (existing != null) this.bindings.delete(existing.id)
+        changed = true
+        continue
+      }
+      if (expires < MIN_BINDING_EXPIRES_S) {
+        return respond(req, 423, 'Interval Too Brief', [
+          ['Min-Expires', String(MIN_BINDING_EXPIRES_S)],
+        ])
+      }
+      const id = existing?.id ?? `b${++this.seq}`
+      this.bindings.set(id, {
+        id,
+        contact: uri,
+        expiresAt: this.now() + Math.min(expires, MAX_BINDING_EXPIRES_S) * 1000,
+        sendRequest: (r, onResponse) => deliver(uri, r, onResponse),
+      })
+      changed ||= existing == null
+    }
+    if (changed) this.onChange()
+    // RFC 3261 §10.3 step 8: the 200 lists every current binding with its expiry.
+    const now = this.now()
+    const list = this.active().map(
+      (b) =>
+        [
+          'Contact',
+          `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`,
+        ] as [string, string],
+    )
+    return respond(req, 200, 'OK', list)
+  }
+}
+
+export function extractUri(headerValue: string): string {
+  const lt = headerValue.indexOf('<')
+  if (lt >= 0) {
+    const gt = headerValue.indexOf('>', lt)
+    return headerValue.slice(lt + 1, gt < 0 ? undefined : gt).trim()
+  }
+  return headerValue.split(';')[0]!.trim()
+}
+
+function parseExpires(v: string | undefined | null): number | undefined {
+  if (v == null || !/^\s*\d+\s*$/.test(v)) return undefined
+  return Math.min(Number(v), 2 ** 31 - 1)
+}
+
+function normalizeContact(uri: string): string {
+  return uri.trim().toLowerCase()
+}

@@ -1,0 +1,64 @@
+/**
+ * Instant-message history (RFC 3428 MESSAGE), persisted in the node's level
+ * datastore: what this node sent, with its outcome, and what it received. Keys
+ * sort by time, so listing is a prefix scan in order.
+ */
+import { Key } from 'interface-datastore'
+import type { Datastore } from 'interface-datastore'
+import { z } from 'zod'
+import { randomToken } from '../../shared/sip/responses.js'
+
+const PREFIX = '/kaiwa/messages'
+
+export const StoredMessageSchema = z.object({
+  id: z.string(),
+  direction: z.enum(['in', 'out']),
+  /** The other party's AOR. */
+  peer: z.string(),
+  from: z.string(),
+  to: z.string(),
+  /** When the message was written (the sender's Date header when present). */
+  date: z.string(),
+  contentType: z.string(),
+  text: z.string(),
+  /** out: delivered (2xx), stored (202, for later delivery) or failed; in: received. */
+  status: z.enum(['delivered', 'stored', 'failed', 'received']),
+  code: z.number().int(),
+  /** For mail that waited offline: whether the sender's key matched its record. */
+  offline: z.boolean().optional(),
+})
+export type StoredMessage = z.infer<typeof StoredMessageSchema>
+
+export class MessageHistory {
+  constructor(private readonly datastore: Datastore) {}
+
+  async add(msg: Omit<StoredMessage, 'id'>): Promise<StoredMessage> {
+    const id = `${String(Date.now()).padStart(15, '0')}-${randomToken(4)}`
+    const full = { ...msg, id }
+    await this.datastore.put(
+      new Key(`${PREFIX}/${id}`),
+      new TextEncoder().encode(JSON.stringify(full)),
+    )
+    return full
+  }
+
+  async list(filter: { direction?: 'in' | 'out'; limit?: number } = {}): Promise<StoredMessage[]> {
+    const out: StoredMessage[] = []
+    for await (const { value } of this.datastore.query({ prefix: PREFIX })) {
+      const parsed = StoredMessageSchema.safeParse(safeJson(value))
+      if (!parsed.success) continue // a damaged entry is skipped, never fatal
+      if (filter.direction != null && parsed.data.direction !== filter.direction) continue
+      out.push(parsed.data)
+    }
+    out.sort((a, b) => a.id.localeCompare(b.id))
+    return filter.limit != null ? out.slice(-filter.limit) : out
+  }
+}
+
+function safeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    return undefined
+  }
+}

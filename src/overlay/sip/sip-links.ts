@@ -1,0 +1,185 @@
+/**
+ * SIP signalling links between nodes: long-lived libp2p streams speaking
+ * `/kaiwa/sip/1.0.0`, framed as on any SIP stream transport (RFC 3261 §18.3:
+ * Content-Length is mandatory). One live link per remote peer carries requests
+ * and responses in both directions, like a SIP TCP connection.
+ *
+ * A callee behind a NAT is reachable only through a relay (`/p2p-circuit`): the
+ * stream then runs on a limited connection (`runOnLimitedConnection`). A relay
+ * limit or a dead peer closes the link; the next message for that peer opens a
+ * new one (a redial the user never notices). When a direct connection exists
+ * (for example a WebRTC link punched through the NATs), new streams use it.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from '../../shared/logger.js'
+import { SipStreamFramer } from '../../shared/sip/stream-framer.js'
+import { serializeSipMessage } from '../../shared/sip/sip-message.js'
+import type { SipMessage } from '../../shared/sip/sip-message.js'
+import type { KaiwaLibp2p } from '../libp2p-factory.js'
+
+export const SIP_PROTOCOL = '/kaiwa/sip/1.0.0'
+/** Largest SIP message accepted on a link (RFC 3261 leaves it to the transport). */
+export const MAX_SIP_MESSAGE_BYTES = 64 * 1024
+
+export interface SipLink {
+  readonly peer: string
+  readonly relayed: boolean
+  /** Queue a message; false when the link has closed (callers reopen via `linkTo`). */
+  send(msg: SipMessage): boolean
+  readonly open: boolean
+}
+
+export interface SipLinksInit {
+  node: () => KaiwaLibp2p
+  log: Logger
+  onMessage: (msg: SipMessage, link: SipLink) => void
+}
+
+export class SipLinks {
+  private readonly links = new Map<string, LinkImpl>()
+  private readonly opening = new Map<string, Promise<LinkImpl>>()
+
+  constructor(private readonly init: SipLinksInit) {}
+
+  async start(): Promise<void> {
+    await this.init.node().handle(
+      SIP_PROTOCOL,
+      (stream, connection) => {
+        this.attach(stream, connection)
+      },
+      { runOnLimitedConnection: true, maxInboundStreams: 8, maxOutboundStreams: 8 },
+    )
+  }
+
+  async stop(): Promise<void> {
+    for (const link of this.links.values()) link.close()
+    this.links.clear()
+    await this.init
+      .node()
+      .unhandle(SIP_PROTOCOL)
+      .catch(() => {})
+  }
+
+  /** An open link to `peer`, reusing one if it exists; dials the given addresses if needed. */
+  async linkTo(peer: string, addrs: Multiaddr[], signal?: AbortSignal): Promise<SipLink> {
+    const existing = this.links.get(peer)
+    if (existing?.open === true) return existing
+    let pending = this.opening.get(peer)
+    if (pending == null) {
+      pending = this.open(peer, addrs, signal).finally(() => this.opening.delete(peer))
+      this.opening.set(peer, pending)
+    }
+    return pending
+  }
+
+  private async open(peer: string, addrs: Multiaddr[], signal?: AbortSignal): Promise<LinkImpl> {
+    const node = this.init.node()
+    const peerId: PeerId = peerIdFromString(peer)
+    if (addrs.length > 0) await node.peerStore.merge(peerId, { multiaddrs: addrs })
+    let connection = bestConnection(node.getConnections(peerId))
+    if (connection == null) connection = await node.dial(peerId, { signal })
+    const stream = await connection.newStream(SIP_PROTOCOL, {
+      runOnLimitedConnection: true,
+      signal,
+    })
+    return this.attach(stream, connection)
+  }
+
+  private attach(stream: Stream, connection: Connection): LinkImpl {
+    const peer = connection.remotePeer.toString()
+    const link = new LinkImpl(peer, stream, connection.limits != null, this.init.log)
+    const previous = this.links.get(peer)
+    // Keep the newer link; the old one stays readable until its peer closes it.
+    this.links.set(peer, link)
+    if (previous != null && previous !== link && previous.open && link.relayed === false) {
+      previous.retire()
+    }
+    void link.run(
+      (msg) => this.init.onMessage(msg, link),
+      () => {
+        if (this.links.get(peer) === link) this.links.delete(peer)
+      },
+    )
+    return link
+  }
+}
+
+/** Prefer a direct (unlimited) connection over a relayed one. */
+function bestConnection(conns: Connection[]): Connection | undefined {
+  const open = conns.filter((c) => c.status === 'open')
+  return open.find((c) => c.limits == null) ?? open[0]
+}
+
+class LinkImpl implements SipLink {
+  private closed = false
+  constructor(
+    readonly peer: string,
+    private readonly stream: Stream,
+    readonly relayed: boolean,
+    private readonly log: Logger,
+  ) {}
+
+  get open(): boolean {
+    return !this.closed && this.stream.status === 'open' && this.stream.writeStatus === 'writable'
+  }
+
+  send(msg: SipMessage): boolean {
+    if (!this.open) return false
+    try {
+      // Backpressure is bounded by the framing cap on the far side; SIP signalling
+      // is small, so a full buffer means the peer is stuck: let yamux apply its limit.
+      this.stream.send(serializeSipMessage(msg))
+      return true
+    } catch (err) {
+      this.log.debug(`send to ${this.peer} failed: ${String(err)}`)
+      this.closed = true
+      return false
+    }
+  }
+
+  /** A newer direct link replaced this one: stop writing, let the peer drain it. */
+  retire(): void {
+    this.closed = true
+    void this.stream.close().catch(() => {})
+  }
+
+  close(): void {
+    this.closed = true
+    this.stream.abort(new Error('SIP link closed'))
+  }
+
+  async run(onMessage: (msg: SipMessage) => void, onClose: () => void): Promise<void> {
+    const framer = new SipStreamFramer({ maxBytes: MAX_SIP_MESSAGE_BYTES })
+    try {
+      for await (const chunk of this.stream) {
+        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+        for (const result of framer.push(bytes)) {
+          if ('keepalive' in result) {
+            this.stream.send(CRLF)
+            continue
+          }
+          if (result.ok) {
+            onMessage(result.message)
+            continue
+          }
+          // RFC 3261 §18.3: after a framing error the stream's message boundaries
+          // are lost; the only safe recovery is to close it.
+          this.log.warn(
+            `malformed SIP from ${this.peer} (${result.error.message}); closing the link`,
+          )
+          this.close()
+          return
+        }
+      }
+    } catch (err) {
+      this.log.debug(`link to ${this.peer} ended: ${String(err)}`)
+    } finally {
+      this.closed = true
+      onClose()
+    }
+  }
+}
+
+const CRLF = new TextEncoder().encode('\r\n')
