@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// bench:sip — SIP over the overlay.
+//   Call setup over an N-node overlay (default 20, 3 supernodes): INVITE→180
+//   and INVITE→200 as the caller's user agent sees them, cold (first call to
+//   that callee: DHT lookup, dial, new SIP link) and warm (cached, link open).
+//   The callee's user agent answers at once, so the figures are the overlay's.
+//   npm run bench:sip -- [--nodes 20] [--calls 100]
+import { parseArgs } from 'node:util'
+import { SipHeaders, createResponse } from '../dist/shared/sip/sip-message.js'
+import { randomToken } from '../dist/shared/sip/responses.js'
+import { cleanup, ms, pct, printTable, progress, startOverlay } from './lib.mjs'
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '20' },
+    supernodes: { type: 'string', default: '3' },
+    calls: { type: 'string', default: '100' },
+  },
+})
+const say = progress('bench:sip')
+const N = Number(values.nodes)
+const S = Number(values.supernodes)
+const CALLS = Number(values.calls)
+
+const req = (method, uri, from, extra = []) => ({
+  kind: 'request',
+  method,
+  uri,
+  version: 'SIP/2.0',
+  headers: new SipHeaders([
+    ['Via', `SIP/2.0/TCP ua.invalid;branch=z9hG4bK${randomToken(8)}`],
+    ['Max-Forwards', '70'],
+    ['From', `<sip:${from}@kaiwa>;tag=${randomToken(4)}`],
+    ['To', `<${uri}>`],
+    ['Call-ID', randomToken(10)],
+    ['CSeq', `1 ${method}`],
+    ['Contact', `<sip:${from}@127.0.0.1:5999>`],
+    ...extra,
+  ]),
+  body: new Uint8Array(0),
+})
+
+/** Register a user agent at `node` that rings and answers every INVITE at once. */
+async function registerAnsweringUa(node, user) {
+  const reg = req('REGISTER', 'sip:kaiwa', user, [['Expires', '3600']])
+  reg.headers.set('To', `<sip:${user}@kaiwa>`)
+  await new Promise((resolve) =>
+    node.sip.router.fromLocal(reg, {
+      send: resolve,
+      deliver: (_c, r, reply) => {
+        const contact = [['Contact', `<sip:${user}@127.0.0.1:5998>`]]
+        if (r.method === 'INVITE') {
+          reply(createResponse(r, 180, 'Ringing', contact, 'uas'))
+          reply(createResponse(r, 200, 'OK', contact, 'uas'))
+        } else if (r.method !== 'ACK') reply(createResponse(r, 200, 'OK', [], 'uas'))
+      },
+    }),
+  )
+}
+
+/** One call: INVITE, wait for 180 and 200, then ACK and BYE along the GRUU. */
+async function call(from, fromUser, toUser) {
+  const invite = req('INVITE', `sip:${toUser}@kaiwa`, fromUser)
+  const t0 = performance.now()
+  let ringing
+  const ok = await new Promise((resolve) =>
+    from.sip.router.fromLocal(invite, {
+      send: (res) => {
+        if (res.status === 180 && ringing == null) ringing = performance.now() - t0
+        if (res.status >= 200) resolve(res)
+      },
+    }),
+  )
+  const answered = performance.now() - t0
+  if (ok.status !== 200) return { ok: false }
+  const remote = /<([^>]+)>/.exec(ok.headers.get('contact'))[1]
+  const inDialog = (method, cseq) => {
+    const r = req(method, remote, fromUser)
+    r.headers.set('Call-ID', invite.headers.get('call-id'))
+    r.headers.set('From', invite.headers.get('from'))
+    r.headers.set('To', ok.headers.get('to'))
+    r.headers.set('CSeq', `${cseq} ${method}`)
+    return r
+  }
+  await from.sip.router.fromLocal(inDialog('ACK', 1), { send: () => {} })
+  const tb = performance.now()
+  const bye = await new Promise((resolve) =>
+    from.sip.router.fromLocal(inDialog('BYE', 2), { send: (res) => res.status >= 200 && resolve(res) }),
+  )
+  return { ok: true, ringing, answered, bye: performance.now() - tb, byeOk: bye.status === 200 }
+}
+
+say(`starting ${N} nodes (${S} supernodes)`)
+const net = await startOverlay(N, S, say)
+const users = net.clients.map((_, i) => `callee-${i}`)
+for (const [i, n] of net.clients.entries()) {
+  await n.claim(users[i])
+  await registerAnsweringUa(n, users[i])
+}
+say(`${CALLS} cold and ${CALLS} warm calls`)
+const cold = { r: [], a: [], bye: [], ok: 0 }
+const warm = { r: [], a: [], bye: [], ok: 0 }
+const K = net.clients.length
+let pairs = 0
+for (let k = 0; pairs < CALLS && k < K * K; k++) {
+  const a = Math.floor(k / K)
+  const b = (a + 1 + (k % (K - 1))) % K
+  if (a === b) continue
+  pairs++
+  const from = net.clients[a]
+  from.directory.invalidate(users[b])
+  for (const [bucket, n] of [[cold, 1], [warm, 1]]) {
+    for (let j = 0; j < n; j++) {
+      const res = await call(from, users[a], users[b])
+      if (!res.ok) continue
+      bucket.ok++
+      bucket.r.push(res.ringing)
+      bucket.a.push(res.answered)
+      bucket.bye.push(res.bye)
+    }
+  }
+}
+const row = (label, xs) => [label, `${ms(pct(xs, 50))} / ${ms(pct(xs, 95))} / ${ms(pct(xs, 99))}`]
+printTable('bench:sip call setup', [
+  ['nodes / supernodes', `${N} / ${S}`],
+  ['calls (cold / warm)', `${cold.ok}/${pairs} / ${warm.ok}/${pairs} answered`],
+  row('cold INVITE→180 p50 / p95 / p99', cold.r),
+  row('cold INVITE→200 p50 / p95 / p99', cold.a),
+  row('warm INVITE→180 p50 / p95 / p99', warm.r),
+  row('warm INVITE→200 p50 / p95 / p99', warm.a),
+  row('BYE→200 (in-dialog, by GRUU) p50 / p95 / p99', warm.bye),
+])
+await cleanup(net.all)
+process.exit(0)
