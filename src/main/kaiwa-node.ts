@@ -11,6 +11,7 @@ import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
 import type { KaiwaApi, Role, SupernodeMode } from '../shared/api/contract.js'
 import type { Logger } from '../shared/logger.js'
 import { BootstrapDialer } from '../overlay/bootstrap-dialer.js'
+import { dialDiscoveredPeers } from '../overlay/discovery-dialer.js'
 import { openDataDir } from '../overlay/data-dir.js'
 import type { DataDir } from '../overlay/data-dir.js'
 import { loadOrCreateIdentity } from '../overlay/identity-store.js'
@@ -97,6 +98,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       validators,
       selectors,
     })
+    dialDiscoveredPeers(node, log.child('discovery'))
     try {
       await node.start()
     } catch (err) {
