@@ -19,7 +19,9 @@ export function dialDiscoveredPeers(node: KaiwaLibp2p, log: Logger): () => void 
     node
       .dial(peer, { signal: AbortSignal.timeout(10_000) })
       .then(() => log.info(`connected to ${peer.toString()} found on the LAN`))
-      .catch((err: unknown) => log.debug(`could not dial discovered ${peer.toString()}: ${String(err)}`))
+      .catch((err: unknown) =>
+        log.debug(`could not dial discovered ${peer.toString()}: ${String(err)}`),
+      )
   }
   node.addEventListener('peer:discovery', onDiscovery)
   return () => node.removeEventListener('peer:discovery', onDiscovery)
