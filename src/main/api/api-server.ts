@@ -3,6 +3,7 @@
  * `{id, method, params}` frames over a WebSocket, both generic over
  * `apiContract`. Bound to loopback only; every API route needs the bearer
  * token, and Host/Origin checks stop DNS-rebinding pages in a browser.
+ * With `sip`, `{sip}` frames on the WebSocket make it the UI's SIP bridge.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -20,6 +21,9 @@ import {
 } from '../../shared/api/contract.js'
 import type { ApiMethod, KaiwaApi } from '../../shared/api/contract.js'
 import type { ErrorCode } from '../../shared/errors.js'
+import { isSipFrame } from '../../shared/api/sip-bridge-protocol.js'
+import { createSipBridge } from './sip-bridge.js'
+import type { SipBridgeTarget } from './sip-bridge.js'
 
 /** Server-pushed events (e.g. incoming calls); `on` returns an unsubscribe function. */
 export type ApiEventSource = {
@@ -38,6 +42,8 @@ export type ApiServerOptions = {
   log: (msg: string) => void
   /** Serves non-API GET requests (the UI); returns false if it did not handle one. */
   staticHandler?: (req: IncomingMessage, res: ServerResponse) => boolean
+  /** The SIP router (node.sip.router): each WebSocket may then act as a SIP user agent. */
+  sip?: SipBridgeTarget
 }
 
 export type ApiServer = {
@@ -236,6 +242,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // ---- WebSocket ----
 
   const sockets = new Set<WebSocket>()
+  const sipBridge = opts.sip && createSipBridge({ router: opts.sip, log })
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_WS_FRAME_BYTES,
@@ -289,7 +296,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   function onConnection(ws: WebSocket): void {
     sockets.add(ws)
-    ws.on('close', () => sockets.delete(ws))
+    // Each socket is one SIP user agent of the node (see sip-bridge-protocol.ts).
+    const sip = sipBridge?.open((frame) => send(ws, frame))
+    ws.on('close', () => {
+      sockets.delete(ws)
+      sip?.close()
+    })
     ws.on('error', (err) => log(`api websocket error: ${err.message}`))
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const reply = (id: number, body: { result: unknown } | { error: object }): void => {
@@ -309,6 +321,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         json = JSON.parse(data.toString())
       } catch {
         return replyError(-1, 'invalid_input', 'frame is not valid JSON')
+      }
+      if (isSipFrame(json)) {
+        if (sip == null) return replyError(-1, 'unavailable', 'this node has no SIP bridge')
+        const problem = sip.receive(json)
+        return problem === undefined ? undefined : replyError(-1, 'invalid_input', problem)
       }
       const frame = WsRequestSchema.safeParse(json)
       if (!frame.success) {

@@ -131,7 +131,7 @@ export class SipRouter {
 
     let targets: ForkTarget[]
     if (target.peer != null) {
-      targets = [this.forkTarget({ peer: target.peer, addrs: [] }, target.binding)]
+      targets = [this.forkTarget({ peer: target.peer, addrs: [] })]
     } else {
       const res = await this.init.resolve(target.user)
       if (res.kind !== 'found') {
@@ -288,14 +288,14 @@ export class SipRouter {
     tx.start()
   }
 
-  private forkTarget(device: ResolvedDevice, binding?: string): ForkTarget {
+  private forkTarget(device: ResolvedDevice): ForkTarget {
     if (device.peer === this.init.selfPeer()) {
-      // Our own account on this very node: deliver locally, as if it came in.
+      // Our own account on this very node: deliver locally, as if it came in
+      // (a GRUU's binding is read from the Request-URI there).
       return {
         id: device.peer,
         send: async (req) => {
-          const r = binding == null ? req : req
-          await this.deliverInbound(r, (res) => {
+          await this.deliverInbound(req, (res) => {
             const tx = this.outbound.get(transactionKey(res))
             tx?.onBranchResponse(res, device.peer)
           })
