@@ -84,7 +84,32 @@ export class SipLinks {
       runOnLimitedConnection: true,
       signal,
     })
-    return this.attach(stream, connection)
+    const link = this.attach(stream, connection)
+    if (link.relayed) void this.upgrade(peerId, addrs)
+    return link
+  }
+
+  /**
+   * A link over a relay works but costs the relay's bandwidth and is cut at its
+   * limits. Try once for a direct WebRTC connection (ICE hole punching,
+   * signalled over that relay); when it comes up, move the link onto it.
+   */
+  private async upgrade(peerId: PeerId, addrs: Multiaddr[]): Promise<void> {
+    const node = this.init.node()
+    for (const addr of addrs.filter((a) => WEBRTC_CIRCUIT.test(a.toString()))) {
+      try {
+        const direct = await node.dial(addr, { signal: AbortSignal.timeout(15_000) })
+        if (direct.limits != null) continue
+        const stream = await direct.newStream(SIP_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+        this.attach(stream, direct)
+        this.init.log.info(`SIP link to ${peerId.toString()} moved to a direct WebRTC connection`)
+        return
+      } catch (err) {
+        this.init.log.debug(
+          `no direct WebRTC link to ${peerId.toString()} via ${addr.toString()}: ${String(err)}`,
+        )
+      }
+    }
   }
 
   private attach(stream: Stream, connection: Connection): LinkImpl {
@@ -183,3 +208,5 @@ class LinkImpl implements SipLink {
 }
 
 const CRLF = new TextEncoder().encode('\r\n')
+/** A relay address through which the peer accepts WebRTC (private-to-private). */
+const WEBRTC_CIRCUIT = /\/p2p-circuit\/webrtc(\/|$)/
