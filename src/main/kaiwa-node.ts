@@ -26,6 +26,9 @@ import type { PublishResult } from '../overlay/user-directory.js'
 import { createNodeApi } from './node-api.js'
 import { SipService } from './sip-service.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
+import { SipGatewayError } from '../overlay/sip-gateway/gateway-types.js'
+import { loadOrCreateSipPassword } from '../overlay/sip-gateway/sip-password.js'
+import type { SipGatewayTuning } from '../overlay/sip-gateway/sip-gateway.js'
 import { RefreshLoop } from './refresh-loop.js'
 
 export interface KaiwaNodeOptions {
@@ -40,6 +43,14 @@ export interface KaiwaNodeOptions {
   name?: string
   /** The overlay's SIP domain (default `kaiwa`): requests to sip:user@<domain> use the DHT. */
   overlayDomain?: string
+  /** The local SIP gateway's UDP+TCP port on 127.0.0.1; 0 or absent: no gateway. */
+  sipPort?: number
+  /** If the port is taken, warn and run without the gateway instead of failing (a default port). */
+  sipPortOptional?: boolean
+  /** Digest password for phones; default: generated once and kept in DIR/sip-password. */
+  sipPassword?: string
+  /** Rate limits, timeouts and timers of the gateway (tests shorten them). */
+  sipTuning?: Partial<SipGatewayTuning>
   log: Logger
 }
 
@@ -128,6 +139,25 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     log: log.child('sip'),
   })
   await sip.attach()
+  if ((opts.sipPort ?? 0) > 0) {
+    try {
+      await sip.startGateway({
+        port: opts.sipPort!,
+        password: opts.sipPassword ?? (await loadOrCreateSipPassword(data.path)),
+        ...(opts.sipTuning != null ? { tuning: opts.sipTuning } : {}),
+      })
+    } catch (err) {
+      if (err instanceof SipGatewayError && opts.sipPortOptional === true) {
+        log.warn(`${err.message}; running without the SIP gateway`)
+      } else {
+        await sip.detach().catch(() => {})
+        await Promise.resolve()
+          .then(() => node.stop())
+          .catch(() => {})
+        throw err
+      }
+    }
+  }
   const dialer = new BootstrapDialer({
     node: () => node,
     addrs: opts.bootstrap,
@@ -197,6 +227,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       stopped = true
       refresh.stop()
       dialer.stop()
+      await sip.stopGateway().catch(() => {})
       await sip.detach().catch(() => {})
       node.removeEventListener('self:peer:update', onSelfUpdate)
       await node.stop()

@@ -44,6 +44,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         reachability: reachability(node.role(), addrs),
         recordsHeld: await countStoredRecords(init.datastore),
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
+        sip: await node.sip.gatewayStatus(),
       } satisfies ApiOutput<'status'>
     },
     claim: async ({ name }) => {

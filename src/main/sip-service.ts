@@ -1,6 +1,7 @@
 /**
  * Wires SIP for one node (part of the composition root): signalling links,
- * the router, message history, the supernode mailbox and offline mail. Kept
+ * the router, message history, the supernode mailbox, offline mail and the
+ * local SIP gateway for phones on this machine. Kept
  * apart from kaiwa-node.ts so each stays one concern; it is rebuilt onto a new
  * libp2p instance when the node changes role.
  */
@@ -23,7 +24,9 @@ import type { MessageEvent, Resolution } from '../overlay/sip/sip-router.js'
 import { randomToken } from '../shared/sip/responses.js'
 import { peerIdFromBytes } from '../shared/records/contact-record.js'
 import type { UserDirectory } from '../overlay/user-directory.js'
-import type { Role } from '../shared/api/contract.js'
+import { SipGateway } from '../overlay/sip-gateway/sip-gateway.js'
+import type { SipGatewayTuning } from '../overlay/sip-gateway/sip-gateway.js'
+import type { Role, SipGatewayStatus } from '../shared/api/contract.js'
 
 export interface SipServiceInit {
   node: () => KaiwaLibp2p
@@ -36,6 +39,13 @@ export interface SipServiceInit {
   log: Logger
 }
 
+export interface GatewayOptions {
+  /** UDP and TCP port on 127.0.0.1 (0: any free port). */
+  port: number
+  password: string
+  tuning?: Partial<SipGatewayTuning>
+}
+
 export class SipService {
   readonly router: SipRouter
   readonly history: MessageHistory
@@ -44,6 +54,7 @@ export class SipService {
   private mailboxServer: MailboxServer | undefined
   private readonly offline: OfflineMail
   private collecting: Promise<void> | undefined
+  private gateway: SipGateway | undefined
 
   constructor(private readonly init: SipServiceInit) {
     const log = init.log
@@ -93,6 +104,49 @@ export class SipService {
     await this.links.stop()
     await this.mailboxServer?.stop()
     this.mailboxStore.stop()
+  }
+
+  /**
+   * Start the local SIP gateway (phones register as devices of this account).
+   * It outlives role changes: it talks to the router, not to libp2p.
+   * Throws SipGatewayError when the port is taken.
+   */
+  async startGateway(opts: GatewayOptions): Promise<SipGateway> {
+    if (this.gateway != null) return this.gateway
+    const gateway = new SipGateway({
+      router: this.router,
+      domain: this.init.domain,
+      username: this.init.ownName,
+      password: opts.password,
+      log: this.init.log.child('gateway'),
+      ...(opts.tuning != null ? { tuning: opts.tuning } : {}),
+    })
+    await gateway.start(opts.port)
+    this.gateway = gateway
+    return gateway
+  }
+
+  async stopGateway(): Promise<void> {
+    const g = this.gateway
+    this.gateway = undefined
+    await g?.stop()
+  }
+
+  /** Where phones register and with which credentials; null when the gateway is off. */
+  async gatewayStatus(): Promise<SipGatewayStatus | null> {
+    const g = this.gateway
+    if (g == null) return null
+    return {
+      address: g.address,
+      domain: g.domain,
+      username: await this.init.ownName(),
+      password: g.password,
+    }
+  }
+
+  /** The running gateway's address (127.0.0.1:PORT), if any. */
+  gatewayAddress(): string | undefined {
+    return this.gateway?.address
   }
 
   private async resolve(user: string): Promise<Resolution> {

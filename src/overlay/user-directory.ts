@@ -115,8 +115,12 @@ export class UserDirectory {
     if (!(early && stored != null && candidates.length > 0 && this.isFresh(stored.record))) {
       await this.waitForDhtPeers(options.signal)
       const signal = combineSignals(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+      let answered = 0
+      let failed = 0
       try {
         for await (const ev of this.components.node().services.dht.get(key, { signal })) {
+          if (ev.name === 'QUERY_ERROR') failed++
+          if (ev.name === 'PEER_RESPONSE') answered++
           if (ev.name !== 'PEER_RESPONSE' || ev.record == null) continue
           // kad-dht ran our validator on this record before emitting the event.
           responses++
@@ -134,6 +138,18 @@ export class UserDirectory {
           }
           if (!isAbort(err) && !isNotFound(err)) throw err
         }
+      }
+      // Every server we asked failed (kad-dht gives up on each after its own
+      // per-peer timeout): nobody said "no such user", so this is a timeout too.
+      if (
+        candidates.length === 0 &&
+        answered === 0 &&
+        failed > 0 &&
+        options.signal?.aborted !== true
+      ) {
+        throw new OverlayTimeoutError(
+          `looking up "${name}" in the overlay timed out: no DHT server answered`,
+        )
       }
     }
     if (candidates.length === 0) return undefined

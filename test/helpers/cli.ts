@@ -12,7 +12,15 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BIN = join(ROOT, 'bin', 'kaiwa.js')
-export const LOOPBACK = ['--no-mdns', '--no-upnp', '--listen', '/ip4/127.0.0.1/tcp/0']
+/** No LAN discovery, TCP on 127.0.0.1, and no SIP gateway (so nodes never fight over 5060). */
+export const LOOPBACK = [
+  '--no-mdns',
+  '--no-upnp',
+  '--listen',
+  '/ip4/127.0.0.1/tcp/0',
+  '--sip-port',
+  '0',
+]
 
 export interface RunResult {
   code: number | null
@@ -26,6 +34,8 @@ export interface ReadyLine {
   addrs: string[]
   role: string
   api: string
+  /** 127.0.0.1:PORT when the SIP gateway runs. */
+  sip?: string
   name: string | null
   dataDir: string
 }

@@ -2,11 +2,14 @@
  * Starts real Kaiwa nodes in this process on loopback for multi-node tests.
  * mDNS and UPnP are off: tests may only send traffic to loopback.
  */
+import { createSocket } from 'node:dgram'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startKaiwaNode } from '../../src/main/kaiwa-node.js'
 import type { KaiwaNode } from '../../src/main/kaiwa-node.js'
+import type { SipGatewayTuning } from '../../src/overlay/sip-gateway/sip-gateway.js'
 import { createStderrLogger } from '../../src/main/logger.js'
 import type { SupernodeMode } from '../../src/shared/api/contract.js'
 import type { LogLevel } from '../../src/shared/logger.js'
@@ -23,6 +26,10 @@ export interface TestNodeOptions {
   bootstrap?: string[]
   name?: string
   listen?: string[]
+  /** The local SIP gateway; off (0) unless a test asks, so tests never fight over 5060. */
+  sipPort?: number
+  sipPassword?: string
+  sipTuning?: Partial<SipGatewayTuning>
 }
 
 export async function startTestNode(opts: TestNodeOptions = {}): Promise<KaiwaNode> {
@@ -34,8 +41,31 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<KaiwaNo
     mdns: false,
     upnp: false,
     name: opts.name,
+    sipPort: opts.sipPort ?? 0,
+    ...(opts.sipPassword != null ? { sipPassword: opts.sipPassword } : {}),
+    ...(opts.sipTuning != null ? { sipTuning: opts.sipTuning } : {}),
     log: createStderrLogger(LOG_LEVEL, 'test-node'),
   })
+}
+
+/** A port free on 127.0.0.1 for both TCP and UDP right now (for a gateway or a sipp UA). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer()
+      srv.once('error', reject)
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port
+        srv.close(() => resolve(p))
+      })
+    })
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4')
+      s.once('error', () => resolve(false))
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
+    })
+    if (udpFree) return port
+  }
 }
 
 /** A dialable TCP address of `node` (with /p2p/), for bootstrapping others. */

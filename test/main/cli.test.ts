@@ -6,7 +6,8 @@
 import { access, mkdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tempDir } from '../helpers/nodes.js'
+import { freePort, tempDir } from '../helpers/nodes.js'
+import { buildRequest, udpExchange, wire } from '../helpers/sip-wire.js'
 import { assertBuilt, LOOPBACK, runKaiwa, spawnNode, stopAllNodes } from '../helpers/cli.js'
 import type { NodeProcess, RunResult } from '../helpers/cli.js'
 
@@ -210,6 +211,11 @@ describe('usage errors', () => {
     [['claim', 'a', 'b'], 'needs exactly one NAME'],
     [['status', 'extra'], 'takes no arguments'],
     [['frobnicate'], 'unknown command "frobnicate"'],
+    [['node', '--sip-port', '70000'], '--sip-port must be a port number'],
+    [['node', '--sip-port', 'x'], '--sip-port must be a port number'],
+    [['node', '--sip-password', ''], '--sip-password must be non-empty'],
+    [['node', '--sip-rate', '0'], '--sip-rate must be a positive'],
+    [['node', '--overlay', 'not a domain'], '--overlay must be a domain name'],
   ])('kaiwa %j exits 2 with the usage', async (args, why) => {
     const dir = join(home, 'usage')
     const r = await kaiwa(...args, ...(args[0] === 'node' ? ['--data', dir] : []))
@@ -224,6 +230,51 @@ describe('usage errors', () => {
     const r = await kaiwa('help')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('Usage')
+  })
+})
+
+describe('the local SIP gateway', () => {
+  it('listens where --sip-port says, with --overlay as realm, and shows it in the status', async () => {
+    const d3 = join(home, 'node3')
+    const port = await freePort()
+    // LOOPBACK turns the gateway off (--sip-port 0); the later flag wins.
+    const args = ['--data', d3, '--supernode', 'on', '--name', 'carol', ...LOOPBACK]
+    const n3 = await spawnNode(
+      [...args, '--sip-port', String(port), '--overlay', 'Example.Test'],
+      home,
+    )
+    try {
+      expect(n3.ready.sip).toBe(`127.0.0.1:${port}`)
+      const status = json(await kaiwa('status', '--data', d3))
+      const password = (await readFile(join(d3, 'sip-password'), 'utf8')).trim()
+      expect(password).toMatch(/^[\w-]{24}$/) // generated on first start
+      expect((await stat(join(d3, 'sip-password'))).mode & 0o777).toBe(0o600)
+      expect(status.sip).toEqual({
+        address: `127.0.0.1:${port}`,
+        domain: 'example.test',
+        username: 'carol',
+        password,
+      })
+      const options = buildRequest({
+        method: 'OPTIONS',
+        uri: 'sip:carol@example.test',
+        from: 'sip:carol@example.test',
+      })
+      const ex = await udpExchange(port, wire(options), 2000)
+      expect(ex.responses.map((r) => r.status)).toEqual([407])
+      expect(ex.responses[0]!.headers.get('proxy-authenticate')).toContain('realm="example.test"')
+      // The same port again, given explicitly: a clear error, nothing left running.
+      const busy = await kaiwa(
+        'node',
+        ...['--data', join(home, 'node4'), '--supernode', 'on', ...LOOPBACK],
+        ...['--sip-port', String(port)],
+      )
+      expect(busy.code).toBe(1)
+      expect(busy.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`)
+    } finally {
+      await n3.stop()
+    }
+    expect(json(await kaiwa('status', '--data', d1)).sip).toBeNull() // node1 runs with --sip-port 0
   })
 })
 

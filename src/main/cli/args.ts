@@ -21,6 +21,7 @@ export class UsageError extends KaiwaError {
 export const USAGE = `Usage:
   kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                [--supernode off|auto|on] [--api-port N] [--name NAME]
+               [--sip-port N] [--sip-password P] [--sip-rate N] [--overlay NAME]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
   kaiwa lookup NAME [--data DIR]
@@ -37,6 +38,16 @@ export const USAGE = `Usage:
                     or when there is no bootstrap peer (the first node of a network)
   --api-port N      control API port on 127.0.0.1 (default 0: any free port)
   --name NAME       claim this user ID at start-up
+  --sip-port N      local SIP gateway for phones, UDP and TCP on 127.0.0.1 (default
+                    5060; if 5060 is taken the node runs without it; 0: off). A phone
+                    registers there as sip:NAME@DOMAIN with digest auth
+  --sip-password P  the phone's digest password (username = the user ID, realm = the
+                    domain); default: generated once and kept in DIR/sip-password.
+                    \`kaiwa status\` shows the address, username and password
+  --sip-rate N      gateway rate limit per source (UDP ip:port, TCP connection) in
+                    messages per second, bursts up to 2N (default 5000); past it 503
+  --overlay NAME    the overlay's SIP domain: sip:user@NAME is routed by the DHT
+                    (default kaiwa)
   --config FILE     JSON file with {bootstrap, listen, supernode, mdns, upnp}
                     (default: DIR/config.json if it exists)
   --no-mdns         do not discover peers on the LAN with mDNS
@@ -52,6 +63,11 @@ export interface NodeCommand {
   supernode?: SupernodeMode
   apiPort: number
   name?: string
+  /** Undefined: the default (5060, optional); 0: no gateway. */
+  sipPort?: number
+  sipPassword?: string
+  sipRate?: number
+  overlay?: string
   config?: string
   mdns?: boolean
   upnp?: boolean
@@ -116,6 +132,10 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       supernode: { type: 'string' },
       'api-port': { type: 'string' },
       name: { type: 'string' },
+      'sip-port': { type: 'string' },
+      'sip-password': { type: 'string' },
+      'sip-rate': { type: 'string' },
+      overlay: { type: 'string' },
       config: { type: 'string' },
       'no-mdns': { type: 'boolean' },
       'no-upnp': { type: 'boolean' },
@@ -132,6 +152,25 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
   if (!/^\d+$/.test(apiPortRaw) || apiPort > 65535) {
     throw new UsageError(`--api-port must be a port number 0-65535 (got "${apiPortRaw}")`)
   }
+  const sipPortRaw = values['sip-port'] as string | undefined
+  if (sipPortRaw != null && (!/^\d+$/.test(sipPortRaw) || Number(sipPortRaw) > 65535)) {
+    throw new UsageError(`--sip-port must be a port number 0-65535 (got "${sipPortRaw}")`)
+  }
+  const sipPassword = values['sip-password'] as string | undefined
+  // eslint-disable-next-line no-control-regex -- a password with control characters cannot be typed into a phone
+  if (sipPassword != null && (sipPassword === '' || /[\x00-\x1f\x7f]/.test(sipPassword))) {
+    throw new UsageError('--sip-password must be non-empty printable text')
+  }
+  const sipRateRaw = values['sip-rate'] as string | undefined
+  if (sipRateRaw != null && (!/^\d+$/.test(sipRateRaw) || Number(sipRateRaw) < 1)) {
+    throw new UsageError(`--sip-rate must be a positive whole number (got "${sipRateRaw}")`)
+  }
+  const overlay = (values.overlay as string | undefined)?.toLowerCase()
+  if (overlay != null && !isDomainName(overlay)) {
+    throw new UsageError(
+      `--overlay must be a domain name such as kaiwa or example.org (got "${overlay}")`,
+    )
+  }
   const logLevel = ((values['log-level'] as string | undefined) ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
@@ -143,11 +182,23 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     supernode: supernode as SupernodeMode | undefined,
     apiPort,
     name: values.name as string | undefined,
+    ...(sipPortRaw != null ? { sipPort: Number(sipPortRaw) } : {}),
+    ...(sipPassword != null ? { sipPassword } : {}),
+    ...(sipRateRaw != null ? { sipRate: Number(sipRateRaw) } : {}),
+    ...(overlay != null ? { overlay } : {}),
     config: values.config as string | undefined,
     mdns: values['no-mdns'] === true ? false : undefined,
     upnp: values['no-upnp'] === true ? false : undefined,
     logLevel,
   }
+}
+
+/** A DNS-style name (RFC 1035 §2.3.1 labels): the SIP domain in sip:user@NAME. */
+export function isDomainName(s: string): boolean {
+  return (
+    s.length <= 253 &&
+    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(s)
+  )
 }
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options']

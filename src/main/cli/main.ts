@@ -59,6 +59,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
   const node = await startKaiwaNode({ dataDir: cmd.dataDir, ...config, name: cmd.name, log })
   const server = await startControlApi(node, cmd, log)
   const { name } = await node.settings.get()
+  const sipAddr = node.sip.gatewayAddress()
   process.stdout.write(
     JSON.stringify({
       event: 'ready',
@@ -66,11 +67,15 @@ async function runNode(cmd: NodeCommand): Promise<number> {
       addrs: node.addrs().map((a) => a.toString()),
       role: node.role(),
       api: server.url,
+      ...(sipAddr != null ? { sip: sipAddr } : {}),
       name,
       dataDir: node.dataDir,
     }) + '\n',
   )
-  log.info(`node ${node.peerId} is up as ${node.role()}; control API at ${server.url}`)
+  log.info(
+    `node ${node.peerId} is up as ${node.role()}; control API at ${server.url}` +
+      (sipAddr != null ? `; SIP gateway at ${sipAddr}` : ''),
+  )
 
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -100,6 +105,7 @@ async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): 
       port: cmd.apiPort,
       token,
       api: node.api,
+      sip: node.sip.router,
       log: (m) => log.child('api').info(m),
       tokenHint: `${node.dataDir}/api-token`,
     })

@@ -2,6 +2,8 @@
  * Resolves `kaiwa node`'s settings: flags override the config file
  * (`--config FILE`, else DIR/config.json when present), which overrides the
  * defaults. Bad multiaddrs are usage errors, reported before anything starts.
+ * The config file may also set `sipPort`, `sipRate` and `overlay`; the SIP
+ * password is only a flag or the generated DIR/sip-password file.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -9,7 +11,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { SupernodeModeSchema } from '../../shared/api/contract.js'
 import type { SupernodeMode } from '../../shared/api/contract.js'
-import { UsageError } from './args.js'
+import { DEFAULT_OVERLAY_DOMAIN } from '../../shared/sip/overlay-uri.js'
+import { DEFAULT_SIP_PORT } from '../../overlay/sip-gateway/sip-gateway.js'
+import type { SipGatewayTuning } from '../../overlay/sip-gateway/sip-gateway.js'
+import { UsageError, isDomainName } from './args.js'
 import type { NodeCommand } from './args.js'
 
 export const ConfigFileSchema = z
@@ -19,6 +24,9 @@ export const ConfigFileSchema = z
     supernode: SupernodeModeSchema.optional(),
     mdns: z.boolean().optional(),
     upnp: z.boolean().optional(),
+    sipPort: z.number().int().min(0).max(65535).optional(),
+    sipRate: z.number().int().positive().optional(),
+    overlay: z.string().refine(isDomainName, 'a domain name such as kaiwa').optional(),
   })
   .strict()
 
@@ -28,6 +36,13 @@ export interface ResolvedNodeConfig {
   supernode: SupernodeMode
   mdns: boolean
   upnp: boolean
+  overlayDomain: string
+  /** 0: no gateway. */
+  sipPort: number
+  /** The port was defaulted: if it is taken, run without the gateway. */
+  sipPortOptional: boolean
+  sipPassword?: string
+  sipTuning?: Partial<SipGatewayTuning>
 }
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
@@ -53,12 +68,20 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
       }
     }
   }
+  const sipRate = cmd.sipRate ?? file.sipRate
   return {
     listen,
     bootstrap,
     supernode: cmd.supernode ?? file.supernode ?? 'auto',
     mdns: cmd.mdns ?? file.mdns ?? true,
     upnp: cmd.upnp ?? file.upnp ?? true,
+    overlayDomain: (cmd.overlay ?? file.overlay ?? DEFAULT_OVERLAY_DOMAIN).toLowerCase(),
+    sipPort: cmd.sipPort ?? file.sipPort ?? DEFAULT_SIP_PORT,
+    sipPortOptional: cmd.sipPort == null && file.sipPort == null,
+    ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
+    ...(sipRate != null
+      ? { sipTuning: { rateLimit: { perSecond: sipRate, burst: 2 * sipRate } } }
+      : {}),
   }
 }
 

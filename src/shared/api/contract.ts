@@ -31,6 +31,19 @@ export const ContactRecordJsonSchema = z.object({
 })
 export type ContactRecordJson = z.infer<typeof ContactRecordJsonSchema>
 
+/**
+ * The local SIP gateway, for configuring a phone: registrar/outbound proxy
+ * address, SIP domain (the digest realm), digest username (the user ID, null
+ * before one is claimed) and password. Served only to token holders on loopback.
+ */
+export const SipGatewayStatusSchema = z.object({
+  address: z.string(),
+  domain: z.string(),
+  username: z.string().nullable(),
+  password: z.string(),
+})
+export type SipGatewayStatus = z.infer<typeof SipGatewayStatusSchema>
+
 export const StatusSchema = z.object({
   peerId: z.string(),
   role: RoleSchema,
@@ -43,6 +56,7 @@ export const StatusSchema = z.object({
   reachability: z.enum(['unknown', 'public', 'private']),
   recordsHeld: z.number().int().nonnegative(),
   uptimeSeconds: z.number().nonnegative(),
+  sip: SipGatewayStatusSchema.nullable(),
 })
 export type Status = z.infer<typeof StatusSchema>
 

@@ -22,6 +22,7 @@ const status: Status = {
   reachability: 'unknown',
   recordsHeld: 0,
   uptimeSeconds: 1,
+  sip: null,
 }
 
 const record = (name: string): ContactRecordJson => ({
