@@ -25,12 +25,17 @@ export async function startNode(opts) {
   })
 }
 
-export const tcpAddr = (n) => n.addrs().find((a) => !a.toString().includes('p2p-circuit')).toString()
+export const tcpAddr = (n) =>
+  n
+    .addrs()
+    .find((a) => !a.toString().includes('p2p-circuit'))
+    .toString()
 
 /** S supernodes and N-S clients, every client bootstrapped to every supernode. */
 export async function startOverlay(N, S, say) {
   const sns = [await startNode({ supernode: 'on' })]
-  for (let i = 1; i < S; i++) sns.push(await startNode({ supernode: 'on', bootstrap: [tcpAddr(sns[0])] }))
+  for (let i = 1; i < S; i++)
+    sns.push(await startNode({ supernode: 'on', bootstrap: [tcpAddr(sns[0])] }))
   const bootstrap = sns.map(tcpAddr)
   const clients = []
   for (let i = 0; i < N - S; i += 5) {
@@ -41,7 +46,8 @@ export async function startOverlay(N, S, say) {
   const all = [...sns, ...clients]
   const deadline = Date.now() + 30_000
   const rt = (n) => n.libp2p().services.dht.routingTable.size
-  while (all.some((n) => rt(n) === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  while (all.some((n) => rt(n) === 0) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100))
   await new Promise((r) => setTimeout(r, 2000))
   return { sns, clients, all, bootstrap }
 }

@@ -4,19 +4,28 @@
 //   and INVITE→200 as the caller's user agent sees them, cold (first call to
 //   that callee: DHT lookup, dial, new SIP link) and warm (cached, link open).
 //   The callee's user agent answers at once, so the figures are the overlay's.
-//   npm run bench:sip -- [--nodes 20] [--calls 100]
+//   MESSAGE throughput end to end through two nodes' gateways, driven by sipp
+//   with a rate ramp, and the same load through kamailio when it is installed
+//   (bench/sip-messages.mjs).
+//   npm run bench:sip -- [--part calls|messages|all] [--nodes 20] [--calls 100]
+//                        [--rates 250,500,1000,...] [--seconds 5]
 import { parseArgs } from 'node:util'
 import { SipHeaders, createResponse } from '../dist/shared/sip/sip-message.js'
 import { randomToken } from '../dist/shared/sip/responses.js'
 import { cleanup, ms, pct, printTable, progress, startOverlay } from './lib.mjs'
+import { killAll, messageBench } from './sip-messages.mjs'
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '20' },
     supernodes: { type: 'string', default: '3' },
     calls: { type: 'string', default: '100' },
+    part: { type: 'string', default: 'all' },
+    rates: { type: 'string', default: '250,500,1000,1500,2000,2500,3000,4000' },
+    seconds: { type: 'string', default: '5' },
   },
 })
+process.on('exit', killAll)
 const say = progress('bench:sip')
 const N = Number(values.nodes)
 const S = Number(values.supernodes)
@@ -85,50 +94,84 @@ async function call(from, fromUser, toUser) {
   await from.sip.router.fromLocal(inDialog('ACK', 1), { send: () => {} })
   const tb = performance.now()
   const bye = await new Promise((resolve) =>
-    from.sip.router.fromLocal(inDialog('BYE', 2), { send: (res) => res.status >= 200 && resolve(res) }),
+    from.sip.router.fromLocal(inDialog('BYE', 2), {
+      send: (res) => res.status >= 200 && resolve(res),
+    }),
   )
   return { ok: true, ringing, answered, bye: performance.now() - tb, byeOk: bye.status === 200 }
 }
 
-say(`starting ${N} nodes (${S} supernodes)`)
-const net = await startOverlay(N, S, say)
-const users = net.clients.map((_, i) => `callee-${i}`)
-for (const [i, n] of net.clients.entries()) {
-  await n.claim(users[i])
-  await registerAnsweringUa(n, users[i])
+if (values.part === 'calls' || values.part === 'all') await callBench()
+if (values.part === 'messages' || values.part === 'all') {
+  say('MESSAGE throughput (sipp rate ramp)')
+  const res = await messageBench({
+    rates: values.rates.split(',').map(Number),
+    seconds: Number(values.seconds),
+    say,
+  })
+  const rows = []
+  for (const [name, r] of Object.entries(res)) {
+    const b = r.best
+    rows.push([
+      `${name}: highest rate with zero failures`,
+      b ? `${b.rate} MESSAGE/s (${b.ok} messages)` : 'none',
+    ])
+    rows.push([`${name}: p50 / p99 at that rate`, b ? `${b.p50} ms / ${b.p99} ms` : '-'])
+    const broke = r.steps.find((x) => !x.clean)
+    if (broke)
+      rows.push([
+        `${name}: first failing step`,
+        `${broke.rate}/s: ${broke.failed} failed, p99 ${broke.p99} ms`,
+      ])
+  }
+  if (res.kamailio == null) rows.push(['reference', 'kamailio not installed: skipped'])
+  printTable('bench:sip MESSAGE end to end (sipp → gateway → overlay → gateway → sipp)', rows)
 }
-say(`${CALLS} cold and ${CALLS} warm calls`)
-const cold = { r: [], a: [], bye: [], ok: 0 }
-const warm = { r: [], a: [], bye: [], ok: 0 }
-const K = net.clients.length
-let pairs = 0
-for (let k = 0; pairs < CALLS && k < K * K; k++) {
-  const a = Math.floor(k / K)
-  const b = (a + 1 + (k % (K - 1))) % K
-  if (a === b) continue
-  pairs++
-  const from = net.clients[a]
-  from.directory.invalidate(users[b])
-  for (const [bucket, n] of [[cold, 1], [warm, 1]]) {
-    for (let j = 0; j < n; j++) {
-      const res = await call(from, users[a], users[b])
-      if (!res.ok) continue
-      bucket.ok++
-      bucket.r.push(res.ringing)
-      bucket.a.push(res.answered)
-      bucket.bye.push(res.bye)
+process.exit(0)
+
+async function callBench() {
+  say(`starting ${N} nodes (${S} supernodes)`)
+  const net = await startOverlay(N, S, say)
+  const users = net.clients.map((_, i) => `callee-${i}`)
+  for (const [i, n] of net.clients.entries()) {
+    await n.claim(users[i])
+    await registerAnsweringUa(n, users[i])
+  }
+  say(`${CALLS} cold and ${CALLS} warm calls`)
+  const cold = { r: [], a: [], bye: [], ok: 0 }
+  const warm = { r: [], a: [], bye: [], ok: 0 }
+  const K = net.clients.length
+  let pairs = 0
+  for (let k = 0; pairs < CALLS && k < K * K; k++) {
+    const a = Math.floor(k / K)
+    const b = (a + 1 + (k % (K - 1))) % K
+    if (a === b) continue
+    pairs++
+    const from = net.clients[a]
+    from.directory.invalidate(users[b])
+    for (const [bucket, n] of [
+      [cold, 1],
+      [warm, 1],
+    ]) {
+      for (let j = 0; j < n; j++) {
+        const res = await call(from, users[a], users[b])
+        if (!res.ok) continue
+        bucket.ok++
+        bucket.r.push(res.ringing)
+        bucket.a.push(res.answered)
+        bucket.bye.push(res.bye)
+      }
     }
   }
+  const row = (label, xs) => [label, `${ms(pct(xs, 50))} / ${ms(pct(xs, 95))} / ${ms(pct(xs, 99))}`]
+  printTable('bench:sip call setup', [
+    ['nodes / supernodes', `${N} / ${S}`],
+    ['calls (cold / warm)', `${cold.ok}/${pairs} / ${warm.ok}/${pairs} answered`],
+    row('cold INVITE→180 p50 / p95 / p99', cold.r),
+    row('cold INVITE→200 p50 / p95 / p99', cold.a),
+    row('warm INVITE→180 p50 / p95 / p99', warm.r),
+    row('warm INVITE→200 p50 / p95 / p99', warm.a),
+    row('BYE→200 (in-dialog, by GRUU) p50 / p95 / p99', warm.bye),
+  ])
+  await cleanup(net.all)
 }
-const row = (label, xs) => [label, `${ms(pct(xs, 50))} / ${ms(pct(xs, 95))} / ${ms(pct(xs, 99))}`]
-printTable('bench:sip call setup', [
-  ['nodes / supernodes', `${N} / ${S}`],
-  ['calls (cold / warm)', `${cold.ok}/${pairs} / ${warm.ok}/${pairs} answered`],
-  row('cold INVITE→180 p50 / p95 / p99', cold.r),
-  row('cold INVITE→200 p50 / p95 / p99', cold.a),
-  row('warm INVITE→180 p50 / p95 / p99', warm.r),
-  row('warm INVITE→200 p50 / p95 / p99', warm.a),
-  row('BYE→200 (in-dialog, by GRUU) p50 / p95 / p99', warm.bye),
-])
-await cleanup(net.all)
-process.exit(0)

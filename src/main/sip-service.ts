@@ -20,7 +20,8 @@ import type { KaiwaLibp2p } from '../overlay/libp2p-factory.js'
 import { MessageHistory } from '../overlay/sip/message-history.js'
 import { SipLinks } from '../overlay/sip/sip-links.js'
 import { SipRouter } from '../overlay/sip/sip-router.js'
-import type { MessageEvent, Resolution } from '../overlay/sip/sip-router.js'
+import type { MessageEvent, Resolution, ResolvedDevice } from '../overlay/sip/sip-router.js'
+import type { ContactRecord } from '../shared/records/contact-record.js'
 import { randomToken } from '../shared/sip/responses.js'
 import { peerIdFromBytes } from '../shared/records/contact-record.js'
 import type { UserDirectory } from '../overlay/user-directory.js'
@@ -54,6 +55,10 @@ export class SipService {
   private mailboxServer: MailboxServer | undefined
   private readonly offline: OfflineMail
   private collecting: Promise<void> | undefined
+  private readonly decoded = new WeakMap<
+    ContactRecord,
+    Array<ResolvedDevice & { expiresAt: number }>
+  >()
   private gateway: SipGateway | undefined
 
   constructor(private readonly init: SipServiceInit) {
@@ -78,7 +83,7 @@ export class SipService {
       domain: init.domain,
       ownName: init.ownName,
       resolve: (user) => this.resolve(user),
-      linkTo: (peer, addrs) => this.links.linkTo(peer, addrs, AbortSignal.timeout(8000)),
+      linkTo: (peer, addrs) => this.links.linkTo(peer, addrs),
       storeOffline: (req, user) => this.storeOffline(req, user),
       onMessage: (ev) => void this.record(ev).catch((e) => log.warn(`history: ${String(e)}`)),
       onRegistered: () => void this.collectOfflineMail(),
@@ -153,21 +158,31 @@ export class SipService {
     try {
       const found = await this.init.directory.lookup(user, { timeoutMs: 8000 })
       if (found == null) return { kind: 'unknown' }
-      const now = Date.now()
-      return {
-        kind: 'found',
-        devices: found.record.devices
-          .filter((d) => d.expiresAt > now)
-          .map((d) => ({
-            peer: peerIdFromBytes(d.peerId).toString(),
-            addrs: d.addrs.map((a) => multiaddr(a)),
-          })),
-      }
+      return { kind: 'found', devices: this.devicesOf(found.record) }
     } catch (err) {
       if (err instanceof OverlayTimeoutError) return { kind: 'timeout' }
       if (err instanceof Error && err.name === 'InvalidUserIdError') return { kind: 'unknown' }
       throw err
     }
+  }
+
+  /**
+   * Live devices of a record as peer IDs and multiaddrs. Decoding multiaddrs is
+   * not free and a cached record is resolved for every request, so the decoded
+   * form is memoised per record object.
+   */
+  private devicesOf(record: ContactRecord): ResolvedDevice[] {
+    let all = this.decoded.get(record)
+    if (all == null) {
+      all = record.devices.map((d) => ({
+        peer: peerIdFromBytes(d.peerId).toString(),
+        addrs: d.addrs.map((a) => multiaddr(a)),
+        expiresAt: d.expiresAt,
+      }))
+      this.decoded.set(record, all)
+    }
+    const now = Date.now()
+    return all.filter((d) => d.expiresAt > now)
   }
 
   private async storeOffline(req: SipRequest, user: string): Promise<boolean> {

@@ -39,8 +39,13 @@ export const RELAY_LIMITS = {
   defaultDataLimit: BigInt(16 * 1024 * 1024),
 }
 
-/** How many relay reservations a client holds (fail-over when one supernode leaves). */
-export const CLIENT_RELAY_RESERVATIONS = 2
+/**
+ * How many relay reservations a client asks for at start. One: circuit-relay's
+ * discovery runs a DHT random walk for as long as it has fewer relays than
+ * listeners, so asking for two in a network with one supernode (the demo, a
+ * new network) keeps a client querying the DHT forever.
+ */
+export const CLIENT_RELAY_RESERVATIONS = 1
 
 export interface Libp2pFactoryOptions {
   role: Role

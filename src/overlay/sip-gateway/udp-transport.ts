@@ -19,6 +19,9 @@ export interface UdpTransportInit {
   onOversized: (size: number, flow: GatewayFlow) => void
 }
 
+/** Socket buffer size asked for (the kernel may grant less). */
+export const UDP_BUFFER_BYTES = 4 * 1024 * 1024
+
 export class UdpTransport {
   private socket: Socket | undefined
 
@@ -35,6 +38,20 @@ export class UdpTransport {
       socket.once('error', onError)
       socket.bind({ port, address: this.init.host, exclusive: true }, () => {
         socket.off('error', onError)
+        // A burst from a busy phone or PBX overflows Linux's default 208 KiB
+        // receive buffer and the kernel drops datagrams (counted in
+        // /proc/net/snmp RcvbufErrors); the peer then waits for Timer A/E
+        // (500 ms) to retransmit. The kernel caps this at net.core.rmem_max.
+        for (const set of [
+          () => socket.setRecvBufferSize(UDP_BUFFER_BYTES),
+          () => socket.setSendBufferSize(UDP_BUFFER_BYTES),
+        ]) {
+          try {
+            set()
+          } catch (err) {
+            this.init.log.debug(`could not enlarge a UDP buffer: ${String(err)}`)
+          }
+        }
         socket.on('error', (err) => this.init.log.debug(`UDP socket error: ${err.message}`))
         socket.on('message', (buf, rinfo) => {
           const flow = this.flow(rinfo.address, rinfo.port)

@@ -22,6 +22,8 @@ import type { KaiwaLibp2p } from '../libp2p-factory.js'
 export const SIP_PROTOCOL = '/kaiwa/sip/1.0.0'
 /** Largest SIP message accepted on a link (RFC 3261 leaves it to the transport). */
 export const MAX_SIP_MESSAGE_BYTES = 64 * 1024
+/** How long opening a link (dial + stream negotiation) may take before the branch fails. */
+export const LINK_OPEN_TIMEOUT_MS = 8_000
 
 export interface SipLink {
   readonly peer: string
@@ -62,12 +64,16 @@ export class SipLinks {
       .catch(() => {})
   }
 
-  /** An open link to `peer`, reusing one if it exists; dials the given addresses if needed. */
-  async linkTo(peer: string, addrs: Multiaddr[], signal?: AbortSignal): Promise<SipLink> {
+  /**
+   * An open link to `peer`, reusing one if it exists (the hot path: no timer,
+   * no allocation); dials the given addresses if needed, within `timeoutMs`.
+   */
+  async linkTo(peer: string, addrs: Multiaddr[], timeoutMs = LINK_OPEN_TIMEOUT_MS): Promise<SipLink> {
     const existing = this.links.get(peer)
     if (existing?.open === true) return existing
     let pending = this.opening.get(peer)
     if (pending == null) {
+      const signal = AbortSignal.timeout(timeoutMs)
       pending = this.open(peer, addrs, signal).finally(() => this.opening.delete(peer))
       this.opening.set(peer, pending)
     }

@@ -1,0 +1,303 @@
+// bench:sip, part 2: MESSAGE throughput end to end, driven by sipp with a rate
+// ramp. Kaiwa: sipp (alice's phone) → node A's gateway → overlay → node B's
+// gateway → sipp (bob's phone). Reference, same run, same sipp scenarios: a
+// kamailio registrar + proxy on loopback, when kamailio is installed.
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { pct } from './lib.mjs'
+
+const ROOT = join(import.meta.dirname, '..')
+const SIPP = join(ROOT, 'bench/sipp')
+const children = []
+
+function has(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function killAll() {
+  for (const c of children) {
+    try {
+      // Detached children lead their own process group: kamailio forks workers.
+      if (c.spawnargs[0] === 'kamailio') {
+        // kamailio forks workers that outlive a killed main process: end the
+        // whole group, and anything still running our generated config.
+        try {
+          process.kill(-c.pid, 'SIGKILL')
+        } finally {
+          execFileSync('pkill', ['-f', c.spawnargs[2]], { stdio: 'ignore' })
+        }
+      } else c.kill('SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function run(cmd, args, cwd) {
+  return new Promise((resolve) => {
+    const c = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    c.stdout.on('data', (d) => (out += d))
+    c.stderr.on('data', (d) => (out += d))
+    c.once('exit', (code) => resolve({ code, out }))
+  })
+}
+
+async function kaiwaNode(dataDir, args) {
+  const child = spawn(
+    process.execPath,
+    [
+      // Measured like a server runs it: the default V8 young generation (the
+      // CLI shebang's 1 MiB one suits idle clients, not a loaded node).
+      ...(process.env.KAIWA_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      'bin/kaiwa.js',
+      'node',
+      '--data',
+      dataDir,
+      '--no-mdns',
+      '--no-upnp',
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+      '--log-level',
+      'warn',
+      ...args,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  children.push(child)
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`kaiwa node exited ${code}`)))
+    createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l)))
+  })
+}
+
+/** Start sipp as bob's phone on `port` (after registering it) and leave it running. */
+async function startUas(port, registerArgs) {
+  let reg
+  // The registrar may still be starting (kamailio allocates its shared memory first).
+  for (let attempt = 0; attempt < 10; attempt++) {
+    reg = await run('sipp', [
+      ...registerArgs,
+      '-key',
+      'contact_port',
+      String(port),
+      '-i',
+      '127.0.0.1',
+      '-m',
+      '1',
+      '-nostdin',
+      '-timeout',
+      '3s',
+      '-timeout_error',
+    ])
+    if (reg.code === 0) break
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  if (reg.code !== 0)
+    throw new Error(`sipp REGISTER failed (${reg.code}): ${reg.out.slice(0, 600)}`)
+  const uas = spawn(
+    'sipp',
+    [
+      '-sf',
+      join(SIPP, 'message-uas.xml'),
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-nostdin',
+      '-buff_size',
+      '4194304',
+    ],
+    { stdio: 'ignore' },
+  )
+  children.push(uas)
+  await new Promise((r) => setTimeout(r, 300))
+  return uas
+}
+
+/** One step of the ramp: `rate` MESSAGE/s for `seconds`. */
+async function step(uacArgs, rate, seconds, work) {
+  const r = await run(
+    'sipp',
+    [
+      ...uacArgs,
+      '-i',
+      '127.0.0.1',
+      '-r',
+      String(rate),
+      '-m',
+      String(rate * seconds),
+      '-l',
+      String(rate * 10),
+      '-nostdin',
+      '-timeout',
+      `${seconds + 30}s`,
+      '-buff_size',
+      '4194304',
+      '-trace_rtt',
+      '-rtt_freq',
+      '1',
+    ],
+    work,
+  )
+  const num = (label) =>
+    Number(new RegExp(`${label}\\s*\\|[^|]*\\|\\s*(\\d+)`).exec(r.out)?.[1] ?? NaN)
+  const rtts = []
+  for (const f of await readdir(work)) {
+    if (!f.endsWith('_rtt.csv')) continue
+    const text = await readFile(join(work, f), 'utf8')
+    for (const line of text.split('\n').slice(1)) {
+      const v = Number(line.split(';')[1])
+      if (line !== '' && Number.isFinite(v)) rtts.push(v)
+    }
+    await rm(join(work, f))
+  }
+  const ok = num('Successful call')
+  const failed = num('Failed call')
+  return {
+    rate,
+    ok,
+    failed,
+    clean: r.code === 0 && failed === 0,
+    p50: pct(rtts, 50),
+    p99: pct(rtts, 99),
+  }
+}
+
+async function ramp(label, uacArgs, rates, seconds, work, say) {
+  const steps = []
+  for (const rate of rates) {
+    const s = await step(uacArgs, rate, seconds, work)
+    say(`${label} ${rate}/s: ${s.ok} ok, ${s.failed} failed, p50 ${s.p50} ms, p99 ${s.p99} ms`)
+    steps.push(s)
+    if (!s.clean) break
+  }
+  const best = steps.filter((s) => s.clean).at(-1)
+  return { steps, best }
+}
+
+export async function messageBench({ rates, seconds, say }) {
+  if (!has('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester')
+  const work = await mkdtemp(join(tmpdir(), 'kaiwa-bench-sipp-'))
+  const results = {}
+  try {
+    // Kaiwa: a supernode, alice's node A and bob's node B, each with a gateway.
+    const pw = 'bench-secret'
+    const sn = await kaiwaNode(join(work, 'sn'), ['--supernode', 'on', '--sip-port', '0'])
+    const boot = sn.addrs.find((a) => !a.includes('p2p-circuit'))
+    const common = ['--supernode', 'off', '--bootstrap', boot, '--sip-password', pw]
+    const a = await kaiwaNode(join(work, 'a'), [
+      ...common,
+      '--name',
+      'alice',
+      '--sip-port',
+      '15160',
+    ])
+    const b = await kaiwaNode(join(work, 'b'), [...common, '--name', 'bob', '--sip-port', '15170'])
+    await startUas(15171, [
+      '127.0.0.1:15170',
+      '-sf',
+      join(ROOT, 'test/fixtures/sipp/register.xml'),
+      '-s',
+      'bob',
+      '-au',
+      'bob',
+      '-ap',
+      pw,
+      '-key',
+      'expires',
+      '3600',
+      '-p',
+      '15172',
+    ])
+    const kaiwaUac = [
+      '127.0.0.1:15160',
+      '-sf',
+      join(SIPP, 'message-uac-auth.xml'),
+      '-s',
+      'bob',
+      '-au',
+      'alice',
+      '-ap',
+      pw,
+      '-p',
+      '15161',
+    ]
+    // Warm the path (lookup cached, link open) before measuring.
+    // Warm up (JIT, heap, caches, the open link) and discard: the ramp measures steady state.
+    await step(kaiwaUac, 1000, 5, work)
+    results.kaiwa = await ramp('kaiwa', kaiwaUac, rates, seconds, work, say)
+    void a
+    void b
+    killAll()
+    children.length = 0
+
+    if (has('kamailio')) {
+      const mpath = [
+        '/usr/lib/x86_64-linux-gnu/kamailio/modules/',
+        '/usr/lib/kamailio/modules/',
+      ].find((p) => {
+        try {
+          execFileSync('test', ['-d', p])
+          return true
+        } catch {
+          return false
+        }
+      })
+      const cfg = (await readFile(join(ROOT, 'bench/kamailio/kamailio.cfg.in'), 'utf8'))
+        .replaceAll('@PORT@', '15180')
+        .replaceAll('@MPATH@', mpath ?? '/usr/lib/x86_64-linux-gnu/kamailio/modules/')
+      await writeFile(join(work, 'kamailio.cfg'), cfg)
+      const kam = spawn(
+        'kamailio',
+        [
+          '-f',
+          join(work, 'kamailio.cfg'),
+          '-P',
+          join(work, 'kam.pid'),
+          '-DD',
+          '-E',
+          '-m',
+          '512',
+          '-M',
+          '64',
+        ],
+        { stdio: 'ignore', detached: true },
+      )
+      children.push(kam)
+      await new Promise((r) => setTimeout(r, 1000))
+      await startUas(15181, [
+        '127.0.0.1:15180',
+        '-sf',
+        join(SIPP, 'register-plain.xml'),
+        '-s',
+        'bob',
+        '-p',
+        '15182',
+      ])
+      const kamUac = [
+        '127.0.0.1:15180',
+        '-sf',
+        join(SIPP, 'message-uac-plain.xml'),
+        '-s',
+        'bob',
+        '-p',
+        '15183',
+      ]
+      await step(kamUac, 1000, 5, work)
+      results.kamailio = await ramp('kamailio', kamUac, rates, seconds, work, say)
+    }
+  } finally {
+    killAll()
+    await rm(work, { recursive: true, force: true })
+  }
+  return results
+}
