@@ -58,12 +58,19 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
 
 try {
   console.log('Starting a supernode and two users on 127.0.0.1 ...')
-  const sn = await startNode('supernode', ['--supernode', 'on', '--listen', '/ip4/127.0.0.1/tcp/0'])
+  const sn = await startNode('supernode', [
+    '--supernode',
+    'on',
+    '--listen',
+    '/ip4/127.0.0.1/tcp/0',
+    '--sip-port',
+    '0',
+  ])
   const boot = sn.addrs.find((a) => !a.includes('p2p-circuit'))
   const common = ['--supernode', 'off', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', boot]
   const [alice, bob] = await Promise.all([
-    startNode('alice', [...common, '--name', 'alice']),
-    startNode('bob', [...common, '--name', 'bob']),
+    startNode('alice', [...common, '--name', 'alice', '--sip-port', '15060']),
+    startNode('bob', [...common, '--name', 'bob', '--sip-port', '15062']),
   ])
   console.log(`\n  supernode  ${sn.peerId}  api ${sn.api}`)
   console.log(`  alice      ${alice.peerId}  api ${alice.api}`)
@@ -76,9 +83,25 @@ try {
   console.log(
     `alice looked up bob: key ${seenByAlice.fingerprint}, ${seenByAlice.devices.length} device(s), online=${seenByAlice.online}`,
   )
+  console.log(
+    `alice → bob: ${kaiwa('message', 'bob', 'hello from the demo', '--data', alice.dataDir).trim()}`,
+  )
+  for (const [who, n] of [
+    ['alice', alice],
+    ['bob', bob],
+  ]) {
+    const st = JSON.parse(kaiwa('status', '--data', n.dataDir))
+    if (st.sip != null) {
+      console.log(
+        `  SIP phone for ${who}: server ${st.sip.address}, user ${st.sip.username}, password ${st.sip.password}`,
+      )
+    }
+  }
   console.log(`\nTry it yourself (in another terminal):`)
   console.log(`  npx kaiwa lookup alice --data ${bob.dataDir}`)
   console.log(`  npx kaiwa status --data ${alice.dataDir}`)
+  console.log(`  npx kaiwa message alice "hi alice" --data ${bob.dataDir}`)
+  console.log(`  npx kaiwa inbox --data ${alice.dataDir}`)
   console.log(`\nRunning. Press Ctrl-C to stop.`)
 } catch (err) {
   console.error(`demo failed: ${err.message}`)

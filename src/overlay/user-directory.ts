@@ -193,7 +193,13 @@ export class UserDirectory {
     const node = this.components.node()
     const now = this.now()
     const own = await this.loadOwnRecord(name)
-    const previous = [known, own].filter((r): r is ContactRecord => r != null && this.ownedByUs(r))
+    // Other devices of this account publish under the same name: start from the
+    // newest record in the overlay so a refresh never drops their entries.
+    const current =
+      known ?? (await this.lookup(name, { fresh: true }).catch(() => undefined))?.record
+    const previous = [current, own].filter(
+      (r): r is ContactRecord => r != null && this.ownedByUs(r),
+    )
     const latest = previous.sort((a, b) => b.seq - a.seq)[0]
     const device: Device = {
       peerId: node.peerId.toMultihash().bytes,

@@ -68,7 +68,11 @@ export class SipLinks {
    * An open link to `peer`, reusing one if it exists (the hot path: no timer,
    * no allocation); dials the given addresses if needed, within `timeoutMs`.
    */
-  async linkTo(peer: string, addrs: Multiaddr[], timeoutMs = LINK_OPEN_TIMEOUT_MS): Promise<SipLink> {
+  async linkTo(
+    peer: string,
+    addrs: Multiaddr[],
+    timeoutMs = LINK_OPEN_TIMEOUT_MS,
+  ): Promise<SipLink> {
     const existing = this.links.get(peer)
     if (existing?.open === true) return existing
     let pending = this.opening.get(peer)
