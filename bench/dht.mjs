@@ -147,7 +147,8 @@ await new Promise((resolve, reject) => {
   child.stdout.once('data', resolve)
   child.once('exit', (c) => reject(new Error(`idle node exited ${c}`)))
 })
-await new Promise((r) => setTimeout(r, 5000))
+// Let start-up settle (claim, reservation, republish, mail check) before measuring idle.
+await new Promise((r) => setTimeout(r, 15_000))
 const stat = async () => {
   const f = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1].split(' ')
   const status = await readFile(`/proc/${child.pid}/status`, 'utf8')
