@@ -8,9 +8,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startKaiwaNode } from '../dist/main/kaiwa-node.js'
-import { createStderrLogger } from '../dist/main/logger.js'
 import { userRecordKey } from '../dist/shared/records/dht-key.js'
+import { cleanup, ms, pct, startOverlay } from './lib.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -24,54 +23,10 @@ const N = Number(values.nodes)
 const S = Number(values.supernodes)
 const L = Number(values.lookups)
 const IDLE_S = Number(values['idle-seconds'])
-const log = createStderrLogger('warn', 'bench')
 const progress = (m) => process.stderr.write(`bench:dht ${m}\n`)
 
-const dirs = []
-async function start(opts) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'kaiwa-bench-'))
-  dirs.push(dataDir)
-  return startKaiwaNode({
-    dataDir,
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    bootstrap: [],
-    supernode: 'off',
-    mdns: false,
-    upnp: false,
-    log,
-    ...opts,
-  })
-}
-const tcp = (n) =>
-  n
-    .addrs()
-    .find((a) => !a.toString().includes('p2p-circuit'))
-    .toString()
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
-}
-const ms = (x) => (x == null ? '-' : `${x.toFixed(1)} ms`)
-const routingSize = (n) => n.libp2p().services.dht.routingTable.size
-
 progress(`starting ${S} supernodes and ${N - S} clients`)
-const sns = [await start({ supernode: 'on' })]
-for (let i = 1; i < S; i++) sns.push(await start({ supernode: 'on', bootstrap: [tcp(sns[0])] }))
-const bootstrap = sns.map(tcp)
-const clients = []
-for (let i = 0; i < N - S; i += 5) {
-  clients.push(
-    ...(await Promise.all(
-      Array.from({ length: Math.min(5, N - S - i) }, () => start({ bootstrap })),
-    )),
-  )
-  progress(`${sns.length + clients.length}/${N} nodes up`)
-}
-const all = [...sns, ...clients]
-const deadline = Date.now() + 30_000
-while (all.some((n) => routingSize(n) === 0) && Date.now() < deadline)
-  await new Promise((r) => setTimeout(r, 100))
-await new Promise((r) => setTimeout(r, 2000)) // let identify and the self-queries settle
+const { all, bootstrap } = await startOverlay(N, S, progress)
 
 progress('claiming a name on every node')
 const claim = []
@@ -120,7 +75,6 @@ const inProcCpu = ((cpu1.user + cpu1.system) / 1000 / (performance.now() - t0)) 
 
 // One idle client in its own process: the footprint a user's node has.
 const idleDir = await mkdtemp(join(tmpdir(), 'kaiwa-bench-idle-'))
-dirs.push(idleDir)
 const child = spawn(
   process.execPath,
   [
@@ -186,6 +140,6 @@ const w = Math.max(...rows.map((r) => r[0].length))
 console.log(`\nbench:dht (${new Date().toISOString()}, Node ${process.version})`)
 for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`)
 
-await Promise.allSettled(all.map((n) => n.stop()))
-await Promise.allSettled(dirs.map((d) => rm(d, { recursive: true, force: true })))
+await cleanup(all)
+await rm(idleDir, { recursive: true, force: true })
 process.exit(0)

@@ -5,28 +5,14 @@
  */
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
-import { z } from 'zod'
+import type { z } from 'zod'
+import { StoredMessageJsonSchema } from '../../shared/api/contract.js'
 import { randomToken } from '../../shared/sip/responses.js'
 
 const PREFIX = '/kaiwa/messages'
 
-export const StoredMessageSchema = z.object({
-  id: z.string(),
-  direction: z.enum(['in', 'out']),
-  /** The other party's AOR. */
-  peer: z.string(),
-  from: z.string(),
-  to: z.string(),
-  /** When the message was written (the sender's Date header when present). */
-  date: z.string(),
-  contentType: z.string(),
-  text: z.string(),
-  /** out: delivered (2xx), stored (202, for later delivery) or failed; in: received. */
-  status: z.enum(['delivered', 'stored', 'failed', 'received']),
-  code: z.number().int(),
-  /** For mail that waited offline: whether the sender's key matched its record. */
-  offline: z.boolean().optional(),
-})
+/** The stored form is the API's: the inbox is served as it is kept. */
+export const StoredMessageSchema = StoredMessageJsonSchema
 export type StoredMessage = z.infer<typeof StoredMessageSchema>
 
 export class MessageHistory {

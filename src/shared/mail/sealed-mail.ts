@@ -16,8 +16,9 @@
  * every envelope has exactly one valid byte form and signatures cannot be
  * malleated. Pure and browser-safe: no node: imports, no Buffer.
  */
+export { STRICT_DECODE } from '../cbor-strict.js'
+import { STRICT_DECODE } from '../cbor-strict.js'
 import { decode, encode } from 'cborg'
-import type { DecodeOptions } from 'cborg'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
@@ -103,19 +104,6 @@ export class MailSignatureError extends KaiwaError {
     super(message, 'invalid_input')
     this.name = 'MailSignatureError'
   }
-}
-
-/** Same strictness as contact records: one value, one encoding, no tags. */
-export const STRICT_DECODE: DecodeOptions = {
-  strict: true,
-  rejectDuplicateMapKeys: true,
-  allowUndefined: false,
-  allowIndefinite: false,
-  allowNaN: false,
-  allowInfinity: false,
-  allowBigInt: false,
-  useMaps: false,
-  tags: [],
 }
 
 const HEADER_KEYS = ['createdAt', 'epk', 'id', 'recipientKey', 'senderKey', 'to', 'v']

@@ -9,8 +9,8 @@
  * and re-encodes to demand byte equality, so every record has exactly one
  * valid byte form (no malleability, no hidden data).
  */
+import { STRICT_DECODE } from '../cbor-strict.js'
 import { decode, encode } from 'cborg'
-import type { DecodeOptions } from 'cborg'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
@@ -53,23 +53,6 @@ const UNSIGNED_KEYS = RECORD_KEYS.filter((k) => k !== 'sig')
 const DEVICE_KEYS = ['a', 'e', 'p']
 /** The largest time Date can represent; keeps toISOString from throwing. */
 const MAX_TIME_MS = 8_640_000_000_000_000
-
-/**
- * Everything that could give one value two encodings, or smuggle data, is
- * rejected. Map key order and float width are not enforced by cborg on decode;
- * the re-encode comparison in decodeContactRecord covers those.
- */
-const STRICT_DECODE: DecodeOptions = {
-  strict: true,
-  rejectDuplicateMapKeys: true,
-  allowUndefined: false,
-  allowIndefinite: false,
-  allowNaN: false,
-  allowInfinity: false,
-  allowBigInt: false,
-  useMaps: false,
-  tags: [], // no tag decoders: any CBOR tag is an error
-}
 
 type WireDevice = { p: Uint8Array; a: Uint8Array[]; e: number }
 type WireRecord = {
