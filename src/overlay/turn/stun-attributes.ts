@@ -1,0 +1,407 @@
+/**
+ * STUN/TURN attribute model and value codecs (RFC 8489 §14, RFC 8656 §18,
+ * RFC 8445 §16). Each codec works on one attribute value (no TLV header, no
+ * padding); stun-message.ts does the framing. Decoders throw StunDecodeError
+ * for every malformed value and never anything else.
+ */
+import { isIPv4, isIPv6 } from 'node:net'
+import { InvalidInputError, KaiwaError } from '../../shared/errors.js'
+
+/** A STUN message or ChannelData frame is malformed (answer 400 or drop it). */
+export class StunDecodeError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'invalid_input')
+    this.name = 'StunDecodeError'
+  }
+}
+
+export const MAGIC_COOKIE = 0x2112a442
+
+export const AttrType = {
+  'MAPPED-ADDRESS': 0x0001,
+  USERNAME: 0x0006,
+  'MESSAGE-INTEGRITY': 0x0008,
+  'ERROR-CODE': 0x0009,
+  'UNKNOWN-ATTRIBUTES': 0x000a,
+  'CHANNEL-NUMBER': 0x000c,
+  LIFETIME: 0x000d,
+  'XOR-PEER-ADDRESS': 0x0012,
+  DATA: 0x0013,
+  REALM: 0x0014,
+  NONCE: 0x0015,
+  'XOR-RELAYED-ADDRESS': 0x0016,
+  'REQUESTED-ADDRESS-FAMILY': 0x0017,
+  'EVEN-PORT': 0x0018,
+  'REQUESTED-TRANSPORT': 0x0019,
+  'DONT-FRAGMENT': 0x001a,
+  'MESSAGE-INTEGRITY-SHA256': 0x001c,
+  'PASSWORD-ALGORITHM': 0x001d,
+  USERHASH: 0x001e,
+  'XOR-MAPPED-ADDRESS': 0x0020,
+  'RESERVATION-TOKEN': 0x0022,
+  PRIORITY: 0x0024,
+  'USE-CANDIDATE': 0x0025,
+  'PASSWORD-ALGORITHMS': 0x8002,
+  SOFTWARE: 0x8022,
+  'ALTERNATE-SERVER': 0x8023,
+  FINGERPRINT: 0x8028,
+  'ICE-CONTROLLED': 0x8029,
+  'ICE-CONTROLLING': 0x802a,
+} as const
+export type KnownAttrName = keyof typeof AttrType
+const NAME_BY_TYPE = new Map<number, KnownAttrName>(
+  Object.entries(AttrType).map(([n, t]) => [t, n as KnownAttrName]),
+)
+export const attrName = (type: number): KnownAttrName | undefined => NAME_BY_TYPE.get(type)
+
+export type AddressFamily = 'IPv4' | 'IPv6'
+export interface StunAddress {
+  family: AddressFamily
+  address: string
+  port: number
+}
+export interface PasswordAlgorithm {
+  /** 0x0001 MD5, 0x0002 SHA-256 (RFC 8489 §18.5). */
+  algorithm: number
+  params: Uint8Array
+}
+
+type AddrName =
+  | 'MAPPED-ADDRESS'
+  | 'XOR-MAPPED-ADDRESS'
+  | 'ALTERNATE-SERVER'
+  | 'XOR-PEER-ADDRESS'
+  | 'XOR-RELAYED-ADDRESS'
+export type StunAttribute =
+  | { name: AddrName; value: StunAddress }
+  | { name: 'USERNAME' | 'REALM' | 'NONCE' | 'SOFTWARE'; value: string }
+  | {
+      name:
+        'MESSAGE-INTEGRITY' | 'MESSAGE-INTEGRITY-SHA256' | 'USERHASH' | 'DATA' | 'RESERVATION-TOKEN'
+      value: Uint8Array
+    }
+  | { name: 'FINGERPRINT' | 'PRIORITY' | 'LIFETIME'; value: number }
+  | { name: 'CHANNEL-NUMBER' | 'REQUESTED-TRANSPORT'; value: number }
+  | { name: 'ICE-CONTROLLED' | 'ICE-CONTROLLING'; value: bigint }
+  | { name: 'USE-CANDIDATE' | 'DONT-FRAGMENT' }
+  | { name: 'ERROR-CODE'; value: { code: number; reason: string } }
+  | { name: 'UNKNOWN-ATTRIBUTES'; value: number[] }
+  | { name: 'REQUESTED-ADDRESS-FAMILY'; value: AddressFamily }
+  /** value = the R bit: reserve the next-higher port too. */
+  | { name: 'EVEN-PORT'; value: boolean }
+  | { name: 'PASSWORD-ALGORITHM'; value: PasswordAlgorithm }
+  | { name: 'PASSWORD-ALGORITHMS'; value: PasswordAlgorithm[] }
+  /** Any attribute this codec does not know, kept raw. */
+  | { name: 'UNKNOWN'; type: number; value: Uint8Array }
+
+/** Upper bounds on UTF-8 value sizes (RFC 8489 §14.3, §14.8, §14.9, §14.10, §14.14). */
+const MAX_TEXT: Record<string, number> = {
+  USERNAME: 512,
+  REALM: 763,
+  NONCE: 763,
+  SOFTWARE: 763,
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+const enc = new TextEncoder()
+
+function fail(msg: string): never {
+  throw new StunDecodeError(msg)
+}
+function need(v: Uint8Array, len: number, name: string): void {
+  if (v.length !== len) fail(`${name}: value length ${v.length}, expected ${len}`)
+}
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength)
+
+function decodeText(v: Uint8Array, name: string): string {
+  if (v.length > (MAX_TEXT[name] ?? 763)) fail(`${name}: value too long (${v.length} bytes)`)
+  try {
+    return utf8.decode(v)
+  } catch {
+    return fail(`${name}: not valid UTF-8`)
+  }
+}
+
+// ---- IP address text <-> bytes -------------------------------------------------------------
+
+function ipv4Bytes(a: string): Uint8Array {
+  return Uint8Array.from(a.split('.').map(Number))
+}
+
+function ipv6Bytes(a: string): Uint8Array {
+  let s = a
+  const tail: number[] = []
+  const dot = s.lastIndexOf(':')
+  if (s.includes('.')) {
+    const q = ipv4Bytes(s.slice(dot + 1))
+    tail.push((q[0]! << 8) | q[1]!, (q[2]! << 8) | q[3]!)
+    s = s.slice(0, dot + 1) + '0:0'
+  }
+  const [head = '', rest] = s.split('::') as [string, string | undefined]
+  const parse = (p: string) => (p === '' ? [] : p.split(':').map((h) => parseInt(h, 16)))
+  let groups = parse(head)
+  if (rest !== undefined) {
+    const r = parse(rest)
+    groups = [...groups, ...new Array<number>(8 - groups.length - r.length).fill(0), ...r]
+  }
+  if (tail.length) groups.splice(groups.length - 2, 2, ...tail)
+  const out = new Uint8Array(16)
+  groups.forEach((g, i) => view(out).setUint16(i * 2, g))
+  return out
+}
+
+/** RFC 5952 canonical text: lower case, longest zero run as "::", mapped IPv4 dotted (§5). */
+function formatIpv6(b: Uint8Array): string {
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
+    return `::ffff:${b.subarray(12).join('.')}`
+  }
+  const g = Array.from({ length: 8 }, (_, i) => (b[i * 2]! << 8) | b[i * 2 + 1]!)
+  let best = -1
+  let bestLen = 1
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen) [best, bestLen] = [i, j - i]
+    i = j
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':')
+  if (best < 0) return hex(g)
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`
+}
+
+function addressBytes(a: StunAddress): Uint8Array {
+  if (a.family === 'IPv4' ? !isIPv4(a.address) : !isIPv6(a.address)) {
+    throw new InvalidInputError(`not an ${a.family} address: ${a.address}`)
+  }
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 0xffff) {
+    throw new InvalidInputError(`bad port ${a.port}`)
+  }
+  return a.family === 'IPv4' ? ipv4Bytes(a.address) : ipv6Bytes(a.address)
+}
+
+/** The XOR pad for XOR-*-ADDRESS: magic cookie ‖ transaction id (RFC 8489 §14.2). */
+function xorPad(tid: Uint8Array): Uint8Array {
+  const pad = new Uint8Array(16)
+  view(pad).setUint32(0, MAGIC_COOKIE)
+  pad.set(tid, 4)
+  return pad
+}
+
+function decodeAddress(v: Uint8Array, name: string, tid: Uint8Array | null): StunAddress {
+  if (v.length < 4) fail(`${name}: value too short`)
+  const fam = v[1]
+  const len = fam === 1 ? 4 : fam === 2 ? 16 : fail(`${name}: unknown address family ${fam}`)
+  need(v, 4 + len, name)
+  const dv = view(v)
+  let port = dv.getUint16(2)
+  const ip = v.slice(4)
+  if (tid) {
+    port ^= MAGIC_COOKIE >>> 16
+    const pad = xorPad(tid)
+    for (let i = 0; i < len; i++) ip[i]! ^= pad[i]!
+  }
+  const address = len === 4 ? ip.join('.') : formatIpv6(ip)
+  return { family: len === 4 ? 'IPv4' : 'IPv6', address, port }
+}
+
+function encodeAddress(a: StunAddress, tid: Uint8Array | null): Uint8Array {
+  const ip = addressBytes(a)
+  const out = new Uint8Array(4 + ip.length)
+  out[1] = ip.length === 4 ? 1 : 2
+  view(out).setUint16(2, tid ? a.port ^ (MAGIC_COOKIE >>> 16) : a.port)
+  const pad = xorPad(tid ?? new Uint8Array(12))
+  for (let i = 0; i < ip.length; i++) out[4 + i] = tid ? ip[i]! ^ pad[i]! : ip[i]!
+  return out
+}
+
+// ---- attribute values -------------------------------------------------------------------------
+
+function decodeAlgorithms(v: Uint8Array, name: string): PasswordAlgorithm[] {
+  const out: PasswordAlgorithm[] = []
+  for (let o = 0; o < v.length;) {
+    if (o + 4 > v.length) fail(`${name}: truncated entry`)
+    const algorithm = (v[o]! << 8) | v[o + 1]!
+    const plen = (v[o + 2]! << 8) | v[o + 3]!
+    if (o + 4 + plen > v.length) fail(`${name}: parameters overrun the value`)
+    out.push({ algorithm, params: v.slice(o + 4, o + 4 + plen) })
+    o += 4 + ((plen + 3) & ~3)
+  }
+  return out
+}
+
+function encodeAlgorithms(list: PasswordAlgorithm[]): Uint8Array {
+  const parts = list.map((a) => {
+    const b = new Uint8Array(4 + ((a.params.length + 3) & ~3))
+    view(b).setUint16(0, a.algorithm)
+    view(b).setUint16(2, a.params.length)
+    b.set(a.params, 4)
+    return b
+  })
+  return concat(parts)
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+/** Decode one attribute value. `tid` is the message's transaction id (for XOR addresses). */
+export function decodeAttribute(type: number, v: Uint8Array, tid: Uint8Array): StunAttribute {
+  const name = attrName(type)
+  const dv = view(v)
+  switch (name) {
+    case undefined:
+      return { name: 'UNKNOWN', type, value: v.slice() }
+    case 'MAPPED-ADDRESS':
+    case 'ALTERNATE-SERVER':
+      return { name, value: decodeAddress(v, name, null) }
+    case 'XOR-MAPPED-ADDRESS':
+    case 'XOR-PEER-ADDRESS':
+    case 'XOR-RELAYED-ADDRESS':
+      return { name, value: decodeAddress(v, name, tid) }
+    case 'USERNAME':
+    case 'REALM':
+    case 'NONCE':
+    case 'SOFTWARE':
+      return { name, value: decodeText(v, name) }
+    case 'MESSAGE-INTEGRITY':
+      need(v, 20, name)
+      return { name, value: v.slice() }
+    case 'MESSAGE-INTEGRITY-SHA256':
+      // RFC 8489 §14.6: may be truncated to 16..32 bytes, a multiple of 4.
+      if (v.length < 16 || v.length > 32 || v.length % 4) fail(`${name}: bad length ${v.length}`)
+      return { name, value: v.slice() }
+    case 'USERHASH':
+      need(v, 32, name)
+      return { name, value: v.slice() }
+    case 'RESERVATION-TOKEN':
+      need(v, 8, name)
+      return { name, value: v.slice() }
+    case 'DATA':
+      return { name, value: v.slice() }
+    case 'FINGERPRINT':
+    case 'PRIORITY':
+    case 'LIFETIME':
+      need(v, 4, name)
+      return { name, value: dv.getUint32(0) }
+    case 'CHANNEL-NUMBER':
+      need(v, 4, name)
+      return { name, value: dv.getUint16(0) }
+    case 'REQUESTED-TRANSPORT':
+      need(v, 4, name)
+      return { name, value: v[0]! }
+    case 'ICE-CONTROLLED':
+    case 'ICE-CONTROLLING':
+      need(v, 8, name)
+      return { name, value: dv.getBigUint64(0) }
+    case 'USE-CANDIDATE':
+    case 'DONT-FRAGMENT':
+      need(v, 0, name)
+      return { name }
+    case 'ERROR-CODE': {
+      if (v.length < 4) fail(`${name}: value too short`)
+      const cls = v[2]! & 0x07
+      const num = v[3]!
+      if (cls < 3 || cls > 6 || num > 99) fail(`${name}: bad code ${cls}/${num}`)
+      return { name, value: { code: cls * 100 + num, reason: decodeText(v.subarray(4), name) } }
+    }
+    case 'UNKNOWN-ATTRIBUTES': {
+      if (v.length % 2) fail(`${name}: odd length`)
+      return { name, value: Array.from({ length: v.length / 2 }, (_, i) => dv.getUint16(i * 2)) }
+    }
+    case 'REQUESTED-ADDRESS-FAMILY':
+      need(v, 4, name)
+      if (v[0] !== 1 && v[0] !== 2) fail(`${name}: unknown family ${v[0]}`)
+      return { name, value: v[0] === 1 ? 'IPv4' : 'IPv6' }
+    case 'EVEN-PORT':
+      need(v, 1, name)
+      return { name, value: (v[0]! & 0x80) !== 0 }
+    case 'PASSWORD-ALGORITHM': {
+      const list = decodeAlgorithms(v, name)
+      if (list.length !== 1) fail(`${name}: expected exactly one algorithm`)
+      return { name, value: list[0]! }
+    }
+    case 'PASSWORD-ALGORITHMS':
+      return { name, value: decodeAlgorithms(v, name) }
+  }
+}
+
+function u32(n: number, bytes = 4): Uint8Array {
+  const b = new Uint8Array(4)
+  view(b).setUint32(0, n >>> 0)
+  return b.subarray(0, bytes)
+}
+
+/** Type code and value bytes of an attribute (no header, no padding). */
+export function encodeAttribute(a: StunAttribute, tid: Uint8Array): [number, Uint8Array] {
+  const type = a.name === 'UNKNOWN' ? a.type : AttrType[a.name]
+  switch (a.name) {
+    case 'UNKNOWN':
+      return [type, a.value]
+    case 'MAPPED-ADDRESS':
+    case 'ALTERNATE-SERVER':
+      return [type, encodeAddress(a.value, null)]
+    case 'XOR-MAPPED-ADDRESS':
+    case 'XOR-PEER-ADDRESS':
+    case 'XOR-RELAYED-ADDRESS':
+      return [type, encodeAddress(a.value, tid)]
+    case 'USERNAME':
+    case 'REALM':
+    case 'NONCE':
+    case 'SOFTWARE':
+      return [type, enc.encode(a.value)]
+    case 'MESSAGE-INTEGRITY':
+    case 'MESSAGE-INTEGRITY-SHA256':
+    case 'USERHASH':
+    case 'DATA':
+    case 'RESERVATION-TOKEN':
+      return [type, a.value]
+    case 'FINGERPRINT':
+    case 'PRIORITY':
+    case 'LIFETIME':
+      return [type, u32(a.value)]
+    case 'CHANNEL-NUMBER':
+      return [type, u32((a.value & 0xffff) * 0x10000)]
+    case 'REQUESTED-TRANSPORT':
+      return [type, u32((a.value & 0xff) * 0x1000000)]
+    case 'ICE-CONTROLLED':
+    case 'ICE-CONTROLLING': {
+      const b = new Uint8Array(8)
+      view(b).setBigUint64(0, BigInt.asUintN(64, a.value))
+      return [type, b]
+    }
+    case 'USE-CANDIDATE':
+    case 'DONT-FRAGMENT':
+      return [type, new Uint8Array(0)]
+    case 'ERROR-CODE': {
+      const { code, reason } = a.value
+      if (!Number.isInteger(code) || code < 300 || code > 699) {
+        throw new InvalidInputError(`ERROR-CODE ${code} is outside 300..699`)
+      }
+      const head = u32(Math.floor(code / 100) * 256 + (code % 100))
+      return [type, concat([head, enc.encode(reason)])]
+    }
+    case 'UNKNOWN-ATTRIBUTES': {
+      const b = new Uint8Array(a.value.length * 2)
+      a.value.forEach((t, i) => view(b).setUint16(i * 2, t))
+      return [type, b]
+    }
+    case 'REQUESTED-ADDRESS-FAMILY':
+      return [type, u32((a.value === 'IPv4' ? 1 : 2) * 0x1000000)]
+    case 'EVEN-PORT':
+      return [type, Uint8Array.of(a.value ? 0x80 : 0)]
+    case 'PASSWORD-ALGORITHM':
+      return [type, encodeAlgorithms([a.value])]
+    case 'PASSWORD-ALGORITHMS':
+      return [type, encodeAlgorithms(a.value)]
+  }
+}
