@@ -85,7 +85,7 @@ export class SipService {
       resolve: (user) => this.resolve(user),
       linkTo: (peer, addrs) => this.links.linkTo(peer, addrs),
       storeOffline: (req, user) => this.storeOffline(req, user),
-      onMessage: (ev) => void this.record(ev).catch((e) => log.warn(`history: ${String(e)}`)),
+      onMessage: (ev) => this.record(ev),
       onRegistered: () => void this.collectOfflineMail(),
       log: log.child('router'),
     })

@@ -52,7 +52,12 @@ export interface SipRouterInit {
   /** Store a MESSAGE for an offline user; true when stored (answer 202). */
   storeOffline?: (req: SipRequest, user: string) => Promise<boolean>
   /** Called for every MESSAGE this node delivers or answers for (history). */
-  onMessage?: (event: MessageEvent) => void
+  /**
+   * Called for every MESSAGE this node delivers or answers for (history). When
+   * the node itself takes a message (no user agent registered) the 200 waits
+   * for this promise: "delivered" must mean "stored".
+   */
+  onMessage?: (event: MessageEvent) => Promise<void> | void
   onRegistered?: () => void
   log: Logger
   maxPending?: number
@@ -156,7 +161,9 @@ export class SipRouter {
       upstream: (res) => flow.send(res),
       onFinal: (status) => {
         if (req.method === 'MESSAGE')
-          this.init.onMessage?.({ direction: 'out', request: req, status })
+          void Promise.resolve(
+            this.init.onMessage?.({ direction: 'out', request: req, status }),
+          ).catch((err: unknown) => this.init.log.warn(`message history: ${String(err)}`))
       },
       onAllUnreachable: async () => {
         if (req.method === 'MESSAGE' && target.peer == null && this.init.storeOffline != null) {
@@ -254,9 +261,16 @@ export class SipRouter {
     }
     if (bindings.length === 0) {
       if (req.method === 'MESSAGE') {
-        // No UA registered: the node itself keeps the message in its inbox.
-        this.init.onMessage?.({ direction: 'in', request: req, status: 200 })
-        reply(respond(req, 200, 'OK'))
+        // No UA registered: the node itself keeps the message in its inbox,
+        // and says 200 only once it is on disk (a full disk gets a 500, and the
+        // sender's side keeps the message as failed, not delivered).
+        try {
+          await this.init.onMessage?.({ direction: 'in', request: req, status: 200 })
+          reply(respond(req, 200, 'OK'))
+        } catch (err) {
+          this.init.log.warn(`could not store an incoming message: ${String(err)}`)
+          reply(respond(req, 500, 'Could not store the message'))
+        }
       } else reply(respond(req, 480, 'Temporarily Unavailable'))
       return
     }
@@ -278,7 +292,9 @@ export class SipRouter {
       upstream: reply,
       onFinal: (status) => {
         if (req.method === 'MESSAGE' && status < 300)
-          this.init.onMessage?.({ direction: 'in', request: req, status })
+          void Promise.resolve(
+            this.init.onMessage?.({ direction: 'in', request: req, status }),
+          ).catch((err: unknown) => this.init.log.warn(`message history: ${String(err)}`))
       },
       onAllUnreachable: async () => respond(req, 480, 'Temporarily Unavailable'),
       onDone: () => this.inbound.delete(key),

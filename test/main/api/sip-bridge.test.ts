@@ -125,13 +125,24 @@ describe('SIP bridge', () => {
         contentType: 'text/plain;charset=utf-8',
       }),
     ])
-    // Bob's node kept it in his history (his UA answered 2xx), alice's as delivered.
+    // Bob's node keeps it in his history once his UA has answered 2xx.
+    await waitFor(
+      async () => (await bob.api.inbox({})).messages.some((m) => m.text === 'hello from sip.js'),
+      5000,
+      "the message in bob's history",
+    )
     expect((await bob.api.inbox({})).messages.at(-1)).toMatchObject({
       direction: 'in',
       from: 'sip:alice@kaiwa',
       text: 'hello from sip.js',
       status: 'received',
     })
+    // The sender's history is written as the final response passes through.
+    await waitFor(
+      async () => (await alice.sip.history.list({ direction: 'out' })).length > 0,
+      5000,
+      "the message in alice's history",
+    )
     expect((await alice.sip.history.list({ direction: 'out' })).at(-1)).toMatchObject({
       to: 'sip:bob@kaiwa',
       status: 'delivered',

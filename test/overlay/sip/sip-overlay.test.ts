@@ -85,6 +85,12 @@ describe('SIP over the overlay', () => {
       text: 'hello bob',
       status: 'received',
     })
+    // The sender's history is written as the final response passes through.
+    await waitFor(
+      async () => (await alice.sip.history.list({ direction: 'out' })).length > 0,
+      5000,
+      "the message in alice's history",
+    )
     const sent = await alice.sip.history.list({ direction: 'out' })
     expect(sent.at(-1)).toMatchObject({ to: 'sip:bob@kaiwa', status: 'delivered', code: 200 })
   })

@@ -116,6 +116,12 @@ describe('reaching devices through the overlay', () => {
     await Promise.all(conns.map((c) => c.close()))
     const r2 = await alice.api.message({ to: 'bob', text: 'after the relay cut us off' })
     expect(r2.status).toBe('delivered')
+    // Bob's node answers 200 and writes its history right after: wait for the write.
+    await waitFor(
+      async () => (await bob.api.inbox({})).messages.length >= 2,
+      5000,
+      "bob's history to hold both messages",
+    )
     const texts = (await bob.api.inbox({})).messages.map((m) => m.text)
     expect(texts).toEqual(
       expect.arrayContaining(['through the relay', 'after the relay cut us off']),

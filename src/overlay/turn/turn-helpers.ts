@@ -1,0 +1,108 @@
+/**
+ * Pure helpers of the TURN server: attribute lookup, error reasons, lifetime clamping, the peer
+ * address policy and Data indications.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Peer } from './allocation.js'
+import { AttrType, StunMethod, encodeStun } from './stun-message.js'
+import type { DecodedStunMessage, StunAttribute, StunMessage } from './stun-message.js'
+
+/** Reason phrases (RFC 8489 §14.8, RFC 8656 §19). */
+export const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  420: 'Unknown Attribute',
+  437: 'Allocation Mismatch',
+  438: 'Stale Nonce',
+  440: 'Address Family not Supported',
+  441: 'Wrong Credentials',
+  442: 'Unsupported Transport Protocol',
+  443: 'Peer Address Family Mismatch',
+  486: 'Allocation Quota Reached',
+  508: 'Insufficient Capacity',
+}
+
+type AttrOf<A, N> = A extends { name: infer M } ? (N extends M ? A : never) : never
+export type NamedAttr<N extends StunAttribute['name']> = AttrOf<StunAttribute, N>
+
+export function find<N extends StunAttribute['name']>(
+  m: StunMessage,
+  name: N,
+): NamedAttr<N> | undefined {
+  return m.attributes.find((a) => a.name === name) as NamedAttr<N> | undefined
+}
+
+export function findAll<N extends StunAttribute['name']>(m: StunMessage, name: N): NamedAttr<N>[] {
+  return m.attributes.filter((a) => a.name === name) as NamedAttr<N>[]
+}
+
+/**
+ * Comprehension-required attributes the codec knows but this server does not implement; RFC 8656
+ * §7.2 says a server without DONT-FRAGMENT support treats it as unknown (420).
+ */
+const UNSUPPORTED = new Set<number>([AttrType['DONT-FRAGMENT'], AttrType['RESERVATION-TOKEN']])
+
+/** Types for UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1, §14.13), without duplicates. */
+export function unknownAttributes(req: DecodedStunMessage): number[] {
+  const types = [
+    ...req.unknownRequired,
+    ...req.layout.map((l) => l.type).filter((t) => UNSUPPORTED.has(t)),
+  ]
+  return [...new Set(types)]
+}
+
+/** RFC 8656 §7.2/§8: clamp a requested lifetime to [default, max] seconds; 0 stays 0. */
+export function clampLifetimeS(requested: number | undefined, def: number, max: number): number {
+  if (requested === 0) return 0
+  return Math.min(Math.max(requested ?? def, def), max)
+}
+
+export interface PeerPolicy {
+  host: string
+  listenPort: number | undefined
+  allowLoopback: boolean
+}
+
+/**
+ * RFC 8656 §10.2/§12.2 (the server MAY restrict peers: 403) and §21: never relay to the server's own listen
+ * port or to unspecified addresses/port 0; loopback and the server's own address (hence its relay
+ * ports) only with allowLoopback.
+ */
+export function peerAllowed(p: Peer, policy: PeerPolicy): boolean {
+  const loopback = p.address.startsWith('127.') || p.address === '::1'
+  const local = loopback || p.address === policy.host
+  if (p.address === '0.0.0.0' || p.address === '::' || p.port === 0) return false
+  if (local && p.port === policy.listenPort) return false
+  return local ? policy.allowLoopback : true
+}
+
+/** A Data indication (RFC 8656 §11.3) carrying `payload` from `peer`. */
+export function dataIndication(peer: Peer, payload: Uint8Array): Uint8Array {
+  return encodeStun({
+    method: StunMethod.Data,
+    class: 'indication',
+    transactionId: new Uint8Array(randomBytes(12)),
+    attributes: [
+      { name: 'XOR-PEER-ADDRESS', value: { family: 'IPv4', ...peer } },
+      { name: 'DATA', value: payload },
+    ],
+  })
+}
+
+/** Highest channel number: 0x4FFF (RFC 8656 §12), or 0x7FFF with the RFC 5766 §11 range. */
+export const maxChannel = (legacy: boolean) => (legacy ? 0x7fff : 0x4fff)
+
+/**
+ * A ChannelData frame (RFC 8656 §12.4) for any channel 0x4000..0x7FFF; encodeChannelData only
+ * produces RFC 8656 numbers, this also covers legacy RFC 5766 ones. `pad` (required over TCP,
+ * §12.5) pads the frame to a multiple of 4 bytes.
+ */
+export function channelDataFrame(channel: number, data: Uint8Array, pad = false): Uint8Array {
+  const out = new Uint8Array(4 + (pad ? (data.length + 3) & ~3 : data.length))
+  const dv = new DataView(out.buffer)
+  dv.setUint16(0, channel)
+  dv.setUint16(2, data.length)
+  out.set(data, 4)
+  return out
+}
