@@ -23,6 +23,14 @@ export const REASONS: Record<number, string> = {
   508: 'Insufficient Capacity',
 }
 
+/** Request methods that need long-term credentials (RFC 8656 §17); others but Binding get 400. */
+export const TURN_REQUESTS: ReadonlySet<number> = new Set([
+  StunMethod.Allocate,
+  StunMethod.Refresh,
+  StunMethod.CreatePermission,
+  StunMethod.ChannelBind,
+])
+
 type AttrOf<A, N> = A extends { name: infer M } ? (N extends M ? A : never) : never
 export type NamedAttr<N extends StunAttribute['name']> = AttrOf<StunAttribute, N>
 

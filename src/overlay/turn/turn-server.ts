@@ -28,6 +28,7 @@ import type { TcpListener } from './turn-tcp.js'
 import { DEFAULT_TURN_REALM } from './turn-credentials.js'
 import {
   REASONS,
+  TURN_REQUESTS,
   channelDataFrame,
   maxChannel,
   clampLifetimeS,
@@ -209,13 +210,7 @@ export class TurnServer {
       const mapped: Attrs = [{ name: 'XOR-MAPPED-ADDRESS', value: mappedOf(from) }]
       return this.respond(req, from, mapped)
     }
-    const known = [
-      StunMethod.Allocate,
-      StunMethod.Refresh,
-      StunMethod.CreatePermission,
-      StunMethod.ChannelBind,
-    ] as number[]
-    if (!known.includes(req.method)) return this.respond(req, from, [], { code: 400 })
+    if (!TURN_REQUESTS.has(req.method)) return this.respond(req, from, [], { code: 400 })
     const auth = authenticate(req, (k) => verifyIntegrity(bytes, req, k, 'sha1'), {
       secret: this.opts.secret,
       realm: this.realm,

@@ -81,12 +81,9 @@ describe('coturn client tools', () => {
       }
     })
   }
-
-  it('turnutils_uclient channel binds fail with 400 under the RFC 8656 range', async () => {
-    const { port } = await start()
-    const out = await uclient(port, []).catch((e: { stdout: string }) => e.stdout)
-    expect(out).toContain('channel bind: error 400')
-  })
+  // Without legacyChannelRange, uclient's ChannelBinds fail with 400 whenever its random channel
+  // number is above 0x4FFF (most of the time, not always): covered deterministically in
+  // turn-relay.test.ts instead.
 })
 
 describe('Binding (RFC 8489 §6.3)', () => {
