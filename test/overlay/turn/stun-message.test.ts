@@ -95,8 +95,9 @@ function printed(a: StunAttribute): unknown {
 }
 
 describe('RFC 5769 test vectors', () => {
-  it('resolves the test data directory to /work/shared/testdata/rfc5769', () => {
-    expect(fileURLToPath(dir)).toBe('/work/shared/testdata/rfc5769/')
+  it('resolves the test data directory to ../shared/testdata/rfc5769 beside the checkout', () => {
+    // CI clones the repository next to ../shared, wherever that is.
+    expect(fileURLToPath(dir)).toMatch(/\/shared\/testdata\/rfc5769\/$/)
     expect(NAMES).toHaveLength(4)
   })
 
