@@ -191,7 +191,14 @@ export async function messageBench({ rates, seconds, say }) {
   try {
     // Kaiwa: a supernode, alice's node A and bob's node B, each with a gateway.
     const pw = 'bench-secret'
-    const sn = await kaiwaNode(join(work, 'sn'), ['--supernode', 'on', '--sip-port', '0'])
+    const sn = await kaiwaNode(join(work, 'sn'), [
+      '--supernode',
+      'on',
+      '--sip-port',
+      '0',
+      '--turn-port',
+      '0',
+    ])
     const boot = sn.addrs.find((a) => !a.includes('p2p-circuit'))
     const common = ['--supernode', 'off', '--bootstrap', boot, '--sip-password', pw]
     const a = await kaiwaNode(join(work, 'a'), [

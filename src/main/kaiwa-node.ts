@@ -25,6 +25,7 @@ import { UserDirectory } from '../overlay/user-directory.js'
 import type { PublishResult } from '../overlay/user-directory.js'
 import { createNodeApi } from './node-api.js'
 import { SipService } from './sip-service.js'
+import { TurnService } from './turn-service.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
 import { SipGatewayError } from '../overlay/sip-gateway/gateway-types.js'
 import { loadOrCreateSipPassword } from '../overlay/sip-gateway/sip-password.js'
@@ -43,6 +44,12 @@ export interface KaiwaNodeOptions {
   name?: string
   /** The overlay's SIP domain (default `kaiwa`): requests to sip:user@<domain> use the DHT. */
   overlayDomain?: string
+  /** STUN/TURN port on supernodes (UDP and TCP); 0 or absent: no TURN. */
+  turnPort?: number
+  /** Where TURN binds (default 0.0.0.0; 127.0.0.1 for a one-machine network). */
+  turnHost?: string
+  /** If the TURN port is only the default and taken, run without TURN. */
+  turnPortOptional?: boolean
   /** The local SIP gateway's UDP+TCP port on 127.0.0.1; 0 or absent: no gateway. */
   sipPort?: number
   /** If the port is taken, warn and run without the gateway instead of failing (a default port). */
@@ -63,6 +70,7 @@ export interface KaiwaNode {
   readonly datastore: Datastore
   readonly api: KaiwaApi
   readonly sip: SipService
+  readonly turn: TurnService
   readonly domain: string
   role(): Role
   /** Claim a user ID for this account, publish this device under it, and keep it refreshed. */
@@ -158,6 +166,25 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       }
     }
   }
+  const turn = new TurnService({
+    node: () => node,
+    role: () => role,
+    dataDir: data.path,
+    port: opts.turnPort ?? 0,
+    host: opts.turnHost ?? '0.0.0.0',
+    portOptional: opts.turnPortOptional,
+    log: log.child('turn'),
+  })
+  try {
+    await turn.attach()
+  } catch (err) {
+    await sip.stopGateway().catch(() => {})
+    await sip.detach().catch(() => {})
+    await Promise.resolve()
+      .then(() => node.stop())
+      .catch(() => {})
+    throw err
+  }
   const dialer = new BootstrapDialer({
     node: () => node,
     addrs: opts.bootstrap,
@@ -189,10 +216,12 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       log.info('publicly reachable (AutoNAT confirmed): taking the supernode role')
       node.removeEventListener('self:peer:update', onSelfUpdate)
       await sip.detach()
+      await turn.detach()
       await node.stop()
       role = 'supernode'
       node = await build(role)
       await sip.attach()
+      await turn.attach()
       node.addEventListener('self:peer:update', onSelfUpdate)
       refresh.soon()
     })()
@@ -212,6 +241,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     settings,
     datastore: data.datastore,
     sip,
+    turn,
     domain,
     api: undefined as unknown as KaiwaApi,
     role: () => role,
@@ -229,6 +259,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       dialer.stop()
       await sip.stopGateway().catch(() => {})
       await sip.detach().catch(() => {})
+      await turn.stop().catch(() => {})
       node.removeEventListener('self:peer:update', onSelfUpdate)
       await node.stop()
       await data.close()

@@ -45,6 +45,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         recordsHeld: await countStoredRecords(init.datastore),
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
         sip: await node.sip.gatewayStatus(),
+        turn: turnStatus(node),
       } satisfies ApiOutput<'status'>
     },
     claim: async ({ name }) => {
@@ -71,6 +72,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         )
       throw new SipRejectedError(res.status, `${res.status} ${res.reason}`)
     },
+    turnCredentials: async () => node.turn.credentials(),
     inbox: async ({ limit }) => ({
       messages: await node.sip.history.list({
         direction: 'in',
@@ -98,4 +100,10 @@ async function connectedSupernodes(node: KaiwaNode): Promise<string[]> {
     }
   }
   return out
+}
+
+function turnStatus(node: KaiwaNode): ApiOutput<'status'>['turn'] {
+  const t = node.turn.status()
+  if (t == null) return null
+  return { address: t.address, urls: t.urls, stats: { ...t.stats } as Record<string, number> }
 }

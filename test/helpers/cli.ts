@@ -20,6 +20,9 @@ export const LOOPBACK = [
   '/ip4/127.0.0.1/tcp/0',
   '--sip-port',
   '0',
+  // Supernodes would otherwise bind STUN/TURN on 0.0.0.0:3478.
+  '--turn-port',
+  '0',
 ]
 
 export interface RunResult {

@@ -21,6 +21,8 @@ export async function tempDir(prefix = 'kaiwa-test-'): Promise<string> {
 }
 
 export interface TestNodeOptions {
+  /** STUN/TURN on this (super)node, bound to 127.0.0.1. */
+  turnPort?: number
   dataDir?: string
   supernode?: SupernodeMode
   bootstrap?: string[]
@@ -44,6 +46,7 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<KaiwaNo
     sipPort: opts.sipPort ?? 0,
     ...(opts.sipPassword != null ? { sipPassword: opts.sipPassword } : {}),
     ...(opts.sipTuning != null ? { sipTuning: opts.sipTuning } : {}),
+    ...(opts.turnPort != null ? { turnPort: opts.turnPort, turnHost: '127.0.0.1' } : {}),
     log: createStderrLogger(LOG_LEVEL, 'test-node'),
   })
 }

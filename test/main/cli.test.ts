@@ -213,6 +213,8 @@ describe('usage errors', () => {
     [['frobnicate'], 'unknown command "frobnicate"'],
     [['node', '--sip-port', '70000'], '--sip-port must be a port number'],
     [['node', '--sip-port', 'x'], '--sip-port must be a port number'],
+    [['node', '--turn-port', 'x'], '--turn-port must be a port number'],
+    [['turn-credentials', 'extra'], 'takes no arguments'],
     [['node', '--sip-password', ''], '--sip-password must be non-empty'],
     [['node', '--sip-rate', '0'], '--sip-rate must be a positive'],
     [['node', '--overlay', 'not a domain'], '--overlay must be a domain name'],

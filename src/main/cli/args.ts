@@ -22,12 +22,14 @@ export const USAGE = `Usage:
   kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                [--supernode off|auto|on] [--api-port N] [--name NAME]
                [--sip-port N] [--sip-password P] [--sip-rate N] [--overlay NAME]
+               [--turn-port N]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
   kaiwa lookup NAME [--data DIR]
   kaiwa status [--data DIR]
   kaiwa message NAME TEXT [--data DIR]   send an instant message (SIP MESSAGE)
   kaiwa inbox  [--data DIR]              received messages, as JSON
+  kaiwa turn-credentials [--data DIR]    short-lived TURN credentials from a supernode, as JSON
   kaiwa help
 
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)
@@ -38,6 +40,8 @@ export const USAGE = `Usage:
                     or when there is no bootstrap peer (the first node of a network)
   --api-port N      control API port on 127.0.0.1 (default 0: any free port)
   --name NAME       claim this user ID at start-up
+  --turn-port N     STUN/TURN (UDP and TCP) on supernodes (default 3478; if taken,
+                    run without TURN; 0: off)
   --sip-port N      local SIP gateway for phones, UDP and TCP on 127.0.0.1 (default
                     5060; if 5060 is taken the node runs without it; 0: off). A phone
                     registers there as sip:NAME@DOMAIN with digest auth
@@ -67,6 +71,8 @@ export interface NodeCommand {
   sipPort?: number
   sipPassword?: string
   sipRate?: number
+  /** Undefined: the default (3478 on supernodes, optional); 0: no TURN. */
+  turnPort?: number
   overlay?: string
   config?: string
   mdns?: boolean
@@ -74,7 +80,7 @@ export interface NodeCommand {
   logLevel: LogLevel
 }
 export interface ClientCommand {
-  command: 'claim' | 'lookup' | 'status' | 'message' | 'inbox'
+  command: 'claim' | 'lookup' | 'status' | 'message' | 'inbox' | 'turn-credentials'
   dataDir: string
   name?: string
   text?: string
@@ -99,6 +105,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.en
     status: [],
     message: ['NAME', 'TEXT'],
     inbox: [],
+    'turn-credentials': [],
   }
   const wanted = arity[command]
   if (wanted != null) {
@@ -133,6 +140,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       'api-port': { type: 'string' },
       name: { type: 'string' },
       'sip-port': { type: 'string' },
+      'turn-port': { type: 'string' },
       'sip-password': { type: 'string' },
       'sip-rate': { type: 'string' },
       overlay: { type: 'string' },
@@ -155,6 +163,10 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
   const sipPortRaw = values['sip-port'] as string | undefined
   if (sipPortRaw != null && (!/^\d+$/.test(sipPortRaw) || Number(sipPortRaw) > 65535)) {
     throw new UsageError(`--sip-port must be a port number 0-65535 (got "${sipPortRaw}")`)
+  }
+  const turnPortRaw = values['turn-port'] as string | undefined
+  if (turnPortRaw != null && (!/^\d+$/.test(turnPortRaw) || Number(turnPortRaw) > 65535)) {
+    throw new UsageError(`--turn-port must be a port number 0-65535 (got "${turnPortRaw}")`)
   }
   const sipPassword = values['sip-password'] as string | undefined
   // eslint-disable-next-line no-control-regex -- a password with control characters cannot be typed into a phone
@@ -183,6 +195,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     apiPort,
     name: values.name as string | undefined,
     ...(sipPortRaw != null ? { sipPort: Number(sipPortRaw) } : {}),
+    ...(turnPortRaw != null ? { turnPort: Number(turnPortRaw) } : {}),
     ...(sipPassword != null ? { sipPassword } : {}),
     ...(sipRateRaw != null ? { sipRate: Number(sipRateRaw) } : {}),
     ...(overlay != null ? { overlay } : {}),

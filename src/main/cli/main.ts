@@ -132,6 +132,7 @@ async function runClient(cmd: ClientCommand): Promise<number> {
     if (cmd.command === 'status') print(await api.status({}))
     else if (cmd.command === 'claim') print(await api.claim({ name: cmd.name! }))
     else if (cmd.command === 'inbox') print((await api.inbox({})).messages)
+    else if (cmd.command === 'turn-credentials') print(await api.turnCredentials({}))
     else if (cmd.command === 'message') {
       const res = await api.message({ to: cmd.name!, text: cmd.text! })
       process.stdout.write(

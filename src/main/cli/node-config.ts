@@ -25,6 +25,7 @@ export const ConfigFileSchema = z
     mdns: z.boolean().optional(),
     upnp: z.boolean().optional(),
     sipPort: z.number().int().min(0).max(65535).optional(),
+    turnPort: z.number().int().min(0).max(65535).optional(),
     sipRate: z.number().int().positive().optional(),
     overlay: z.string().refine(isDomainName, 'a domain name such as kaiwa').optional(),
   })
@@ -39,11 +40,16 @@ export interface ResolvedNodeConfig {
   overlayDomain: string
   /** 0: no gateway. */
   sipPort: number
+  turnPort: number
+  turnPortOptional: boolean
   /** The port was defaulted: if it is taken, run without the gateway. */
   sipPortOptional: boolean
   sipPassword?: string
   sipTuning?: Partial<SipGatewayTuning>
 }
+
+/** STUN/TURN's registered port (RFC 8489 §18.6); used only on supernodes. */
+export const DEFAULT_TURN_PORT = 3478
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 
@@ -78,6 +84,8 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     overlayDomain: (cmd.overlay ?? file.overlay ?? DEFAULT_OVERLAY_DOMAIN).toLowerCase(),
     sipPort: cmd.sipPort ?? file.sipPort ?? DEFAULT_SIP_PORT,
     sipPortOptional: cmd.sipPort == null && file.sipPort == null,
+    turnPort: cmd.turnPort ?? file.turnPort ?? DEFAULT_TURN_PORT,
+    turnPortOptional: cmd.turnPort == null && file.turnPort == null,
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
     ...(sipRate != null
       ? { sipTuning: { rateLimit: { perSecond: sipRate, burst: 2 * sipRate } } }

@@ -57,8 +57,27 @@ export const StatusSchema = z.object({
   recordsHeld: z.number().int().nonnegative(),
   uptimeSeconds: z.number().nonnegative(),
   sip: SipGatewayStatusSchema.nullable(),
+  /** STUN/TURN on this node (supernodes only), with its relay figures. */
+  turn: z
+    .object({
+      address: z.string(),
+      urls: z.array(z.string()),
+      stats: z.record(z.string(), z.number()),
+    })
+    .nullable(),
 })
 export type Status = z.infer<typeof StatusSchema>
+
+/** Short-lived TURN credentials, usable as an RTCIceServer (urls, username, credential). */
+export const TurnCredentialsSchema = z.object({
+  username: z.string(),
+  password: z.string(),
+  realm: z.string(),
+  expiresAt: z.number().int(),
+  urls: z.array(z.string()),
+  /** The supernode that issued them (its TURN server relays for them). */
+  from: z.string(),
+})
 
 const NameInput = z.object({ name: z.string().min(1).max(64) })
 
@@ -98,6 +117,7 @@ export const apiContract = {
       .strict(),
     output: MessageResultSchema,
   },
+  turnCredentials: { input: z.object({}).strict(), output: TurnCredentialsSchema },
   inbox: {
     input: z.object({ limit: z.number().int().positive().max(10_000).optional() }).strict(),
     output: z.object({ messages: z.array(StoredMessageJsonSchema) }),

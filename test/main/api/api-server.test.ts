@@ -23,6 +23,7 @@ const status: Status = {
   recordsHeld: 0,
   uptimeSeconds: 1,
   sip: null,
+  turn: null,
 }
 
 const record = (name: string): ContactRecordJson => ({
@@ -53,6 +54,14 @@ const api: KaiwaApi = {
   },
   message: async () => ({ status: 'delivered', code: 200, reason: 'OK' }),
   inbox: async () => ({ messages: [] }),
+  turnCredentials: async () => ({
+    username: '1:peer',
+    password: 'pw',
+    realm: 'kaiwa',
+    expiresAt: 1,
+    urls: [],
+    from: 'peer',
+  }),
 }
 
 const listeners = new Set<(event: string, data: unknown) => void>()

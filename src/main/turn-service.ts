@@ -1,0 +1,178 @@
+/**
+ * TURN and STUN on supernodes (part of the composition root). A supernode runs
+ * the relay and hands out short-lived credentials over `/kaiwa/turn/1.0.0` to
+ * the overlay peers that ask; any node can fetch credentials for itself (for
+ * the UI's iceServers, or `kaiwa turn-credentials`) from a supernode it is
+ * connected to, or from itself when it is one.
+ */
+import { open, readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { Logger } from '../shared/logger.js'
+import type { Role } from '../shared/api/contract.js'
+import { TurnServer } from '../overlay/turn/turn-server.js'
+import type { TurnStats } from '../overlay/turn/turn-server.js'
+import { issueTurnCredentials } from '../overlay/turn/turn-credentials.js'
+import {
+  requestTurnCredentials,
+  serveTurnCredentials,
+  TurnCredentialsError,
+} from '../overlay/turn/turn-credentials-protocol.js'
+import type { IssuedTurnCredentials } from '../overlay/turn/turn-credentials-protocol.js'
+import { KAIWA_DHT_PROTOCOL } from '../overlay/libp2p-factory.js'
+import type { KaiwaLibp2p } from '../overlay/libp2p-factory.js'
+
+/** Credentials live this long; the UI asks again before a call (RFC 8656 §9.2 style expiry). */
+export const TURN_CREDENTIAL_TTL_S = 3600
+
+export interface TurnServiceInit {
+  node: () => KaiwaLibp2p
+  role: () => Role
+  dataDir: string
+  /** UDP/TCP port for STUN/TURN on supernodes; 0 = off. */
+  port: number
+  /** Address to bind (default 0.0.0.0: a supernode is publicly reachable). */
+  host: string
+  /** If the port is only the default and taken, run without TURN instead of failing. */
+  portOptional?: boolean
+  log: Logger
+}
+
+export interface TurnStatus {
+  address: string
+  urls: string[]
+  stats: TurnStats
+}
+
+export class TurnService {
+  private server: TurnServer | undefined
+  private bound: { address: string; port: number } | undefined
+  private secret: string | undefined
+  private unserve: (() => Promise<void>) | undefined
+
+  constructor(private readonly init: TurnServiceInit) {}
+
+  /** Start serving when this node is a supernode (and TURN is on). */
+  async attach(): Promise<void> {
+    if (this.init.role() !== 'supernode' || this.init.port === 0) return
+    this.secret ??= await loadOrCreateSecret(this.init.dataDir)
+    if (this.server == null) {
+      const server = new TurnServer({
+        secret: this.secret,
+        host: this.init.host,
+        port: this.init.port,
+        tcp: true,
+        // Loopback peers are refused unless the server itself is on loopback
+        // (a single-machine network: the demo, the tests).
+        allowLoopback: this.init.host === '127.0.0.1',
+      })
+      try {
+        this.bound = await server.listen()
+        this.server = server
+        this.init.log.info(`STUN/TURN on ${this.bound.address}:${this.bound.port} (UDP and TCP)`)
+      } catch (err) {
+        if (this.init.portOptional !== true) throw err
+        this.init.log.warn(
+          `STUN/TURN port ${this.init.port} is unavailable (${String(err)}); running without TURN`,
+        )
+        return
+      }
+    }
+    this.unserve = await serveTurnCredentials({
+      registrar: this.init.node(),
+      issue: (peer) => this.issue(peer),
+      log: this.init.log,
+    })
+  }
+
+  async detach(): Promise<void> {
+    await this.unserve?.().catch(() => {})
+    this.unserve = undefined
+  }
+
+  async stop(): Promise<void> {
+    await this.detach()
+    await this.server?.close()
+    this.server = undefined
+  }
+
+  status(): TurnStatus | null {
+    if (this.server == null || this.bound == null) return null
+    return {
+      address: `${this.bound.address}:${this.bound.port}`,
+      urls: this.urls(),
+      stats: this.server.stats(),
+    }
+  }
+
+  /** Credentials for `peer`, when this node relays. */
+  issue(peer: string): IssuedTurnCredentials | undefined {
+    if (this.server == null || this.secret == null) return undefined
+    const c = issueTurnCredentials(this.secret, peer, TURN_CREDENTIAL_TTL_S)
+    return {
+      username: c.username,
+      password: c.password,
+      realm: c.realm,
+      expiresAt: c.expiresAt,
+      urls: this.urls(),
+    }
+  }
+
+  /** Credentials for this node: from itself if it relays, else from a connected supernode. */
+  async credentials(): Promise<IssuedTurnCredentials & { from: string }> {
+    const node = this.init.node()
+    const own = this.issue(node.peerId.toString())
+    if (own != null) return { ...own, from: node.peerId.toString() }
+    const errors: string[] = []
+    for (const peer of node.getPeers()) {
+      const info = await node.peerStore.get(peer).catch(() => undefined)
+      if (info == null || !info.protocols.includes(KAIWA_DHT_PROTOCOL)) continue
+      try {
+        return { ...(await requestTurnCredentials(node, peer)), from: peer.toString() }
+      } catch (err) {
+        errors.push(`${peer.toString()}: ${String(err)}`)
+      }
+    }
+    throw new TurnCredentialsError(
+      errors.length === 0
+        ? 'no connected supernode offers TURN; check --bootstrap, or run a supernode with --turn-port'
+        : `no supernode issued TURN credentials (${errors.join('; ')})`,
+    )
+  }
+
+  private urls(): string[] {
+    if (this.bound == null) return []
+    const host = this.announceHost()
+    const hp = `${host}:${this.bound.port}`
+    return [`stun:${hp}`, `turn:${hp}?transport=udp`, `turn:${hp}?transport=tcp`]
+  }
+
+  /** Bound to all interfaces: announce the node's first public, else LAN, IPv4 address. */
+  private announceHost(): string {
+    if (this.bound == null) return '127.0.0.1'
+    if (this.bound.address !== '0.0.0.0') return this.bound.address
+    const ips = this.init
+      .node()
+      .getMultiaddrs()
+      .map((m) => /^\/ip4\/([\d.]+)\//.exec(m.toString())?.[1])
+      .filter((ip): ip is string => ip != null && !ip.startsWith('127.'))
+    return ips[0] ?? '127.0.0.1'
+  }
+}
+
+async function loadOrCreateSecret(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'turn-secret')
+  try {
+    const fh = await open(path, 'wx', 0o600)
+    const secret = randomBytes(32).toString('base64url')
+    await fh.writeFile(secret)
+    await fh.close()
+    return secret
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const secret = (await readFile(path, 'utf8')).trim()
+    if (secret.length < 16)
+      throw new TurnCredentialsError(`${path} is corrupt; delete it and restart`)
+    return secret
+  }
+}
