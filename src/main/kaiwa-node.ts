@@ -105,6 +105,8 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
   })
 
   let role: Role = initialRole(opts.supernode, opts.bootstrap.length)
+  // TURN is created after the first libp2p instance; WebRTC asks for ICE servers lazily.
+  const late: { turn?: TurnService } = {}
   const build = async (r: Role): Promise<KaiwaLibp2p> => {
     const node = await createKaiwaLibp2p({
       role: r,
@@ -116,6 +118,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       upnp: opts.upnp,
       validators,
       selectors,
+      iceServers: async () => (await late.turn?.iceServers()) ?? [],
     })
     dialDiscoveredPeers(node, log.child('discovery'))
     try {
@@ -175,6 +178,8 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     portOptional: opts.turnPortOptional,
     log: log.child('turn'),
   })
+  late.turn = turn
+
   try {
     await turn.attach()
   } catch (err) {

@@ -140,6 +140,39 @@ export class TurnService {
     )
   }
 
+  private cached: { servers: RTCIceServer[]; until: number } | undefined
+
+  /**
+   * iceServers for this node's own WebRTC (overlay links now, the UI later):
+   * credentials from a supernode, reused until ten minutes before they expire.
+   * Never slows a dial down for long: without a supernode it is an empty list.
+   */
+  async iceServers(): Promise<RTCIceServer[]> {
+    const now = Date.now()
+    if (this.cached != null && now < this.cached.until) return this.cached.servers
+    try {
+      const c = await Promise.race([
+        this.credentials(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('timeout')), 2000).unref(),
+        ),
+      ])
+      const servers: RTCIceServer[] = [
+        { urls: c.urls.filter((u) => u.startsWith('stun:')) },
+        {
+          urls: c.urls.filter((u) => u.startsWith('turn:')),
+          username: c.username,
+          credential: c.password,
+        },
+      ]
+      this.cached = { servers, until: c.expiresAt * 1000 - 10 * 60_000 }
+      return servers
+    } catch (err) {
+      this.init.log.debug(`no ICE servers: ${String(err)}`)
+      return []
+    }
+  }
+
   private urls(): string[] {
     if (this.bound == null) return []
     const host = this.announceHost()

@@ -58,6 +58,12 @@ export interface Libp2pFactoryOptions {
   upnp: boolean
   validators: Record<string, ValidateFn>
   selectors: Record<string, SelectFn>
+  /**
+   * STUN/TURN servers for overlay WebRTC links (node-datachannel's ICE). Without
+   * STUN two NATed nodes gather no server-reflexive candidates and cannot punch;
+   * supernodes provide them. Asked for at every WebRTC dial and answer.
+   */
+  iceServers?: () => Promise<RTCIceServer[]>
 }
 
 export type KaiwaServices = ServiceMap & {
@@ -107,7 +113,13 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
     datastore: opts.datastore,
     start: false,
     addresses: { listen },
-    transports: [tcp(), webRTC(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
+    transports: [
+      tcp(),
+      webRTC({
+        rtcConfiguration: async () => ({ iceServers: (await opts.iceServers?.()) ?? [] }),
+      }),
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,

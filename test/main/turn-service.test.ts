@@ -68,6 +68,15 @@ describe('TURN on supernodes', () => {
     expect(stats.bytesToPeers).toBeGreaterThan(0)
   })
 
+  it("gives the node's own WebRTC (overlay links) the supernode as STUN and TURN server", async () => {
+    const servers = await client.turn.iceServers()
+    expect(servers[0]!.urls).toEqual([`stun:127.0.0.1:${turnPort}`])
+    expect(servers[1]!.urls).toContain(`turn:127.0.0.1:${turnPort}?transport=udp`)
+    expect(servers[1]!.username).toMatch(new RegExp(`:${client.peerId}$`))
+    // Reused while valid: the same object, no second request.
+    expect(await client.turn.iceServers()).toBe(servers)
+  })
+
   it('refuses credentials a client made up', async () => {
     const creds = await client.api.turnCredentials({})
     await expect(

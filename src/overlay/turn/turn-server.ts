@@ -77,6 +77,19 @@ export class TurnServer {
 
   /** Bind the listen socket; resolves with the bound address. */
   async listen(): Promise<{ address: string; port: number }> {
+    // With port 0 the kernel picks a free UDP port, and TCP then wants the same
+    // number, which another process may hold: pick again a few times.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.listenOnce()
+      } catch (err) {
+        const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        if (!inUse || (this.opts.port ?? 0) !== 0 || attempt >= 9) throw err
+      }
+    }
+  }
+
+  private async listenOnce(): Promise<{ address: string; port: number }> {
     const s = createSocket('udp4')
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject)
