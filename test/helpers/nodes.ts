@@ -71,6 +71,16 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** A client bootstrapped to `supernode`, returned once the supernode is in its DHT routing table. */
+export async function startClient(
+  supernode: KaiwaNode,
+  opts: TestNodeOptions = {},
+): Promise<KaiwaNode> {
+  const n = await startTestNode({ bootstrap: [tcpAddr(supernode)], ...opts })
+  await waitFor(() => dhtServers(n) > 0, 10_000, 'a client to see its supernode')
+  return n
+}
+
 /** A dialable TCP address of `node` (with /p2p/), for bootstrapping others. */
 export function tcpAddr(node: KaiwaNode): string {
   const a = node

@@ -15,7 +15,7 @@ import { WS_TOKEN_PROTOCOL_PREFIX } from '../../../src/shared/api/contract.js'
 import { createWebSocketChannel } from '../../../src/renderer/sip/overlay-transport.js'
 import { createKaiwaUserAgent } from '../../../src/renderer/sip/kaiwa-ua.js'
 import type { IncomingText, KaiwaUserAgent } from '../../../src/renderer/sip/kaiwa-ua.js'
-import { dhtServers, startTestNode, tcpAddr, waitFor } from '../../helpers/nodes.js'
+import { startTestNode, waitFor, startClient } from '../../helpers/nodes.js'
 
 const TOKEN = 'S'.repeat(43)
 
@@ -30,9 +30,7 @@ const servers: ApiServer[] = []
 const uas: KaiwaUserAgent[] = []
 
 async function client(name: string): Promise<KaiwaNode> {
-  const n = await startTestNode({ bootstrap: [tcpAddr(sn)], name })
-  await waitFor(() => dhtServers(n) > 0, 10_000, `${name} to see the supernode`)
-  return n
+  return startClient(sn, { name })
 }
 
 async function api(node: KaiwaNode, withSip = true): Promise<ApiServer> {

@@ -7,7 +7,7 @@
  * answer like phones do; third-party phones (sipp) come in through the gateway.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestNode, tcpAddr, waitFor, dhtServers } from '../../helpers/nodes.js'
+import { startTestNode, waitFor, startClient } from '../../helpers/nodes.js'
 import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
 import { SipHeaders, createResponse } from '../../../src/shared/sip/sip-message.js'
 import type { SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
@@ -19,9 +19,7 @@ let bob: KaiwaNode
 const stopped = new Set<KaiwaNode>()
 
 async function client(name: string, dataDir?: string): Promise<KaiwaNode> {
-  const n = await startTestNode({ bootstrap: [tcpAddr(sn)], name, ...(dataDir ? { dataDir } : {}) })
-  await waitFor(() => dhtServers(n) > 0, 10_000, `${name} to see the supernode`)
-  return n
+  return startClient(sn, { name, ...(dataDir ? { dataDir } : {}) })
 }
 
 function request(

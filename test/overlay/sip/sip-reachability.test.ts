@@ -5,7 +5,7 @@
  * (two nodes, one account key) is forked to both, first 2xx wins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestNode, tcpAddr, tempDir, waitFor, dhtServers } from '../../helpers/nodes.js'
+import { startTestNode, tempDir, waitFor, startClient } from '../../helpers/nodes.js'
 import { seedIdentity } from '../../helpers/identity.js'
 import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
 import { SipHeaders, createResponse } from '../../../src/shared/sip/sip-message.js'
@@ -17,9 +17,8 @@ let sn: KaiwaNode
 let alice: KaiwaNode
 
 async function client(opts: Parameters<typeof startTestNode>[0]): Promise<KaiwaNode> {
-  const n = await startTestNode({ bootstrap: [tcpAddr(sn)], ...opts })
+  const n = await startClient(sn, opts)
   nodes.push(n)
-  await waitFor(() => dhtServers(n) > 0, 10_000, 'a client to see the supernode')
   return n
 }
 
