@@ -10,8 +10,8 @@
 //   npm run bench:sip -- [--part calls|messages|all] [--nodes 20] [--calls 100]
 //                        [--rates 250,500,1000,...] [--seconds 5]
 import { parseArgs } from 'node:util'
-import { SipHeaders, createResponse } from '../dist/shared/sip/sip-message.js'
-import { randomToken } from '../dist/shared/sip/responses.js'
+import { createResponse } from '../dist/shared/sip/sip-message.js'
+import { buildRequest } from '../dist/shared/sip/request-builder.js'
 import { cleanup, ms, pct, printTable, progress, startOverlay } from './lib.mjs'
 import { killAll, messageBench } from './sip-messages.mjs'
 
@@ -31,23 +31,13 @@ const N = Number(values.nodes)
 const S = Number(values.supernodes)
 const CALLS = Number(values.calls)
 
-const req = (method, uri, from, extra = []) => ({
-  kind: 'request',
-  method,
-  uri,
-  version: 'SIP/2.0',
-  headers: new SipHeaders([
-    ['Via', `SIP/2.0/TCP ua.invalid;branch=z9hG4bK${randomToken(8)}`],
-    ['Max-Forwards', '70'],
-    ['From', `<sip:${from}@kaiwa>;tag=${randomToken(4)}`],
-    ['To', `<${uri}>`],
-    ['Call-ID', randomToken(10)],
-    ['CSeq', `1 ${method}`],
-    ['Contact', `<sip:${from}@127.0.0.1:5999>`],
-    ...extra,
-  ]),
-  body: new Uint8Array(0),
-})
+const req = (method, uri, from, extra = []) =>
+  buildRequest({
+    method,
+    uri,
+    from: `sip:${from}@kaiwa`,
+    headers: [['Contact', `<sip:${from}@127.0.0.1:5999>`], ...extra],
+  })
 
 /** Register a user agent at `node` that rings and answers every INVITE at once. */
 async function registerAnsweringUa(node, user) {

@@ -10,7 +10,7 @@ import type { Ed25519PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { OverlayTimeoutError } from '../shared/errors.js'
 import type { Logger } from '../shared/logger.js'
-import { SipHeaders } from '../shared/sip/sip-message.js'
+import { buildRequest } from '../shared/sip/request-builder.js'
 import type { SipRequest } from '../shared/sip/sip-message.js'
 import { extractUri } from '../overlay/sip/local-registrar.js'
 import { MailboxServer } from '../overlay/mailbox/mailbox-protocol.js'
@@ -22,7 +22,6 @@ import { SipLinks } from '../overlay/sip/sip-links.js'
 import { SipRouter } from '../overlay/sip/sip-router.js'
 import type { MessageEvent, Resolution, ResolvedDevice } from '../overlay/sip/sip-router.js'
 import type { ContactRecord } from '../shared/records/contact-record.js'
-import { randomToken } from '../shared/sip/responses.js'
 import { peerIdFromBytes } from '../shared/records/contact-record.js'
 import type { UserDirectory } from '../overlay/user-directory.js'
 import { SipGateway } from '../overlay/sip-gateway/sip-gateway.js'
@@ -213,27 +212,18 @@ export class SipService {
     if (mail.length === 0) return
     for (const m of mail) {
       // Delivered with its original From and Date (RFC 3428 §7 allows Date).
-      const headers = new SipHeaders([
-        [
-          'Via',
-          `SIP/2.0/TCP ${this.init.node().peerId.toString()}.invalid;branch=z9hG4bK${randomToken(10)}`,
-        ],
-        ['Max-Forwards', '70'],
-        ['From', `<${m.fromUri}>;tag=${randomToken(6)}`],
-        ['To', `<sip:${name}@${this.init.domain}>`],
-        ['Call-ID', `${m.id}@${this.init.domain}`],
-        ['CSeq', '1 MESSAGE'],
-        ['Date', m.date],
-        ['Content-Type', m.contentType],
-      ])
-      const req: SipRequest = {
-        kind: 'request',
+      const req = buildRequest({
         method: 'MESSAGE',
         uri: `sip:${name}@${this.init.domain}`,
-        version: 'SIP/2.0',
-        headers,
+        from: m.fromUri,
+        viaHost: `${this.init.node().peerId.toString()}.invalid`,
+        headers: [
+          ['Call-ID', `${m.id}@${this.init.domain}`],
+          ['Date', m.date],
+          ['Content-Type', m.contentType],
+        ],
         body: m.body,
-      }
+      })
       const status = await this.router.deliverLocally(req)
       if (!m.senderVerified)
         this.init.log.warn(`offline mail from ${m.from}: its key does not match ${m.from}'s record`)

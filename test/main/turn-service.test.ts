@@ -14,6 +14,34 @@ let sn: KaiwaNode
 let client: KaiwaNode
 let turnPort: number
 
+/** coturn's client: `clients` allocations relaying `messages` 172-byte packets (Send indications). */
+function uclient(username: string, password: string, messages: number, clients: number) {
+  return run(
+    'turnutils_uclient',
+    [
+      '-y',
+      '-c',
+      '-s',
+      '-u',
+      username,
+      '-w',
+      password,
+      '-p',
+      String(turnPort),
+      '-n',
+      String(messages),
+      '-m',
+      String(clients),
+      '-l',
+      '172',
+      '-e',
+      '127.0.0.1',
+      '127.0.0.1',
+    ],
+    { timeout: 30_000 },
+  )
+}
+
 describe('TURN on supernodes', () => {
   beforeAll(async () => {
     turnPort = await freePort()
@@ -37,30 +65,7 @@ describe('TURN on supernodes', () => {
     expect(creds.from).toBe(sn.peerId)
     expect(creds.username).toMatch(new RegExp(`^\\d+:${client.peerId}$`))
     expect(creds.expiresAt * 1000).toBeGreaterThan(Date.now())
-    const { stdout, stderr } = await run(
-      'turnutils_uclient',
-      [
-        '-y',
-        '-c',
-        '-s',
-        '-u',
-        creds.username,
-        '-w',
-        creds.password,
-        '-p',
-        String(turnPort),
-        '-n',
-        '20',
-        '-m',
-        '2',
-        '-l',
-        '172',
-        '-e',
-        '127.0.0.1',
-        '127.0.0.1',
-      ],
-      { timeout: 30_000 },
-    )
+    const { stdout, stderr } = await uclient(creds.username, creds.password, 20, 2)
     const out = stdout + stderr
     expect(out).toMatch(/Total lost packets 0 \(0\.0+%\)/)
     const stats = (await sn.api.status({})).turn!.stats
@@ -79,31 +84,6 @@ describe('TURN on supernodes', () => {
 
   it('refuses credentials a client made up', async () => {
     const creds = await client.api.turnCredentials({})
-    await expect(
-      run(
-        'turnutils_uclient',
-        [
-          '-y',
-          '-c',
-          '-s',
-          '-u',
-          creds.username,
-          '-w',
-          'not-the-password',
-          '-p',
-          String(turnPort),
-          '-n',
-          '2',
-          '-m',
-          '1',
-          '-l',
-          '172',
-          '-e',
-          '127.0.0.1',
-          '127.0.0.1',
-        ],
-        { timeout: 20_000 },
-      ),
-    ).rejects.toThrow()
+    await expect(uclient(creds.username, 'not-the-password', 2, 1)).rejects.toThrow()
   })
 })

@@ -4,9 +4,8 @@
  * final response. A 2xx means the recipient's user agent took it; 202 means it
  * was stored for later delivery.
  */
-import { SipHeaders } from '../../shared/sip/sip-message.js'
 import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
-import { randomToken } from '../../shared/sip/responses.js'
+import { buildRequest } from '../../shared/sip/request-builder.js'
 import type { SipRouter } from './sip-router.js'
 
 export interface SendMessageOptions {
@@ -20,24 +19,18 @@ export interface SendMessageOptions {
 }
 
 export function buildMessage(opts: SendMessageOptions, selfPeer: string): SipRequest {
-  const headers = new SipHeaders([
-    ['Via', `SIP/2.0/TCP ${selfPeer}.invalid;branch=z9hG4bK${randomToken(10)}`],
-    ['Max-Forwards', '70'],
-    ['From', `<sip:${opts.fromUser}@${opts.domain}>;tag=${randomToken(6)}`],
-    ['To', `<sip:${opts.toUser}@${opts.domain}>`],
-    ['Call-ID', `${randomToken(12)}@${opts.domain}`],
-    ['CSeq', '1 MESSAGE'],
-    ['Date', (opts.date ?? new Date()).toUTCString()],
-    ['Content-Type', opts.contentType ?? 'text/plain;charset=utf-8'],
-  ])
-  return {
-    kind: 'request',
+  return buildRequest({
     method: 'MESSAGE',
     uri: `sip:${opts.toUser}@${opts.domain}`,
-    version: 'SIP/2.0',
-    headers,
+    from: `sip:${opts.fromUser}@${opts.domain}`,
+    viaHost: `${selfPeer}.invalid`,
+    callIdHost: opts.domain,
+    headers: [
+      ['Date', (opts.date ?? new Date()).toUTCString()],
+      ['Content-Type', opts.contentType ?? 'text/plain;charset=utf-8'],
+    ],
     body: new TextEncoder().encode(opts.text),
-  }
+  })
 }
 
 export async function sendMessage(

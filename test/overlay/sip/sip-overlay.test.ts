@@ -9,9 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestNode, waitFor, startClient } from '../../helpers/nodes.js'
 import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
-import { SipHeaders, createResponse } from '../../../src/shared/sip/sip-message.js'
+import { createResponse } from '../../../src/shared/sip/sip-message.js'
+import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import type { SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
-import { randomToken } from '../../../src/shared/sip/responses.js'
 
 let sn: KaiwaNode
 let alice: KaiwaNode
@@ -28,22 +28,7 @@ function request(
   fromUser: string,
   extra: Array<[string, string]> = [],
 ): SipRequest {
-  return {
-    kind: 'request',
-    method,
-    uri,
-    version: 'SIP/2.0',
-    headers: new SipHeaders([
-      ['Via', `SIP/2.0/TCP ua.invalid;branch=z9hG4bK${randomToken(8)}`],
-      ['Max-Forwards', '70'],
-      ['From', `<sip:${fromUser}@kaiwa>;tag=${randomToken(4)}`],
-      ['To', `<${uri}>`],
-      ['Call-ID', randomToken(10)],
-      ['CSeq', `1 ${method}`],
-      ...extra,
-    ]),
-    body: new Uint8Array(0),
-  }
+  return buildRequest({ method, uri, from: `sip:${fromUser}@kaiwa`, headers: extra })
 }
 
 /** Send a request as a local UA of `node`; collect every response. */

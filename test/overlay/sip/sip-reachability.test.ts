@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestNode, tempDir, waitFor, startClient } from '../../helpers/nodes.js'
 import { seedIdentity } from '../../helpers/identity.js'
 import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
-import { SipHeaders, createResponse } from '../../../src/shared/sip/sip-message.js'
+import { createResponse } from '../../../src/shared/sip/sip-message.js'
+import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import type { SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
-import { randomToken } from '../../../src/shared/sip/responses.js'
 
 const nodes: KaiwaNode[] = []
 let sn: KaiwaNode
@@ -23,22 +23,12 @@ async function client(opts: Parameters<typeof startTestNode>[0]): Promise<KaiwaN
 }
 
 function invite(to: string): SipRequest {
-  return {
-    kind: 'request',
+  return buildRequest({
     method: 'INVITE',
     uri: `sip:${to}@kaiwa`,
-    version: 'SIP/2.0',
-    headers: new SipHeaders([
-      ['Via', `SIP/2.0/TCP ua.invalid;branch=z9hG4bK${randomToken(8)}`],
-      ['Max-Forwards', '70'],
-      ['From', `<sip:alice@kaiwa>;tag=${randomToken(4)}`],
-      ['To', `<sip:${to}@kaiwa>`],
-      ['Call-ID', randomToken(10)],
-      ['CSeq', '1 INVITE'],
-      ['Contact', '<sip:alice@127.0.0.1:5090>'],
-    ]),
-    body: new Uint8Array(0),
-  }
+    from: 'sip:alice@kaiwa',
+    headers: [['Contact', '<sip:alice@127.0.0.1:5090>']],
+  })
 }
 
 /** A user agent registered at `node` that rings and, if `answer`, picks up after 50 ms. */
