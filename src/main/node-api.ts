@@ -9,6 +9,7 @@ import {
   OverlayTimeoutError,
   SipRejectedError,
   UserUnavailableError,
+  ServiceUnavailableError,
 } from '../shared/errors.js'
 import { normalizeUserId } from '../shared/user-id.js'
 import { sendMessage } from '../overlay/sip/internal-ua.js'
@@ -27,7 +28,38 @@ export interface NodeApiInit {
 
 export function createNodeApi(init: NodeApiInit): KaiwaApi {
   const { node } = init
+  const later = (): never => {
+    throw new ServiceUnavailableError('not implemented yet')
+  }
+  const usage = async (): Promise<ApiOutput<'usage'>> => ({
+    role: node.role(),
+    bytesRelayed: 0,
+    relayKbps: 0,
+    relayedCalls: 0,
+    peersServed: 0,
+    recordsStored: 0,
+    mailboxBytes: 0,
+    mailboxMessages: 0,
+    caps: { relayKbps: 0, relayedCalls: 0, storageMiB: 0 },
+  })
   return {
+    usage,
+    conversation: later,
+    conversations: later,
+    markRead: later,
+    contacts: later,
+    contactAdd: later,
+    contactRemove: later,
+    contactTrust: later,
+    calls: later,
+    callLog: later,
+    iceServers: later,
+    settings: later,
+    settingsUpdate: later,
+    identityExport: later,
+    identityImport: later,
+    logs: later,
+    about: later,
     status: async () => {
       const libp2p = node.libp2p()
       const addrs = libp2p.getMultiaddrs()
@@ -46,6 +78,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
         sip: await node.sip.gatewayStatus(),
         turn: turnStatus(node),
+        usage: await usage(),
       } satisfies ApiOutput<'status'>
     },
     claim: async ({ name }) => {

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'unauthorized'
   | 'unavailable'
   | 'rejected'
+  | 'key_changed'
+  | 'conflict'
   | 'internal'
 
 export class KaiwaError extends Error {
@@ -112,5 +114,29 @@ export class SipRejectedError extends KaiwaError {
   ) {
     super(message, 'rejected')
     this.name = 'SipRejectedError'
+  }
+}
+
+/** A contact's key is not the one pinned or expected (trust on first use broke). */
+export class KeyChangedError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'key_changed')
+    this.name = 'KeyChangedError'
+  }
+}
+
+/** The request conflicts with the node's state (e.g. restoring over a claimed account). */
+export class ConflictError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'conflict')
+    this.name = 'ConflictError'
+  }
+}
+
+/** A service this node needs is not available now (e.g. no supernode for TURN yet). */
+export class ServiceUnavailableError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'unavailable')
+    this.name = 'ServiceUnavailableError'
   }
 }

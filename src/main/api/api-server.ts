@@ -68,6 +68,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   no_peers: 503,
   unavailable: 503,
   rejected: 502,
+  key_changed: 409,
+  conflict: 409,
   timeout: 504,
   unauthorized: 401,
   internal: 500,

@@ -44,6 +44,40 @@ export const SipGatewayStatusSchema = z.object({
 })
 export type SipGatewayStatus = z.infer<typeof SipGatewayStatusSchema>
 
+/** Caps a supernode operator sets on what the node spends for others (0: no service). */
+export const SupernodeCapsSchema = z.object({
+  /** Relayed bandwidth (TURN media plus circuit-relay signalling), kbit/s. */
+  relayKbps: z.number().int().nonnegative().max(10_000_000),
+  /** Concurrent relayed calls (TURN allocations). */
+  relayedCalls: z.number().int().nonnegative().max(100_000),
+  /** Storage for others: DHT records plus offline mail, MiB. */
+  storageMiB: z.number().int().nonnegative().max(1_000_000),
+})
+export type SupernodeCaps = z.infer<typeof SupernodeCapsSchema>
+
+export const SettingsJsonSchema = z.object({
+  supernodeMode: SupernodeModeSchema,
+  caps: SupernodeCapsSchema,
+})
+export type SettingsJson = z.infer<typeof SettingsJsonSchema>
+
+/**
+ * What this node spends for others, as a supernode (all zero on a client), and
+ * the caps that bound it. Shown in Settings and by `kaiwa status`.
+ */
+export const UsageSchema = z.object({
+  role: RoleSchema,
+  bytesRelayed: z.number().nonnegative(),
+  relayKbps: z.number().nonnegative(),
+  relayedCalls: z.number().int().nonnegative(),
+  peersServed: z.number().int().nonnegative(),
+  recordsStored: z.number().int().nonnegative(),
+  mailboxBytes: z.number().int().nonnegative(),
+  mailboxMessages: z.number().int().nonnegative(),
+  caps: SupernodeCapsSchema,
+})
+export type Usage = z.infer<typeof UsageSchema>
+
 export const StatusSchema = z.object({
   peerId: z.string(),
   role: RoleSchema,
@@ -65,6 +99,8 @@ export const StatusSchema = z.object({
       stats: z.record(z.string(), z.number()),
     })
     .nullable(),
+  /** What this node spends for others, and the caps on it. */
+  usage: UsageSchema,
 })
 export type Status = z.infer<typeof StatusSchema>
 
@@ -104,6 +140,66 @@ export const MessageResultSchema = z.object({
 })
 
 /**
+ * A contact in the address book. The key seen when it was added is pinned
+ * (trust on first use); `keyChanged` is true when the overlay now shows a
+ * different key for that name, and the UI must warn loudly.
+ */
+export const ContactJsonSchema = z.object({
+  name: z.string(),
+  /** Fingerprint pinned when the contact was added (or last trusted). */
+  fingerprint: z.string(),
+  addedAt: z.string(),
+  /** The fingerprint the overlay shows now; null when the name was not found. */
+  currentFingerprint: z.string().nullable(),
+  keyChanged: z.boolean(),
+  /** Presence, from the freshness of the contact record (an unexpired device). */
+  online: z.boolean(),
+  /** When the newest record was issued; null if none was found. */
+  lastSeen: z.string().nullable(),
+})
+export type ContactJson = z.infer<typeof ContactJsonSchema>
+
+export const ConversationJsonSchema = z.object({
+  peer: z.string(),
+  last: StoredMessageJsonSchema,
+  unread: z.number().int().nonnegative(),
+})
+export type ConversationJson = z.infer<typeof ConversationJsonSchema>
+
+export const CallDirectionSchema = z.enum(['in', 'out'])
+export const CallOutcomeSchema = z.enum(['answered', 'missed', 'declined', 'failed', 'cancelled'])
+export const MediaPathSchema = z.enum(['direct', 'relay', 'unknown'])
+export type MediaPath = z.infer<typeof MediaPathSchema>
+
+export const CallRecordJsonSchema = z.object({
+  id: z.string().min(1).max(128),
+  peer: z.string().min(1).max(64),
+  direction: CallDirectionSchema,
+  outcome: CallOutcomeSchema,
+  startedAt: z.string(),
+  answeredAt: z.string().nullable(),
+  endedAt: z.string(),
+  path: MediaPathSchema,
+})
+export type CallRecordJson = z.infer<typeof CallRecordJsonSchema>
+
+/** One RTCIceServer, as the renderer's RTCPeerConnection takes it. */
+export const IceServerSchema = z.object({
+  urls: z.array(z.string()),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+})
+export type IceServer = z.infer<typeof IceServerSchema>
+
+export const AboutSchema = z.object({
+  app: z.string(),
+  versions: z.record(z.string(), z.string()),
+  dataDir: z.string(),
+})
+
+const PeerInput = z.object({ peer: z.string().min(1).max(64) })
+
+/**
  * Methods of the control API. Each is served as `POST /api/v1/<method>` with a
  * JSON body, and as a WebSocket request `{id, method, params}`.
  */
@@ -122,7 +218,91 @@ export const apiContract = {
     input: z.object({ limit: z.number().int().positive().max(10_000).optional() }).strict(),
     output: z.object({ messages: z.array(StoredMessageJsonSchema) }),
   },
+  /** Messages exchanged with one user, oldest first (the newest `limit`). */
+  conversation: {
+    input: PeerInput.extend({ limit: z.number().int().positive().max(10_000).optional() }).strict(),
+    output: z.object({ messages: z.array(StoredMessageJsonSchema) }),
+  },
+  /** One entry per user messaged with, newest first, with unread counts. */
+  conversations: {
+    input: z.object({}).strict(),
+    output: z.object({ conversations: z.array(ConversationJsonSchema) }),
+  },
+  /** Everything received from `peer` up to now counts as read. */
+  markRead: { input: PeerInput.strict(), output: z.object({}) },
+  contacts: {
+    input: z.object({}).strict(),
+    output: z.object({ contacts: z.array(ContactJsonSchema) }),
+  },
+  /**
+   * Add by user ID (or a `kaiwa:` link's `name#fingerprint`): looks the name
+   * up and pins its key. With `fingerprint`, the key must match it
+   * (`key_changed` otherwise) and trust on first use is skipped.
+   */
+  contactAdd: {
+    input: NameInput.extend({ fingerprint: z.string().min(1).max(128).optional() }).strict(),
+    output: z.object({ contact: ContactJsonSchema }),
+  },
+  contactRemove: { input: NameInput.strict(), output: z.object({}) },
+  /** Accept the key the overlay now shows for a contact whose key changed. */
+  contactTrust: { input: NameInput.strict(), output: z.object({ contact: ContactJsonSchema }) },
+  calls: {
+    input: z.object({ limit: z.number().int().positive().max(10_000).optional() }).strict(),
+    output: z.object({ calls: z.array(CallRecordJsonSchema) }),
+  },
+  /** The UI records each finished call here (the node sees only signalling). */
+  callLog: { input: CallRecordJsonSchema.strict(), output: z.object({}) },
+  /** STUN and TURN servers (with fresh credentials) for the UI's calls. */
+  iceServers: {
+    input: z.object({}).strict(),
+    output: z.object({ iceServers: z.array(IceServerSchema), expiresAt: z.number().int() }),
+  },
+  settings: { input: z.object({}).strict(), output: SettingsJsonSchema },
+  /** Change settings; a new supernode mode takes effect at once. */
+  settingsUpdate: {
+    input: z
+      .object({
+        supernodeMode: SupernodeModeSchema.optional(),
+        caps: SupernodeCapsSchema.partial().optional(),
+      })
+      .strict(),
+    output: SettingsJsonSchema,
+  },
+  usage: { input: z.object({}).strict(), output: UsageSchema },
+  /** The account key and user ID, encrypted with a passphrase (scrypt + XChaCha20-Poly1305). */
+  identityExport: {
+    input: z.object({ passphrase: z.string().min(8).max(1024) }).strict(),
+    output: z.object({ backup: z.string() }),
+  },
+  /**
+   * Restore an exported account on this device (first run only: refused with
+   * `conflict` once a user ID is claimed here). This device joins the account
+   * as one more device of the same user ID.
+   */
+  identityImport: {
+    input: z
+      .object({ backup: z.string().min(1).max(16_384), passphrase: z.string().max(1024) })
+      .strict(),
+    output: z.object({ name: z.string().nullable(), fingerprint: z.string() }),
+  },
+  /** The node's recent log lines, for "export logs". */
+  logs: { input: z.object({}).strict(), output: z.object({ text: z.string() }) },
+  about: { input: z.object({}).strict(), output: AboutSchema },
 } as const
+
+/**
+ * Events the node pushes (WebSocket `{event, data}` frames, or the preload's
+ * onEvent). `message`: a message was received or changed status.
+ */
+export const apiEvents = {
+  status: StatusSchema,
+  message: StoredMessageJsonSchema,
+  usage: UsageSchema,
+} as const
+export type ApiEventName = keyof typeof apiEvents
+export type ApiEvent = {
+  [E in ApiEventName]: { event: E; data: z.infer<(typeof apiEvents)[E]> }
+}[ApiEventName]
 
 export type ApiContract = typeof apiContract
 export type ApiMethod = keyof ApiContract
