@@ -14,13 +14,14 @@ import { BootstrapDialer } from '../overlay/bootstrap-dialer.js'
 import { dialDiscoveredPeers } from '../overlay/discovery-dialer.js'
 import { openDataDir } from '../overlay/data-dir.js'
 import type { DataDir } from '../overlay/data-dir.js'
-import { loadOrCreateIdentity } from '../overlay/identity-store.js'
+import { loadOrCreateIdentity, saveIdentity } from '../overlay/identity-store.js'
 import type { Identity } from '../overlay/identity-store.js'
 import { createKaiwaLibp2p } from '../overlay/libp2p-factory.js'
 import type { KaiwaLibp2p } from '../overlay/libp2p-factory.js'
 import { userRecordValidators } from '../overlay/record-validator.js'
 import { hasPublicAddress, initialRole } from '../overlay/role-policy.js'
-import { SettingsStore } from '../overlay/settings-store.js'
+import { effectiveCaps, SettingsStore } from '../overlay/settings-store.js'
+import { applyCaps } from './usage.js'
 import { UserDirectory } from '../overlay/user-directory.js'
 import type { PublishResult } from '../overlay/user-directory.js'
 import { createNodeApi } from './node-api.js'
@@ -31,6 +32,14 @@ import { SipGatewayError } from '../overlay/sip-gateway/gateway-types.js'
 import { loadOrCreateSipPassword } from '../overlay/sip-gateway/sip-password.js'
 import type { SipGatewayTuning } from '../overlay/sip-gateway/sip-gateway.js'
 import { RefreshLoop } from './refresh-loop.js'
+import { RoleController } from './role-controller.js'
+import { SupernodeTracker } from '../overlay/supernode-tracker.js'
+import { withLogRing } from './log-ring.js'
+import { ContactBook } from '../overlay/store/contact-book.js'
+import { CallLog } from '../overlay/store/call-log.js'
+import { ReadMarks } from '../overlay/store/read-marks.js'
+import type { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
+import { KAIWA_VERSION } from '../shared/version.js'
 
 export interface KaiwaNodeOptions {
   dataDir: string
@@ -38,6 +47,8 @@ export interface KaiwaNodeOptions {
   listen: string[]
   bootstrap: string[]
   supernode: SupernodeMode
+  /** The mode came from the command line: it wins over the one saved from the UI. */
+  supernodeLocked?: boolean
   mdns: boolean
   upnp: boolean
   /** Claim this user ID at start-up. */
@@ -59,6 +70,8 @@ export interface KaiwaNodeOptions {
   /** Rate limits, timeouts and timers of the gateway (tests shorten them). */
   sipTuning?: Partial<SipGatewayTuning>
   log: Logger
+  /** Extra versions for About (e.g. Electron's and Chromium's). */
+  versions?: Record<string, string>
 }
 
 export interface KaiwaNode {
@@ -72,6 +85,10 @@ export interface KaiwaNode {
   readonly sip: SipService
   readonly turn: TurnService
   readonly domain: string
+  readonly roles: RoleController
+  /** Connected supernodes, by what they announce in identify. */
+  readonly supernodes: SupernodeTracker
+  readonly mailbox: MailboxStore
   role(): Role
   /** Claim a user ID for this account, publish this device under it, and keep it refreshed. */
   claim(name: string): Promise<PublishResult>
@@ -93,7 +110,8 @@ export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode>
 }
 
 async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<KaiwaNode> {
-  const log = opts.log
+  const ring = withLogRing(opts.log)
+  const log = ring.log
   const startedAt = Date.now()
   const { identity, created } = await loadOrCreateIdentity(data.datastore)
   if (created) log.info(`created a new identity in ${data.path}`)
@@ -104,11 +122,13 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
   })
 
-  let role: Role = initialRole(opts.supernode, opts.bootstrap.length)
-  // TURN is created after the first libp2p instance; WebRTC asks for ICE servers lazily.
-  const late: { turn?: TurnService } = {}
+  const saved = await settings.get()
+  const mode: SupernodeMode =
+    opts.supernodeLocked === true ? opts.supernode : (saved.supernodeMode ?? opts.supernode)
+  // TURN and the role controller come after the first libp2p instance; these are read lazily.
+  const late: { turn?: TurnService; onSelfUpdate?: () => void } = {}
   const build = async (r: Role): Promise<KaiwaLibp2p> => {
-    const node = await createKaiwaLibp2p({
+    const built = await createKaiwaLibp2p({
       role: r,
       deviceKey: identity.deviceKey,
       datastore: data.datastore,
@@ -120,35 +140,63 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       selectors,
       iceServers: async () => (await late.turn?.iceServers()) ?? [],
     })
-    dialDiscoveredPeers(node, log.child('discovery'))
+    dialDiscoveredPeers(built, log.child('discovery'))
     try {
-      await node.start()
+      await built.start()
     } catch (err) {
       // e.g. a listen address in use: release whatever did start (other listeners, services).
       await Promise.resolve()
-        .then(() => node.stop())
+        .then(() => built.stop())
         .catch(() => {})
       throw err
     }
-    return node
+    built.addEventListener('self:peer:update', () => late.onSelfUpdate?.())
+    supernodes.attach(built)
+    return built
   }
-  let node = await build(role)
+  const services: { sip?: SipService; turn?: TurnService } = {}
+  const supernodes = new SupernodeTracker()
+  const roles = new RoleController({
+    mode,
+    initialRole: initialRole(mode, opts.bootstrap.length),
+    build,
+    attach: async () => {
+      await services.sip?.attach()
+      await services.turn?.attach()
+    },
+    detach: async () => {
+      await services.sip?.detach()
+      await services.turn?.detach()
+    },
+    onChanged: () => late.onSelfUpdate?.(),
+    log,
+  })
+  await roles.start()
+  const node = (): KaiwaLibp2p => roles.node()
+  const role = (): Role => roles.role()
+  // Components read the account key on use: restoring a backup replaces it.
+  const account = identity as { accountKey: Identity['accountKey'] }
   const directory = new UserDirectory({
-    node: () => node,
+    node,
     datastore: data.datastore,
-    accountKey: identity.accountKey,
+    get accountKey() {
+      return account.accountKey
+    },
   })
   const domain = opts.overlayDomain ?? DEFAULT_OVERLAY_DOMAIN
   const sip = new SipService({
-    node: () => node,
-    role: () => role,
+    node,
+    role,
     directory,
     datastore: data.datastore,
-    accountKey: identity.accountKey,
+    get accountKey() {
+      return account.accountKey
+    },
     ownName: async () => (await settings.get()).name,
     domain,
     log: log.child('sip'),
   })
+  services.sip = sip
   await sip.attach()
   if ((opts.sipPort ?? 0) > 0) {
     try {
@@ -162,39 +210,33 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
         log.warn(`${err.message}; running without the SIP gateway`)
       } else {
         await sip.detach().catch(() => {})
-        await Promise.resolve()
-          .then(() => node.stop())
-          .catch(() => {})
+        await roles.stop().catch(() => {})
         throw err
       }
     }
   }
   const turn = new TurnService({
-    node: () => node,
-    role: () => role,
+    node,
+    role,
     dataDir: data.path,
     port: opts.turnPort ?? 0,
     host: opts.turnHost ?? '0.0.0.0',
     portOptional: opts.turnPortOptional,
+    supernodes: () => supernodes.connected(),
     log: log.child('turn'),
   })
   late.turn = turn
+  services.turn = turn
 
   try {
     await turn.attach()
   } catch (err) {
     await sip.stopGateway().catch(() => {})
     await sip.detach().catch(() => {})
-    await Promise.resolve()
-      .then(() => node.stop())
-      .catch(() => {})
+    await roles.stop().catch(() => {})
     throw err
   }
-  const dialer = new BootstrapDialer({
-    node: () => node,
-    addrs: opts.bootstrap,
-    log: log.child('bootstrap'),
-  })
+  const dialer = new BootstrapDialer({ node, addrs: opts.bootstrap, log: log.child('bootstrap') })
   dialer.start()
 
   const refresh = new RefreshLoop({
@@ -209,37 +251,17 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     },
   })
 
-  // `auto`: promote when AutoNAT confirms a public address (design: a role
-  // change rebuilds libp2p, since its services are fixed at construction).
-  let changingRole = false
-  const onSelfUpdate = (): void => {
+  // `auto`: promote when AutoNAT confirms a public address.
+  late.onSelfUpdate = (): void => {
     refresh.soon()
-    if (opts.supernode !== 'auto' || role === 'supernode' || changingRole) return
-    if (!hasPublicAddress(node.getMultiaddrs())) return
-    changingRole = true
-    void (async () => {
-      log.info('publicly reachable (AutoNAT confirmed): taking the supernode role')
-      node.removeEventListener('self:peer:update', onSelfUpdate)
-      await sip.detach()
-      await turn.detach()
-      await node.stop()
-      role = 'supernode'
-      node = await build(role)
-      await sip.attach()
-      await turn.attach()
-      node.addEventListener('self:peer:update', onSelfUpdate)
-      refresh.soon()
-    })()
-      .catch((err) => log.error(`role change failed: ${String(err)}`))
-      .finally(() => {
-        changingRole = false
-      })
+    if (roles.mode() !== 'auto' || role() === 'supernode') return
+    if (!hasPublicAddress(node().getMultiaddrs())) return
+    void roles.change('supernode', 'publicly reachable (AutoNAT confirmed)')
   }
-  node.addEventListener('self:peer:update', onSelfUpdate)
 
   let stopped = false
   const self: KaiwaNode = {
-    peerId: node.peerId.toString(),
+    peerId: node().peerId.toString(),
     dataDir: data.path,
     identity,
     directory,
@@ -248,15 +270,18 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     sip,
     turn,
     domain,
+    roles,
+    supernodes,
+    mailbox: sip.mailboxStore,
     api: undefined as unknown as KaiwaApi,
-    role: () => role,
+    role,
     claim: async (name) => {
       const result = await directory.claim(name)
       await settings.update({ name: result.record.name })
       return result
     },
-    libp2p: () => node,
-    addrs: () => node.getMultiaddrs(),
+    libp2p: node,
+    addrs: () => node().getMultiaddrs(),
     stop: async () => {
       if (stopped) return
       stopped = true
@@ -265,17 +290,30 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       await sip.stopGateway().catch(() => {})
       await sip.detach().catch(() => {})
       await turn.stop().catch(() => {})
-      node.removeEventListener('self:peer:update', onSelfUpdate)
-      await node.stop()
+      await roles.stop()
       await data.close()
     },
   }
   ;(self as { api: KaiwaApi }).api = createNodeApi({
     node: self,
     datastore: data.datastore,
-    supernodeMode: opts.supernode,
     startedAt,
+    supernodeLocked: opts.supernodeLocked === true,
+    ui: {
+      contacts: new ContactBook(data.datastore, (k) => log.warn(`damaged contact entry ${k}`)),
+      calls: new CallLog(data.datastore, (k) => log.warn(`damaged call log entry ${k}`)),
+      readMarks: new ReadMarks(data.datastore),
+      logText: ring.text,
+      versions: () => ({ kaiwa: KAIWA_VERSION, node: process.versions.node, ...opts.versions }),
+      adoptAccount: async (backup) => {
+        await saveIdentity(data.datastore, { ...identity, accountKey: backup.accountKey })
+        account.accountKey = backup.accountKey
+        log.info('restored an account from a backup; this device joins it')
+        if (backup.name != null) await self.claim(backup.name)
+      },
+    },
   })
+  applyCaps(self, effectiveCaps(saved))
   if (opts.name != null) {
     try {
       await self.claim(opts.name)

@@ -3,63 +3,60 @@
  * the HTTP/WebSocket server and (later) the Electron IPC bridge serve it.
  */
 import type { Datastore } from 'interface-datastore'
-import type { ApiOutput, KaiwaApi, SupernodeMode } from '../shared/api/contract.js'
+import type { ApiOutput, KaiwaApi } from '../shared/api/contract.js'
 import {
   NotFoundError,
   OverlayTimeoutError,
   SipRejectedError,
   UserUnavailableError,
-  ServiceUnavailableError,
+  ConflictError,
 } from '../shared/errors.js'
 import { normalizeUserId } from '../shared/user-id.js'
 import { sendMessage } from '../overlay/sip/internal-ua.js'
 import { contactRecordToJson, fingerprint } from '../shared/records/contact-record.js'
 import { countStoredRecords } from '../overlay/record-validator.js'
-import { KAIWA_DHT_PROTOCOL } from '../overlay/libp2p-factory.js'
 import { reachability } from '../overlay/role-policy.js'
 import type { KaiwaNode } from './kaiwa-node.js'
+import { effectiveCaps } from '../overlay/settings-store.js'
+import { createUiApi } from './ui-api.js'
+import type { UiApiInit } from './ui-api.js'
+import { applyCaps, createUsageMeter } from './usage.js'
 
 export interface NodeApiInit {
   node: KaiwaNode
   datastore: Datastore
-  supernodeMode: SupernodeMode
   startedAt: number
+  /** `--supernode` was given: Settings cannot change the mode for this run. */
+  supernodeLocked: boolean
+  ui: Omit<UiApiInit, 'node'>
 }
 
 export function createNodeApi(init: NodeApiInit): KaiwaApi {
   const { node } = init
-  const later = (): never => {
-    throw new ServiceUnavailableError('not implemented yet')
-  }
-  const usage = async (): Promise<ApiOutput<'usage'>> => ({
-    role: node.role(),
-    bytesRelayed: 0,
-    relayKbps: 0,
-    relayedCalls: 0,
-    peersServed: 0,
-    recordsStored: 0,
-    mailboxBytes: 0,
-    mailboxMessages: 0,
-    caps: { relayKbps: 0, relayedCalls: 0, storageMiB: 0 },
+  const usage = createUsageMeter(node, init.datastore)
+  const settingsJson = async (): Promise<ApiOutput<'settings'>> => ({
+    supernodeMode: node.roles.mode(),
+    caps: effectiveCaps(await node.settings.get()),
   })
   return {
+    ...createUiApi({ ...init.ui, node }),
     usage,
-    conversation: later,
-    conversations: later,
-    markRead: later,
-    contacts: later,
-    contactAdd: later,
-    contactRemove: later,
-    contactTrust: later,
-    calls: later,
-    callLog: later,
-    iceServers: later,
-    settings: later,
-    settingsUpdate: later,
-    identityExport: later,
-    identityImport: later,
-    logs: later,
-    about: later,
+    settings: settingsJson,
+    settingsUpdate: async ({ supernodeMode, caps }) => {
+      if (supernodeMode != null && supernodeMode !== node.roles.mode() && init.supernodeLocked)
+        throw new ConflictError(
+          `the supernode mode was set with --supernode ${node.roles.mode()} for this run; ` +
+            'restart the node without that flag to choose it here',
+        )
+      const current = await node.settings.get()
+      const next = await node.settings.update({
+        ...(supernodeMode != null ? { supernodeMode } : {}),
+        ...(caps != null ? { caps: { ...current.caps, ...caps } } : {}),
+      })
+      applyCaps(node, effectiveCaps(next))
+      if (supernodeMode != null) await node.roles.setMode(supernodeMode)
+      return settingsJson()
+    },
     status: async () => {
       const libp2p = node.libp2p()
       const addrs = libp2p.getMultiaddrs()
@@ -67,12 +64,12 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       return {
         peerId: libp2p.peerId.toString(),
         role: node.role(),
-        supernodeMode: init.supernodeMode,
+        supernodeMode: node.roles.mode(),
         name,
-        fingerprint: await fingerprint(node.identity.accountKey.publicKey.raw),
+        fingerprint: fingerprint(node.identity.accountKey.publicKey.raw),
         addrs: addrs.map((a) => a.toString()),
         peers: libp2p.getPeers().length,
-        supernodes: await connectedSupernodes(node),
+        supernodes: node.supernodes.connected(),
         reachability: reachability(node.role(), addrs),
         recordsHeld: await countStoredRecords(init.datastore),
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
@@ -118,21 +115,6 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       return { record: await contactRecordToJson(found.record, Date.now()) }
     },
   }
-}
-
-/** Connected peers that serve Kaiwa's DHT, i.e. supernodes this node is attached to. */
-async function connectedSupernodes(node: KaiwaNode): Promise<string[]> {
-  const libp2p = node.libp2p()
-  const out: string[] = []
-  for (const peer of libp2p.getPeers()) {
-    try {
-      const info = await libp2p.peerStore.get(peer)
-      if (info.protocols.includes(KAIWA_DHT_PROTOCOL)) out.push(peer.toString())
-    } catch {
-      // not in the peer store yet
-    }
-  }
-  return out
 }
 
 function turnStatus(node: KaiwaNode): ApiOutput<'status'>['turn'] {

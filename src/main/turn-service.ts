@@ -12,6 +12,12 @@ import type { Logger } from '../shared/logger.js'
 import type { Role } from '../shared/api/contract.js'
 import { TurnServer } from '../overlay/turn/turn-server.js'
 import type { TurnStats } from '../overlay/turn/turn-server.js'
+
+/** Caps on relaying: kbit/s across all allocations, and concurrent allocations (relayed calls). */
+export interface TurnCaps {
+  relayKbps: number
+  maxAllocations: number
+}
 import { issueTurnCredentials } from '../overlay/turn/turn-credentials.js'
 import {
   requestTurnCredentials,
@@ -19,7 +25,6 @@ import {
   TurnCredentialsError,
 } from '../overlay/turn/turn-credentials-protocol.js'
 import type { IssuedTurnCredentials } from '../overlay/turn/turn-credentials-protocol.js'
-import { KAIWA_DHT_PROTOCOL } from '../overlay/libp2p-factory.js'
 import type { KaiwaLibp2p } from '../overlay/libp2p-factory.js'
 
 /** Credentials live this long; the UI asks again before a call (RFC 8656 §9.2 style expiry). */
@@ -35,6 +40,8 @@ export interface TurnServiceInit {
   host: string
   /** If the port is only the default and taken, run without TURN instead of failing. */
   portOptional?: boolean
+  /** Connected supernodes (peer ids), the ones that may issue credentials. */
+  supernodes: () => string[]
   log: Logger
 }
 
@@ -66,6 +73,7 @@ export class TurnService {
         // (a single-machine network: the demo, the tests).
         allowLoopback: this.init.host === '127.0.0.1',
       })
+      if (this.caps != null) applyTurnCaps(server, this.caps)
       try {
         this.bound = await server.listen()
         this.server = server
@@ -96,6 +104,14 @@ export class TurnService {
     this.server = undefined
   }
 
+  private caps: TurnCaps | undefined
+
+  /** The operator's caps (bandwidth, concurrent relayed calls); kept across role changes. */
+  setCaps(caps: TurnCaps): void {
+    this.caps = caps
+    if (this.server != null) applyTurnCaps(this.server, caps)
+  }
+
   status(): TurnStatus | null {
     if (this.server == null || this.bound == null) return null
     return {
@@ -124,13 +140,13 @@ export class TurnService {
     const own = this.issue(node.peerId.toString())
     if (own != null) return { ...own, from: node.peerId.toString() }
     const errors: string[] = []
-    for (const peer of node.getPeers()) {
-      const info = await node.peerStore.get(peer).catch(() => undefined)
-      if (info == null || !info.protocols.includes(KAIWA_DHT_PROTOCOL)) continue
+    for (const id of this.init.supernodes()) {
+      const peer = node.getPeers().find((p) => p.toString() === id)
+      if (peer == null) continue
       try {
-        return { ...(await requestTurnCredentials(node, peer)), from: peer.toString() }
+        return { ...(await requestTurnCredentials(node, peer)), from: id }
       } catch (err) {
-        errors.push(`${peer.toString()}: ${String(err)}`)
+        errors.push(`${id}: ${String(err)}`)
       }
     }
     throw new TurnCredentialsError(
@@ -208,4 +224,9 @@ async function loadOrCreateSecret(dataDir: string): Promise<string> {
       throw new TurnCredentialsError(`${path} is corrupt; delete it and restart`)
     return secret
   }
+}
+
+// TODO(lead): call server.setCaps directly once the TURN limits land (in progress).
+function applyTurnCaps(server: TurnServer, caps: TurnCaps): void {
+  ;(server as unknown as { setCaps?: (c: TurnCaps) => void }).setCaps?.(caps)
 }

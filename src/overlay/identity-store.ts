@@ -53,6 +53,11 @@ export async function loadOrCreateIdentity(
   return { identity, created: true }
 }
 
+/** Replace the stored identity (restoring an account backup keeps this device's key). */
+export async function saveIdentity(datastore: Datastore, identity: Identity): Promise<void> {
+  await datastore.put(IDENTITY_KEY, encodeIdentity(identity))
+}
+
 export function encodeIdentity(identity: Identity): Uint8Array {
   return encode({
     v: 1,

@@ -5,16 +5,33 @@
 import { Key } from 'interface-datastore'
 import { z } from 'zod'
 import type { Datastore } from 'interface-datastore'
-import { SupernodeModeSchema } from '../shared/api/contract.js'
+import { SupernodeCapsSchema, SupernodeModeSchema } from '../shared/api/contract.js'
+import type { SupernodeCaps } from '../shared/api/contract.js'
 import { DataDirError } from './data-dir.js'
 
 const SETTINGS_KEY = new Key('/kaiwa/settings')
 
 export const SettingsSchema = z.object({
   name: z.string().nullable().default(null),
+  /** Set from the UI; a `--supernode` flag overrides it for that run. */
   supernodeMode: SupernodeModeSchema.optional(),
+  caps: SupernodeCapsSchema.partial().optional(),
 })
 export type Settings = z.infer<typeof SettingsSchema>
+
+/**
+ * What a supernode spends for others unless the user caps it lower: enough
+ * for ~100 attached clients and a few dozen relayed calls on a home uplink.
+ */
+export const DEFAULT_CAPS: SupernodeCaps = {
+  relayKbps: 20_000,
+  relayedCalls: 100,
+  storageMiB: 256,
+}
+
+export function effectiveCaps(settings: Settings): SupernodeCaps {
+  return { ...DEFAULT_CAPS, ...settings.caps }
+}
 
 export class SettingsStore {
   private cache: Settings | undefined

@@ -32,6 +32,7 @@ export interface RunResult {
 }
 
 export interface ReadyLine {
+  ui?: string
   event: string
   peerId: string
   addrs: string[]

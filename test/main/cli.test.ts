@@ -235,6 +235,23 @@ describe('usage errors', () => {
   })
 })
 
+describe('web mode (--ui)', () => {
+  it('serves the UI bundle and prints a URL that logs the browser in', async () => {
+    const d = join(home, 'node-ui')
+    const n = await spawnNode(['--data', d, '--supernode', 'on', '--ui', ...LOOPBACK], home)
+    try {
+      const token = (await readFile(join(d, 'api-token'), 'utf8')).trim()
+      expect(n.ready.ui).toBe(`${n.ready.api}/#token=${token}`)
+      const page = await fetch(n.ready.api)
+      expect(page.status).toBe(200)
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
+      expect(await page.text()).toContain('<div id="root">')
+    } finally {
+      await n.stop()
+    }
+  })
+})
+
 describe('the local SIP gateway', () => {
   it('listens where --sip-port says, with --overlay as realm, and shows it in the status', async () => {
     const d3 = join(home, 'node3')

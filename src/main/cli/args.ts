@@ -22,7 +22,7 @@ export const USAGE = `Usage:
   kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                [--supernode off|auto|on] [--api-port N] [--name NAME]
                [--sip-port N] [--sip-password P] [--sip-rate N] [--overlay NAME]
-               [--turn-port N]
+               [--turn-port N] [--ui] [--metrics-port N]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
   kaiwa lookup NAME [--data DIR]
@@ -52,6 +52,10 @@ export const USAGE = `Usage:
                     messages per second, bursts up to 2N (default 5000); past it 503
   --overlay NAME    the overlay's SIP domain: sip:user@NAME is routed by the DHT
                     (default kaiwa)
+  --ui              serve the softphone UI on the control API's address; the ready
+                    line's "ui" URL opens it already logged in
+  --metrics-port N  Prometheus metrics (text format) on 127.0.0.1:N/metrics (default:
+                    off; opt-in)
   --config FILE     JSON file with {bootstrap, listen, supernode, mdns, upnp}
                     (default: DIR/config.json if it exists)
   --no-mdns         do not discover peers on the LAN with mDNS
@@ -77,6 +81,10 @@ export interface NodeCommand {
   config?: string
   mdns?: boolean
   upnp?: boolean
+  /** Serve the UI bundle (headless web mode). */
+  ui: boolean
+  /** Prometheus metrics on loopback; undefined: off. */
+  metricsPort?: number
   logLevel: LogLevel
 }
 export interface ClientCommand {
@@ -146,6 +154,8 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       overlay: { type: 'string' },
       config: { type: 'string' },
       'no-mdns': { type: 'boolean' },
+      ui: { type: 'boolean' },
+      'metrics-port': { type: 'string' },
       'no-upnp': { type: 'boolean' },
       'log-level': { type: 'string' },
     },
@@ -183,6 +193,9 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       `--overlay must be a domain name such as kaiwa or example.org (got "${overlay}")`,
     )
   }
+  const metricsRaw = values['metrics-port'] as string | undefined
+  if (metricsRaw != null && (!/^\d+$/.test(metricsRaw) || Number(metricsRaw) > 65535))
+    throw new UsageError(`--metrics-port must be a port number 0-65535 (got "${metricsRaw}")`)
   const logLevel = ((values['log-level'] as string | undefined) ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
@@ -202,6 +215,8 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     config: values.config as string | undefined,
     mdns: values['no-mdns'] === true ? false : undefined,
     upnp: values['no-upnp'] === true ? false : undefined,
+    ui: values.ui === true,
+    ...(metricsRaw != null ? { metricsPort: Number(metricsRaw) } : {}),
     logLevel,
   }
 }

@@ -21,6 +21,8 @@ import type { Logger } from '../../shared/logger.js'
 import { parseCommand, USAGE, UsageError } from './args.js'
 import type { ClientCommand, NodeCommand } from './args.js'
 import { resolveNodeConfig } from './node-config.js'
+import { createStaticUi, findUiDir } from '../api/static-ui.js'
+import { nodeEvents } from '../node-events.js'
 
 export async function main(argv: string[]): Promise<number> {
   let cmd
@@ -59,6 +61,8 @@ async function runNode(cmd: NodeCommand): Promise<number> {
   const node = await startKaiwaNode({ dataDir: cmd.dataDir, ...config, name: cmd.name, log })
   const server = await startControlApi(node, cmd, log)
   const { name } = await node.settings.get()
+  // The fragment never reaches a server or a log: the page reads the token and drops it.
+  const ui = cmd.ui ? `${server.url}/#token=${await loadOrCreateApiToken(node.dataDir)}` : undefined
   const sipAddr = node.sip.gatewayAddress()
   process.stdout.write(
     JSON.stringify({
@@ -67,6 +71,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
       addrs: node.addrs().map((a) => a.toString()),
       role: node.role(),
       api: server.url,
+      ...(ui != null ? { ui } : {}),
       ...(sipAddr != null ? { sip: sipAddr } : {}),
       name,
       dataDir: node.dataDir,
@@ -76,6 +81,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
     `node ${node.peerId} is up as ${node.role()}; control API at ${server.url}` +
       (sipAddr != null ? `; SIP gateway at ${sipAddr}` : ''),
   )
+  if (ui != null) log.info(`the UI is at ${ui} (open it in a browser on this machine)`)
 
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -101,14 +107,20 @@ async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): 
   let server: ApiServer | undefined
   try {
     const token = await loadOrCreateApiToken(node.dataDir)
+    let port = 0
+    const staticHandler = cmd.ui ? await createStaticUi(await findUiDir(), () => port) : undefined
+    const events = nodeEvents(node)
     server = await startApiServer({
       port: cmd.apiPort,
       token,
       api: node.api,
+      events,
+      ...(staticHandler != null ? { staticHandler } : {}),
       sip: node.sip.router,
       log: (m) => log.child('api').info(m),
       tokenHint: `${node.dataDir}/api-token`,
     })
+    port = server.port
     await writeApiEndpoint(node.dataDir, { url: server.url, pid: process.pid })
     return server
   } catch (err) {

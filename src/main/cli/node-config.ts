@@ -35,6 +35,7 @@ export interface ResolvedNodeConfig {
   listen: string[]
   bootstrap: string[]
   supernode: SupernodeMode
+  supernodeLocked: boolean
   mdns: boolean
   upnp: boolean
   overlayDomain: string
@@ -79,6 +80,7 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     listen,
     bootstrap,
     supernode: cmd.supernode ?? file.supernode ?? 'auto',
+    supernodeLocked: cmd.supernode != null,
     mdns: cmd.mdns ?? file.mdns ?? true,
     upnp: cmd.upnp ?? file.upnp ?? true,
     overlayDomain: (cmd.overlay ?? file.overlay ?? DEFAULT_OVERLAY_DOMAIN).toLowerCase(),

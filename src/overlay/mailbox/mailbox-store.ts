@@ -114,7 +114,7 @@ const hex = (b: Uint8Array): string => toString(b, 'base16')
 export class MailboxStore {
   private readonly maxMessages: number
   private readonly maxMailboxBytes: number
-  private readonly maxTotalBytes: number
+  private maxTotalBytes: number
   private readonly ttlMs: number
   private readonly maxSkewMs: number
   private readonly purgeIntervalMs: number
@@ -155,6 +155,21 @@ export class MailboxStore {
     }, this.purgeIntervalMs)
     // The purge timer alone must not keep the process alive.
     this.timer.unref?.()
+  }
+
+  /** What is held for others now (the operator's "mailbox size"); zeros before start(). */
+  usage(): { messages: number; bytes: number } {
+    let messages = 0
+    for (const box of this.index?.values() ?? []) messages += box.size
+    return { messages, bytes: this.totalBytes }
+  }
+
+  /**
+   * The operator's storage cap. Lowering it below what is held keeps the
+   * stored mail (nothing is lost) and refuses new mail until it drains.
+   */
+  setMaxTotalBytes(bytes: number): void {
+    this.maxTotalBytes = bytes
   }
 
   stop(): void {

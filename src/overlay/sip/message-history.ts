@@ -18,6 +18,7 @@ export type StoredMessage = z.infer<typeof StoredMessageSchema>
 export class MessageHistory {
   private pending: Array<{ key: Key; value: Uint8Array }> = []
   private flushing: Promise<void> | undefined
+  private readonly listeners = new Set<(msg: StoredMessage) => void>()
 
   constructor(private readonly datastore: Datastore) {}
 
@@ -35,7 +36,14 @@ export class MessageHistory {
     })
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush())
     await this.flushing
+    for (const l of this.listeners) l(full)
     return full
+  }
+
+  /** Called with each message once it is stored (the UI's live `message` event). */
+  onAdded(listener: (msg: StoredMessage) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   private async flush(): Promise<void> {

@@ -1,0 +1,40 @@
+/**
+ * The events a node pushes to its UI (contract: `apiEvents`): each stored
+ * message as it is sent or received, and status and usage every few seconds
+ * while someone listens, so Settings and the network indicator stay live
+ * without polling from the page.
+ */
+import type { ApiEventSource } from './api/api-server.js'
+import type { KaiwaNode } from './kaiwa-node.js'
+
+/** How often status and usage are pushed while a UI is connected. */
+export const STATUS_PUSH_MS = 5000
+
+export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEventSource {
+  return {
+    on(listener) {
+      const offMessage = node.sip.history.onAdded((msg) => listener('message', msg))
+      let busy = false
+      const timer = setInterval(() => {
+        if (busy) return
+        busy = true
+        void (async () => {
+          const status = await node.api.status({})
+          listener('status', status)
+          listener('usage', status.usage)
+        })()
+          .catch(() => {
+            // the node is stopping; the next tick (if any) tries again
+          })
+          .finally(() => {
+            busy = false
+          })
+      }, intervalMs)
+      timer.unref()
+      return () => {
+        offMessage()
+        clearInterval(timer)
+      }
+    },
+  }
+}
