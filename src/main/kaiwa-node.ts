@@ -34,6 +34,7 @@ import type { SipGatewayTuning } from '../overlay/sip-gateway/sip-gateway.js'
 import { RefreshLoop } from './refresh-loop.js'
 import { RoleController } from './role-controller.js'
 import { SupernodeTracker } from '../overlay/supernode-tracker.js'
+import { RelayKeeper } from '../overlay/relay-keeper.js'
 import { withLogRing } from './log-ring.js'
 import { ContactBook } from '../overlay/store/contact-book.js'
 import { CallLog } from '../overlay/store/call-log.js'
@@ -126,7 +127,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
   const mode: SupernodeMode =
     opts.supernodeLocked === true ? opts.supernode : (saved.supernodeMode ?? opts.supernode)
   // TURN and the role controller come after the first libp2p instance; these are read lazily.
-  const late: { turn?: TurnService; onSelfUpdate?: () => void } = {}
+  const late: { turn?: TurnService; onSelfUpdate?: () => void; relays?: RelayKeeper } = {}
   const build = async (r: Role): Promise<KaiwaLibp2p> => {
     const built = await createKaiwaLibp2p({
       role: r,
@@ -152,6 +153,16 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     }
     built.addEventListener('self:peer:update', () => late.onSelfUpdate?.())
     supernodes.attach(built)
+    late.relays?.stop()
+    late.relays = undefined
+    if (r === 'client') {
+      late.relays = new RelayKeeper({
+        node: built,
+        supernodes: () => supernodes.connected(),
+        log: log.child('relay'),
+      })
+      late.relays.start()
+    }
     return built
   }
   const services: { sip?: SipService; turn?: TurnService } = {}
@@ -287,6 +298,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       stopped = true
       refresh.stop()
       dialer.stop()
+      late.relays?.stop()
       await sip.stopGateway().catch(() => {})
       await sip.detach().catch(() => {})
       await turn.stop().catch(() => {})
