@@ -19,7 +19,7 @@ import type { Identity } from '../overlay/identity-store.js'
 import { createKaiwaLibp2p } from '../overlay/libp2p-factory.js'
 import type { KaiwaLibp2p } from '../overlay/libp2p-factory.js'
 import { userRecordValidators } from '../overlay/record-validator.js'
-import { hasPublicAddress, initialRole } from '../overlay/role-policy.js'
+import { initialRole } from '../overlay/role-policy.js'
 import { effectiveCaps, SettingsStore } from '../overlay/settings-store.js'
 import { applyCaps } from './usage.js'
 import { UserDirectory } from '../overlay/user-directory.js'
@@ -35,6 +35,8 @@ import { RefreshLoop } from './refresh-loop.js'
 import { RoleController } from './role-controller.js'
 import { SupernodeTracker } from '../overlay/supernode-tracker.js'
 import { RelayKeeper } from '../overlay/relay-keeper.js'
+import { ElectionService } from './election-service.js'
+import type { ElectionTuning } from './election-service.js'
 import { withLogRing } from './log-ring.js'
 import { ContactBook } from '../overlay/store/contact-book.js'
 import { CallLog } from '../overlay/store/call-log.js'
@@ -71,6 +73,8 @@ export interface KaiwaNodeOptions {
   /** Rate limits, timeouts and timers of the gateway (tests shorten them). */
   sipTuning?: Partial<SipGatewayTuning>
   log: Logger
+  /** Election timing and thresholds (tests shorten them). */
+  election?: Partial<ElectionTuning>
   /** Extra versions for About (e.g. Electron's and Chromium's). */
   versions?: Record<string, string>
 }
@@ -89,6 +93,7 @@ export interface KaiwaNode {
   readonly roles: RoleController
   /** Connected supernodes, by what they announce in identify. */
   readonly supernodes: SupernodeTracker
+  readonly election: ElectionService
   readonly mailbox: MailboxStore
   role(): Role
   /** Claim a user ID for this account, publish this device under it, and keep it refreshed. */
@@ -127,7 +132,12 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
   const mode: SupernodeMode =
     opts.supernodeLocked === true ? opts.supernode : (saved.supernodeMode ?? opts.supernode)
   // TURN and the role controller come after the first libp2p instance; these are read lazily.
-  const late: { turn?: TurnService; onSelfUpdate?: () => void; relays?: RelayKeeper } = {}
+  const late: {
+    turn?: TurnService
+    election?: ElectionService
+    onSelfUpdate?: () => void
+    relays?: RelayKeeper
+  } = {}
   const build = async (r: Role): Promise<KaiwaLibp2p> => {
     const built = await createKaiwaLibp2p({
       role: r,
@@ -159,6 +169,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       late.relays = new RelayKeeper({
         node: built,
         supernodes: () => supernodes.connected(),
+        leaving: () => late.election?.leaving ?? new Set(),
         log: log.child('relay'),
       })
       late.relays.start()
@@ -174,8 +185,10 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     attach: async () => {
       await services.sip?.attach()
       await services.turn?.attach()
+      await late.election?.attach()
     },
     detach: async () => {
+      await late.election?.detach()
       await services.sip?.detach()
       await services.turn?.detach()
     },
@@ -262,12 +275,24 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     },
   })
 
-  // `auto`: promote when AutoNAT confirms a public address.
+  const election = new ElectionService({
+    roles,
+    supernodes,
+    node,
+    startedAt,
+    turnOn: () => (opts.turnPort ?? 0) > 0,
+    caps: async () => effectiveCaps(await settings.get()),
+    log: log.child('election'),
+    ...(opts.election != null ? { tuning: opts.election } : {}),
+  })
+  late.election = election
+  await election.attach()
+  election.start()
+  // New addresses: republish, and in `auto` let the election look again (AutoNAT
+  // may just have confirmed a public address).
   late.onSelfUpdate = (): void => {
     refresh.soon()
-    if (roles.mode() !== 'auto' || role() === 'supernode') return
-    if (!hasPublicAddress(node().getMultiaddrs())) return
-    void roles.change('supernode', 'publicly reachable (AutoNAT confirmed)')
+    if (roles.mode() === 'auto' && role() === 'client') election.soon()
   }
 
   let stopped = false
@@ -283,6 +308,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     domain,
     roles,
     supernodes,
+    election,
     mailbox: sip.mailboxStore,
     api: undefined as unknown as KaiwaApi,
     role,
@@ -298,6 +324,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       stopped = true
       refresh.stop()
       dialer.stop()
+      election.stop()
       late.relays?.stop()
       await sip.stopGateway().catch(() => {})
       await sip.detach().catch(() => {})

@@ -76,15 +76,14 @@ export class RoleController {
       const old = this.current
       await this.init.detach()
       await old.stop()
-      this.currentRole = role
       try {
         this.current = await this.init.build(role)
+        this.currentRole = role
       } catch (err) {
         // The ports were ours a moment ago; if the rebuild fails, fall back to the old role.
         this.init.log.error(
-          `could not start as ${role} (${String(err)}); staying a ${this.flip(role)}`,
+          `could not start as ${role} (${String(err)}); staying a ${this.currentRole}`,
         )
-        this.currentRole = this.flip(role)
         this.current = await this.init.build(this.currentRole)
       }
       this.since = Date.now()

@@ -32,6 +32,8 @@ export interface RelayKeeperInit {
   node: Libp2p
   /** Connected supernodes (peer ids). */
   supernodes: () => string[]
+  /** Supernodes that announced they are stepping down: hold a reservation elsewhere. */
+  leaving?: () => ReadonlySet<string>
   log: Logger
   checkMs?: number
 }
@@ -75,12 +77,17 @@ export class RelayKeeper {
     this.busy = true
     try {
       const { node } = this.init
-      const held = new Set(reservedRelays(node))
-      if (held.size === 0 || held.size >= TARGET_RELAYS) return // discovery owns the first
+      const leaving = this.init.leaving?.() ?? new Set<string>()
+      const all = reservedRelays(node)
+      const held = new Set(all.filter((id) => !leaving.has(id)))
+      // Discovery owns the first reservation; the keeper adds the second.
+      if (all.length === 0 || held.size >= TARGET_RELAYS) return
       const now = Date.now()
       const candidate = this.init
         .supernodes()
-        .find((id) => !held.has(id) && now - (this.tried.get(id) ?? 0) > 60_000)
+        .find(
+          (id) => !all.includes(id) && !leaving.has(id) && now - (this.tried.get(id) ?? 0) > 60_000,
+        )
       if (candidate == null) return
       this.tried.set(candidate, now)
       const conn = node.getConnections().find((c) => c.remotePeer.toString() === candidate)
