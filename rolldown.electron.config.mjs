@@ -1,0 +1,36 @@
+// Bundles the Electron shell straight from TypeScript into dist/electron/:
+//   main.mjs       the main process (ESM; Electron ≥ 28 loads ESM main entries)
+//   node-host.mjs  the utility process that runs the Kaiwa node (ESM)
+//   preload.cjs    the preload: CommonJS in one file, because a sandboxed
+//                  preload cannot be an ES module and may only require('electron')
+// `electron` is provided by the runtime. Native addons stay external (they are
+// unpacked from the asar, see electron-builder.yml), as in rolldown.config.mjs.
+import { defineConfig } from 'rolldown'
+
+const native = [
+  /^node-datachannel/,
+  /^@node-datachannel\//,
+  /^classic-level/,
+  /^@achingbrain\/ssdp/,
+]
+
+export default defineConfig([
+  {
+    input: 'src/main/electron/main.ts',
+    platform: 'node',
+    external: ['electron', ...native],
+    output: { file: 'dist/electron/main.mjs', format: 'esm', sourcemap: true },
+  },
+  {
+    input: 'src/main/electron/node-host.ts',
+    platform: 'node',
+    external: ['electron', ...native],
+    output: { file: 'dist/electron/node-host.mjs', format: 'esm', sourcemap: true },
+  },
+  {
+    input: 'src/preload/preload.ts',
+    platform: 'node',
+    external: ['electron'],
+    output: { file: 'dist/electron/preload.cjs', format: 'cjs', sourcemap: true },
+  },
+])
