@@ -238,7 +238,10 @@ describe('usage errors', () => {
 describe('web mode (--ui)', () => {
   it('serves the UI bundle and prints a URL that logs the browser in', async () => {
     const d = join(home, 'node-ui')
-    const n = await spawnNode(['--data', d, '--supernode', 'on', '--ui', ...LOOPBACK], home)
+    const n = await spawnNode(
+      ['--data', d, '--supernode', 'on', '--ui', '--metrics-port', '0', ...LOOPBACK],
+      home,
+    )
     try {
       const token = (await readFile(join(d, 'api-token'), 'utf8')).trim()
       expect(n.ready.ui).toBe(`${n.ready.api}/#token=${token}`)
@@ -246,6 +249,16 @@ describe('web mode (--ui)', () => {
       expect(page.status).toBe(200)
       expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
       expect(await page.text()).toContain('<div id="root">')
+      // Opt-in Prometheus metrics, on loopback, behind the same token.
+      const metricsUrl = (n.ready as { metrics?: string }).metrics!
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+      expect((await fetch(metricsUrl)).status).toBe(401)
+      const scrape = await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } })
+      expect(scrape.headers.get('content-type')).toContain('version=0.0.4')
+      const text = await scrape.text()
+      expect(text).toContain('# TYPE kaiwa_relay_bytes_total counter')
+      expect(text).toMatch(/^kaiwa_supernode 1$/m)
+      expect(text).toMatch(/^kaiwa_cap_relayed_calls \d+$/m)
     } finally {
       await n.stop()
     }

@@ -23,6 +23,8 @@ import type { ClientCommand, NodeCommand } from './args.js'
 import { resolveNodeConfig } from './node-config.js'
 import { createStaticUi, findUiDir } from '../api/static-ui.js'
 import { nodeEvents } from '../node-events.js'
+import { startMetricsServer } from '../api/metrics-server.js'
+import { collectNodeMetrics } from '../node-metrics.js'
 
 export async function main(argv: string[]): Promise<number> {
   let cmd
@@ -60,6 +62,22 @@ async function runNode(cmd: NodeCommand): Promise<number> {
   const log = createStderrLogger(cmd.logLevel)
   const node = await startKaiwaNode({ dataDir: cmd.dataDir, ...config, name: cmd.name, log })
   const server = await startControlApi(node, cmd, log)
+  const metrics =
+    cmd.metricsPort != null
+      ? await startMetricsServer({
+          port: cmd.metricsPort,
+          token: await loadOrCreateApiToken(node.dataDir),
+          collect: () => collectNodeMetrics(node),
+          log: (m) => log.warn(m),
+        }).catch(async (err: unknown) => {
+          await server.close().catch(() => {})
+          await node.stop().catch(() => {})
+          throw new KaiwaError(
+            `cannot serve metrics on 127.0.0.1:${cmd.metricsPort} (${String(err)}); ` +
+              'choose another --metrics-port',
+          )
+        })
+      : undefined
   const { name } = await node.settings.get()
   // The fragment never reaches a server or a log: the page reads the token and drops it.
   const ui = cmd.ui ? `${server.url}/#token=${await loadOrCreateApiToken(node.dataDir)}` : undefined
@@ -72,6 +90,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
       role: node.role(),
       api: server.url,
       ...(ui != null ? { ui } : {}),
+      ...(metrics != null ? { metrics: metrics.url } : {}),
       ...(sipAddr != null ? { sip: sipAddr } : {}),
       name,
       dataDir: node.dataDir,
@@ -91,6 +110,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
       log.info(`${signal}: shutting down`)
       void (async () => {
         await server.close().catch(() => {})
+        await metrics?.close().catch(() => {})
         await removeApiEndpoint(node.dataDir).catch(() => {})
         await node.stop().catch((err) => log.error(`stop failed: ${String(err)}`))
         resolve()
