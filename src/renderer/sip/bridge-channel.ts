@@ -4,6 +4,7 @@
  * src/shared/api/sip-bridge-protocol.ts). The transport depends only on the
  * SipBridgeChannel interface, so an Electron IPC pipe can replace the socket.
  */
+import type { SipPipe } from '../../shared/api/bridge.js'
 import { API_PREFIX, WS_TOKEN_PROTOCOL_PREFIX } from '../../shared/api/contract.js'
 import { decodeSipFrame, encodeSipFrame } from '../../shared/api/sip-bridge-protocol.js'
 
@@ -151,4 +152,36 @@ export function bridgeSocketUrl(url: string): string {
   }
   if (u.pathname === '/' || u.pathname === '') u.pathname = `${API_PREFIX}/ws`
   return u.toString()
+}
+
+/**
+ * A SipBridgeChannel over a bridge's SipPipe (KaiwaBridge.sip(): the preload's
+ * IPC pipe or the web bridge's socket), so the transport needs no second kind
+ * of channel.
+ */
+export function channelFromPipe(pipe: SipPipe): SipBridgeChannel {
+  return {
+    send: (raw) => pipe.send(raw),
+    onMessage: (cb) => pipe.onMessage(cb),
+    onClose: (cb) => pipe.onClose(cb),
+    connect: () => pipe.open(),
+    close: () => pipe.close(),
+    get open() {
+      return pipe.isOpen
+    },
+  }
+}
+
+/** The SipPipe face of a channel (what the web bridge hands out). */
+export function pipeFromChannel(channel: SipBridgeChannel): SipPipe {
+  return {
+    open: () => channel.connect(),
+    send: (raw) => channel.send(raw),
+    onMessage: (cb) => channel.onMessage(cb),
+    onClose: (cb) => channel.onClose(cb),
+    close: () => channel.close(),
+    get isOpen() {
+      return channel.open
+    },
+  }
 }

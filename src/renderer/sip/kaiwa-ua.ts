@@ -7,11 +7,18 @@
  * The node is the registrar and the proxy: REGISTER binds this UA to the
  * node's own user ID, and the node rewrites outgoing Contacts into overlay
  * GRUUs, so sip.js's random `*.invalid` contact never leaves the node.
+ *
+ * Calls are WebRTC audio sessions (see media-handler.ts and call-session.ts);
+ * the media flows browser to browser, only the signalling crosses the node.
  */
-import { Messager, Registerer, RegistererState, UserAgent } from 'sip.js'
-import type { Core, LogLevel, Message, UserAgentOptions } from 'sip.js'
+import { Inviter, Messager, Registerer, RegistererState, UserAgent } from 'sip.js'
+import type { Core, Invitation, LogLevel, Message, Session, UserAgentOptions } from 'sip.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../../shared/sip/overlay-uri.js'
 import type { SipBridgeChannel } from './bridge-channel.js'
+import { SipCall } from './call-session.js'
+import type { KaiwaCall } from './call-session.js'
+import { createMediaHandlerFactory } from './media-handler.js'
+import type { CallMedia } from './media-handler.js'
 import { OverlayTransport } from './overlay-transport.js'
 import type { OverlayTransportOptions } from './overlay-transport.js'
 
@@ -29,6 +36,10 @@ export interface KaiwaUserAgentOptions {
   /** Where sip.js's own log goes (default: nowhere). */
   log?: (level: LogLevel, text: string) => void
   logLevel?: LogLevel
+  /** Longest ICE gathering per offer/answer, ms (default 500: it is call-setup time). */
+  iceGatheringTimeoutMs?: number
+  /** Runs before the microphone is opened for a call. */
+  beforeMedia?: () => Promise<void>
 }
 
 /** The final answer to a request: SIP status and reason phrase. */
@@ -59,6 +70,17 @@ export interface KaiwaUserAgent {
    * accepted (200); with none they are refused (480) so the node keeps them.
    */
   onMessage(cb: (msg: IncomingText) => void): () => void
+  /** Call sip:<toUser>@<domain>; the INVITE leaves once ICE gathering is done. */
+  call(toUser: string, media: CallMedia): KaiwaCall
+  /**
+   * Incoming calls, already ringing (180 sent). With no listener they are
+   * refused (480) so another device of the user can take them.
+   */
+  onIncomingCall(cb: (call: KaiwaCall) => void): () => void
+  /** The bridge to the node was lost (false) or is back (true). */
+  onConnectionChange(cb: (connected: boolean, error?: Error) => void): () => void
+  /** Reopen the bridge after it was lost (then register() again). */
+  reconnect(): Promise<void>
   /** Unregister (if registered), disconnect, and release the user agent. */
   stop(): Promise<void>
 }
@@ -81,6 +103,17 @@ export async function createKaiwaUserAgent(opts: KaiwaUserAgentOptions): Promise
   const uri = UserAgent.makeURI(aor)
   if (uri == null) throw new Error(`not a valid SIP address: ${aor}`)
   const listeners = new Set<(msg: IncomingText) => void>()
+  const callListeners = new Set<(call: KaiwaCall) => void>()
+  const connectionListeners = new Set<(connected: boolean, error?: Error) => void>()
+  const mediaBySession = new WeakMap<Session, CallMedia>()
+  const log = (text: string): void => opts.log?.('warn', text)
+  const callDeps = {
+    setMedia: (session: Session, media: CallMedia) => mediaBySession.set(session, media),
+    log,
+  }
+  const notifyConnection = (connected: boolean, error?: Error): void => {
+    for (const l of [...connectionListeners]) l(connected, error)
+  }
   const transportOptions: OverlayTransportOptions = { channel: opts.channel }
   const options: UserAgentOptions = {
     uri,
@@ -96,8 +129,16 @@ export async function createKaiwaUserAgent(opts: KaiwaUserAgentOptions): Promise
     ...(opts.password != null
       ? { authorizationUsername: opts.user, authorizationPassword: opts.password }
       : {}),
+    sessionDescriptionHandlerFactory: createMediaHandlerFactory({
+      mediaFor: (session) => mediaBySession.get(session),
+      iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 500,
+      ...(opts.beforeMedia ? { beforeMedia: opts.beforeMedia } : {}),
+    }),
     delegate: {
       onMessage: (message: Message) => void incoming(message),
+      onInvite: (invitation: Invitation) => void incomingCall(invitation),
+      onConnect: () => notifyConnection(true),
+      onDisconnect: (error?: Error) => notifyConnection(false, error),
     },
   }
   const ua = new UserAgent(options)
@@ -122,6 +163,23 @@ export async function createKaiwaUserAgent(opts: KaiwaUserAgentOptions): Promise
         l(msg)
       } catch (err) {
         opts.log?.('error', `onMessage listener failed: ${String(err)}`)
+      }
+    }
+  }
+
+  async function incomingCall(invitation: Invitation): Promise<void> {
+    if (callListeners.size === 0) {
+      await invitation.reject({ statusCode: 480 }).catch(() => {})
+      return
+    }
+    const call = new SipCall(invitation, callDeps)
+    // 180 Ringing: the caller hears that this device rings.
+    await invitation.progress().catch((err: unknown) => log(`180 failed: ${String(err)}`))
+    for (const l of [...callListeners]) {
+      try {
+        l(call)
+      } catch (err) {
+        opts.log?.('error', `onIncomingCall listener failed: ${String(err)}`)
       }
     }
   }
@@ -196,8 +254,26 @@ export async function createKaiwaUserAgent(opts: KaiwaUserAgentOptions): Promise
       listeners.add(cb)
       return () => listeners.delete(cb)
     },
+    call(toUser, media) {
+      const target = UserAgent.makeURI(`sip:${toUser}@${domain}`)
+      if (target == null) throw new Error(`not a valid user ID: ${toUser}`)
+      const call = new SipCall(new Inviter(ua, target), callDeps)
+      call.start(media)
+      return call
+    },
+    onIncomingCall(cb) {
+      callListeners.add(cb)
+      return () => callListeners.delete(cb)
+    },
+    onConnectionChange(cb) {
+      connectionListeners.add(cb)
+      return () => connectionListeners.delete(cb)
+    },
+    reconnect: () => ua.reconnect(),
     async stop() {
       listeners.clear()
+      callListeners.clear()
+      connectionListeners.clear()
       await ua.stop()
     },
   }

@@ -1,0 +1,133 @@
+/**
+ * The renderer's composition root: every controller is made here, once, from
+ * the bridge and the browser objects, and wired to the others. Screens get
+ * the result through React context (ui/app-context.ts); nothing else holds
+ * state globally.
+ */
+import type { KaiwaBridge } from '../../shared/api/bridge.js'
+import { createAvailabilityChecker } from '../account/availability.js'
+import type { Availability, AvailabilityChecker } from '../account/availability.js'
+import { createCallController } from '../call/call-controller.js'
+import type { CallController } from '../call/call-controller.js'
+import { createRemoteAudio } from '../call/remote-audio.js'
+import { createTonePlayer } from '../call/tones.js'
+import { createChatController } from '../chat/chat-controller.js'
+import type { ChatController } from '../chat/chat-controller.js'
+import { createContactsController } from '../contacts/contacts-controller.js'
+import { formatKaiwaLink } from '../contacts/kaiwa-link.js'
+import type { ElectronBridge } from '../bridge/preload-bridge.js'
+import type { ContactsController } from '../contacts/contacts-controller.js'
+import { createDevicesController } from '../settings/devices-controller.js'
+import type { DevicesController } from '../settings/devices-controller.js'
+import { createSettingsController } from '../settings/settings-controller.js'
+import type { SettingsController } from '../settings/settings-controller.js'
+import { createThemeController } from '../settings/theme.js'
+import type { ThemeController } from '../settings/theme.js'
+import type { Platform } from './platform.js'
+import { createPrefs } from './prefs.js'
+import { createSessionController } from './session-controller.js'
+import type { SessionController } from './session-controller.js'
+
+export interface AppServices {
+  bridge: KaiwaBridge
+  platform: Platform
+  win: Window
+  session: SessionController
+  calls: CallController
+  chat: ChatController
+  contacts: ContactsController
+  settings: SettingsController
+  devices: DevicesController
+  theme: ThemeController
+  /** A fresh availability checker for the claim form. */
+  availability(onChange: (a: Availability) => void): AvailabilityChecker
+  stop(): Promise<void>
+}
+
+export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window): AppServices {
+  const log = (text: string): void => console.warn(`kaiwa: ${text}`)
+  const prefs = createPrefs(win.localStorage)
+  const tones = createTonePlayer()
+  const audio = createRemoteAudio()
+  const devices = createDevicesController({
+    media: win.navigator.mediaDevices,
+    prefs,
+    sinkSupported: audio.sinkSupported,
+    applySink: async (id) => {
+      tones.setSink(id)
+      await audio.setSink(id)
+    },
+  })
+  const session = createSessionController({ bridge, log })
+  const calls = createCallController({
+    bridge,
+    platform,
+    tones,
+    audio,
+    micId: () => devices.currentMic(),
+    log,
+  })
+  const chat = createChatController({ bridge, platform, log })
+  const contacts = createContactsController(bridge)
+  const settings = createSettingsController(bridge)
+  const theme = createThemeController(win, prefs)
+
+  session.onUserAgent((ua) => {
+    const offChat = chat.attach(ua)
+    const offCalls = calls.attach(ua)
+    return () => {
+      offChat()
+      offCalls()
+    }
+  })
+  // Electron: a kaiwa: link opened the app; offer to add that contact.
+  const linked = bridge as KaiwaBridge & { onLink?: ElectronBridge['onLink'] }
+  const offLinks = linked.onLink?.((link) => contacts.offer(formatKaiwaLink(link)))
+  const offEvents = bridge.onEvent((e) => {
+    if (e.event === 'message') chat.onNodeMessage(e.data)
+  })
+  // Events sent while the node was unreachable are lost: reload what they would have changed.
+  const connectable = bridge as KaiwaBridge & {
+    onConnection?: (l: (state: string) => void) => () => void
+  }
+  let wasDown = false
+  const offConnection = connectable.onConnection?.((state) => {
+    if (state !== 'open') wasDown = true
+    else if (wasDown) {
+      wasDown = false
+      chat.resync()
+      void contacts.refresh()
+      void calls.refreshHistory()
+    }
+  })
+  const onFocus = (): void => chat.seen()
+  win.addEventListener('focus', onFocus)
+
+  return {
+    bridge,
+    platform,
+    win,
+    session,
+    calls,
+    chat,
+    contacts,
+    settings,
+    devices,
+    theme,
+    availability: (onChange) =>
+      createAvailabilityChecker({
+        lookup: async (name) => (await bridge.call('lookup', { name })).record,
+        ownFingerprint: () => session.store.get().status?.fingerprint,
+        onChange,
+      }),
+    async stop() {
+      offEvents()
+      offConnection?.()
+      offLinks?.()
+      win.removeEventListener('focus', onFocus)
+      theme.dispose()
+      tones.stop()
+      await session.stop()
+    },
+  }
+}

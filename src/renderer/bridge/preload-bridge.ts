@@ -1,0 +1,136 @@
+/**
+ * KaiwaBridge over Electron's preload (`window.kaiwa: PreloadApi`). The
+ * preload hands out plain functions (contextBridge cannot pass class
+ * instances), so this wraps them: replies and events are validated against
+ * the contract exactly as on the web, and errors get their codes back.
+ *
+ * Besides the contract's events, the Electron shell sends `link` events: a
+ * `kaiwa:` link the app was opened with. They are held until someone listens
+ * (the link that launched the app arrives before the screens exist).
+ */
+import { z } from 'zod'
+import type { ZodType } from 'zod'
+import type { KaiwaBridge, PreloadApi, SipPipe } from '../../shared/api/bridge.js'
+import { apiContract, apiEvents } from '../../shared/api/contract.js'
+import type { ApiEvent, ApiInput, ApiMethod, ApiOutput } from '../../shared/api/contract.js'
+import { ApiError, toApiError } from './api-error.js'
+
+const LinkSchema = z.object({
+  name: z.string().min(1).max(64),
+  fingerprint: z.string().max(128).optional(),
+})
+export type OpenedLink = z.infer<typeof LinkSchema>
+
+export interface ElectronBridge extends KaiwaBridge {
+  /** `kaiwa:` links the app was opened with; returns an unsubscribe function. */
+  onLink(listener: (link: OpenedLink) => void): () => void
+}
+
+/** Links waiting for a listener; a launcher firing many at once keeps only the first few. */
+const MAX_HELD_LINKS = 8
+
+export function createPreloadBridge(api: PreloadApi): ElectronBridge {
+  const eventListeners = new Set<(event: ApiEvent) => void>()
+  const linkListeners = new Set<(link: OpenedLink) => void>()
+  const heldLinks: OpenedLink[] = []
+  // One subscription for everything: the preload replays events it held to its first listener only.
+  api.onEvent((event, data) => {
+    if (event === 'link') {
+      const link = LinkSchema.safeParse(data)
+      if (!link.success) return
+      if (linkListeners.size === 0) {
+        if (heldLinks.length < MAX_HELD_LINKS) heldLinks.push(link.data)
+      } else for (const l of [...linkListeners]) l(link.data)
+      return
+    }
+    if (!Object.hasOwn(apiEvents, event)) return
+    const name = event as keyof typeof apiEvents
+    const parsed = (apiEvents[name] as ZodType).safeParse(data)
+    if (!parsed.success) return
+    for (const l of [...eventListeners]) l({ event: name, data: parsed.data } as ApiEvent)
+  })
+
+  return {
+    kind: 'electron',
+    async call<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>> {
+      let result: unknown
+      try {
+        result = await api.call(method, input)
+      } catch (err) {
+        throw toApiError(err)
+      }
+      const out = (apiContract[method].output as ZodType).safeParse(result)
+      if (!out.success) {
+        throw new ApiError(
+          'invalid_reply',
+          `The node sent an unexpected answer to "${method}". Update Kaiwa and the node to the same version.`,
+        )
+      }
+      return out.data as ApiOutput<M>
+    },
+    onEvent(listener) {
+      eventListeners.add(listener)
+      return () => eventListeners.delete(listener)
+    },
+    onLink(listener) {
+      linkListeners.add(listener)
+      for (const link of heldLinks.splice(0)) listener(link)
+      return () => linkListeners.delete(listener)
+    },
+    sip: () => preloadPipe(api),
+  }
+}
+
+/** One IPC SIP pipe; `open()` again replaces the previous one on the main side. */
+function preloadPipe(api: PreloadApi): SipPipe {
+  const messageListeners = new Set<(raw: string) => void>()
+  const closeListeners = new Set<(error: Error) => void>()
+  let id: number | undefined
+  let unsubscribe: Array<() => void> = []
+
+  const detach = (): void => {
+    for (const off of unsubscribe.splice(0)) off()
+    id = undefined
+  }
+
+  return {
+    async open() {
+      if (id !== undefined) {
+        api.sipClose(id)
+        detach()
+      }
+      const pipe = await api.sipOpen()
+      id = pipe
+      unsubscribe = [
+        api.onSip(pipe, (raw) => {
+          for (const l of [...messageListeners]) l(raw)
+        }),
+        api.onSipClose(pipe, (reason) => {
+          if (id !== pipe) return
+          detach()
+          for (const l of [...closeListeners]) l(new Error(`the SIP pipe closed (${reason})`))
+        }),
+      ]
+    },
+    send(raw) {
+      if (id === undefined) throw new Error('the SIP pipe is not open')
+      api.sipSend(id, raw)
+    },
+    onMessage(cb) {
+      messageListeners.add(cb)
+      return () => messageListeners.delete(cb)
+    },
+    onClose(cb) {
+      closeListeners.add(cb)
+      return () => closeListeners.delete(cb)
+    },
+    close() {
+      if (id === undefined) return
+      api.sipClose(id)
+      detach()
+    },
+    get isOpen() {
+      return id !== undefined
+    },
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * The calling engine as the screens use it: at most one call at a time (a
+ * second incoming one is refused 486 Busy Here and logged as missed), its
+ * tones, notification, remote audio, live quality, timer fields, and the call
+ * history (`calls`, `callLog`). Screens read `store` and call the actions.
+ */
+import type { KaiwaBridge } from '../../shared/api/bridge.js'
+import type { CallRecordJson, MediaPath } from '../../shared/api/contract.js'
+import { normalizeUserId } from '../../shared/user-id.js'
+import { createStore } from '../app/store.js'
+import type { Store } from '../app/store.js'
+import type { Platform } from '../app/platform.js'
+import { t } from '../i18n/t.js'
+import type { CallPhase, KaiwaCall } from '../sip/call-session.js'
+import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
+import { audioConstraints } from '../sip/media-handler.js'
+import { callRecord, mergeCallHistory } from './call-record.js'
+import { describeCallEnd, describeMediaError } from './call-messages.js'
+import { qualityFromStats } from './call-quality.js'
+import type { CallQuality, StatsEntry, StatsSnapshot } from './call-quality.js'
+import type { RemoteAudio } from './remote-audio.js'
+import type { TonePlayer } from './tones.js'
+
+export interface CallView {
+  id: string
+  peer: string
+  direction: 'in' | 'out'
+  /** `preparing`: fetching ICE servers and the microphone, before the INVITE. */
+  phase: CallPhase | 'preparing'
+  muted: boolean
+  held: boolean
+  heldByRemote: boolean
+  startedAt: number
+  answeredAt: number | undefined
+  quality: CallQuality | undefined
+  path: MediaPath
+  /** DTMF digits sent in this call. */
+  dtmf: string
+  busy: boolean
+}
+
+export interface Notice {
+  text: string
+  tone: 'info' | 'error'
+}
+
+export interface CallsState {
+  current: CallView | undefined
+  notice: Notice | undefined
+  history: CallRecordJson[]
+  historyError: string | undefined
+}
+
+export interface CallControllerDeps {
+  bridge: KaiwaBridge
+  platform: Platform
+  tones: TonePlayer
+  audio: RemoteAudio
+  /** The chosen microphone (undefined: the default one). */
+  micId(): string | undefined
+  log?: (text: string) => void
+}
+
+export interface CallController {
+  store: Store<CallsState>
+  /** Use this UA for calls (undefined when it went away); returns a detach function. */
+  attach(ua: KaiwaUserAgent): () => void
+  dial(userId: string): Promise<void>
+  answer(): Promise<void>
+  decline(): Promise<void>
+  hangup(): Promise<void>
+  toggleMute(): void
+  toggleHold(): Promise<void>
+  dtmf(key: string): void
+  dismissNotice(): void
+  refreshHistory(): Promise<void>
+  /** The latest quality sample of the current call (for tests and diagnostics). */
+  latestQuality(): CallQuality | undefined
+}
+
+const ICE_FETCH_MS = 3000
+const STATS_EVERY_MS = 1000
+
+export function createCallController(deps: CallControllerDeps): CallController {
+  const { bridge, tones, audio, platform } = deps
+  const log = deps.log ?? (() => {})
+  const store = createStore<CallsState>({
+    current: undefined,
+    notice: undefined,
+    history: [],
+    historyError: undefined,
+  })
+  let ua: KaiwaUserAgent | undefined
+  let call: KaiwaCall | undefined
+  let preparing: { peer: string; aborted: boolean } | undefined
+  let localHistory: CallRecordJson[] = []
+  let poll: ReturnType<typeof setInterval> | undefined
+  let snapshot: StatsSnapshot | undefined
+  let quality: CallQuality | undefined
+  let path: MediaPath = 'unknown'
+  let answeredAt: number | undefined
+  let startedAt = 0
+  let dtmfSent = ''
+  let busy = false
+
+  const notice = (text: string | undefined, tone: Notice['tone'] = 'error'): void =>
+    store.patch({ notice: text === undefined ? undefined : { text, tone } })
+
+  const sync = (): void => {
+    if (call == null) {
+      store.patch({
+        current:
+          preparing == null
+            ? undefined
+            : {
+                id: '',
+                peer: preparing.peer,
+                direction: 'out',
+                phase: 'preparing',
+                muted: false,
+                held: false,
+                heldByRemote: false,
+                startedAt,
+                answeredAt: undefined,
+                quality: undefined,
+                path: 'unknown',
+                dtmf: '',
+                busy: false,
+              },
+      })
+      return
+    }
+    store.patch({
+      current: {
+        id: call.id,
+        peer: call.peer,
+        direction: call.direction,
+        phase: call.phase,
+        muted: call.muted,
+        held: call.held,
+        heldByRemote: call.heldByRemote,
+        startedAt,
+        answeredAt,
+        quality,
+        path,
+        dtmf: dtmfSent,
+        busy,
+      },
+    })
+  }
+
+  async function iceServers(): Promise<RTCIceServer[]> {
+    try {
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('timeout')), ICE_FETCH_MS),
+      )
+      const r = await Promise.race([bridge.call('iceServers', {}), timeout])
+      return r.iceServers
+        .filter((s) => s.urls.length > 0)
+        .map((s) => ({
+          urls: s.urls,
+          ...(s.username != null ? { username: s.username } : {}),
+          ...(s.credential != null ? { credential: s.credential } : {}),
+        }))
+    } catch (err) {
+      // Without STUN/TURN, calls still work where host candidates reach (a LAN, loopback).
+      log(`no ICE servers for this call: ${String(err)}`)
+      return []
+    }
+  }
+
+  const media = async () => ({
+    iceServers: await iceServers(),
+    audio: audioConstraints(deps.micId()),
+  })
+
+  async function sample(c: KaiwaCall): Promise<void> {
+    const report = await c.getStats().catch(() => undefined)
+    if (report == null || c !== call) return
+    const entries: StatsEntry[] = []
+    report.forEach((s: StatsEntry) => entries.push(s))
+    quality = qualityFromStats(entries, snapshot)
+    snapshot = quality.snapshot
+    if (quality.path !== 'unknown') path = quality.path
+    sync()
+  }
+
+  const stopPolling = (): void => {
+    if (poll !== undefined) clearInterval(poll)
+    poll = undefined
+  }
+
+  function track(c: KaiwaCall): void {
+    call = c
+    startedAt = Date.now()
+    answeredAt = undefined
+    snapshot = undefined
+    quality = undefined
+    path = 'unknown'
+    dtmfSent = ''
+    busy = false
+    const off = c.onChange(() => {
+      if (c !== call) return
+      if (c.phase === 'ringing' && c.direction === 'out') tones.ringback()
+      if (c.phase === 'connecting') tones.stop()
+      if (c.phase === 'active' && answeredAt === undefined) {
+        answeredAt = Date.now()
+        tones.stop()
+        audio.attach(c.remoteStream())
+        stopPolling()
+        poll = setInterval(() => void sample(c), STATS_EVERY_MS)
+      }
+      if (c.phase === 'ended') {
+        off()
+        finish(c)
+        return
+      }
+      sync()
+    })
+    sync()
+  }
+
+  function finish(c: KaiwaCall): void {
+    stopPolling()
+    tones.stop()
+    audio.detach()
+    platform.callEnded()
+    const end = c.end ?? { outcome: 'failed' as const, by: 'local' as const, reason: '' }
+    const text = describeCallEnd(end, c.peer, c.direction)
+    if (text !== undefined) {
+      notice(text, end.outcome === 'missed' ? 'info' : 'error')
+      if (end.outcome === 'missed' && !platform.foreground())
+        platform.notify(t('notify.missedTitle'), text)
+    }
+    record(c, answeredAt, startedAt, path)
+    call = undefined
+    sync()
+  }
+
+  function record(
+    c: KaiwaCall,
+    answered: number | undefined,
+    started: number,
+    mediaPath: MediaPath,
+  ): void {
+    const rec = callRecord({
+      id: c.id,
+      peer: c.peer,
+      direction: c.direction,
+      end: c.end ?? { outcome: 'failed', by: 'local', reason: '' },
+      startedAt: started,
+      answeredAt: answered,
+      endedAt: Date.now(),
+      path: mediaPath,
+    })
+    if (rec == null) return
+    localHistory = [rec, ...localHistory].slice(0, 200)
+    store.patch({ history: mergeCallHistory(store.get().history, [rec]) })
+    bridge
+      .call('callLog', rec)
+      .then(() => refreshHistory())
+      .catch((err: unknown) => log(`callLog failed: ${String(err)}`))
+  }
+
+  async function refreshHistory(): Promise<void> {
+    try {
+      const { calls } = await bridge.call('calls', { limit: 200 })
+      store.patch({ history: mergeCallHistory(calls, localHistory), historyError: undefined })
+    } catch {
+      store.patch({
+        history: mergeCallHistory([], localHistory),
+        historyError: t('calls.historyUnavailable'),
+      })
+    }
+  }
+
+  function incoming(c: KaiwaCall): void {
+    if (call != null || preparing != null) {
+      // One call at a time: the caller hears busy, the user sees a missed call.
+      const started = Date.now()
+      c.onChange(() => {
+        if (c.phase === 'ended') record(c, undefined, started, 'unknown')
+      })
+      void c.decline(true)
+      return
+    }
+    track(c)
+    tones.ring()
+    platform.notify(t('notify.incomingTitle'), t('notify.incomingBody', { peer: c.displayName }))
+  }
+
+  async function dial(input: string): Promise<void> {
+    if (call != null || preparing != null) return notice(t('call.alreadyInCall'))
+    let peer: string
+    try {
+      peer = normalizeUserId(input)
+    } catch {
+      return notice(t('call.invalidUserId', { input: input.trim() }))
+    }
+    if (ua == null) return notice(t('call.notConnected'))
+    notice(undefined)
+    preparing = { peer, aborted: false }
+    startedAt = Date.now()
+    sync()
+    const p = preparing
+    try {
+      await platform.callStarting()
+      const m = await media()
+      if (p.aborted || ua == null) return
+      track(ua.call(peer, m))
+    } catch (err) {
+      notice(err instanceof Error ? describeMediaError(err) : String(err))
+    } finally {
+      if (preparing === p) preparing = undefined
+      sync()
+    }
+  }
+
+  async function answer(): Promise<void> {
+    const c = call
+    if (c == null || c.phase !== 'incoming') return
+    tones.stop()
+    try {
+      await platform.callStarting()
+      await c.answer(await media())
+    } catch (err) {
+      log(`answer failed: ${String(err)}`)
+    }
+  }
+
+  return {
+    store,
+    attach(next) {
+      ua = next
+      const off = next.onIncomingCall(incoming)
+      return () => {
+        off()
+        if (ua === next) ua = undefined
+      }
+    },
+    dial,
+    answer,
+    async decline() {
+      tones.stop()
+      await call?.decline(false)
+    },
+    async hangup() {
+      if (preparing != null) {
+        preparing.aborted = true
+        preparing = undefined
+        sync()
+        return
+      }
+      await call?.hangup()
+    },
+    toggleMute() {
+      if (call == null) return
+      call.setMuted(!call.muted)
+    },
+    async toggleHold() {
+      const c = call
+      if (c == null || c.phase !== 'active') return
+      busy = true
+      sync()
+      try {
+        await c.setHeld(!c.held)
+      } catch (err) {
+        notice(t('call.holdFailed', { reason: err instanceof Error ? err.message : String(err) }))
+      } finally {
+        busy = false
+        if (c === call) sync()
+      }
+    },
+    dtmf(key) {
+      const c = call
+      if (c == null || c.phase !== 'active') return
+      tones.dtmf(key)
+      dtmfSent = (dtmfSent + key).slice(-32)
+      sync()
+      c.sendDtmf(key).catch((err: unknown) =>
+        notice(t('call.dtmfFailed', { reason: err instanceof Error ? err.message : String(err) })),
+      )
+    },
+    dismissNotice: () => notice(undefined),
+    refreshHistory,
+    latestQuality: () => (call != null ? quality : undefined),
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * One call, as the rest of the UI sees it (KaiwaCall), over a sip.js session
+ * (an Inviter for calls we place, an Invitation for calls we get). The UI
+ * never touches sip.js: phases, mute, hold, DTMF, stats and the way the call
+ * ended are all here.
+ *
+ * Phases:  out: dialing -> ringing (180) -> active -> ended
+ *          in:  incoming -> connecting (answer) -> active -> ended
+ */
+import { Invitation, SessionState } from 'sip.js'
+import type { Inviter, Session, Web } from 'sip.js'
+import type { CallMedia } from './media-handler.js'
+import { preferOpus } from './sdp-codecs.js'
+
+export type CallPhase = 'dialing' | 'ringing' | 'incoming' | 'connecting' | 'active' | 'ended'
+export type CallOutcome = 'answered' | 'missed' | 'declined' | 'failed' | 'cancelled'
+
+export interface CallEnd {
+  outcome: CallOutcome
+  /** Who ended it. */
+  by: 'local' | 'remote'
+  /** The SIP status that ended it, when one did (404, 480, 486, 487, 603, ...). */
+  status?: number
+  reason: string
+  /** A local failure (no microphone, ...). */
+  error?: Error
+}
+
+export interface KaiwaCall {
+  /** The SIP Call-ID. */
+  readonly id: string
+  readonly direction: 'in' | 'out'
+  /** The other side's user ID. */
+  readonly peer: string
+  readonly displayName: string
+  readonly phase: CallPhase
+  readonly muted: boolean
+  /** We put the call on hold. */
+  readonly held: boolean
+  /** The other side put the call on hold. */
+  readonly heldByRemote: boolean
+  readonly end: CallEnd | undefined
+  /** Any change of the above; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void
+  answer(media: CallMedia): Promise<void>
+  /** Refuse an incoming call: 486 Busy Here, or 603 Decline. */
+  decline(busy?: boolean): Promise<void>
+  /** Cancel (not answered yet), hang up (BYE) or decline, whatever the phase needs. */
+  hangup(): Promise<void>
+  setMuted(muted: boolean): void
+  /** Hold (re-INVITE sendonly/inactive) or resume. */
+  setHeld(held: boolean): Promise<void>
+  /** RFC 4733 through the RTP sender when it can, else SIP INFO (application/dtmf-relay). */
+  sendDtmf(tones: string): Promise<'rtp' | 'info'>
+  remoteStream(): MediaStream | undefined
+  getStats(): Promise<RTCStatsReport | undefined>
+}
+
+export interface CallDeps {
+  /** Hands the call's media (ICE servers, audio constraints) to the description handler. */
+  setMedia(session: Session, media: CallMedia): void
+  log(text: string): void
+}
+
+const DECLINED = new Set([486, 600, 603])
+const DTMF_TONES = /^[0-9A-D#*,]+$/i
+
+export class SipCall implements KaiwaCall {
+  readonly id: string
+  readonly direction: 'in' | 'out'
+  readonly peer: string
+  readonly displayName: string
+  private _phase: CallPhase
+  private _muted = false
+  private _held = false
+  private _heldByRemote = false
+  private _end: CallEnd | undefined
+  private answered = false
+  private localEnd: CallEnd | undefined
+  private finalResponse: { status: number; reason: string } | undefined
+  private remoteCancelled = false
+  private holdInFlight = false
+  private readonly listeners = new Set<() => void>()
+
+  constructor(
+    private readonly session: Inviter | Invitation,
+    private readonly deps: CallDeps,
+  ) {
+    this.direction = session instanceof Invitation ? 'in' : 'out'
+    this.id = session.request.callId
+    this.peer = session.remoteIdentity.uri.user ?? ''
+    this.displayName = session.remoteIdentity.displayName || this.peer
+    this._phase = this.direction === 'in' ? 'incoming' : 'dialing'
+    session.stateChange.addListener((state) => this.onState(state))
+    session.delegate = {
+      onCancel: () => {
+        this.remoteCancelled = true
+      },
+      // INFO (e.g. DTMF from a desk phone) is accepted and ignored: nothing here plays it.
+      onInfo: (info) => void info.accept().catch(() => {}),
+      onInvite: (request) => {
+        // A re-INVITE from the other side: sendonly or inactive means we are on hold.
+        const sdp = request.body ?? ''
+        const held = /^a=(?:sendonly|inactive)\s*$/m.test(sdp)
+        if (held !== this._heldByRemote) {
+          this._heldByRemote = held
+          this.changed()
+        }
+      },
+    }
+  }
+
+  get phase(): CallPhase {
+    return this._phase
+  }
+  get muted(): boolean {
+    return this._muted
+  }
+  get held(): boolean {
+    return this._held
+  }
+  get heldByRemote(): boolean {
+    return this._heldByRemote
+  }
+  get end(): CallEnd | undefined {
+    return this._end
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Send the INVITE (outgoing calls; the UA calls this once). */
+  start(media: CallMedia): void {
+    const inviter = this.session as Inviter
+    this.deps.setMedia(inviter, media)
+    inviter
+      .invite({
+        sessionDescriptionHandlerOptions: { constraints: { audio: media.audio, video: false } },
+        sessionDescriptionHandlerModifiers: [preferOpus],
+        requestDelegate: {
+          onProgress: (r) => {
+            const code = r.message.statusCode ?? 0
+            if ((code === 180 || code === 183) && this._phase === 'dialing')
+              this.setPhase('ringing')
+          },
+          onReject: (r) => this.noteFinal(r.message.statusCode, r.message.reasonPhrase),
+          onRedirect: (r) => this.noteFinal(r.message.statusCode, r.message.reasonPhrase),
+        },
+      })
+      .catch((err: unknown) => this.fail(err))
+  }
+
+  async answer(media: CallMedia): Promise<void> {
+    if (!(this.session instanceof Invitation) || this._phase !== 'incoming') return
+    this.deps.setMedia(this.session, media)
+    this.setPhase('connecting')
+    try {
+      await this.session.accept({
+        sessionDescriptionHandlerOptions: { constraints: { audio: media.audio, video: false } },
+        sessionDescriptionHandlerModifiers: [preferOpus],
+      })
+    } catch (err) {
+      this.fail(err)
+      throw err
+    }
+  }
+
+  async decline(busy = false): Promise<void> {
+    if (!(this.session instanceof Invitation)) return
+    if (this.session.state !== SessionState.Initial) return this.hangup()
+    const status = busy ? 486 : 603
+    this.localEnd ??= {
+      outcome: busy ? 'missed' : 'declined',
+      by: 'local',
+      status,
+      reason: busy ? 'Busy Here' : 'Decline',
+    }
+    await this.session.reject({ statusCode: status }).catch((err: unknown) => this.fail(err))
+  }
+
+  async hangup(): Promise<void> {
+    const s = this.session
+    switch (s.state) {
+      case SessionState.Initial:
+      case SessionState.Establishing:
+        if (s instanceof Invitation) {
+          if (s.state === SessionState.Initial) return this.decline()
+          // Answering (media still being set up): nothing was sent yet, refuse instead.
+          this.localEnd ??= { outcome: 'cancelled', by: 'local', reason: 'Hung up' }
+          await s.reject({ statusCode: 603 }).catch((err: unknown) => this.fail(err))
+          return
+        }
+        this.localEnd ??= { outcome: 'cancelled', by: 'local', reason: 'Cancelled' }
+        await (s as Inviter)
+          .cancel()
+          .catch((err: unknown) => this.deps.log(`cancel: ${String(err)}`))
+        return
+      case SessionState.Established:
+        break
+      default:
+        return
+    }
+    this.localEnd ??= { outcome: 'answered', by: 'local', reason: 'Hung up' }
+    await s.bye().catch((err: unknown) => this.deps.log(`bye: ${String(err)}`))
+  }
+
+  setMuted(muted: boolean): void {
+    if (this._muted === muted) return
+    this._muted = muted
+    this.applyTracks()
+    this.changed()
+  }
+
+  async setHeld(held: boolean): Promise<void> {
+    if (this._phase !== 'active' || this._held === held || this.holdInFlight) return
+    this.holdInFlight = true
+    const s = this.session
+    // sip.js reads re-INVITE options from here; `hold` makes the offer sendonly (or inactive).
+    s.sessionDescriptionHandlerOptionsReInvite = {
+      hold: held,
+    } as Web.SessionDescriptionHandlerOptions
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.invite({
+          requestDelegate: {
+            onAccept: () => resolve(),
+            onReject: (r) =>
+              reject(new Error(`${r.message.statusCode ?? 0} ${r.message.reasonPhrase ?? ''}`)),
+          },
+        }).catch(reject)
+      })
+      this._held = held
+      this.applyTracks()
+      this.changed()
+    } catch (err) {
+      s.sessionDescriptionHandlerOptionsReInvite = {
+        hold: this._held,
+      } as Web.SessionDescriptionHandlerOptions
+      throw err
+    } finally {
+      this.holdInFlight = false
+    }
+  }
+
+  async sendDtmf(tones: string): Promise<'rtp' | 'info'> {
+    if (!DTMF_TONES.test(tones)) throw new Error(`not DTMF tones: ${tones}`)
+    const sender = this.peerConnection()
+      ?.getSenders()
+      .find((s) => s.track?.kind === 'audio')
+    // canInsertDTMF is false when the other side did not offer telephone-event.
+    if (sender?.dtmf?.canInsertDTMF) {
+      sender.dtmf.insertDTMF(tones, 100, 70)
+      return 'rtp'
+    }
+    for (const tone of tones.replace(/,/g, '')) {
+      await this.session.info({
+        requestOptions: {
+          body: {
+            contentDisposition: 'render',
+            contentType: 'application/dtmf-relay',
+            content: `Signal=${tone}\r\nDuration=100`,
+          },
+        },
+      })
+    }
+    return 'info'
+  }
+
+  remoteStream(): MediaStream | undefined {
+    return this.handler()?.remoteMediaStream
+  }
+
+  async getStats(): Promise<RTCStatsReport | undefined> {
+    return this.peerConnection()?.getStats()
+  }
+
+  private handler(): Web.SessionDescriptionHandler | undefined {
+    return this.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined
+  }
+
+  private peerConnection(): RTCPeerConnection | undefined {
+    return this.handler()?.peerConnection
+  }
+
+  private applyTracks(): void {
+    for (const s of this.peerConnection()?.getSenders() ?? []) {
+      if (s.track) s.track.enabled = !this._muted && !this._held
+    }
+  }
+
+  private noteFinal(status: number | undefined, reason: string | undefined): void {
+    this.finalResponse = { status: status ?? 0, reason: reason ?? '' }
+  }
+
+  private fail(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err))
+    this.deps.log(`call ${this.id}: ${error.message}`)
+    this.localEnd ??= { outcome: 'failed', by: 'local', reason: error.message, error }
+    if (this.session.state !== SessionState.Terminated) {
+      void this.session.dispose().catch(() => {})
+    }
+    // dispose() may not move an Initial session to Terminated before it is sent.
+    queueMicrotask(() => this.finish())
+  }
+
+  private onState(state: SessionState): void {
+    if (state === SessionState.Established) {
+      this.answered = true
+      this.applyTracks()
+      this.setPhase('active')
+    } else if (state === SessionState.Terminated) {
+      // sip.js terminates the session before it hands the final response to our request
+      // delegate (Inviter.onReject, then requestDelegate.onReject): let that land first.
+      queueMicrotask(() => this.finish())
+    }
+  }
+
+  private finish(): void {
+    if (this._phase === 'ended') return
+    this._end = this.localEnd ?? this.remoteEnd()
+    this.setPhase('ended')
+  }
+
+  private remoteEnd(): CallEnd {
+    if (this.answered) return { outcome: 'answered', by: 'remote', reason: 'Hung up' }
+    if (this.direction === 'in') {
+      return { outcome: 'missed', by: 'remote', reason: this.remoteCancelled ? 'Cancelled' : '' }
+    }
+    const r = this.finalResponse
+    if (r == null) return { outcome: 'failed', by: 'remote', reason: 'No answer' }
+    return {
+      outcome: DECLINED.has(r.status) ? 'declined' : 'failed',
+      by: 'remote',
+      status: r.status,
+      reason: r.reason,
+    }
+  }
+
+  private setPhase(phase: CallPhase): void {
+    if (this._phase === phase || this._phase === 'ended') return
+    this._phase = phase
+    this.changed()
+  }
+
+  private changed(): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l()
+      } catch (err) {
+        this.deps.log(`call listener failed: ${String(err)}`)
+      }
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The session description handler factory of our UA: sip.js's Web handler
+ * (RTCPeerConnection, audio only) with what a softphone needs on top:
+ *
+ * - ICE servers per call: the UA fetches fresh STUN/TURN credentials before
+ *   each call and hands them over through `mediaFor(session)`;
+ * - fast gathering: a short gathering timeout and an early finish once a
+ *   relay or server-reflexive candidate exists (see ice-gathering.ts);
+ * - a hook before the microphone is opened (Electron asks for the
+ *   permission there).
+ */
+import { Web } from 'sip.js'
+import type { Session } from 'sip.js'
+import { EarlyGathering, hasTurnServer } from './ice-gathering.js'
+
+/** What one call needs for its media. */
+export interface CallMedia {
+  iceServers: RTCIceServer[]
+  /** getUserMedia audio constraints (device, echo cancellation, ...). */
+  audio: MediaTrackConstraints
+}
+
+export interface MediaHandlerOptions {
+  mediaFor(session: Session): CallMedia | undefined
+  /** Longest ICE gathering, ms (sip.js's own default is 5 s). */
+  iceGatheringTimeoutMs: number
+  /** Runs before getUserMedia. */
+  beforeMedia?: () => Promise<void>
+}
+
+/** Processing on, always: a softphone without them echoes and pumps. */
+export function audioConstraints(deviceId?: string): MediaTrackConstraints {
+  return {
+    echoCancellation: true,
+    noiseSuppression: true,
+    autoGainControl: true,
+    ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+  }
+}
+
+export function createMediaHandlerFactory(
+  opts: MediaHandlerOptions,
+): Web.SessionDescriptionHandlerFactory {
+  const getUserMedia = Web.defaultMediaStreamFactory()
+  const streams: Web.MediaStreamFactory = async (constraints, sdh, options) => {
+    await opts.beforeMedia?.()
+    return getUserMedia(constraints, sdh, options)
+  }
+  const base = Web.defaultSessionDescriptionHandlerFactory(streams)
+  return (session, options) => {
+    const media = opts.mediaFor(session)
+    const iceServers = media?.iceServers ?? []
+    const sdh = base(session, {
+      ...options,
+      iceGatheringTimeout: opts.iceGatheringTimeoutMs,
+      peerConnectionConfiguration: {
+        iceServers,
+        bundlePolicy: 'max-bundle',
+        rtcpMuxPolicy: 'require',
+      },
+    })
+    const early = new EarlyGathering(hasTurnServer(iceServers), () => sdh.iceGatheringComplete())
+    sdh.peerConnectionDelegate = {
+      onicecandidate: (ev) => {
+        if (ev.candidate) early.candidate(ev.candidate)
+      },
+      onicegatheringstatechange: () => {
+        if (sdh.peerConnection?.iceGatheringState === 'complete') early.stop()
+      },
+    }
+    return sdh
+  }
+}

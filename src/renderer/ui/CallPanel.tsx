@@ -1,0 +1,155 @@
+/**
+ * The call in progress: who, its state and timer, live quality (RTT, jitter,
+ * loss) with the media path (Direct or Relayed), and the controls: Mute,
+ * Hold/Resume, the DTMF keypad and Hang up. Incoming calls that are still
+ * ringing are IncomingCall's.
+ */
+import { useState } from 'react'
+import { t } from '../i18n/t.js'
+import type { MessageKey } from '../i18n/t.js'
+import type { CallView } from '../call/call-controller.js'
+import type { QualityGrade } from '../call/call-quality.js'
+import { useApp } from './app-context.js'
+import { DtmfPad } from './DtmfPad.js'
+import { formatDuration } from './format.js'
+import { useNow, useStore } from './hooks.js'
+
+export function CallPanel() {
+  const app = useApp()
+  const { current } = useStore(app.calls.store)
+  if (current == null || current.phase === 'incoming' || current.phase === 'ended') return null
+  return <ActiveCall call={current} />
+}
+
+const GRADE: Record<QualityGrade, MessageKey> = {
+  good: 'quality.good',
+  fair: 'quality.fair',
+  poor: 'quality.poor',
+  unknown: 'quality.unknown',
+}
+
+function stateText(c: CallView): string {
+  switch (c.phase) {
+    case 'preparing':
+    case 'dialing':
+      return t('call.dialing')
+    case 'ringing':
+      return t('call.ringing')
+    case 'connecting':
+      return t('call.connecting')
+    default:
+      if (c.held) return t('call.onHold')
+      if (c.heldByRemote) return t('call.heldByRemote', { peer: c.peer })
+      return t('call.active')
+  }
+}
+
+function ActiveCall({ call }: { call: CallView }) {
+  const app = useApp()
+  const { contacts } = useStore(app.contacts.store)
+  const keyChanged = contacts.some((c) => c.name === call.peer && c.keyChanged)
+  const now = useNow(1000)
+  const [keypad, setKeypad] = useState(false)
+  const active = call.phase === 'active'
+  const q = call.quality
+  return (
+    <section className="call-panel" aria-label={t('call.region', { peer: call.peer })}>
+      <div className="call-who">
+        <div className="avatar avatar-large" aria-hidden="true">
+          {call.peer.slice(0, 1).toUpperCase()}
+        </div>
+        <div>
+          <h2 className="call-peer">
+            {call.peer}{' '}
+            {keyChanged && (
+              <span className="pill pill-danger" role="alert">
+                {t('call.keyWarning', { peer: call.peer })}
+              </span>
+            )}
+          </h2>
+          <p className="call-state" role="status">
+            {stateText(call)}
+            {active && call.answeredAt != null && (
+              <>
+                {' · '}
+                <time className="call-timer" aria-label={t('call.duration')}>
+                  {formatDuration(now - call.answeredAt)}
+                </time>
+              </>
+            )}
+          </p>
+        </div>
+      </div>
+      {active && (
+        <dl className="call-quality" aria-label={t('call.quality')}>
+          <div className={`quality-grade grade-${q?.grade ?? 'unknown'}`}>
+            <dt className="sr-only">{t('call.qualityGrade')}</dt>
+            <dd>{t(GRADE[q?.grade ?? 'unknown'])}</dd>
+          </div>
+          <div>
+            <dt>{t('call.path')}</dt>
+            <dd className={`path path-${call.path}`}>
+              {call.path === 'relay'
+                ? t('call.relayed')
+                : call.path === 'direct'
+                  ? t('call.direct')
+                  : t('call.pathUnknown')}
+            </dd>
+          </div>
+          <div>
+            <dt>{t('call.rtt')}</dt>
+            <dd>{q?.rttMs != null ? t('unit.ms', { n: q.rttMs }) : '–'}</dd>
+          </div>
+          <div>
+            <dt>{t('call.jitter')}</dt>
+            <dd>{q?.jitterMs != null ? t('unit.ms', { n: q.jitterMs }) : '–'}</dd>
+          </div>
+          <div>
+            <dt>{t('call.loss')}</dt>
+            <dd>{q?.lossPercent != null ? t('unit.percent', { n: q.lossPercent }) : '–'}</dd>
+          </div>
+        </dl>
+      )}
+      <div className="call-controls">
+        {active && (
+          <>
+            <button
+              type="button"
+              className="button"
+              aria-pressed={call.muted}
+              onClick={() => app.calls.toggleMute()}
+            >
+              {t('call.mute')}
+            </button>
+            <button
+              type="button"
+              className="button"
+              aria-pressed={call.held}
+              disabled={call.busy}
+              onClick={() => void app.calls.toggleHold()}
+            >
+              {call.held ? t('call.resume') : t('call.hold')}
+            </button>
+            <button
+              type="button"
+              className="button"
+              aria-expanded={keypad}
+              aria-controls="dtmf-pad"
+              onClick={() => setKeypad((k) => !k)}
+            >
+              {t('call.keypad')}
+            </button>
+          </>
+        )}
+        <button
+          type="button"
+          className="button button-hangup"
+          onClick={() => void app.calls.hangup()}
+        >
+          {t('call.hangup')}
+        </button>
+      </div>
+      {active && keypad && <DtmfPad sent={call.dtmf} onKey={(k) => app.calls.dtmf(k)} />}
+    </section>
+  )
+}

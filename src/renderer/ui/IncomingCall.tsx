@@ -1,0 +1,55 @@
+/**
+ * The incoming-call screen: a modal that interrupts (alertdialog) with
+ * Answer and Decline; Escape declines. Focus lands on the caller's name, not
+ * on a button, so a stray Enter from typing does not answer.
+ */
+import { t } from '../i18n/t.js'
+import { useApp } from './app-context.js'
+import { Dialog } from './Dialog.js'
+import { useStore } from './hooks.js'
+
+export function IncomingCall() {
+  const app = useApp()
+  const { current } = useStore(app.calls.store)
+  const { contacts } = useStore(app.contacts.store)
+  if (current == null || current.phase !== 'incoming') return null
+  const keyChanged = contacts.some((c) => c.name === current.peer && c.keyChanged)
+  return (
+    <Dialog
+      title={t('incoming.title')}
+      role="alertdialog"
+      className="incoming"
+      onClose={() => void app.calls.decline()}
+    >
+      <div className="incoming-who">
+        <div className="avatar avatar-large ringing" aria-hidden="true">
+          {current.peer.slice(0, 1).toUpperCase()}
+        </div>
+        <p className="incoming-text" tabIndex={-1} data-autofocus>
+          {t('incoming.body', { peer: current.peer })}
+        </p>
+        {keyChanged && (
+          <p className="pill pill-danger" role="alert">
+            {t('call.keyWarning', { peer: current.peer })}
+          </p>
+        )}
+      </div>
+      <div className="dialog-actions">
+        <button
+          type="button"
+          className="button button-hangup"
+          onClick={() => void app.calls.decline()}
+        >
+          {t('incoming.decline')}
+        </button>
+        <button
+          type="button"
+          className="button button-call"
+          onClick={() => void app.calls.answer()}
+        >
+          {t('incoming.answer')}
+        </button>
+      </div>
+    </Dialog>
+  )
+}

@@ -1,0 +1,17 @@
+/** Small React hooks over the UI's stores and timers. */
+import { useEffect, useState, useSyncExternalStore } from 'react'
+import type { Store } from '../app/store.js'
+
+export function useStore<T>(store: Store<T>): T {
+  return useSyncExternalStore(store.subscribe, store.get, store.get)
+}
+
+/** The current time, refreshed every `everyMs` while mounted (call timers, "2 min ago"). */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs)
+    return () => clearInterval(timer)
+  }, [everyMs])
+  return now
+}

@@ -1,0 +1,62 @@
+/** The small pieces around the bridges: the URL token, error codes across IPC, and formatting. */
+import { describe, expect, it } from 'vitest'
+import { takeAccessToken } from '../../src/renderer/bridge/access-token.js'
+import { ApiError, toApiError } from '../../src/renderer/bridge/api-error.js'
+import { formatBytes, formatDuration } from '../../src/renderer/ui/format.js'
+
+function env(hash: string, stored?: string) {
+  const store = new Map<string, string>(stored ? [['kaiwa.token', stored]] : [])
+  const replaced: string[] = []
+  return {
+    store,
+    replaced,
+    env: {
+      location: { hash, pathname: '/', search: '' },
+      history: {
+        replaceState: (_s: unknown, _t: string, url?: string | URL | null) =>
+          void replaced.push(String(url)),
+      },
+      storage: {
+        getItem: (k: string) => store.get(k) ?? null,
+        setItem: (k: string, v: string) => void store.set(k, v),
+      },
+    },
+  }
+}
+
+describe('access token', () => {
+  it('takes the token from the fragment, keeps it for the tab, and clears the address bar', () => {
+    const e = env('#token=abc123&x=1')
+    expect(takeAccessToken(e.env)).toBe('abc123')
+    expect(e.store.get('kaiwa.token')).toBe('abc123')
+    expect(e.replaced).toEqual(['/#x=1'])
+  })
+
+  it('falls back to the stored token after a reload, and to nothing', () => {
+    expect(takeAccessToken(env('', 'kept').env)).toBe('kept')
+    expect(takeAccessToken(env('').env)).toBeUndefined()
+  })
+})
+
+describe('toApiError', () => {
+  it('keeps codes, and recovers them from errors that crossed Electron IPC', () => {
+    expect(toApiError(new ApiError('not_found', 'x')).code).toBe('not_found')
+    expect(toApiError(Object.assign(new Error('gone'), { code: 'timeout' })).code).toBe('timeout')
+    const ipc = toApiError(
+      new Error("Error invoking remote method 'kaiwa:call': Error: [name_taken] taken"),
+    )
+    expect([ipc.code, ipc.message]).toEqual(['name_taken', 'taken'])
+    expect(toApiError('weird').code).toBe('internal')
+  })
+})
+
+describe('format', () => {
+  it('durations and sizes', () => {
+    expect(formatDuration(0)).toBe('0:00')
+    expect(formatDuration(65_400)).toBe('1:05')
+    expect(formatDuration(3_725_000)).toBe('1:02:05')
+    expect(formatBytes(512)).toBe('512 B')
+    expect(formatBytes(1536)).toBe('1.5 KiB')
+    expect(formatBytes(300 * 1024 * 1024)).toBe('300 MiB')
+  })
+})
