@@ -69,8 +69,8 @@ try {
   const boot = sn.addrs.find((a) => !a.includes('p2p-circuit'))
   const common = ['--supernode', 'off', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', boot]
   const [alice, bob] = await Promise.all([
-    startNode('alice', [...common, '--name', 'alice', '--sip-port', '15060']),
-    startNode('bob', [...common, '--name', 'bob', '--sip-port', '15062']),
+    startNode('alice', [...common, '--name', 'alice', '--sip-port', '15060', '--ui']),
+    startNode('bob', [...common, '--name', 'bob', '--sip-port', '15062', '--ui']),
   ])
   console.log(`\n  supernode  ${sn.peerId}  api ${sn.api}`)
   console.log(`  alice      ${alice.peerId}  api ${alice.api}`)
@@ -97,6 +97,10 @@ try {
       )
     }
   }
+  console.log(`\nOpen the softphone as each user, in two browser tabs (or two browsers):`)
+  console.log(`  alice  ${alice.ui}`)
+  console.log(`  bob    ${bob.ui}`)
+  console.log(`Type "bob" in alice's User ID box, then Call or Chat.`)
   console.log(`\nTry it yourself (in another terminal):`)
   console.log(`  npx kaiwa lookup alice --data ${bob.dataDir}`)
   console.log(`  npx kaiwa status --data ${alice.dataDir}`)
