@@ -67,6 +67,8 @@ export class ElectionService {
   private readonly askers = new Map<string, { candidate: boolean; at: number }>()
   /** Supernodes whose reports say they are leaving. */
   readonly leaving = new Set<string>()
+  /** The latest load (clients / target) each sampled supernode reported. */
+  private readonly loads = new Map<string, number>()
   private last: ElectionDecision | undefined
   private busy = false
 
@@ -78,6 +80,11 @@ export class ElectionService {
       assumePublic: false,
       ...init.tuning,
     }
+  }
+
+  /** A supernode's last reported load (clients / target), for choosing where to attach. */
+  loadOf(peer: string): number | undefined {
+    return this.loads.get(peer)
   }
 
   /** The last decision, for status and logs. */
@@ -172,7 +179,9 @@ export class ElectionService {
   private async round(random: number): Promise<ElectionDecision | undefined> {
     const { roles } = this.init
     const mode = roles.mode()
-    if (mode !== 'auto' || this.steppingDown) return undefined
+    // Clients sample loads in every mode (they choose where to attach by it);
+    // only `auto` nodes act on them.
+    if (this.steppingDown || (mode !== 'auto' && roles.role() === 'supernode')) return undefined
     const node = this.init.node()
     const now = Date.now()
     const role: Role = roles.role()
@@ -206,12 +215,14 @@ export class ElectionService {
           const r = await requestLoad(node, peerIdFromString(id), asCandidate, now)
           if (r.steppingDown) this.leaving.add(id)
           else this.leaving.delete(id)
+          this.loads.set(id, r.clients / r.target)
           reports.push(r)
         } catch (err) {
           this.init.log.debug(`no load report from ${id}: ${String(err)}`)
         }
       }),
     )
+    if (mode !== 'auto') return undefined
     const decision = decide({
       mode,
       role,

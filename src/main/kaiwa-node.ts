@@ -170,6 +170,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
         node: built,
         supernodes: () => supernodes.connected(),
         leaving: () => late.election?.leaving ?? new Set(),
+        load: (peer) => late.election?.loadOf(peer),
         log: log.child('relay'),
       })
       late.relays.start()

@@ -34,6 +34,8 @@ export interface RelayKeeperInit {
   supernodes: () => string[]
   /** Supernodes that announced they are stepping down: hold a reservation elsewhere. */
   leaving?: () => ReadonlySet<string>
+  /** A supernode's last reported load (clients / target), if known: the least loaded is chosen. */
+  load?: (peer: string) => number | undefined
   log: Logger
   checkMs?: number
 }
