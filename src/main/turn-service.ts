@@ -73,7 +73,6 @@ export class TurnService {
         // (a single-machine network: the demo, the tests).
         allowLoopback: this.init.host === '127.0.0.1',
       })
-      if (this.caps != null) applyTurnCaps(server, this.caps)
       try {
         this.bound = await server.listen()
         this.server = server
@@ -109,7 +108,7 @@ export class TurnService {
   /** The operator's caps (bandwidth, concurrent relayed calls); kept across role changes. */
   setCaps(caps: TurnCaps): void {
     this.caps = caps
-    if (this.server != null) applyTurnCaps(this.server, caps)
+    this.server?.setCaps(caps)
   }
 
   status(): TurnStatus | null {
@@ -224,9 +223,4 @@ async function loadOrCreateSecret(dataDir: string): Promise<string> {
       throw new TurnCredentialsError(`${path} is corrupt; delete it and restart`)
     return secret
   }
-}
-
-// TODO(lead): call server.setCaps directly once the TURN limits land (in progress).
-function applyTurnCaps(server: TurnServer, caps: TurnCaps): void {
-  ;(server as unknown as { setCaps?: (c: TurnCaps) => void }).setCaps?.(caps)
 }

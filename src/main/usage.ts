@@ -27,7 +27,7 @@ export function createUsageMeter(
   let last: { at: number; bytes: number; kbps: number } | undefined
   return async () => {
     const turn = node.turn.status()
-    const bytes = turn == null ? 0 : turn.stats.bytesToPeers + turn.stats.bytesToClients
+    const bytes = turn?.stats.bytesRelayed ?? 0
     const now = Date.now()
     if (last == null || now - last.at >= 1000) {
       const kbps =

@@ -8,21 +8,23 @@ import { reservedRelays } from '../../src/overlay/relay-keeper.js'
 import { freePort, LOG_LEVEL, tcpAddr, tempDir, waitFor } from '../helpers/nodes.js'
 
 // The real policy, with the clock's long waits shortened: decisions every
-// 300 ms, no dwell times, no uptime or uplink bar, and loopback counted as
-// public (a one-host network has no public address to confirm).
-const FAST: Partial<ElectionTuning> = {
+// 300 ms, no client dwell time, no uptime or uplink bar, and loopback counted
+// as public (a one-host network has no public address to confirm). A new
+// supernode serves at least 10 minutes (the hysteresis) unless a test says otherwise.
+const fast = (supernodeDwellMs = 600_000): Partial<ElectionTuning> => ({
   intervalMs: 300,
   handoffMs: 1500,
   assumePublic: true,
   thresholds: { minUplinkKbps: 0, minUptimeMs: 0 },
-  policy: { minClientDwellMs: 0, minSupernodeDwellMs: 0, minSupernodes: 2 },
-}
+  policy: { minClientDwellMs: 0, minSupernodeDwellMs: supernodeDwellMs, minSupernodes: 2 },
+})
 
 const nodes: KaiwaNode[] = []
 async function start(
   mode: 'on' | 'auto' | 'off',
   bootstrap: string[],
   name?: string,
+  election = fast(),
 ): Promise<KaiwaNode> {
   const n = await startKaiwaNode({
     dataDir: await tempDir(),
@@ -35,7 +37,7 @@ async function start(
     // Capable supernodes run TURN (its port is part of "reachable").
     turnPort: await freePort(),
     turnHost: '127.0.0.1',
-    election: FAST,
+    election,
     log: createStderrLogger(LOG_LEVEL, 'election-test'),
   })
   nodes.push(n)
@@ -70,10 +72,11 @@ describe('supernode election on real nodes', () => {
   })
 
   it('a supernode with little load steps down above the floor and hands its clients off', async () => {
-    const a = await start('on', [], 'erin')
+    // Supernodes that may step down as soon as they are allowed to (no dwell time).
+    const a = await start('on', [], 'erin', fast(0))
     const boot = [tcpAddr(a)]
-    const b = await start('on', boot)
-    const c = await start('on', boot)
+    const b = await start('on', boot, undefined, fast(0))
+    const c = await start('on', boot, undefined, fast(0))
     const all = [a, b, c]
     const client = await start('off', all.map(tcpAddr), 'dave')
     await waitFor(

@@ -1,12 +1,16 @@
 /**
  * The TURN server's allocations keyed by 5-tuple (RFC 8656 §6), with lazy expiry (RFC 8656 §6:
  * an allocation is deleted when its lifetime runs out) and the per-user counts for the quota
- * (486, RFC 8656 §7.2), which include Allocates still binding their relay socket.
+ * (486, RFC 8656 §7.2), which include Allocates still binding their relay socket. UDP clients
+ * are also indexed by port then address, so a ChannelData datagram finds its allocation without
+ * building a key string.
  */
 import type { Allocation } from './allocation.js'
 
 export class AllocationTable {
   private readonly map = new Map<string, Allocation>()
+  /** UDP allocations by client port; several only when clients on different IPs share a port. */
+  private readonly udp = new Map<number, Allocation[]>()
   /** 5-tuples whose Allocate is binding a relay socket, with their username. */
   private readonly pending = new Map<string, string>()
 
@@ -14,27 +18,60 @@ export class AllocationTable {
     return this.map.size
   }
 
+  /** Allocations live or being created: what the server-wide cap counts. */
+  get sizeWithPending(): number {
+    return this.map.size + this.pending.size
+  }
+
   /** The live allocation of a 5-tuple; an expired one is closed and removed. */
   get(key: string, now: number): Allocation | undefined {
     const a = this.map.get(key)
-    if (a && a.expires <= now) {
-      this.delete(key)
-      return undefined
+    return a === undefined ? undefined : this.live(a, now)
+  }
+
+  /** The live allocation of a UDP client at address:port. */
+  getUdp(address: string, port: number, now: number): Allocation | undefined {
+    const list = this.udp.get(port)
+    if (list === undefined) return undefined
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!
+      if (a.client.address === address) return this.live(a, now)
     }
-    return a
+    return undefined
+  }
+
+  private live(a: Allocation, now: number): Allocation | undefined {
+    if (a.expires > now) return a
+    this.delete(a.key)
+    return undefined
   }
 
   add(a: Allocation): void {
     this.map.set(a.key, a)
+    if (a.client.transport !== 'udp') return
+    const list = this.udp.get(a.client.port)
+    if (list) list.push(a)
+    else this.udp.set(a.client.port, [a])
   }
 
   delete(key: string): void {
-    this.map.get(key)?.close()
+    const a = this.map.get(key)
+    if (a === undefined) return
+    a.close()
     this.map.delete(key)
+    const list = a.client.transport === 'udp' ? this.udp.get(a.client.port) : undefined
+    if (list === undefined) return
+    const rest = list.filter((x) => x !== a)
+    if (rest.length) this.udp.set(a.client.port, rest)
+    else this.udp.delete(a.client.port)
   }
 
+  /** Delete expired allocations and the expired permissions of live ones. */
   sweep(now: number): void {
-    for (const [k, a] of this.map) if (a.expires <= now) this.delete(k)
+    for (const [k, a] of this.map) {
+      if (a.expires <= now) this.delete(k)
+      else a.sweep(now)
+    }
   }
 
   closeAll(): void {

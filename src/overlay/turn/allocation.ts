@@ -3,9 +3,11 @@
  * server), lifetime, permissions (§9) and channel bindings (§12). Expiry is evaluated lazily
  * against the server clock, so a fake clock in tests drives every timer.
  */
-import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
 import { KaiwaError } from '../../shared/errors.js'
+import { DirectionLimit } from './relay-limits.js'
+import type { AllocationLimits } from './relay-limits.js'
+import { udpSocket } from './udp-socket.js'
 
 /** No relay port in the configured range could be bound (answer 508, RFC 8656 §7.2). */
 export class RelayPortsExhaustedError extends KaiwaError {
@@ -27,50 +29,94 @@ export interface Peer {
 /** How the server reaches a client: its transport address and a way to send it bytes. */
 export interface ClientLink extends Peer {
   transport: 'udp' | 'tcp'
+  /** The 5-tuple key `transport|address|port` of the allocation table. */
+  key: string
   send(buf: Uint8Array): void
 }
 
-interface Channel {
-  number: number
-  peer: Peer
+/** A permission (§9) for one peer IP; the object is reused when refreshed. */
+interface Permission {
   expires: number
 }
 
-const peerKey = (p: Peer) => `${p.address}|${p.port}`
+export interface Channel {
+  number: number
+  peer: Peer
+  expires: number
+  /** The permission of peer.address, looked up again only once it has expired. */
+  perm: Permission
+}
+
+export const peerKey = (address: string, port: number) => `${address}|${port}`
+
+export interface AllocationInit {
+  /** The 5-tuple of the client side, and how to reach it. */
+  client: ClientLink
+  username: string
+  relay: Socket
+  relayPort: number
+  /** Transaction id of the Allocate that created it (retransmissions get the same answer). */
+  transactionId: Uint8Array
+  lifetimeMs: number
+  now: number
+  /** Per-direction limits (relay-limits.ts). */
+  limits: Required<AllocationLimits>
+}
 
 export class Allocation {
+  readonly key: string
+  readonly client: ClientLink
+  readonly username: string
+  readonly relay: Socket
+  readonly relayPort: number
+  readonly transactionId: Uint8Array
   /** Expiry time (ms, server clock). */
   expires: number
-  private readonly permissions = new Map<string, number>()
+  /** Client → peer and peer → client limits. */
+  readonly toPeer: DirectionLimit
+  readonly toClient: DirectionLimit
+  private readonly permissions = new Map<string, Permission>()
   private readonly byNumber = new Map<number, Channel>()
   private readonly byPeer = new Map<string, Channel>()
+  /** The channel a peer packet last matched: calls have one peer, so this saves a Map lookup. */
+  private lastPeerChannel: Channel | undefined
 
-  constructor(
-    /** 5-tuple key of the client side (transport|address|port). */
-    readonly key: string,
-    readonly client: ClientLink,
-    readonly username: string,
-    readonly relay: Socket,
-    readonly relayPort: number,
-    /** Transaction id of the Allocate that created it (retransmissions get the same answer). */
-    readonly transactionId: Uint8Array,
-    lifetimeMs: number,
-    now: number,
-  ) {
-    this.expires = now + lifetimeMs
+  constructor(init: AllocationInit) {
+    this.client = init.client
+    this.key = init.client.key
+    this.username = init.username
+    this.relay = init.relay
+    this.relayPort = init.relayPort
+    this.transactionId = init.transactionId
+    this.expires = init.now + init.lifetimeMs
+    this.toPeer = new DirectionLimit(init.limits, init.now)
+    this.toClient = new DirectionLimit(init.limits, init.now)
   }
 
   /** Install or refresh a permission for the peer's IP; ports are ignored (§9). */
   permit(address: string, now: number): void {
-    this.permissions.set(address, now + PERMISSION_LIFETIME_MS)
+    const p = this.permissions.get(address)
+    if (p) p.expires = now + PERMISSION_LIFETIME_MS
+    else this.permissions.set(address, { expires: now + PERMISSION_LIFETIME_MS })
   }
 
   hasPermission(address: string, now: number): boolean {
-    const exp = this.permissions.get(address)
-    if (exp === undefined) return false
-    if (exp > now) return true
-    this.permissions.delete(address)
-    return false
+    const p = this.permissions.get(address)
+    return p !== undefined && p.expires > now
+  }
+
+  /** Is the channel's peer permitted at `now` (its permission may have been replaced)? */
+  channelPermitted(ch: Channel, now: number): boolean {
+    if (ch.perm.expires > now) return true
+    const p = this.permissions.get(ch.peer.address)
+    if (p === undefined) return false
+    ch.perm = p
+    return p.expires > now
+  }
+
+  /** Forget expired permissions (a bounded table even under a CreatePermission flood). */
+  sweep(now: number): void {
+    for (const [a, p] of this.permissions) if (p.expires <= now) this.permissions.delete(a)
   }
 
   /**
@@ -79,34 +125,49 @@ export class Allocation {
    */
   canBind(number: number, peer: Peer, now: number): boolean {
     const byN = this.channel(number, now)
-    const byP = this.channelForPeer(peer, now)
+    const byP = this.channelForPeer(peer.address, peer.port, now)
     return (
-      (byN === undefined || peerKey(byN.peer) === peerKey(peer)) &&
+      (byN === undefined || (byN.peer.address === peer.address && byN.peer.port === peer.port)) &&
       (byP === undefined || byP.number === number)
     )
   }
 
   /** Bind (or refresh) a channel and refresh the peer's permission (§12.2). */
   bind(number: number, peer: Peer, now: number): void {
-    const ch: Channel = { number, peer, expires: now + CHANNEL_LIFETIME_MS }
-    this.byNumber.set(number, ch)
-    this.byPeer.set(peerKey(peer), ch)
     this.permit(peer.address, now)
+    const perm = this.permissions.get(peer.address)!
+    const old = this.byNumber.get(number)
+    if (old) {
+      // A refresh (canBind allowed only the same peer): keep the object the caches hold.
+      old.expires = now + CHANNEL_LIFETIME_MS
+      old.perm = perm
+      return
+    }
+    const ch: Channel = { number, peer, expires: now + CHANNEL_LIFETIME_MS, perm }
+    this.byNumber.set(number, ch)
+    this.byPeer.set(peerKey(peer.address, peer.port), ch)
   }
 
   channel(number: number, now: number): Channel | undefined {
     const ch = this.byNumber.get(number)
     if (ch && ch.expires <= now) {
       this.byNumber.delete(number)
-      this.byPeer.delete(peerKey(ch.peer))
+      this.byPeer.delete(peerKey(ch.peer.address, ch.peer.port))
+      if (this.lastPeerChannel === ch) this.lastPeerChannel = undefined
       return undefined
     }
     return ch
   }
 
-  channelForPeer(peer: Peer, now: number): Channel | undefined {
-    const ch = this.byPeer.get(peerKey(peer))
-    return ch && this.channel(ch.number, now)
+  channelForPeer(address: string, port: number, now: number): Channel | undefined {
+    const last = this.lastPeerChannel
+    let ch: Channel | undefined
+    if (last !== undefined && last.peer.port === port && last.peer.address === address) ch = last
+    else ch = this.byPeer.get(peerKey(address, port))
+    if (ch === undefined) return undefined
+    if (ch.expires <= now) return this.channel(ch.number, now)
+    this.lastPeerChannel = ch
+    return ch
   }
 
   close(): void {
@@ -117,7 +178,7 @@ export class Allocation {
 /** Bind `socket` to host:port; resolves false when the port is taken. */
 function tryBind(host: string, port: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const s = createSocket('udp4')
+    const s = udpSocket()
     const onError = () => {
       s.close()
       resolve(undefined)

@@ -98,19 +98,32 @@ export function dataIndication(peer: Peer, payload: Uint8Array): Uint8Array {
   })
 }
 
+/**
+ * A success or error response to `req` (RFC 8489 §6.3): ERROR-CODE first for errors, SOFTWARE
+ * when configured. RFC 8489 §9.2.4: responses to authenticated requests carry MESSAGE-INTEGRITY
+ * (keyed with `key`); FINGERPRINT goes on those and whenever the request had one (§7).
+ */
+export function stunResponse(
+  req: DecodedStunMessage,
+  attrs: StunAttribute[],
+  opts: { code?: number | undefined; key?: Uint8Array | undefined; software?: string | undefined },
+): Uint8Array {
+  const attributes = [...attrs]
+  if (opts.code !== undefined) {
+    const reason = REASONS[opts.code] ?? 'Error'
+    attributes.unshift({ name: 'ERROR-CODE', value: { code: opts.code, reason } })
+  }
+  if (opts.software) attributes.push({ name: 'SOFTWARE', value: opts.software })
+  return encodeStun(
+    {
+      method: req.method,
+      class: opts.code === undefined ? 'success' : 'error',
+      transactionId: req.transactionId,
+      attributes,
+    },
+    { integrityKey: opts.key, fingerprint: opts.key !== undefined || !!req.fingerprint },
+  )
+}
+
 /** Highest channel number: 0x4FFF (RFC 8656 §12), or 0x7FFF with the RFC 5766 §11 range. */
 export const maxChannel = (legacy: boolean) => (legacy ? 0x7fff : 0x4fff)
-
-/**
- * A ChannelData frame (RFC 8656 §12.4) for any channel 0x4000..0x7FFF; encodeChannelData only
- * produces RFC 8656 numbers, this also covers legacy RFC 5766 ones. `pad` (required over TCP,
- * §12.5) pads the frame to a multiple of 4 bytes.
- */
-export function channelDataFrame(channel: number, data: Uint8Array, pad = false): Uint8Array {
-  const out = new Uint8Array(4 + (pad ? (data.length + 3) & ~3 : data.length))
-  const dv = new DataView(out.buffer)
-  dv.setUint16(0, channel)
-  dv.setUint16(2, data.length)
-  out.set(data, 4)
-  return out
-}

@@ -1,4 +1,8 @@
 /** Options and statistics of the TURN server (turn-server.ts). */
+import type { AllocationLimits, RelayCaps } from './relay-limits.js'
+
+export type { AllocationLimits, RelayCaps } from './relay-limits.js'
+
 export interface TurnServerOptions {
   /** Shared secret of the TURN REST API credentials. */
   secret: string | Uint8Array
@@ -9,14 +13,32 @@ export interface TurnServerOptions {
   /** Also accept TCP from clients on the same port number (default true); relays stay UDP. */
   tcp?: boolean
   maxTcpConnections?: number
-  /** Relay ports (inclusive); default 49160-49200, outside Linux's ephemeral range. */
+  /**
+   * Relay ports (inclusive). RFC 8656 §7.2: the server SHOULD allocate from the dynamic range
+   * 49152-65535 unless it knows other applications on the host are not affected; ports taken by
+   * anyone else are skipped.
+   * @default [49152, 65535]
+   */
   relayPortRange?: readonly [number, number]
   defaultLifetimeS?: number
   maxLifetimeS?: number
+  /** Concurrent allocations per username (486, RFC 8656 §7.2). @default 5 */
   maxAllocationsPerUser?: number
   nonceTtlS?: number
   /** Requests per second per source IP (token bucket) and burst size. */
   rateLimit?: { ratePerS: number; burst: number }
+  /** Packets/s and bytes/s per allocation and direction (relay-limits.ts). */
+  allocationLimits?: AllocationLimits
+  /** Server-wide caps at start; change them later with TurnServer.setCaps (relay-limits.ts). */
+  caps?: Partial<RelayCaps>
+  /**
+   * Receive and send buffer of the listen socket, in bytes (the kernel caps it at
+   * net.core.rmem_max / wmem_max). All clients' packets queue there while the event loop is
+   * busy (a GC pause, a burst of Allocates): at 50,000 packets/s the Linux default of 208 KiB
+   * overflows within a few milliseconds.
+   * @default 4 MiB
+   */
+  socketBufferBytes?: number
   /**
    * Allow peers on loopback addresses (127/8, ::1), including other allocations' relay ports.
    * Off by default: relaying into the server host is an amplification/SSRF risk (RFC 8656 §21).
@@ -35,13 +57,35 @@ export interface TurnServerOptions {
   software?: string
 }
 
+/** TurnServer.stats(): a flat record of numbers, counted since the server was created. */
 export interface TurnStats {
+  /** Live allocations: the relayed calls now. */
   allocations: number
   allocationsTotal: number
+  /** Allocates refused with 508 because of the server-wide caps. */
+  allocationsRefused: number
+  /** Distinct peer IDs (usernames `expiry:peerId`) that got an allocation (up to 100,000). */
+  peersServed: number
+  /** Payload bytes relayed, both directions (bytesToPeers + bytesToClients). */
+  bytesRelayed: number
+  packetsRelayed: number
   bytesToPeers: number
   bytesToClients: number
   packetsToPeers: number
   packetsToClients: number
+  /** Packets not relayed, the sum of the dropped* reasons below. */
+  packetsDropped: number
+  /** No allocation, channel or permission, or a peer the policy refuses. */
+  droppedNoPermission: number
+  /** relayKbps is 0. */
+  droppedRelayOff: number
+  /** Over the allocation's packets/s (either direction). */
+  droppedPacketRate: number
+  /** Over the allocation's bytes/s (either direction). */
+  droppedAllocationBandwidth: number
+  /** Over the server-wide relayKbps. */
+  droppedServerBandwidth: number
+  /** Requests dropped by the per-source request rate limit. */
   rateLimited: number
   malformed: number
 }

@@ -1,21 +1,24 @@
 /**
- * The supernodes' STUN/TURN server over UDP (RFC 8489 STUN, RFC 8656 TURN): Binding without
- * auth, Allocate/Refresh/CreatePermission/ChannelBind with long-term credentials from the TURN
- * REST API pattern (turn-credentials.ts), Send/Data indications and ChannelData relaying.
- * Not implemented: TCP/TLS transports, IPv6 relays, RESERVATION-TOKEN, DONT-FRAGMENT (→ 420).
+ * The supernodes' STUN/TURN server (RFC 8489 STUN, RFC 8656 TURN) over UDP and TCP: Binding
+ * without auth, Allocate/Refresh/CreatePermission/ChannelBind with long-term credentials from the
+ * TURN REST API pattern (turn-credentials.ts), Send/Data indications and ChannelData relaying
+ * (relay-path.ts) under per-allocation and server-wide limits (relay-limits.ts), changeable at
+ * runtime with setCaps. Not implemented: TLS, IPv6 relays, RESERVATION-TOKEN, DONT-FRAGMENT
+ * (→ 420).
  */
-import { createSocket } from 'node:dgram'
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { InvalidInputError } from '../../shared/errors.js'
 import { Allocation, RelayPortsExhaustedError, bindRelaySocket } from './allocation.js'
 import type { ClientLink, Peer } from './allocation.js'
 import { AllocationTable } from './allocation-table.js'
+import { RelayCounters } from './relay-counters.js'
+import { ServerCaps, allocationLimits } from './relay-limits.js'
+import type { AllocationLimits, RelayCaps } from './relay-limits.js'
+import { RelayPath } from './relay-path.js'
 import { TokenBucketLimiter } from './rate-limit.js'
 import {
   StunMethod,
-  decodeChannelData,
   decodeStun,
-  encodeStun,
   isChannelData,
   isStun,
   verifyFingerprint,
@@ -27,24 +30,25 @@ import { listenTcp } from './turn-tcp.js'
 import type { TcpListener } from './turn-tcp.js'
 import { DEFAULT_TURN_REALM } from './turn-credentials.js'
 import {
-  REASONS,
   TURN_REQUESTS,
-  channelDataFrame,
   maxChannel,
   clampLifetimeS,
-  dataIndication,
   find,
   findAll,
   peerAllowed,
+  stunResponse,
   unknownAttributes,
 } from './turn-helpers.js'
 import type { TurnServerOptions, TurnStats } from './turn-options.js'
+import { bindUdp } from './udp-socket.js'
 
-export type { TurnServerOptions, TurnStats } from './turn-options.js'
+export type { AllocationLimits, RelayCaps, TurnServerOptions, TurnStats } from './turn-options.js'
 
 type Attrs = StunAttribute[]
 const UDP = 17
 const mappedOf = (p: Peer): StunAddress => ({ family: 'IPv4', address: p.address, port: p.port })
+/** The peer ID of a REST username `expiry:peerId` (turn-credentials.ts). */
+const peerIdOf = (username: string) => username.slice(username.indexOf(':') + 1)
 
 export class TurnServer {
   private socket: Socket | undefined
@@ -56,23 +60,37 @@ export class TurnServer {
   private readonly realm: string
   private readonly range: readonly [number, number]
   private sweeper: ReturnType<typeof setInterval> | undefined
-  private readonly counters: Omit<TurnStats, 'allocations'> = {
-    allocationsTotal: 0,
-    bytesToPeers: 0,
-    bytesToClients: 0,
-    packetsToPeers: 0,
-    packetsToClients: 0,
-    rateLimited: 0,
-    malformed: 0,
-  }
+  private readonly counters = new RelayCounters()
+  private readonly limits: Required<AllocationLimits>
+  private readonly serverCaps: ServerCaps
+  private readonly relay: RelayPath
 
   constructor(private readonly opts: TurnServerOptions) {
     if (opts.secret.length === 0) throw new InvalidInputError('TURN secret must not be empty')
     this.now = opts.now ?? Date.now
     this.realm = opts.realm ?? DEFAULT_TURN_REALM
-    this.range = opts.relayPortRange ?? [49160, 49200]
+    this.range = opts.relayPortRange ?? [49152, 65535]
     this.limiter = new TokenBucketLimiter(opts.rateLimit ?? { ratePerS: 100, burst: 200 })
     this.nonces = new NonceIssuer((opts.nonceTtlS ?? 600) * 1000)
+    this.limits = allocationLimits(opts.allocationLimits)
+    this.serverCaps = new ServerCaps(opts.caps ?? {}, this.now())
+    this.relay = new RelayPath({
+      counters: this.counters,
+      caps: this.serverCaps,
+      peerAllowed: (p) => this.peerAllowed(p),
+    })
+  }
+
+  /**
+   * Change the server-wide caps at runtime (relay-limits.ts): relayKbps (0: relay nothing) and
+   * maxAllocations (0: no new allocations). Throws InvalidInputError on a negative or NaN cap.
+   */
+  setCaps(caps: Partial<RelayCaps>): void {
+    this.serverCaps.set(caps)
+  }
+
+  caps(): RelayCaps {
+    return this.serverCaps.get()
   }
 
   /** Bind the listen socket; resolves with the bound address. */
@@ -90,23 +108,12 @@ export class TurnServer {
   }
 
   private async listenOnce(): Promise<{ address: string; port: number }> {
-    const s = createSocket('udp4')
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject)
-      s.bind(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
-        s.off('error', reject)
-        resolve()
-      })
-    })
-    s.on('message', (buf, rinfo) => {
-      const send = (b: Uint8Array) => s.send(b, rinfo.port, rinfo.address)
-      const link: ClientLink = { transport: 'udp', address: rinfo.address, port: rinfo.port, send }
-      this.onClientPacket(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), link)
-    })
+    const host = this.opts.host ?? '127.0.0.1'
+    const s = await bindUdp(host, this.opts.port ?? 0, this.opts.socketBufferBytes ?? 4 << 20)
+    s.on('message', (buf, rinfo) => this.onDatagram(s, buf, rinfo))
     s.on('error', () => undefined)
     this.socket = s
     if (this.opts.tcp !== false) {
-      const host = this.opts.host ?? '127.0.0.1'
       const maxConnections = this.opts.maxTcpConnections ?? 1024
       this.tcp = await listenTcp(
         { host, port: s.address().port, maxConnections },
@@ -114,7 +121,7 @@ export class TurnServer {
           frame: (frame, link) => this.onClientPacket(frame, link),
           malformed: () => void this.counters.malformed++,
           // The allocation belongs to this TCP 5-tuple, which is gone with the connection.
-          closed: (link) => this.allocations.delete(`tcp|${link.address}|${link.port}`),
+          closed: (link) => this.allocations.delete(link.key),
         },
       ).catch((e: unknown) => {
         // TCP port taken (possible when port 0 let UDP pick one): do not leak the UDP socket.
@@ -139,7 +146,7 @@ export class TurnServer {
   }
 
   stats(): TurnStats {
-    return { allocations: this.allocations.size, ...this.counters }
+    return this.counters.snapshot(this.allocations.size)
   }
 
   /** Drop expired allocations (RFC 8656 §6: deleted when the lifetime runs out). */
@@ -151,9 +158,35 @@ export class TurnServer {
     return this.allocations.get(key, this.now())
   }
 
+  /**
+   * A datagram on the listen port. ChannelData (first byte 0x40-0x7F, RFC 8656 §12, RFC 7983)
+   * takes the fast path: its allocation is found by address and port without a key string.
+   */
+  private onDatagram(s: Socket, buf: Buffer, rinfo: RemoteInfo): void {
+    const b0 = buf[0]!
+    if (b0 >= 0x40 && b0 <= 0x7f && buf.length >= 4) {
+      const now = this.now()
+      const alloc = this.allocations.getUdp(rinfo.address, rinfo.port, now)
+      return this.relay.fromClientChannelData(alloc, buf, now)
+    }
+    const { address, port } = rinfo
+    const send = (b: Uint8Array) => s.send(b, port, address)
+    const link: ClientLink = {
+      transport: 'udp',
+      key: `udp|${address}|${port}`,
+      address,
+      port,
+      send,
+    }
+    this.onClientPacket(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), link)
+  }
+
   private onClientPacket(bytes: Uint8Array, from: ClientLink): void {
-    const key = `${from.transport}|${from.address}|${from.port}`
-    if (isChannelData(bytes)) return this.onChannelData(bytes, key, from.transport === 'tcp')
+    const key = from.key
+    if (isChannelData(bytes)) {
+      const now = this.now()
+      return this.relay.fromClientChannelData(this.allocations.get(key, now), bytes, now)
+    }
     if (!isStun(bytes)) return void this.counters.malformed++
     let msg: DecodedStunMessage
     try {
@@ -179,24 +212,7 @@ export class TurnServer {
     attrs: Attrs,
     opts: { code?: number; key?: Uint8Array | undefined } = {},
   ): void {
-    const attributes: Attrs = [...attrs]
-    if (opts.code !== undefined) {
-      const reason = REASONS[opts.code] ?? 'Error'
-      attributes.unshift({ name: 'ERROR-CODE', value: { code: opts.code, reason } })
-    }
-    if (this.opts.software) attributes.push({ name: 'SOFTWARE', value: this.opts.software })
-    const out = encodeStun(
-      {
-        method: req.method,
-        class: opts.code === undefined ? 'success' : 'error',
-        transactionId: req.transactionId,
-        attributes,
-      },
-      // RFC 8489 §9.2.4: responses to authenticated requests carry MESSAGE-INTEGRITY, and we
-      // add FINGERPRINT to those and whenever the request had one (RFC 8489 §7).
-      { integrityKey: opts.key, fingerprint: opts.key !== undefined || !!req.fingerprint },
-    )
-    to.send(out)
+    to.send(stunResponse(req, attrs, { ...opts, software: this.opts.software }))
   }
 
   private challenge(req: DecodedStunMessage, to: ClientLink, code: number): void {
@@ -317,6 +333,12 @@ export class TurnServer {
     if (transport !== UDP) return err(442)
     const family = find(req, 'REQUESTED-ADDRESS-FAMILY')?.value
     if (family === 'IPv6') return err(440)
+    // RFC 8656 §19: 508 "due to some capacity limit being reached"; 486 (below) is a quota that
+    // §7.2 wants based on the username, so the server-wide caps answer 508.
+    if (!this.serverCaps.allocationAllowed(this.allocations.sizeWithPending)) {
+      this.counters.allocationsRefused++
+      return err(508)
+    }
     const quota = this.opts.maxAllocationsPerUser ?? 5
     if (this.allocations.countFor(username) >= quota) return err(486)
     const inUse = this.allocations.relayPorts()
@@ -327,20 +349,20 @@ export class TurnServer {
       const { socket, port } = await bindRelaySocket(host, this.range, inUse, even)
       if (!this.socket) return void socket.close() // closed meanwhile
       const lifetimeMs = this.lifetimeS(find(req, 'LIFETIME')?.value) * 1000
-      const alloc = new Allocation(
-        key,
-        from,
+      const alloc = new Allocation({
+        client: from,
         username,
-        socket,
-        port,
-        req.transactionId,
-        lifetimeMs || (this.opts.defaultLifetimeS ?? 600) * 1000,
-        this.now(),
-      )
-      socket.on('message', (data, rinfo) => this.onPeerPacket(alloc, data, rinfo))
+        relay: socket,
+        relayPort: port,
+        transactionId: req.transactionId,
+        lifetimeMs: lifetimeMs || (this.opts.defaultLifetimeS ?? 600) * 1000,
+        now: this.now(),
+        limits: this.limits,
+      })
+      socket.on('message', (data, rinfo) => this.relay.fromPeer(alloc, data, rinfo, this.now()))
       socket.on('error', () => undefined)
       this.allocations.add(alloc)
-      this.counters.allocationsTotal++
+      this.counters.served(peerIdOf(username))
       success(alloc)
     } catch (e) {
       if (e instanceof RelayPortsExhaustedError) return err(508)
@@ -350,61 +372,22 @@ export class TurnServer {
     }
   }
 
-  private peerAllowed(p: StunAddress): boolean {
-    if (p.family !== 'IPv4') return false
+  private peerAllowed(p: Peer): boolean {
     const host = this.opts.host ?? '127.0.0.1'
     const listenPort = this.socket?.address().port
     return peerAllowed(p, { host, listenPort, allowLoopback: this.opts.allowLoopback === true })
   }
 
-  /**
-   * Send indication (RFC 8656 §11.2): relay DATA to the peer if a permission exists. Permissions
-   * cover an IP, not a port, so the port is checked against the policy again here.
-   */
+  /** A Send indication (RFC 8656 §11.2); relay-path.ts checks permission and limits. */
   private onSend(msg: DecodedStunMessage, key: string): void {
-    const alloc = this.allocation(key)
     const peer = find(msg, 'XOR-PEER-ADDRESS')?.value
     const data = find(msg, 'DATA')?.value
-    if (!alloc || !peer || !data || msg.unknownRequired.length) return
-    if (!this.peerAllowed(peer)) return
-    if (!alloc.hasPermission(peer.address, this.now())) return
-    this.toPeer(alloc, data, peer)
-  }
-
-  /** ChannelData from the client (RFC 8656 §12.6): relay to the bound peer. */
-  private onChannelData(bytes: Uint8Array, key: string, stream: boolean): void {
-    const alloc = this.allocation(key)
-    if (!alloc) return
-    let frame
-    try {
-      frame = decodeChannelData(bytes, { stream })
-    } catch {
+    // §11.2: without XOR-PEER-ADDRESS or DATA the indication is discarded.
+    if (!peer || !data || msg.unknownRequired.length || peer.family !== 'IPv4') {
       return void this.counters.malformed++
     }
     const now = this.now()
-    const ch = alloc.channel(frame.channel, now)
-    if (!ch || !alloc.hasPermission(ch.peer.address, now)) return
-    this.toPeer(alloc, frame.data, ch.peer)
-  }
-
-  private toPeer(alloc: Allocation, data: Uint8Array, peer: Peer): void {
-    alloc.relay.send(data, peer.port, peer.address)
-    this.counters.bytesToPeers += data.length
-    this.counters.packetsToPeers++
-  }
-
-  /** Data from a peer on the relay (RFC 8656 §11.3, §12.7): ChannelData or Data indication. */
-  private onPeerPacket(alloc: Allocation, data: Buffer, rinfo: RemoteInfo): void {
-    const now = this.now()
-    if (alloc.expires <= now || !alloc.hasPermission(rinfo.address, now)) return
-    const peer: Peer = { address: rinfo.address, port: rinfo.port }
-    const ch = alloc.channelForPeer(peer, now)
-    const payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    let out: Uint8Array
-    if (ch) out = channelDataFrame(ch.number, payload, alloc.client.transport === 'tcp')
-    else out = dataIndication(peer, payload)
-    alloc.client.send(out)
-    this.counters.bytesToClients += payload.length
-    this.counters.packetsToClients++
+    const to = { address: peer.address, port: peer.port }
+    this.relay.fromClientSend(this.allocations.get(key, now), to, data, now)
   }
 }

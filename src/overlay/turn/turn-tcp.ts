@@ -71,7 +71,13 @@ export async function listenTcp(
     const address = conn.remoteAddress ?? ''
     const port = conn.remotePort ?? 0
     const send = (b: Uint8Array) => void (conn.writable && conn.write(b))
-    const link: ClientLink = { transport: 'tcp', address, port, send }
+    const link: ClientLink = {
+      transport: 'tcp',
+      key: `tcp|${address}|${port}`,
+      address,
+      port,
+      send,
+    }
     const feed = streamFramer((frame) => handlers.frame(frame, link))
     conns.add(conn)
     conn.on('data', (chunk) => {
