@@ -76,6 +76,17 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         sip: await node.sip.gatewayStatus(),
         turn: turnStatus(node),
         usage: await usage(),
+        connections: libp2p.getConnections().map((c) => {
+          const addr = c.remoteAddr.toString()
+          return {
+            peer: c.remotePeer.toString(),
+            remoteAddr: addr,
+            direction: c.direction,
+            transport: connectionTransport(addr, c.limits != null),
+            limited: c.limits != null,
+            openedAt: new Date(c.timeline.open).toISOString(),
+          }
+        }),
       } satisfies ApiOutput<'status'>
     },
     claim: async ({ name }) => {
@@ -121,4 +132,15 @@ function turnStatus(node: KaiwaNode): ApiOutput<'status'>['turn'] {
   const t = node.turn.status()
   if (t == null) return null
   return { address: t.address, urls: t.urls, stats: { ...t.stats } as Record<string, number> }
+}
+
+/** How a connection runs, from its remote address (a relayed WebRTC dial keeps the circuit in it). */
+export function connectionTransport(
+  addr: string,
+  limited: boolean,
+): 'tcp' | 'webrtc' | 'relay' | 'other' {
+  if (/\/webrtc(\/|$)/.test(addr) && !limited) return 'webrtc'
+  if (addr.includes('/p2p-circuit')) return 'relay'
+  if (addr.includes('/tcp/')) return 'tcp'
+  return 'other'
 }

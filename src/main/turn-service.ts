@@ -72,6 +72,8 @@ export class TurnService {
         // Loopback peers are refused unless the server itself is on loopback
         // (a single-machine network: the demo, the tests).
         allowLoopback: this.init.host === '127.0.0.1',
+        // Bound to all interfaces, the relay is announced at the node's own address.
+        relayedAddress: () => this.announceHost(),
       })
       try {
         this.bound = await server.listen()

@@ -116,7 +116,9 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
     transports: [
       tcp(),
       webRTC({
-        rtcConfiguration: async () => ({ iceServers: (await opts.iceServers?.()) ?? [] }),
+        rtcConfiguration: async () => ({
+          iceServers: forLibdatachannel((await opts.iceServers?.()) ?? []),
+        }),
       }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
     ],
@@ -137,4 +139,24 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
     services: services as never,
   })
   return node as unknown as KaiwaLibp2p
+}
+
+/**
+ * node-datachannel's RTCPeerConnection polyfill hands each TURN server to
+ * libdatachannel as `turn:user:pass@host`, and libdatachannel splits the user
+ * part at the first ':'. Our usernames are `expiry:peerId` (the TURN REST
+ * pattern), so they must be percent-encoded there (libdatachannel decodes
+ * them); without this no relay candidate is ever gathered. Chromium takes the
+ * UI's credentials raw, so this applies to overlay links only.
+ */
+export function forLibdatachannel(servers: RTCIceServer[]): RTCIceServer[] {
+  return servers.map((s) =>
+    s.username != null && s.credential != null
+      ? {
+          ...s,
+          username: encodeURIComponent(s.username),
+          credential: encodeURIComponent(String(s.credential)),
+        }
+      : s,
+  )
 }

@@ -153,6 +153,12 @@ describe('calls, ICE servers, settings', () => {
     // Clients that used the supernode's DHT are not supernodes (identify says what a peer serves).
     expect((await sn.api.status({})).supernodes).toEqual([])
     expect((await alice.api.status({})).supernodes).toEqual([sn.peerId])
+    // Each connection says how it runs: on one host, clients reach the supernode over TCP.
+    const conns = (await alice.api.status({})).connections
+    expect(conns.find((c) => c.peer === sn.peerId)).toMatchObject({
+      transport: 'tcp',
+      limited: false,
+    })
   })
 })
 

@@ -8,6 +8,11 @@ export interface TurnServerOptions {
   secret: string | Uint8Array
   realm?: string
   host?: string
+  /**
+   * The address put in XOR-RELAYED-ADDRESS (RFC 8656 §7.3). A server bound to
+   * 0.0.0.0 must announce an address peers can reach, not 0.0.0.0; default: `host`.
+   */
+  relayedAddress?: () => string
   /** Listen port; 0 = any free port. */
   port?: number
   /** Also accept TCP from clients on the same port number (default true); relays stay UDP. */

@@ -312,7 +312,7 @@ export class TurnServer {
     const existing = this.allocation(key)
     const success = (a: Allocation): void => {
       const lifetime = Math.max(0, Math.round((a.expires - this.now()) / 1000))
-      const host = this.opts.host ?? '127.0.0.1'
+      const host = this.opts.relayedAddress?.() ?? this.opts.host ?? '127.0.0.1'
       ok([
         {
           name: 'XOR-RELAYED-ADDRESS',

@@ -101,6 +101,20 @@ export const StatusSchema = z.object({
     .nullable(),
   /** What this node spends for others, and the caps on it. */
   usage: UsageSchema,
+  /**
+   * Open libp2p connections and how each runs: `tcp` (direct), `webrtc`
+   * (hole-punched, ICE), `relay` (through a supernode's circuit relay).
+   */
+  connections: z.array(
+    z.object({
+      peer: z.string(),
+      remoteAddr: z.string(),
+      direction: z.enum(['inbound', 'outbound']),
+      transport: z.enum(['tcp', 'webrtc', 'relay', 'other']),
+      limited: z.boolean(),
+      openedAt: z.string(),
+    }),
+  ),
 })
 export type Status = z.infer<typeof StatusSchema>
 

@@ -35,6 +35,7 @@ const status: Status = {
     mailboxMessages: 0,
     caps: { relayKbps: 0, relayedCalls: 0, storageMiB: 0 },
   },
+  connections: [],
 }
 
 const record = (name: string): ContactRecordJson => ({
