@@ -1,0 +1,246 @@
+/**
+ * Real `kaiwa node` processes in lab namespaces: a supernode on a public host,
+ * clients behind the NATs. Each node runs with conn-probe.mjs preloaded (its
+ * connections and WebRTC ICE, as JSON lines in DIR/natlab-probe.jsonl) and
+ * its stderr kept; its control API is reached through the agent in its
+ * namespace. The lab kills the processes on teardown.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { createInterface } from 'node:readline'
+import type { Lab, LabHost } from './lab.js'
+import { startAgent } from './agent-client.js'
+import type { Agent } from './agent-client.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const BIN = join(ROOT, 'bin', 'kaiwa.js')
+const PROBE = pathToFileURL(fileURLToPath(new URL('./conn-probe.mjs', import.meta.url))).href
+const LIB_SUPERNODE = fileURLToPath(new URL('./lab-supernode.mjs', import.meta.url))
+
+export const SUPERNODE_TCP_PORT = 4001
+export const TURN_PORT = 3478
+
+export interface ReadyLine {
+  event: string
+  peerId: string
+  addrs: string[]
+  role: string
+  /** Null only for a library supernode that could not start its API. */
+  api: string | null
+  name: string | null
+  dataDir: string
+}
+
+export interface ProbeEvent {
+  t: number
+  ev: string
+  [k: string]: unknown
+}
+
+export interface LabNode {
+  label: string
+  host: LabHost
+  dataDir: string
+  ready: ReadyLine
+  child: ChildProcess
+  /** POST /api/v1/<method>; throws with the API's error text on a non-2xx answer. */
+  api<T = Record<string, unknown>>(method: string, params?: Record<string, unknown>): Promise<T>
+  stderr(): string
+  /** Everything conn-probe.mjs recorded so far. */
+  probe(): ProbeEvent[]
+  stop(): Promise<void>
+}
+
+export interface LabNodeOptions {
+  label: string
+  supernode: 'on' | 'off'
+  name?: string
+  bootstrap?: string[]
+  /** Listen on this TCP port on every address (default: any). */
+  port?: number
+  /** Supernodes: STUN/TURN port (default 3478); 0: off. */
+  turnPort?: number
+  logLevel?: 'debug' | 'info' | 'warn'
+  /** The DEBUG variable for libp2p's own logs (e.g. 'libp2p:webrtc*'). */
+  debug?: string
+  /** Keep the data dir after stop (for a post-mortem). */
+  keep?: boolean
+  /**
+   * What-if for a proposed fix (bench --fix-turn). Supernode: start it through
+   * the library with TURN bound to its public address (lab-supernode.mjs).
+   * Client: percent-encode TURN credentials for node-datachannel (conn-probe.mjs).
+   */
+  fixTurn?: boolean
+}
+
+/** One agent per namespace, shared by every node and probe that runs there. */
+const agents = new WeakMap<Lab, Map<string, Promise<Agent>>>()
+
+export function agentFor(lab: Lab, ns: string): Promise<Agent> {
+  let m = agents.get(lab)
+  if (m == null) agents.set(lab, (m = new Map()))
+  let a = m.get(ns)
+  if (a == null) m.set(ns, (a = startAgent(lab, ns)))
+  return a
+}
+
+export async function startLabNode(
+  lab: Lab,
+  host: LabHost,
+  opts: LabNodeOptions,
+): Promise<LabNode> {
+  // NATLAB_KEEP=1 keeps every node's data dir (logs are in memory; the probe file is here).
+  const keep = opts.keep ?? process.env.NATLAB_KEEP === '1'
+  const prefix = `kaiwa-natlab-${opts.label}-`
+  const dataDir = keep ? mkdtempSync(join(tmpdir(), prefix)) : lab.tempDir(prefix)
+  const probeFile = join(dataDir, 'natlab-probe.jsonl')
+  const listen =
+    opts.supernode === 'on'
+      ? `/ip4/${host.addr}/tcp/${opts.port ?? SUPERNODE_TCP_PORT}`
+      : `/ip4/0.0.0.0/tcp/${opts.port ?? 0}`
+  const args =
+    opts.supernode === 'on' && opts.fixTurn === true
+      ? [
+          '--import',
+          PROBE,
+          LIB_SUPERNODE,
+          JSON.stringify({
+            dataDir,
+            listen: [listen],
+            turnHost: host.addr,
+            turnPort: opts.turnPort ?? TURN_PORT,
+            logLevel: opts.logLevel ?? 'info',
+          }),
+        ]
+      : cliArgs(dataDir, listen, opts)
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAIWA_DATA: dataDir,
+    NATLAB_PROBE: probeFile,
+  }
+  if (opts.debug != null) env.DEBUG = opts.debug
+  else delete env.DEBUG
+  if (opts.fixTurn === true) env.NATLAB_ENCODE_TURN = '1'
+  else delete env.NATLAB_ENCODE_TURN
+  const child = lab.spawn(host.ns, process.execPath, args, { cwd: ROOT, env })
+  let err = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${opts.label}: no ready line in 45 s\n${err}`)),
+      45_000,
+    )
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      reject(new Error(`${opts.label} exited (${code ?? sig}) before ready:\n${err}`))
+    })
+    createInterface({ input: child.stdout! }).once('line', (l) => {
+      clearTimeout(timer)
+      resolve(JSON.parse(l) as ReadyLine)
+    })
+  })
+  const token = ready.api != null ? readFileSync(join(dataDir, 'api-token'), 'utf8').trim() : ''
+  const agent = await agentFor(lab, host.ns)
+
+  const node: LabNode = {
+    label: opts.label,
+    host,
+    dataDir,
+    ready,
+    child,
+    api: async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
+      if (ready.api == null) throw new Error(`${opts.label} has no control API`)
+      const r = await agent.call<{ status: number; text: string }>('http', {
+        url: `${ready.api}/api/v1/${method}`,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+      })
+      if (r.status < 200 || r.status > 299) {
+        throw new Error(`${opts.label} ${method}: HTTP ${r.status} ${r.text}`)
+      }
+      return JSON.parse(r.text) as T
+    },
+    stderr: () => err,
+    probe: () => readProbe(probeFile),
+    stop: async () => {
+      if (child.exitCode == null && child.signalCode == null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        child.kill('SIGTERM')
+        const t = setTimeout(() => child.kill('SIGKILL'), 5_000)
+        await exited
+        clearTimeout(t)
+      }
+      if (!keep) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+  return node
+}
+
+function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[] {
+  const args = [
+    '--import',
+    PROBE,
+    BIN,
+    'node',
+    '--data',
+    dataDir,
+    '--listen',
+    listen,
+    '--supernode',
+    opts.supernode,
+    '--no-mdns',
+    '--no-upnp',
+    '--sip-port',
+    '0',
+    '--log-level',
+    opts.logLevel ?? 'info',
+  ]
+  if (opts.supernode === 'on') args.push('--turn-port', String(opts.turnPort ?? TURN_PORT))
+  for (const b of opts.bootstrap ?? []) args.push('--bootstrap', b)
+  if (opts.name != null) args.push('--name', opts.name)
+  return args
+}
+
+function readProbe(file: string): ProbeEvent[] {
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as ProbeEvent)
+}
+
+/** The supernode's dialable address (its bootstrap multiaddr). */
+export function bootstrapAddr(sn: LabNode): string {
+  const a = sn.ready.addrs.find((m) => m.startsWith(`/ip4/${sn.host.addr}/tcp/`))
+  if (a == null)
+    throw new Error(`supernode has no address on ${sn.host.addr}: ${sn.ready.addrs.join(' ')}`)
+  return a
+}
+
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v != null && v !== false) return v
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      )
+    }
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * The NAT lab: an "internet" made of network namespaces, veth pairs and
+ * nftables, that exists only inside the lab (no route leads out of it).
+ *
+ *            public hosts 203.0.113.2, .3, ... (the supernode's host, probe servers)
+ *                         │ (one veth each, /32 routes)
+ *   ┌────────────── core 203.0.113.1 (a router: the internet) ───────────────┐
+ *   │ site 0 WAN 203.0.113.11                          site 1 WAN 203.0.113.12
+ *   router s0r (NAT mode)                            router s1r (NAT mode)
+ *   LAN 192.168.1.0/24 (bridge)                      LAN 192.168.2.0/24
+ *   hosts 192.168.1.10, .11, ...                     hosts 192.168.2.10, ...
+ *
+ * A site with NAT `none` is routed, not translated: its LAN is public
+ * (198.18.<i+1>.0/24, the RFC 2544 benchmarking range) and the core routes it.
+ * A site with a `carrier` NAT is double NAT: the home router's WAN is
+ * 100.64.<i+1>.2 on the carrier's network (RFC 6598 shared address space), and
+ * the carrier router (s<i>c) holds the public address. The core has no route
+ * for private ranges, so a packet to another site's private address gets an
+ * ICMP unreachable, as a real ISP would drop it.
+ *
+ * Every namespace is named `<tag>…` with a tag unique to this process and lab;
+ * `destroy` (also run on process exit, SIGINT and SIGTERM) kills the processes
+ * the lab started and deletes only the namespaces (and temp dirs) it created.
+ * Should this process die without running it (SIGKILL, a test runner killing
+ * its worker), a detached reaper (reaper.mjs) that was told every namespace
+ * and dir does the same.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess, SpawnOptions } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { IP, inNs, ip, shIn } from './exec.js'
+import { applyNat, configureRouter } from './nat-modes.js'
+import { parseConntrackLine } from './conntrack.js'
+import type { ConntrackEntry } from './conntrack.js'
+import type { NatMode } from './nat-modes.js'
+
+export interface SiteSpec {
+  /** NAT on the site's (home) router. */
+  nat: NatMode
+  /** Hosts on the site's LAN (default 1). Two hosts behind one NAT: the same-NAT case. */
+  hosts?: number
+  /** A carrier-grade NAT in front of the home router (double NAT), with this mode. */
+  carrier?: NatMode
+  /**
+   * The home router's WAN firewall (default true): unsolicited inbound packets
+   * are dropped before conntrack records them. False shows what a bare Linux
+   * NAT does (see natRuleset).
+   */
+  firewall?: boolean
+}
+
+export interface LabSpec {
+  sites: SiteSpec[]
+  /** Hosts with public addresses straight on the core (default 1: the supernode's). */
+  publicHosts?: number
+  /** UDP conntrack timeouts (and full-cone mapping lifetime) on every NAT, seconds (default 30). */
+  udpTimeoutS?: number
+}
+
+export interface LabHost {
+  /** A readable name: `pub0`, `s1h0`. */
+  name: string
+  ns: string
+  /** Its own address (private behind a NAT). */
+  addr: string
+}
+
+export interface LabSite {
+  index: number
+  nat: NatMode
+  carrier: NatMode | null
+  /** The home router's namespace. */
+  router: string
+  /** The carrier router's namespace (double NAT), else null. */
+  carrierRouter: string | null
+  /** The site's address on the internet: the outermost router's WAN address. */
+  publicAddr: string
+  /** The home router's address on its LAN (the hosts' gateway). */
+  gateway: string
+  hosts: LabHost[]
+}
+
+export interface Lab {
+  tag: string
+  core: string
+  publicHosts: LabHost[]
+  sites: LabSite[]
+  /** Every namespace the lab created, in creation order. */
+  namespaces: string[]
+  udpTimeoutS: number
+  /** Run `cmd args` inside `ns` to completion; its stdout. */
+  exec(ns: string, cmd: string, args: string[], input?: string): string
+  /** Start a long-running process inside `ns`; the lab kills it on destroy. */
+  spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess
+  /** The conntrack table of `ns` (empty where nothing uses conntrack). */
+  conntrack(ns: string): ConntrackEntry[]
+  /** Run `fn` (synchronously) at teardown, after the lab's processes are dead. */
+  onDestroy(fn: () => void): void
+  /** A new temp dir, removed at teardown (by the reaper, too, if this process dies). */
+  tempDir(prefix: string): string
+  destroy(): Promise<void>
+}
+
+export const CORE_ADDR = '203.0.113.1'
+export const publicHostAddr = (p: number): string => `203.0.113.${2 + p}`
+export const siteWanAddr = (i: number): string => `203.0.113.${11 + i}`
+const carrierNet = (i: number): string => `100.64.${i + 1}`
+const lanNet = (i: number, spec: SiteSpec): string =>
+  spec.nat === 'none' && spec.carrier == null ? `198.18.${i + 1}` : `192.168.${i + 1}`
+
+const REAPER = fileURLToPath(new URL('./reaper.mjs', import.meta.url))
+const live = new Set<LabImpl>()
+let handlersInstalled = false
+
+/** Build a lab. Throws (after removing what it built) if any step fails. */
+export function createLab(spec: LabSpec): Lab {
+  installHandlers()
+  const lab = new LabImpl(spec)
+  live.add(lab)
+  try {
+    lab.build()
+  } catch (err) {
+    lab.destroySync()
+    throw err
+  }
+  return lab
+}
+
+class LabImpl implements Lab {
+  readonly tag: string
+  readonly core: string
+  readonly publicHosts: LabHost[] = []
+  readonly sites: LabSite[] = []
+  readonly namespaces: string[] = []
+  readonly udpTimeoutS: number
+  private readonly spec: LabSpec
+  private readonly children = new Set<ChildProcess>()
+  private readonly cleanups: Array<() => void> = []
+  private readonly reaper: ChildProcess
+  private destroyed = false
+
+  constructor(spec: LabSpec) {
+    this.spec = spec
+    this.udpTimeoutS = spec.udpTimeoutS ?? 30
+    // Short (interface names are not involved, but `ip netns list` stays readable)
+    // and unique per process and lab.
+    this.tag = `knl${process.pid.toString(36)}${randomBytes(2).toString('hex')}`
+    this.core = `${this.tag}-core`
+    this.reaper = spawn(process.execPath, [REAPER], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    })
+    // Neither the reaper nor its pipe may keep this process alive.
+    this.reaper.unref()
+    ;(this.reaper.stdin as unknown as { unref?: () => void }).unref?.()
+  }
+
+  private tell(msg: Record<string, unknown>): void {
+    this.reaper.stdin?.write(JSON.stringify(msg) + '\n')
+  }
+
+  build(): void {
+    const core = this.addNs(this.core)
+    shIn(core, routerSysctls)
+
+    for (let p = 0; p < (this.spec.publicHosts ?? 1); p++) {
+      const ns = this.addNs(`${this.tag}-pub${p}`)
+      const addr = publicHostAddr(p)
+      this.pointToPoint(core, `p${p}`, ns, 'eth0', addr)
+      this.publicHosts.push({ name: `pub${p}`, ns, addr })
+    }
+
+    this.spec.sites.forEach((site, i) => this.buildSite(i, site))
+  }
+
+  /** A veth from the core to `ns` carrying `addr`/32, the core answering as 203.0.113.1. */
+  private pointToPoint(core: string, coreIf: string, ns: string, nsIf: string, addr: string): void {
+    ip('link', 'add', coreIf, 'netns', core, 'type', 'veth', 'peer', 'name', nsIf, 'netns', ns)
+    ip('-n', core, 'addr', 'add', `${CORE_ADDR}/32`, 'dev', coreIf)
+    ip('-n', core, 'link', 'set', coreIf, 'up')
+    ip('-n', core, 'route', 'add', `${addr}/32`, 'dev', coreIf)
+    ip('-n', ns, 'addr', 'add', `${addr}/32`, 'dev', nsIf)
+    ip('-n', ns, 'link', 'set', nsIf, 'up')
+    ip('-n', ns, 'route', 'add', `${CORE_ADDR}/32`, 'dev', nsIf)
+    ip('-n', ns, 'route', 'add', 'default', 'via', CORE_ADDR, 'dev', nsIf)
+  }
+
+  private buildSite(i: number, spec: SiteSpec): void {
+    const core = this.core
+    const wanAddr = siteWanAddr(i)
+    const lan = lanNet(i, spec)
+    const router = this.addNs(`${this.tag}-s${i}r`)
+    let carrierRouter: string | null = null
+
+    if (spec.carrier == null) {
+      this.pointToPoint(core, `s${i}`, router, 'wan', wanAddr)
+    } else {
+      // Double NAT: core ── carrier (public WAN) ── 100.64.<i+1>.0/24 ── home router.
+      carrierRouter = this.addNs(`${this.tag}-s${i}c`)
+      this.pointToPoint(core, `s${i}`, carrierRouter, 'wan', wanAddr)
+      ip(
+        'link',
+        'add',
+        'cpe',
+        'netns',
+        carrierRouter,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'wan',
+        'netns',
+        router,
+      )
+      ip('-n', carrierRouter, 'addr', 'add', `${carrierNet(i)}.1/24`, 'dev', 'cpe')
+      ip('-n', carrierRouter, 'link', 'set', 'cpe', 'up')
+      ip('-n', router, 'addr', 'add', `${carrierNet(i)}.2/24`, 'dev', 'wan')
+      ip('-n', router, 'link', 'set', 'wan', 'up')
+      ip('-n', router, 'route', 'add', 'default', 'via', `${carrierNet(i)}.1`)
+      // Only matters when the home router does not translate.
+      ip('-n', carrierRouter, 'route', 'add', `${lan}.0/24`, 'via', `${carrierNet(i)}.2`)
+      applyNat(carrierRouter, spec.carrier, 'wan', this.udpTimeoutS)
+      configureRouter(carrierRouter, { udpTimeoutS: this.udpTimeoutS })
+    }
+    if (spec.nat === 'none' && spec.carrier == null) {
+      ip('-n', core, 'route', 'add', `${lan}.0/24`, 'via', wanAddr)
+    }
+
+    // The LAN: a bridge in the router, one veth per host.
+    ip('-n', router, 'link', 'add', 'lan', 'type', 'bridge')
+    ip('-n', router, 'addr', 'add', `${lan}.1/24`, 'dev', 'lan')
+    ip('-n', router, 'link', 'set', 'lan', 'up')
+    const hosts: LabHost[] = []
+    for (let j = 0; j < (spec.hosts ?? 1); j++) {
+      const ns = this.addNs(`${this.tag}-s${i}h${j}`)
+      const addr = `${lan}.${10 + j}`
+      ip(
+        'link',
+        'add',
+        `h${j}`,
+        'netns',
+        router,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        ns,
+      )
+      ip('-n', router, 'link', 'set', `h${j}`, 'master', 'lan')
+      ip('-n', router, 'link', 'set', `h${j}`, 'up')
+      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0')
+      ip('-n', ns, 'link', 'set', 'eth0', 'up')
+      ip('-n', ns, 'route', 'add', 'default', 'via', `${lan}.1`)
+      hosts.push({ name: `s${i}h${j}`, ns, addr })
+    }
+    applyNat(router, spec.nat, 'wan', this.udpTimeoutS, spec.firewall ?? true)
+    configureRouter(router, { udpTimeoutS: this.udpTimeoutS })
+
+    this.sites.push({
+      index: i,
+      nat: spec.nat,
+      carrier: spec.carrier ?? null,
+      router,
+      carrierRouter,
+      publicAddr: spec.nat === 'none' && spec.carrier == null ? hosts[0]!.addr : wanAddr,
+      gateway: `${lan}.1`,
+      hosts,
+    })
+  }
+
+  private addNs(name: string): string {
+    this.tell({ ns: name })
+    ip('netns', 'add', name)
+    this.namespaces.push(name)
+    ip('-n', name, 'link', 'set', 'lo', 'up')
+    return name
+  }
+
+  exec(ns: string, cmd: string, args: string[], input?: string): string {
+    return inNs(ns, cmd, args, input)
+  }
+
+  spawn(ns: string, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+    if (this.destroyed) throw new Error('the lab is destroyed')
+    // `ip netns exec` execs the command, so the child's pid is the command's own.
+    const child = spawn(IP, ['netns', 'exec', ns, cmd, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...opts,
+    })
+    this.children.add(child)
+    child.once('exit', () => this.children.delete(child))
+    return child
+  }
+
+  conntrack(ns: string): ConntrackEntry[] {
+    let text: string
+    try {
+      text = inNs(ns, 'cat', ['/proc/net/nf_conntrack'])
+    } catch {
+      return []
+    }
+    return text
+      .split('\n')
+      .map(parseConntrackLine)
+      .filter((e): e is ConntrackEntry => e != null)
+  }
+
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn)
+  }
+
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    this.tell({ dir })
+    this.cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    return dir
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return
+    const children = [...this.children]
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode != null || c.signalCode != null) return resolve()
+            const t = setTimeout(() => c.kill('SIGKILL'), 3_000)
+            c.once('exit', () => {
+              clearTimeout(t)
+              resolve()
+            })
+            c.kill('SIGTERM')
+          }),
+      ),
+    )
+    this.destroySync()
+  }
+
+  /** Kill what is left and delete the namespaces; safe to call twice, and from 'exit'. */
+  destroySync(): void {
+    this.destroyed = true
+    for (const c of this.children) {
+      if (c.exitCode == null && c.signalCode == null) c.kill('SIGKILL')
+    }
+    for (const ns of [...this.namespaces].reverse()) {
+      try {
+        ip('netns', 'del', ns)
+      } catch {
+        // already gone
+      }
+    }
+    this.namespaces.length = 0
+    for (const fn of this.cleanups.splice(0)) {
+      try {
+        fn()
+      } catch {
+        // best effort: teardown goes on
+      }
+    }
+    this.tell({ done: true })
+    this.reaper.stdin?.end()
+    live.delete(this)
+  }
+}
+
+const routerSysctls = [
+  'echo 1 > /proc/sys/net/ipv4/ip_forward',
+  'echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter',
+  'echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects',
+].join('\n')
+
+/**
+ * Tear every live lab down when the process ends, however it ends: normal exit,
+ * Ctrl-C, SIGTERM (vitest stopping a worker), an uncaught error. The signal is
+ * re-raised afterwards so the process still dies the way it was asked to.
+ */
+function installHandlers(): void {
+  if (handlersInstalled) return
+  handlersInstalled = true
+  process.on('exit', destroyAllSync)
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      destroyAllSync()
+      process.removeListener(sig, onSignal)
+      process.kill(process.pid, sig)
+    }
+    process.on(sig, onSignal)
+  }
+}
+
+export function destroyAllSync(): void {
+  for (const lab of [...live]) lab.destroySync()
+}
