@@ -62,6 +62,8 @@ export interface KaiwaNodeOptions {
   turnPort?: number
   /** Where TURN binds (default 0.0.0.0; 127.0.0.1 for a one-machine network). */
   turnHost?: string
+  /** TURN relay ports (inclusive); default 61000-65535. */
+  turnRelayPorts?: readonly [number, number]
   /** If the TURN port is only the default and taken, run without TURN. */
   turnPortOptional?: boolean
   /** The local SIP gateway's UDP+TCP port on 127.0.0.1; 0 or absent: no gateway. */
@@ -247,6 +249,7 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
     port: opts.turnPort ?? 0,
     host: opts.turnHost ?? '0.0.0.0',
     portOptional: opts.turnPortOptional,
+    ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
     supernodes: () => supernodes.connected(),
     log: log.child('turn'),
   })

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '../shared/logger.js'
 import type { Role } from '../shared/api/contract.js'
-import { TurnServer } from '../overlay/turn/turn-server.js'
+import { DEFAULT_RELAY_PORTS, TurnServer } from '../overlay/turn/turn-server.js'
 import type { TurnStats } from '../overlay/turn/turn-server.js'
 
 /** Caps on relaying: kbit/s across all allocations, and concurrent allocations (relayed calls). */
@@ -40,6 +40,8 @@ export interface TurnServiceInit {
   host: string
   /** If the port is only the default and taken, run without TURN instead of failing. */
   portOptional?: boolean
+  /** Relay port range (default DEFAULT_RELAY_PORTS: above Linux's ephemeral range). */
+  relayPorts?: readonly [number, number]
   /** Connected supernodes (peer ids), the ones that may issue credentials. */
   supernodes: () => string[]
   log: Logger
@@ -74,7 +76,9 @@ export class TurnService {
         allowLoopback: this.init.host === '127.0.0.1',
         // Bound to all interfaces, the relay is announced at the node's own address.
         relayedAddress: () => this.announceHost(),
+        relayPortRange: this.init.relayPorts ?? DEFAULT_RELAY_PORTS,
       })
+      await warnIfEphemeral(this.init.relayPorts ?? DEFAULT_RELAY_PORTS, this.init.log)
       try {
         this.bound = await server.listen()
         this.server = server
@@ -225,4 +229,20 @@ async function loadOrCreateSecret(dataDir: string): Promise<string> {
       throw new TurnCredentialsError(`${path} is corrupt; delete it and restart`)
     return secret
   }
+}
+
+/**
+ * Relay sockets inside the kernel's ephemeral range compete with the host's
+ * own outgoing connections (issue 4: keep the relay range out of it). Linux
+ * says where that range is; elsewhere there is nothing to check.
+ */
+async function warnIfEphemeral(range: readonly [number, number], log: Logger): Promise<void> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '')
+  const [lo, hi] = text.trim().split(/\s+/).map(Number)
+  if (lo == null || hi == null || Number.isNaN(lo) || Number.isNaN(hi)) return
+  if (range[0] <= hi && range[1] >= lo)
+    log.warn(
+      `TURN relay ports ${range[0]}-${range[1]} overlap the kernel's ephemeral range ${lo}-${hi}; ` +
+        'choose --turn-relay-ports outside it (or narrow net.ipv4.ip_local_port_range)',
+    )
 }

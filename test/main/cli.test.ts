@@ -212,6 +212,8 @@ describe('usage errors', () => {
     [['status', 'extra'], 'takes no arguments'],
     [['frobnicate'], 'unknown command "frobnicate"'],
     [['node', '--sip-port', '70000'], '--sip-port must be a port number'],
+    [['node', '--turn-relay-ports', '5000-4000'], '--turn-relay-ports must be LO-HI'],
+    [['node', '--turn-host', 'example.com'], '--turn-host must be an IPv4 address'],
     [['node', '--sip-port', 'x'], '--sip-port must be a port number'],
     [['node', '--turn-port', 'x'], '--turn-port must be a port number'],
     [['turn-credentials', 'extra'], 'takes no arguments'],

@@ -22,7 +22,8 @@ export const USAGE = `Usage:
   kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                [--supernode off|auto|on] [--api-port N] [--name NAME]
                [--sip-port N] [--sip-password P] [--sip-rate N] [--overlay NAME]
-               [--turn-port N] [--ui] [--metrics-port N]
+               [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
+               [--ui] [--metrics-port N]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
   kaiwa lookup NAME [--data DIR]
@@ -52,6 +53,11 @@ export const USAGE = `Usage:
                     messages per second, bursts up to 2N (default 5000); past it 503
   --overlay NAME    the overlay's SIP domain: sip:user@NAME is routed by the DHT
                     (default kaiwa)
+  --turn-host ADDR  address STUN/TURN binds and announces (default 0.0.0.0,
+                    announcing the node's own public or LAN address)
+  --turn-relay-ports LO-HI
+                    TURN relay port range (default 61000-65535, above Linux's
+                    ephemeral range; a warning if it overlaps the host's)
   --ui              serve the softphone UI on the control API's address; the ready
                     line's "ui" URL opens it already logged in
   --metrics-port N  Prometheus metrics (text format) on 127.0.0.1:N/metrics (default:
@@ -81,6 +87,8 @@ export interface NodeCommand {
   config?: string
   mdns?: boolean
   upnp?: boolean
+  turnHost?: string
+  turnRelayPorts?: [number, number]
   /** Serve the UI bundle (headless web mode). */
   ui: boolean
   /** Prometheus metrics on loopback; undefined: off. */
@@ -155,6 +163,8 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       config: { type: 'string' },
       'no-mdns': { type: 'boolean' },
       ui: { type: 'boolean' },
+      'turn-host': { type: 'string' },
+      'turn-relay-ports': { type: 'string' },
       'metrics-port': { type: 'string' },
       'no-upnp': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -193,6 +203,19 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       `--overlay must be a domain name such as kaiwa or example.org (got "${overlay}")`,
     )
   }
+  const turnHost = values['turn-host'] as string | undefined
+  if (turnHost != null && !/^\d{1,3}(\.\d{1,3}){3}$/.test(turnHost))
+    throw new UsageError(`--turn-host must be an IPv4 address (got "${turnHost}")`)
+  const relayRaw = values['turn-relay-ports'] as string | undefined
+  const relayM = relayRaw == null ? null : /^(\d{1,5})-(\d{1,5})$/.exec(relayRaw)
+  if (
+    relayRaw != null &&
+    (relayM == null ||
+      Number(relayM[1]) < 1024 ||
+      Number(relayM[2]) > 65535 ||
+      Number(relayM[1]) > Number(relayM[2]))
+  )
+    throw new UsageError(`--turn-relay-ports must be LO-HI within 1024-65535 (got "${relayRaw}")`)
   const metricsRaw = values['metrics-port'] as string | undefined
   if (metricsRaw != null && (!/^\d+$/.test(metricsRaw) || Number(metricsRaw) > 65535))
     throw new UsageError(`--metrics-port must be a port number 0-65535 (got "${metricsRaw}")`)
@@ -216,6 +239,8 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     mdns: values['no-mdns'] === true ? false : undefined,
     upnp: values['no-upnp'] === true ? false : undefined,
     ui: values.ui === true,
+    ...(turnHost != null ? { turnHost } : {}),
+    ...(relayM != null ? { turnRelayPorts: [Number(relayM[1]), Number(relayM[2])] } : {}),
     ...(metricsRaw != null ? { metricsPort: Number(metricsRaw) } : {}),
     logLevel,
   }

@@ -43,6 +43,8 @@ export interface ResolvedNodeConfig {
   sipPort: number
   turnPort: number
   turnPortOptional: boolean
+  turnHost?: string
+  turnRelayPorts?: readonly [number, number]
   /** The port was defaulted: if it is taken, run without the gateway. */
   sipPortOptional: boolean
   sipPassword?: string
@@ -88,6 +90,8 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     sipPortOptional: cmd.sipPort == null && file.sipPort == null,
     turnPort: cmd.turnPort ?? file.turnPort ?? DEFAULT_TURN_PORT,
     turnPortOptional: cmd.turnPort == null && file.turnPort == null,
+    ...(cmd.turnHost != null ? { turnHost: cmd.turnHost } : {}),
+    ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
     ...(sipRate != null
       ? { sipTuning: { rateLimit: { perSecond: sipRate, burst: 2 * sipRate } } }

@@ -20,9 +20,11 @@ export interface TurnServerOptions {
   maxTcpConnections?: number
   /**
    * Relay ports (inclusive). RFC 8656 §7.2: the server SHOULD allocate from the dynamic range
-   * 49152-65535 unless it knows other applications on the host are not affected; ports taken by
+   * 49152-65535 unless it knows other applications on the host are not affected. The default
+   * is the part of it above Linux's default ephemeral range (32768-60999), so relay sockets
+   * never compete with the host's outgoing connections; ports taken by
    * anyone else are skipped.
-   * @default [49152, 65535]
+   * @default [61000, 65535]
    */
   relayPortRange?: readonly [number, number]
   defaultLifetimeS?: number

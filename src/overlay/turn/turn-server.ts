@@ -50,6 +50,9 @@ const mappedOf = (p: Peer): StunAddress => ({ family: 'IPv4', address: p.address
 /** The peer ID of a REST username `expiry:peerId` (turn-credentials.ts). */
 const peerIdOf = (username: string) => username.slice(username.indexOf(':') + 1)
 
+/** Relay ports: the RFC 8656 dynamic range above Linux's default ephemeral range. */
+export const DEFAULT_RELAY_PORTS: readonly [number, number] = [61000, 65535]
+
 export class TurnServer {
   private socket: Socket | undefined
   private tcp: TcpListener | undefined
@@ -69,7 +72,7 @@ export class TurnServer {
     if (opts.secret.length === 0) throw new InvalidInputError('TURN secret must not be empty')
     this.now = opts.now ?? Date.now
     this.realm = opts.realm ?? DEFAULT_TURN_REALM
-    this.range = opts.relayPortRange ?? [49152, 65535]
+    this.range = opts.relayPortRange ?? DEFAULT_RELAY_PORTS
     this.limiter = new TokenBucketLimiter(opts.rateLimit ?? { ratePerS: 100, burst: 200 })
     this.nonces = new NonceIssuer((opts.nonceTtlS ?? 600) * 1000)
     this.limits = allocationLimits(opts.allocationLimits)
