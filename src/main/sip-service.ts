@@ -148,6 +148,22 @@ export class SipService {
     }
   }
 
+  /**
+   * Warm the route to `user` before a request is sent (a call being set up):
+   * look the record up and open links to its live devices, so the INVITE
+   * that follows finds both cached. Returns how many devices were linked.
+   */
+  async prepare(user: string): Promise<number> {
+    const res = await this.resolve(user)
+    if (res.kind !== 'found') return 0
+    const linked = await Promise.allSettled(
+      res.devices
+        .filter((d) => d.peer !== this.init.node().peerId.toString())
+        .map((d) => this.links.linkTo(d.peer, d.addrs)),
+    )
+    return linked.filter((r) => r.status === 'fulfilled').length
+  }
+
   /** The running gateway's address (127.0.0.1:PORT), if any. */
   gatewayAddress(): string | undefined {
     return this.gateway?.address

@@ -162,6 +162,20 @@ export class TurnService {
   }
 
   private cached: { servers: RTCIceServer[]; until: number } | undefined
+  private reusable: (IssuedTurnCredentials & { from: string }) | undefined
+
+  /**
+   * Credentials reused until ten minutes before they expire (every call asks;
+   * a round trip to a supernode per call would sit on the call-setup path).
+   */
+  async reusableCredentials(): Promise<IssuedTurnCredentials & { from: string }> {
+    const r = this.reusable
+    const connected = r != null && this.init.supernodes().includes(r.from)
+    const own = r != null && r.from === this.init.node().peerId.toString()
+    if (r != null && (connected || own) && Date.now() < r.expiresAt * 1000 - 10 * 60_000) return r
+    this.reusable = await this.credentials()
+    return this.reusable
+  }
 
   /**
    * iceServers for this node's own WebRTC (overlay links now, the UI later):

@@ -113,6 +113,13 @@ describe('calls, ICE servers, settings', () => {
     expect(iceServers[1]).toMatchObject({ username: expect.stringContaining(alice.peerId) })
     expect(iceServers[1]!.urls.some((u) => u.startsWith('turn:'))).toBe(true)
     expect(expiresAt * 1000).toBeGreaterThan(Date.now())
+    // Reused for the next call while valid: no round trip to the supernode on the call's path.
+    expect((await alice.api.iceServers({})).iceServers[1]!.username).toBe(iceServers[1]!.username)
+  })
+
+  it('warms the route to a callee before the INVITE', async () => {
+    expect(await alice.api.prepareCall({ name: 'bob' })).toEqual({ devices: 1 })
+    expect(await alice.api.prepareCall({ name: 'nobody-here' })).toEqual({ devices: 0 })
   })
 
   it('saves caps, and a new supernode mode takes effect at once', async () => {

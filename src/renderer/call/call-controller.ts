@@ -303,6 +303,9 @@ export function createCallController(deps: CallControllerDeps): CallController {
     startedAt = Date.now()
     sync()
     const p = preparing
+    // Warm the overlay route (DHT lookup, links to the callee's devices) while
+    // the microphone opens and ICE gathers; the INVITE then finds it cached.
+    void bridge.call('prepareCall', { name: peer }).catch(() => {})
     try {
       await platform.callStarting()
       const m = await media()

@@ -57,6 +57,10 @@ export function createMediaHandlerFactory(
         iceServers,
         bundlePolicy: 'max-bundle',
         rtcpMuxPolicy: 'require',
+        // Gather from the moment the connection exists (while the microphone opens and
+        // the offer is made), not from setLocalDescription: Chromium asks TURN for a
+        // relay candidate ~50 ms into gathering, and the offer waits for it.
+        iceCandidatePoolSize: 1,
       },
     })
     const early = new EarlyGathering(hasTurnServer(iceServers), () => sdh.iceGatheringComplete())

@@ -264,6 +264,11 @@ export const apiContract = {
     input: z.object({ limit: z.number().int().positive().max(10_000).optional() }).strict(),
     output: z.object({ calls: z.array(CallRecordJsonSchema) }),
   },
+  /**
+   * A call to `name` is being set up: look it up and open the overlay links
+   * now, while the UI gathers ICE, so the INVITE finds the route warm.
+   */
+  prepareCall: { input: NameInput.strict(), output: z.object({ devices: z.number().int() }) },
   /** The UI records each finished call here (the node sees only signalling). */
   callLog: { input: CallRecordJsonSchema.strict(), output: z.object({}) },
   /** STUN and TURN servers (with fresh credentials) for the UI's calls. */

@@ -1,0 +1,651 @@
+#!/usr/bin/env node
+// bench:call — calls between real softphone UIs over a real overlay (issue 5).
+//   Starts S supernodes (STUN/TURN on 127.0.0.1) and C clients as `kaiwa node
+//   --ui` processes on loopback, opens each client's UI in Debian's Chromium
+//   (fake microphone, one browser context and renderer process per client), and
+//   places calls between varying pairs through the UI only: the caller types the
+//   user ID and clicks Call, the callee clicks Answer, the caller hangs up. Each
+//   pair is called twice: cold (the caller's node has never looked the callee
+//   up: DHT lookup and a new overlay link) and warm (cached record, open link).
+//   Measured in the pages by bench/call-probe.mjs (an init script that only
+//   timestamps; the UI is not changed): dial click → callee's incoming-call
+//   screen painted, and → 180 at the caller; answer click → 200 at the caller;
+//   answer click → first inbound audio RTP on each side (remote track unmuted,
+//   or getStats polled every 2 ms showing packetsReceived > 0); and every stage
+//   in between. Then the overlay alone through the control API (cold and cached
+//   lookups, MESSAGE over a new and an open link). Footprint: JS heap per page
+//   (CDP), renderer RSS/PSS (/proc), and dist/ui (raw and gzip).
+//   npm run bench:call -- [--clients 8] [--supernodes 2] [--calls 20]
+//                         [--turn loopback|any|off] [--json FILE] [--verbose]
+//                         [--what-if ice-cache]
+//   --turn: loopback (default) = supernodes with `--turn-host 127.0.0.1`; any =
+//   TURN on the default 0.0.0.0, which on a one-host network yields no relay
+//   candidate; off = no TURN. --what-if ice-cache is an experiment: the page
+//   answers iceServers from its last reply (what a node caching its TURN
+//   credentials would give).
+/* global window */ // only inside page.evaluate callbacks
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import { chromium } from 'playwright-core'
+import { pct, printTable, progress } from './lib.mjs'
+import { installProbe } from './call-probe.mjs'
+import {
+  freeTcpUdpPort,
+  killChildrenNow,
+  LOOPBACK,
+  memoryOf,
+  ownCpuSeconds,
+  rendererProcesses,
+  ROOT,
+  spawnKaiwaNode,
+  stopChildren,
+} from './call-procs.mjs'
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '8' },
+    supernodes: { type: 'string', default: '2' },
+    calls: { type: 'string', default: '20' },
+    turn: { type: 'string', default: 'loopback' },
+    json: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    'what-if': { type: 'string', default: '' },
+  },
+})
+const C = Number(values.clients)
+const S = Number(values.supernodes)
+const CALLS = Number(values.calls)
+const say = progress('bench:call')
+// Experiments, not the benchmark: ice-cache answers iceServers from the page's last reply.
+const WHAT_IF = { iceCache: values['what-if'].split(',').includes('ice-cache') }
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--no-sandbox',
+  '--autoplay-policy=no-user-gesture-required',
+]
+const GOAL_RING_MS = 150
+const GOAL_AUDIO_MS = 300
+const STEP_TIMEOUT = 15_000
+
+let home
+let browser
+const started = Date.now()
+const LOAD0 = loadavg()[0]
+
+let cleaning
+let interrupted = false
+/** Close Chromium, stop every node, remove the data directories; once, whoever asks first. */
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    await browser?.close().catch(() => {})
+    await stopChildren()
+    if (home != null) await rm(home, { recursive: true, force: true }).catch(() => {})
+  })())
+process.on('exit', killChildrenNow)
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.once(sig, () => {
+    interrupted = true
+    say(`${sig}: cleaning up`)
+    void cleanup().finally(() => process.exit(130))
+  })
+
+async function main() {
+  await assertBuilt()
+  home = await mkdtemp(join(tmpdir(), 'kaiwa-bench-call-'))
+  const turnMode = values.turn
+  if (!['loopback', 'any', 'off'].includes(turnMode)) throw new Error('--turn loopback|any|off')
+
+  // The overlay: S supernodes, then C clients in batches.
+  say(`starting ${S} supernodes (TURN: ${turnModeText(turnMode)}) and ${C} clients`)
+  const sns = []
+  for (let i = 0; i < S; i++) {
+    const dataDir = join(home, `sn${i}`)
+    const bootstrap = sns.length > 0 ? [sns[0].ready.addrs[0]] : []
+    const args = ['--data', dataDir, '--supernode', 'on', ...LOOPBACK, '--log-level', 'warn']
+    args.push('--turn-port', turnMode === 'off' ? '0' : String(await freeTcpUdpPort()))
+    if (turnMode === 'loopback') args.push('--turn-host', '127.0.0.1')
+    for (const b of bootstrap) args.push('--bootstrap', b)
+    sns.push(await spawnKaiwaNode(args, home, `supernode ${i}`))
+  }
+  const boot = sns.flatMap((s) => ['--bootstrap', s.ready.addrs[0]])
+  const users = Array.from({ length: C }, (_, i) => `caller-${i}`)
+  const clients = []
+  for (let i = 0; i < C; i += 4) {
+    const batch = users.slice(i, i + 4).map((name) => {
+      const args = ['--data', join(home, name), ...boot, '--supernode', 'off', ...LOOPBACK]
+      args.push('--turn-port', '0', '--ui', '--name', name, '--log-level', 'warn')
+      return spawnKaiwaNode(args, home, name)
+    })
+    clients.push(...(await Promise.all(batch)))
+    say(`${S + clients.length}/${S + C} nodes up`)
+  }
+
+  // One browser, one context (own renderer process) per client, logged in by its ui URL.
+  // Our signal handlers close the browser (after the nodes are told to stop), not Playwright's.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  })
+  const pages = []
+  for (const [i, node] of clients.entries()) {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
+    await context.addInitScript(installProbe, WHAT_IF)
+    const page = await context.newPage()
+    page.setDefaultTimeout(STEP_TIMEOUT)
+    page.on('pageerror', (err) => say(`${users[i]}: page error: ${err.message}`))
+    await page.goto(node.ready.ui)
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Performance.enable')
+    pages.push({ name: users[i], page, cdp, pid: undefined })
+  }
+  await Promise.all(
+    pages.map((p) =>
+      p.page.locator('.self-state', { hasText: 'Online' }).waitFor({ timeout: 60_000 }),
+    ),
+  )
+  say(`${C} UIs online (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+
+  // Which renderer process is whose: burn 200 ms of CPU in one page, see whose ticks grow.
+  for (const p of pages) {
+    const before = rendererProcesses()
+    await p.page.evaluate(() => {
+      const end = performance.now() + 200
+      while (performance.now() < end);
+    })
+    const after = rendererProcesses()
+    let best
+    for (const [pid, cpu] of after) {
+      const d = cpu - (before.get(pid) ?? cpu)
+      if (best == null || d > best.d) best = { pid, d }
+    }
+    if (best != null && best.d > 5) p.pid = best.pid
+  }
+
+  // Idle footprint, after the pages settled.
+  await new Promise((r) => setTimeout(r, 2000))
+  const idle = await Promise.all(pages.map((p) => footprint(p, true)))
+
+  // The calls: each pair cold, then warm.
+  const pairs = schedule(C, Math.ceil(CALLS / 2))
+  const results = []
+  const inCall = []
+  const cpu0 = { wall: performance.now(), cpu: ownCpuSeconds() }
+  for (const [a, b] of pairs) {
+    for (const kind of ['cold', 'warm']) {
+      if (results.length >= CALLS) break
+      const r = await oneCall(pages[a], pages[b], kind, inCall)
+      results.push(r)
+      say(
+        `call ${results.length}/${CALLS} ${kind} ${pages[a].name} → ${pages[b].name}: ` +
+          (r.ok
+            ? `ring ${f(r.m.ringUi)} (180 ${f(r.m.ring180)}), answered ${f(r.m.answered200)}, ` +
+              `audio caller ${f(r.m.audioCaller)} / callee ${f(r.m.audioCallee)}`
+            : `FAILED: ${r.error}`),
+      )
+      await new Promise((r) => setTimeout(r, 300))
+    }
+  }
+
+  const ownCores = (ownCpuSeconds() - cpu0.cpu) / ((performance.now() - cpu0.wall) / 1000)
+
+  // The overlay alone, through the control API, on pairs no call used: a cold DHT
+  // lookup, then a MESSAGE (record cached, new link), then both again (warm).
+  say('overlay diagnostics on unused pairs (control API)')
+  const used = new Set(pairs.map(([a, b]) => `${a}>${b}`))
+  const diag = []
+  for (let a = 0; a < C; a++) {
+    const b = [3, 4, 5, 6, 7, 2, 1]
+      .map((dd) => (a + dd) % C)
+      .find((x) => x !== a && !used.has(`${a}>${x}`))
+    if (b == null) continue
+    used.add(`${a}>${b}`)
+    try {
+      const api = await apiOf(clients[a], users[a])
+      diag.push({
+        lookupCold: await api('lookup', { name: users[b] }),
+        lookupWarm: await api('lookup', { name: users[b] }),
+        messageNewLink: await api('message', { to: users[b], text: 'bench' }),
+        messageWarm: await api('message', { to: users[b], text: 'bench' }),
+      })
+    } catch (err) {
+      say(`diagnostics ${users[a]} → ${users[b]} skipped: ${String(err)}`)
+    }
+  }
+
+  const bundle = await bundleSizes()
+  report({ results, idle, inCall, bundle, turnMode, diag, ownCores })
+  if (values.json != null) {
+    await writeFile(values.json, JSON.stringify({ results, idle, inCall, bundle }, null, 1))
+    say(`raw events in ${values.json}`)
+  }
+  say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  return results.every((r) => r.ok)
+}
+
+/** A timed control API client for one node: `await api(method, params)` → ms. */
+async function apiOf(node, name) {
+  const token = (await readFile(join(home, name, 'api-token'), 'utf8')).trim()
+  return async (method, params) => {
+    const t0 = performance.now()
+    const res = await fetch(`${node.ready.api}/api/v1/${method}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(params),
+    })
+    await res.text()
+    if (!res.ok) throw new Error(`${method}: HTTP ${res.status}`)
+    return performance.now() - t0
+  }
+}
+
+function turnModeText(mode) {
+  if (mode === 'loopback') return '--turn-port P --turn-host 127.0.0.1'
+  if (mode === 'any') return '--turn-port P, bound to 0.0.0.0'
+  return 'off'
+}
+
+/** Pairs (caller, callee): neighbours first, then farther, every page busy in turn. */
+function schedule(k, n) {
+  const out = []
+  const seen = new Set()
+  for (let d = 1; d < k && out.length < n; d++)
+    for (const parity of [0, 1])
+      for (let i = parity; i < k && out.length < n; i += 2) {
+        const key = `${i}>${(i + d) % k}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        out.push([i, (i + d) % k])
+      }
+  return out
+}
+
+const userIdBox = (p) => p.getByRole('textbox', { name: 'User ID', exact: true })
+const button = (p, name) => p.getByRole('button', { name, exact: true })
+const events = (p) => p.page.evaluate(() => window.__bench.events.splice(0))
+
+async function waitForEvent(p, name, timeout = STEP_TIMEOUT) {
+  const deadline = Date.now() + timeout
+  while (Date.now() < deadline) {
+    const has = await p.page.evaluate((n) => window.__bench.events.some((e) => e.name === n), name)
+    if (has) return
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`${p.name}: no ${name} within ${timeout} ms`)
+}
+
+async function oneCall(caller, callee, kind, inCall) {
+  await events(caller)
+  await events(callee)
+  try {
+    await userIdBox(caller.page).fill(callee.name)
+    await button(caller.page, 'Call').click()
+    await button(callee.page, 'Answer').waitFor()
+    // Answer once the caller heard 180 (a person takes longer than that).
+    await caller.page.locator('.call-state', { hasText: 'Ringing…' }).waitFor()
+    await button(callee.page, 'Answer').click()
+    await Promise.all([waitForEvent(caller, 'rtp.first'), waitForEvent(callee, 'rtp.first')])
+    await caller.page.locator('.call-state', { hasText: 'In call' }).waitFor()
+    // In-call footprint (the figures of this call are taken already).
+    inCall.push(await footprint(caller, false), await footprint(callee, false))
+    await button(caller.page, 'Hang up').click()
+    await caller.page.locator('.call-panel').waitFor({ state: 'detached' })
+    await callee.page.locator('.call-panel').waitFor({ state: 'detached' })
+    const ce = await events(caller)
+    const ee = await events(callee)
+    const m = measures(ce, ee)
+    if (values.verbose) say(JSON.stringify(m))
+    return { ok: true, kind, caller: caller.name, callee: callee.name, m, ce, ee }
+  } catch (err) {
+    const ce = await events(caller).catch(() => [])
+    const ee = await events(callee).catch(() => [])
+    for (const p of [caller, callee])
+      for (const name of ['Hang up', 'Decline', 'Dismiss'])
+        await button(p.page, name)
+          .click({ timeout: 1000 })
+          .catch(() => {})
+    return { ok: false, kind, caller: caller.name, callee: callee.name, error: String(err), ce, ee }
+  }
+}
+
+/** Per-call figures (ms) from both pages' events. */
+function measures(ce, ee) {
+  const at = (list, name, pred = () => true, after = -Infinity) =>
+    list.find((e) => e.name === name && e.t >= after && pred(e))?.t
+  const d = (a, b) => (a == null || b == null ? undefined : b - a)
+  const dial = at(ce, 'click', (e) => e.label === 'Call')
+  const ans = at(ee, 'click', (e) => e.label === 'Answer')
+  const invite = (e) => e.start === 'INVITE'
+  const cInviteOut = at(ce, 'sip.out', invite)
+  const eInviteIn = at(ee, 'sip.in', invite)
+  const e180Out = at(ee, 'sip.out', (e) => e.start === '180' && e.cseq === 'INVITE')
+  const c180In = at(ce, 'sip.in', (e) => e.start === '180' && e.cseq === 'INVITE')
+  const e200Out = at(ee, 'sip.out', (e) => e.start === '200' && e.cseq === 'INVITE')
+  const c200In = at(ce, 'sip.in', (e) => e.start === '200' && e.cseq === 'INVITE')
+  const iceOut = (list, after) => at(list, 'api.out', (e) => e.method === 'iceServers', after)
+  const iceIn = (list, after) => at(list, 'api.in', (e) => e.method === 'iceServers', after)
+  const rtp = (list) => list.find((e) => e.name === 'rtp.first' && e.t >= ans)
+  const cRtp = rtp(ce)?.t
+  const eRtp = rtp(ee)?.t
+  // When the page knew audio had arrived: the remote track's unmute (Chromium fires it
+  // on the first RTP packet) or the getStats poll, whichever came first. The poll
+  // alone lags: Chromium may serve a getStats report up to 50 ms old.
+  const unmute = (list) => at(list, 'track.unmute', () => true, ans)
+  const firstAudio = (list) => {
+    const ts = [rtp(list)?.t, unmute(list)].filter((x) => x != null)
+    return ts.length === 0 ? undefined : Math.min(...ts)
+  }
+  const longtasks = (list, from, to) =>
+    from == null || to == null
+      ? undefined
+      : list
+          .filter((e) => e.name === 'longtask' && e.t >= from && e.t < to)
+          .reduce((n, e) => n + e.ms, 0)
+  const relayAt = (list, after) => at(list, 'pc.candidate', (e) => e.type === 'relay', after)
+  const cSld = at(ce, 'pc.setLocalDescription.done')
+  const eSld = at(ee, 'pc.setLocalDescription.done', () => true, ans)
+  return {
+    // The headline figures.
+    ringUi: d(dial, at(ee, 'ui.incoming.painted')),
+    ringDom: d(dial, at(ee, 'ui.incoming')),
+    ring180: d(dial, c180In),
+    ringCallerUi: d(
+      dial,
+      at(ce, 'ui.state', (e) => e.state === 'Ringing…'),
+    ),
+    answered200: d(ans, c200In),
+    answeredUi: d(
+      ans,
+      at(ce, 'ui.state', (e) => e.state === 'In call', ans),
+    ),
+    audioCaller: d(ans, firstAudio(ce)),
+    audioCallee: d(ans, firstAudio(ee)),
+    audioCallerPoll: d(ans, cRtp),
+    audioCalleePoll: d(ans, eRtp),
+    audioCallerUnmute: d(ans, unmute(ce)),
+    audioCalleeUnmute: d(ans, unmute(ee)),
+    // Inferred: the last packet's arrival minus one 20 ms frame per further packet.
+    audioCallerEst: d(ans, rtp(ce)?.estimate),
+    audioCalleeEst: d(ans, rtp(ee)?.estimate),
+    // Dial, in order.
+    dialToIceReq: d(dial, iceOut(ce, dial)),
+    iceServersCaller: d(iceOut(ce, dial), iceIn(ce, dial)),
+    gumCaller: d(at(ce, 'gum'), at(ce, 'gum.done')),
+    offer: d(at(ce, 'pc.createOffer'), cSld),
+    gatherCaller: d(cSld, cInviteOut),
+    relayCandCaller: d(cSld, relayAt(ce, cSld ?? 0)),
+    dialToInvite: d(dial, cInviteOut),
+    inviteRoute: d(cInviteOut, eInviteIn),
+    calleeUa180: d(eInviteIn, e180Out),
+    back180: d(e180Out, c180In),
+    calleeRender: d(eInviteIn, at(ee, 'ui.incoming')),
+    calleePaint: d(at(ee, 'ui.incoming'), at(ee, 'ui.incoming.painted')),
+    calleeLongtasks: longtasks(ee, eInviteIn, at(ee, 'ui.incoming.painted')),
+    callerLongtasks: longtasks(ce, dial, cInviteOut),
+    audioContextCaller: d(at(ce, 'audiocontext.new'), at(ce, 'audiocontext.new.done')),
+    audioContextCallee: d(at(ee, 'audiocontext.new'), at(ee, 'audiocontext.new.done')),
+    // Answer, in order.
+    ansToIceReq: d(ans, iceOut(ee, ans)),
+    iceServersCallee: d(iceOut(ee, ans), iceIn(ee, ans)),
+    gumCallee: d(
+      at(ee, 'gum', () => true, ans),
+      at(ee, 'gum.done', () => true, ans),
+    ),
+    answerSdp: d(
+      at(ee, 'pc.setRemoteDescription', () => true, ans),
+      eSld,
+    ),
+    gatherCallee: d(eSld, e200Out),
+    ansTo200Out: d(ans, e200Out),
+    back200: d(e200Out, c200In),
+    calleeIceConnected: d(
+      ans,
+      at(ee, 'pc.ice.connected', () => true, ans),
+    ),
+    calleeDtls: d(
+      ans,
+      at(ee, 'pc.conn.connected', () => true, ans),
+    ),
+    callerIceConnected: d(
+      ans,
+      at(ce, 'pc.ice.connected', () => true, ans),
+    ),
+    callerDtls: d(
+      ans,
+      at(ce, 'pc.conn.connected', () => true, ans),
+    ),
+    path: ce.find((e) => e.name === 'rtp.first')?.path,
+    callerRelay: ce.some((e) => e.name === 'pc.candidate' && e.type === 'relay'),
+    callerIceServers: ce.find((e) => e.name === 'pc.new')?.iceServers ?? '',
+  }
+}
+
+/** JS heap (CDP) and renderer memory of one page; `gc`: collect garbage first. */
+async function footprint(p, gc) {
+  const heap = async () => {
+    const { metrics } = await p.cdp.send('Performance.getMetrics')
+    return metrics.find((m) => m.name === 'JSHeapUsedSize')?.value
+  }
+  const raw = await heap()
+  if (gc) await p.cdp.send('HeapProfiler.collectGarbage').catch(() => {})
+  const afterGc = gc ? await heap() : undefined
+  const mem = p.pid != null ? await memoryOf(p.pid) : undefined
+  return { page: p.name, pid: p.pid, heap: raw, heapAfterGc: afterGc, rss: mem?.rss, pss: mem?.pss }
+}
+
+async function bundleSizes() {
+  const dir = join(ROOT, 'dist', 'ui', 'assets')
+  const out = { js: 0, jsGz: 0, css: 0, cssGz: 0, total: 0, totalGz: 0 }
+  for (const name of await readdir(dir)) {
+    if (name.endsWith('.map')) continue
+    const buf = await readFile(join(dir, name))
+    const gz = gzipSync(buf).length
+    const kind = name.endsWith('.js') ? 'js' : name.endsWith('.css') ? 'css' : undefined
+    if (kind != null) {
+      out[kind] += buf.length
+      out[`${kind}Gz`] += gz
+    }
+    out.total += buf.length
+    out.totalGz += gz
+  }
+  for (const name of await readdir(join(ROOT, 'dist', 'ui'))) {
+    const s = await stat(join(ROOT, 'dist', 'ui', name))
+    if (s.isFile()) {
+      out.total += s.size
+      out.totalGz += gzipSync(await readFile(join(ROOT, 'dist', 'ui', name))).length
+    }
+  }
+  return out
+}
+
+async function assertBuilt() {
+  for (const f of ['dist/kaiwa.bundle.mjs', 'dist/ui/index.html', 'dist/main/kaiwa-node.js']) {
+    if ((await stat(join(ROOT, f)).catch(() => null)) == null)
+      throw new Error(`${f} is missing: run \`npm run build\` (npm run bench:call does)`)
+  }
+}
+
+const f = (x) => (x == null ? '-' : `${x.toFixed(0)} ms`)
+const kib = (b) => (b == null || Number.isNaN(b) ? '-' : `${(b / 1024).toFixed(0)} KiB`)
+const mib = (b) => (b == null || Number.isNaN(b) ? '-' : `${(b / 2 ** 20).toFixed(1)} MB`)
+
+function report({ results, idle, inCall, bundle, turnMode, diag, ownCores }) {
+  const ok = results.filter((r) => r.ok)
+  const by = (kind) => ok.filter((r) => kind === 'all' || r.kind === kind)
+  const xs = (list, key) => list.map((r) => r.m[key]).filter((x) => x != null)
+  const triple = (list, key) => {
+    const v = xs(list, key)
+    return v.length === 0
+      ? '-'
+      : `${f(pct(v, 50))} / ${f(pct(v, 95))} / ${f(Math.max(...v))}`.padEnd(24)
+  }
+  const row = (label, key) => [
+    label,
+    ['all', 'cold', 'warm'].map((k) => triple(by(k), key)).join(' | '),
+  ]
+  const both = (r) =>
+    r.m.audioCaller == null || r.m.audioCallee == null
+      ? undefined
+      : Math.max(r.m.audioCaller, r.m.audioCallee)
+  for (const r of ok) r.m.audioBoth = both(r)
+
+  const cold = results.filter((r) => r.kind === 'cold')
+  const warm = results.filter((r) => r.kind === 'warm')
+  printTable(`bench:call — ${S + C}-node overlay, UI calls in Chromium`, [
+    ['nodes', `${S} supernodes (TURN ${turnModeText(turnMode)}) + ${C} clients with the UI`],
+    [
+      'calls answered with audio both ways',
+      `${ok.length}/${results.length} (cold ${cold.filter((r) => r.ok).length}/${cold.length}, ` +
+        `warm ${warm.filter((r) => r.ok).length}/${warm.length})`,
+    ],
+    ['media path (caller, first call)', ok[0]?.m.path ?? '-'],
+    [
+      'machine load (1-min load average)',
+      `${LOAD0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end, on ${cpus().length} cores`,
+    ],
+    ['CPU of the bench itself during the calls', `${ownCores.toFixed(2)} cores (nodes + Chromium)`],
+    ...(values['what-if'] !== ''
+      ? [['WHAT-IF EXPERIMENT (not the product)', values['what-if']]]
+      : []),
+    ['', 'p50 / p95 / max: all | cold | warm'],
+    row('dial → callee rings (screen painted)', 'ringUi'),
+    row('dial → callee rings (screen in DOM)', 'ringDom'),
+    row('dial → 180 Ringing at the caller', 'ring180'),
+    row('dial → caller shows "Ringing…"', 'ringCallerUi'),
+    row('answer → 200 OK at the caller', 'answered200'),
+    row('answer → caller "In call"', 'answeredUi'),
+    row('answer → first audio at the caller', 'audioCaller'),
+    row('answer → first audio at the callee', 'audioCallee'),
+    row('  caller: remote track unmuted', 'audioCallerUnmute'),
+    row('  caller: getStats poll saw packets', 'audioCallerPoll'),
+    row('  caller: inferred from stats', 'audioCallerEst'),
+    row('  callee: remote track unmuted', 'audioCalleeUnmute'),
+    row('  callee: getStats poll saw packets', 'audioCalleePoll'),
+    row('  callee: inferred from stats', 'audioCalleeEst'),
+    row('answer → audio on both sides', 'audioBoth'),
+  ])
+  printTable('where the time goes (p50 / p95 / max: all | cold | warm)', [
+    ['dial, caller page', ''],
+    row('  click → iceServers request', 'dialToIceReq'),
+    row('  iceServers round trip', 'iceServersCaller'),
+    row('  getUserMedia', 'gumCaller'),
+    row('  createOffer + setLocalDescription', 'offer'),
+    row('  ICE gathering (until INVITE leaves)', 'gatherCaller'),
+    row('  (first relay candidate after SLD)', 'relayCandCaller'),
+    row('  = click → INVITE leaves the page', 'dialToInvite'),
+    ['overlay and callee', ''],
+    row('  INVITE: caller page → callee page', 'inviteRoute'),
+    row('  callee UA: INVITE → 180 out', 'calleeUa180'),
+    row('  callee: INVITE → incoming screen in DOM', 'calleeRender'),
+    row('  callee: DOM → painted', 'calleePaint'),
+    row('  callee: long tasks INVITE → painted', 'calleeLongtasks'),
+    row('  caller: long tasks click → INVITE', 'callerLongtasks'),
+    row('  new AudioContext() (ringback), caller', 'audioContextCaller'),
+    row('  new AudioContext() (ringtone), callee', 'audioContextCallee'),
+    row('  180: callee page → caller page', 'back180'),
+    ['answer, callee page', ''],
+    row('  click → iceServers request', 'ansToIceReq'),
+    row('  iceServers round trip', 'iceServersCallee'),
+    row('  getUserMedia', 'gumCallee'),
+    row('  setRemote + createAnswer + setLocal', 'answerSdp'),
+    row('  ICE gathering (until 200 leaves)', 'gatherCallee'),
+    row('  = answer → 200 leaves the page', 'ansTo200Out'),
+    row('  200: callee page → caller page', 'back200'),
+    ['media (from the answer click)', ''],
+    row('  callee ICE connected', 'calleeIceConnected'),
+    row('  callee DTLS connected', 'calleeDtls'),
+    row('  caller ICE connected', 'callerIceConnected'),
+    row('  caller DTLS connected', 'callerDtls'),
+  ])
+
+  const dRow = (label, key) => {
+    const v = diag.map((x) => x[key])
+    return [label, v.length === 0 ? '-' : `${f(pct(v, 50))} / ${f(Math.max(...v))}`]
+  }
+  printTable(`the overlay alone: control API on ${diag.length} unused pairs (p50 / max)`, [
+    dRow('lookup, cold (DHT query)', 'lookupCold'),
+    dRow('lookup, cached (= API overhead)', 'lookupWarm'),
+    dRow('MESSAGE, record cached, new link', 'messageNewLink'),
+    dRow('MESSAGE, warm', 'messageWarm'),
+  ])
+
+  const med = (list, key) =>
+    pct(
+      list.map((x) => x[key]).filter((x) => x != null),
+      50,
+    )
+  const max = (list, key) => {
+    const v = list.map((x) => x[key]).filter((x) => x != null && !Number.isNaN(x))
+    return v.length === 0 ? undefined : Math.max(...v)
+  }
+  printTable('footprint', [
+    [
+      'JS heap used, idle (after GC) p50 / max',
+      `${mib(med(idle, 'heapAfterGc'))} / ${mib(max(idle, 'heapAfterGc'))} (${idle.length} pages)`,
+    ],
+    [
+      'JS heap used, idle (no GC) p50 / max',
+      `${mib(med(idle, 'heap'))} / ${mib(max(idle, 'heap'))}`,
+    ],
+    [
+      'JS heap used, in call (no GC) p50 / max',
+      `${mib(med(inCall, 'heap'))} / ${mib(max(inCall, 'heap'))} (${inCall.length} samples)`,
+    ],
+    [
+      'renderer processes found (CPU-burn match)',
+      `${new Set(idle.map((x) => x.pid).filter((x) => x != null)).size} of ${idle.length} pages`,
+    ],
+    [
+      'renderer RSS idle p50 / max',
+      `${mib(med(idle, 'rss'))} / ${mib(max(idle, 'rss'))} (PSS ${mib(med(idle, 'pss'))})`,
+    ],
+    [
+      'renderer RSS in call p50 / max',
+      `${mib(med(inCall, 'rss'))} / ${mib(max(inCall, 'rss'))} (PSS ${mib(med(inCall, 'pss'))})`,
+    ],
+    ['dist/ui JS raw / gzip', `${kib(bundle.js)} / ${kib(bundle.jsGz)}`],
+    ['dist/ui CSS raw / gzip', `${kib(bundle.css)} / ${kib(bundle.cssGz)}`],
+    ['dist/ui total (no source maps) raw / gzip', `${kib(bundle.total)} / ${kib(bundle.totalGz)}`],
+  ])
+
+  const verdict = (label, list, key, goal) => {
+    const v = pct(xs(list, key), 50)
+    return [
+      label,
+      v == null
+        ? 'MISS (no data)'
+        : `${v <= goal ? 'PASS' : 'MISS'}: p50 ${f(v)} (goal ≤ ${goal} ms)`,
+    ]
+  }
+  printTable('goals (all calls; cold and warm below)', [
+    verdict('dial → remote ringing', ok, 'ringUi', GOAL_RING_MS),
+    verdict('  cold', by('cold'), 'ringUi', GOAL_RING_MS),
+    verdict('  warm', by('warm'), 'ringUi', GOAL_RING_MS),
+    verdict('answer → first audio (both sides)', ok, 'audioBoth', GOAL_AUDIO_MS),
+    verdict('  cold', by('cold'), 'audioBoth', GOAL_AUDIO_MS),
+    verdict('  warm', by('warm'), 'audioBoth', GOAL_AUDIO_MS),
+    ['calls that failed', String(results.length - ok.length)],
+  ])
+  for (const r of results.filter((x) => !x.ok))
+    console.log(`  failed: ${r.caller} → ${r.callee}: ${r.error}`)
+}
+
+// Last: everything above (consts included) is initialised by now.
+// Exit 0 when every call went through (goals met or not), 1 when a call or the run failed.
+try {
+  const allCalls = await main()
+  await cleanup()
+  process.exit(allCalls ? 0 : 1)
+} catch (err) {
+  if (!interrupted) console.error(`bench:call failed: ${err?.stack ?? err}`)
+  await cleanup()
+  process.exit(1)
+}
