@@ -1,23 +1,30 @@
 // NAT traversal matrix (npm run bench:nat, root only): builds the namespace
 // lab of test/natlab/, checks each NAT mode's behaviour with UDP probes, then
 // for every pairing (each NAT mode on each side, double NAT, same NAT) starts a
-// supernode and two `kaiwa node` clients, chats both ways and reports how the
-// overlay link ended up, next to what the physics allows.
+// supernode and two `kaiwa node --ui` clients, chats both ways, reports how the
+// overlay link ended up, and has the two softphone UIs (headless Chromium in
+// each client's namespace) call each other: the media path from the selected
+// ICE candidate pair, next to what the physics allows and what the UI shows.
 //
 //   npm run bench:nat -- [--only id,id] [--batch 3] [--fix-turn] [--keepalive]
-//                        [--call-step ./module.mjs] [--json out.json]
+//                        [--no-calls] [--call-step ./module.mjs] [--json out.json]
 //
 // --fix-turn   what-if for the proposed TURN fixes (see docs): encode TURN
 //              credentials for node-datachannel, bind the supernode's TURN to
 //              its public address.
-// --keepalive  idle past the UDP conntrack timeout, then chat again.
-// --call-step  a module whose default export `async (ctx) => ({ call, media })`
-//              runs after the chat of each pairing (ctx: lab, spec, supernode,
-//              a, b, names; see test/natlab/pairings.ts); fills the call column.
+// --keepalive  idle past the UDP conntrack timeout, then chat again and call
+//              again (the other way: "call in").
+// --no-calls   chat and overlay links only (no browser).
+// --call-step  the call step (default bench/nat-call-step.mjs): a module whose
+//              default export `async (ctx) => ({ call, media, ... })` runs
+//              after the chat of each pairing (ctx: lab, spec, supernode, a, b,
+//              names; see test/natlab/pairings.ts), with optional exports
+//              `afterIdle(ctx)`, `dispose(ctx)`, `nodeOptions` and `unavailable`
+//              (a reason to skip the calls).
 import './nat-ts.mjs'
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const { labUnavailableReason } = await import('../test/natlab/exec.ts')
@@ -37,9 +44,14 @@ const { values: args } = parseArgs({
     'fix-turn': { type: 'boolean', default: false },
     keepalive: { type: 'boolean', default: false },
     'udp-timeout': { type: 'string', default: '30' },
-    'call-step': { type: 'string' },
+    'call-step': {
+      type: 'string',
+      default: fileURLToPath(new URL('./nat-call-step.mjs', import.meta.url)),
+    },
+    calls: { type: 'boolean', default: true },
     json: { type: 'string' },
   },
+  allowNegative: true,
 })
 
 const why = labUnavailableReason()
@@ -54,9 +66,19 @@ const say = (m) => process.stderr.write(`[nat ${((Date.now() - t0) / 1000).toFix
 const udpTimeoutS = Number(args['udp-timeout'])
 const fixTurn = args['fix-turn']
 const hooks = {}
-if (args['call-step'] != null) {
+let nodeOptions = { fixTurn }
+let callsSkipped = args.calls ? null : '--no-calls'
+if (args.calls) {
   const mod = await import(pathToFileURL(resolve(args['call-step'])).href)
-  hooks.afterChat = mod.default
+  if (mod.unavailable != null) {
+    callsSkipped = mod.unavailable
+    say(`calls skipped: ${mod.unavailable}`)
+  } else {
+    hooks.afterChat = mod.default
+    hooks.afterIdle = mod.afterIdle
+    hooks.dispose = mod.dispose
+    nodeOptions = { ...mod.nodeOptions, fixTurn }
+  }
 }
 
 // 1. The lab is what it claims: one host behind each NAT mode, probed.
@@ -118,14 +140,19 @@ for (let i = 0; i < specs.length; i += batch) {
     const ctxs = []
     for (const p of placed) {
       try {
-        ctxs.push(await P.startPairing(lab, p, { supernode: sn, nodeOptions: { fixTurn } }))
+        ctxs.push(await P.startPairing(lab, p, { supernode: sn, nodeOptions }))
       } catch (err) {
         results.push(failed(p.spec, `start-up: ${String(err).split('\n')[0]}`))
       }
     }
     for (const ctx of ctxs) {
       const r = await P.exercisePairing(ctx, hooks)
-      say(`${r.id}: a→b ${r.ab.ok ? 'ok' : 'FAIL'}, b→a ${r.ba.ok ? 'ok' : 'FAIL'}, ${r.link.kind}`)
+      say(
+        `${r.id}: a→b ${r.ab.ok ? 'ok' : 'FAIL'}, b→a ${r.ba.ok ? 'ok' : 'FAIL'}, ${r.link.kind}` +
+          (r.extra.call != null
+            ? `; call ${r.extra.call}, ${r.extra.media}, UI ${r.extra.uiPath}`
+            : ''),
+      )
       results.push(r)
     }
     if (args.keepalive && ctxs.length > 0) {
@@ -139,11 +166,17 @@ for (let i = 0; i < specs.length; i += batch) {
         const link = await P.settleLink(ctx, since)
         r.afterIdle = {
           ok: ab.ok && ba.ok,
+          delivered: [ab.ok, ba.ok],
           kind: link.kind,
           sameConn: link.connId != null && link.connId === r.link.connId,
         }
+        if (hooks.afterIdle != null) {
+          Object.assign(r.extra, await hooks.afterIdle(ctx))
+          say(`${r.id} after idle: call ${r.extra['idle.call']}, ${r.extra['idle.media']}`)
+        }
       }
     }
+    if (hooks.dispose != null) for (const ctx of ctxs) await hooks.dispose(ctx)
   } finally {
     await lab.destroy()
   }
@@ -170,7 +203,6 @@ printMarkdown(
     'direct after ms',
     ...(args.keepalive ? ['after idle'] : []),
     'verdict',
-    'call ok / media path',
   ],
   results.map((r) => [
     r.label,
@@ -189,9 +221,63 @@ printMarkdown(
         ]
       : []),
     verdict(r),
-    r.extra.call != null ? `${r.extra.call} / ${r.extra.media ?? '?'}` : 'pending (UI)',
   ]),
 )
+
+if (callsSkipped == null) {
+  const mediaVerdict = (r) => {
+    if (r.extra.call !== 'ok') return 'call failed'
+    const relayed = r.extra.media.startsWith('relay')
+    const ui = r.extra.uiPath.includes('DISAGREES') ? '; UI disagrees' : ''
+    if (r.punchable && relayed) return `RELAYED (physics allows direct)${ui}`
+    if (!r.punchable && !relayed) return `direct?! (physics says relay)${ui}`
+    return `as expected${ui}`
+  }
+  printMarkdown(
+    'Calls across NATs (softphone UI in Chromium, fake audio)',
+    [
+      'pairing (a ↔ b)',
+      'expected media',
+      'chat',
+      'call a→b',
+      'media path',
+      'selected pair (caller)',
+      'UI path',
+      'setup ms (ring + answer)',
+      'TURN pkts',
+      ...(args.keepalive ? ['after idle: chat / call b→a', 'after idle: media, UI, setup ms'] : []),
+      'UI network (a / b)',
+      'verdict',
+    ],
+    results.map((r) => [
+      r.label,
+      r.punchable ? 'direct' : 'relay',
+      r.ab.ok && r.ba.ok ? 'ok' : 'FAIL',
+      r.extra.call ?? '–',
+      r.extra.media ?? '–',
+      r.extra.pair ?? '–',
+      r.extra.uiPath ?? '–',
+      r.extra.setupMs ?? '–',
+      r.extra.turnPackets ?? '–',
+      ...(args.keepalive
+        ? [
+            `${r.afterIdle == null ? '–' : r.afterIdle.ok ? 'ok' : 'FAIL'} / ${r.extra['idle.call'] ?? '–'}`,
+            r.extra['idle.call'] == null
+              ? '–'
+              : `${r.extra['idle.media']}, ${r.extra['idle.uiPath']}, ${r.extra['idle.setupMs']}`,
+          ]
+        : []),
+      r.extra.uiNet ?? '–',
+      mediaVerdict(r),
+    ]),
+  )
+  const ok = results.flatMap((r) => [r.extra.call, r.extra['idle.call']]).filter((c) => c === 'ok')
+  const tried = results.length * (args.keepalive ? 2 : 1)
+  console.log(`\nCalls connected with audio both ways: ${ok.length}/${tried}`)
+}
+const msgs = results.flatMap((r) => [r.ab.ok, r.ba.ok, ...(r.afterIdle?.delivered ?? [])])
+const sent = results.length * (args.keepalive ? 4 : 2)
+console.log(`Messages delivered: ${msgs.filter(Boolean).length}/${sent}`)
 const notes = results.filter((r) => r.notes.length > 0 || r.ab.error || r.ba.error)
 if (notes.length > 0) {
   console.log('\nNotes')

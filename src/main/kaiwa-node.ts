@@ -151,7 +151,11 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       upnp: opts.upnp,
       validators,
       selectors,
-      iceServers: async () => (await late.turn?.iceServers()) ?? [],
+      // Overlay links get the supernodes' STUN only: where punching fails,
+      // signalling stays on the circuit relay, and TURN is kept for media. With
+      // TURN offered too, libjuice sometimes settled on a relay pair where a
+      // direct one was possible (seen in the NAT lab).
+      iceServers: async () => stunOnly((await late.turn?.iceServers()) ?? []),
     })
     dialDiscoveredPeers(built, log.child('discovery'))
     try {
@@ -371,4 +375,10 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
   // the last run, and mail may be waiting for us.
   if ((await settings.get()).name != null) refresh.soon()
   return self
+}
+
+function stunOnly(servers: RTCIceServer[]): RTCIceServer[] {
+  return servers
+    .map((s) => ({ urls: [s.urls].flat().filter((u) => u.startsWith('stun:')) }))
+    .filter((s) => s.urls.length > 0)
 }

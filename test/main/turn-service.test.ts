@@ -73,7 +73,7 @@ describe('TURN on supernodes', () => {
     expect(stats.bytesToPeers).toBeGreaterThan(0)
   })
 
-  it("gives the node's own WebRTC (overlay links) the supernode as STUN and TURN server", async () => {
+  it('names the supernode as STUN and TURN server, with credentials cached while valid', async () => {
     const servers = await client.turn.iceServers()
     expect(servers[0]!.urls).toEqual([`stun:127.0.0.1:${turnPort}`])
     expect(servers[1]!.urls).toContain(`turn:127.0.0.1:${turnPort}?transport=udp`)

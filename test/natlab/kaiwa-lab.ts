@@ -32,6 +32,8 @@ export interface ReadyLine {
   api: string | null
   name: string | null
   dataDir: string
+  /** With `ui`: the softphone UI's address (127.0.0.1 inside the node's namespace). */
+  ui?: string
 }
 
 export interface ProbeEvent {
@@ -63,6 +65,8 @@ export interface LabNodeOptions {
   port?: number
   /** Supernodes: STUN/TURN port (default 3478); 0: off. */
   turnPort?: number
+  /** Clients: serve the softphone UI (`--ui`); the ready line gains `ui`. */
+  ui?: boolean
   logLevel?: 'debug' | 'info' | 'warn'
   /** The DEBUG variable for libp2p's own logs (e.g. 'libp2p:webrtc*'). */
   debug?: string
@@ -202,6 +206,7 @@ function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[
   if (opts.supernode === 'on') args.push('--turn-port', String(opts.turnPort ?? TURN_PORT))
   for (const b of opts.bootstrap ?? []) args.push('--bootstrap', b)
   if (opts.name != null) args.push('--name', opts.name)
+  if (opts.ui === true) args.push('--ui')
   return args
 }
 

@@ -20,7 +20,9 @@
  *
  * Every namespace is named `<tag>…` with a tag unique to this process and lab;
  * `destroy` (also run on process exit, SIGINT and SIGTERM) kills the processes
- * the lab started and deletes only the namespaces (and temp dirs) it created.
+ * the lab started and anything else still running inside its namespaces (a
+ * browser launched there), and deletes only the namespaces (and temp dirs) it
+ * created.
  * Should this process die without running it (SIGKILL, a test runner killing
  * its worker), a detached reaper (reaper.mjs) that was told every namespace
  * and dir does the same.
@@ -347,6 +349,24 @@ class LabImpl implements Lab {
     this.destroyed = true
     for (const c of this.children) {
       if (c.exitCode == null && c.signalCode == null) c.kill('SIGKILL')
+    }
+    // Whatever else runs in the lab's namespaces and was not started by `spawn`
+    // (Chromium, launched by playwright through `ip netns exec`, and its helpers):
+    // the reaper's way, every pid `ip netns pids` lists.
+    for (const ns of this.namespaces) {
+      let pids: string[] = []
+      try {
+        pids = ip('netns', 'pids', ns).split(/\s+/).filter(Boolean)
+      } catch {
+        // gone already
+      }
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL')
+        } catch {
+          // exited meanwhile
+        }
+      }
     }
     for (const ns of [...this.namespaces].reverse()) {
       try {

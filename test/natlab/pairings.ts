@@ -4,8 +4,8 @@
  * both clients behind their NATs, wait until each finds the other's record,
  * chat both ways, let the link settle (a relayed link tries to move to
  * WebRTC), and say what it became. chat.test.ts runs a subset, bench/nat.mjs
- * the whole matrix; both plug extra steps in through PairingHooks (the call
- * step comes with the UI).
+ * the whole matrix; extra steps plug in through PairingHooks (the softphone
+ * call step, call-step.ts: calls.test.ts and bench/nat-call-step.mjs).
  */
 import type { Lab, LabHost, SiteSpec } from './lab.js'
 import { createLab } from './lab.js'
@@ -126,6 +126,10 @@ export interface PairingContext {
 export interface PairingHooks {
   /** After chat: e.g. a call between a and b; its columns go into the result. */
   afterChat?: (ctx: PairingContext) => Promise<Record<string, string>>
+  /** After the keepalive idle and the chat that follows it (the bench's --keepalive). */
+  afterIdle?: (ctx: PairingContext) => Promise<Record<string, string>>
+  /** Before the pairing's lab goes away: release what the hooks opened (browsers). */
+  dispose?: (ctx: PairingContext) => Promise<void>
 }
 
 export interface ChatResult {
