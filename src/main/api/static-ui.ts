@@ -5,25 +5,11 @@
  * and styles only from this origin, network only back to this node's API.
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
-import { extname, join, relative, sep } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { KaiwaError } from '../../shared/errors.js'
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wav': 'audio/wav',
-  '.ogg': 'audio/ogg',
-}
+import { uiContentType } from '../ui-content-type.js'
 
 /** The UI bundle is missing: the user must build it first. */
 export class UiBundleMissingError extends KaiwaError {
@@ -79,7 +65,7 @@ export async function createStaticUi(
     const path = '/' + relative(dir, file).split(sep).join('/')
     files.set(path, {
       body: await readFile(file),
-      type: TYPES[extname(file)] ?? 'application/octet-stream',
+      type: uiContentType(file),
     })
   }
   if (!files.has('/index.html')) throw new UiBundleMissingError(dir)

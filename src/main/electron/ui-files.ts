@@ -3,7 +3,7 @@
  * Anything that is not our host, or that would leave the UI directory after
  * decoding and normalising (`..`, encoded slashes, NUL), gets no file.
  */
-import { extname, isAbsolute, join, normalize, relative, sep } from 'node:path'
+import { isAbsolute, join, normalize, relative, sep } from 'node:path'
 import { isAppUrl } from './app-origin.js'
 
 export function resolveUiFile(requestUrl: string, root: string): string | undefined {
@@ -24,24 +24,5 @@ export function resolveUiFile(requestUrl: string, root: string): string | undefi
   return file
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wav': 'audio/wav',
-  '.ogg': 'audio/ogg',
-  '.mp3': 'audio/mpeg',
-  '.webmanifest': 'application/manifest+json',
-}
-
-/** With `nosniff`, a wrong type breaks the page; unknown files are plain bytes. */
-export function uiContentType(file: string): string {
-  return CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream'
-}
+// Shared with `kaiwa node --ui`, which serves the same bundle.
+export { uiContentType } from '../ui-content-type.js'
