@@ -8,12 +8,19 @@
  * holds, sends DTMF and hangs up; both call histories show the call.
  * Screenshots of the main screens go to test-results/screenshots/.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, LOOPBACK, ROOT, spawnNode, stopAllNodes } from '../helpers/cli.js'
+import {
+  assertBuilt,
+  assertUiBuilt,
+  LOOPBACK,
+  ROOT,
+  spawnNode,
+  stopAllNodes,
+} from '../helpers/cli.js'
 import type { NodeProcess } from '../helpers/cli.js'
 import { freePort, tempDir } from '../helpers/nodes.js'
 
@@ -45,22 +52,6 @@ let browser: Browser
 const contexts: BrowserContext[] = []
 let pa: Page
 let pb: Page
-
-/** The UI bundle must be built from the current renderer sources. */
-async function assertUiBuilt(): Promise<void> {
-  const newest = async (dir: string): Promise<number> => {
-    let n = 0
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name)
-      n = Math.max(n, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs)
-    }
-    return n
-  }
-  const built = await stat(join(ROOT, 'dist', 'ui', 'index.html')).catch(() => null)
-  if (built == null || built.mtimeMs < (await newest(join(ROOT, 'src', 'renderer')))) {
-    throw new Error('the UI bundle (dist/ui) is out of date; run `npm run build` first')
-  }
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) })

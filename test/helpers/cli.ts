@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -170,5 +170,21 @@ export async function assertBuilt(): Promise<void> {
   }
   if (stale.length > 0) {
     throw new Error(`the build is out of date (${stale.join(', ')}); run \`npm run build\` first`)
+  }
+}
+
+/** The UI bundle (dist/ui) must be built from the current renderer sources. */
+export async function assertUiBuilt(): Promise<void> {
+  const newest = async (dir: string): Promise<number> => {
+    let n = 0
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name)
+      n = Math.max(n, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs)
+    }
+    return n
+  }
+  const built = await stat(join(ROOT, 'dist', 'ui', 'index.html')).catch(() => null)
+  if (built == null || built.mtimeMs < (await newest(join(ROOT, 'src', 'renderer')))) {
+    throw new Error('the UI bundle (dist/ui) is out of date; run `npm run build` first')
   }
 }

@@ -17,10 +17,8 @@
  * supernode, behind a NAT. Root, nftables and Chromium only; skipped with the
  * reason otherwise.
  */
-import { stat, readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { assertBuilt, ROOT } from '../helpers/cli.js'
+import { assertBuilt, assertUiBuilt } from '../helpers/cli.js'
 import { callOnce, closePhones, phonesFor, readNetworkStatus } from './call-step.js'
 import type { CallResult } from './call-step.js'
 import { labUnavailableReason } from './exec.js'
@@ -48,22 +46,6 @@ const CASES: Case[] = [
   { spec: modePairing('symmetric', 'symmetric'), media: 'relay' },
   { spec: sameNatPairing('port-restricted'), media: 'direct', types: ['host'] },
 ]
-
-/** The UI bundle must be built from the current renderer sources (as test/e2e checks). */
-async function assertUiBuilt(): Promise<void> {
-  const newest = async (dir: string): Promise<number> => {
-    let n = 0
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name)
-      n = Math.max(n, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs)
-    }
-    return n
-  }
-  const built = await stat(join(ROOT, 'dist', 'ui', 'index.html')).catch(() => null)
-  if (built == null || built.mtimeMs < (await newest(join(ROOT, 'src', 'renderer')))) {
-    throw new Error('the UI bundle (dist/ui) is out of date; run `npm run build` first')
-  }
-}
 
 /** The checks every call gets: audio both ways, the expected path, the UI agreeing. */
 function expectCall(c: Case, r: CallResult, when: string): void {
