@@ -40,8 +40,8 @@ import {
   validateContactRecord,
 } from '../shared/records/record-policy.js'
 import { readStoredRecord } from './record-validator.js'
-import { pickDeviceAddrs } from './device-addrs.js'
-import type { KaiwaLibp2p } from './libp2p-factory.js'
+import { pickDeviceAddrs } from './node/device-addrs.js'
+import type { KaiwaLibp2p } from './node/libp2p-factory.js'
 
 const OWN_RECORD_KEY = new Key('/kaiwa/own-record')
 /** A record issued this recently is the newest one an online owner has published. */

@@ -11,7 +11,7 @@ import type { SipMessage, SipRequest, SipResponse } from '../../src/shared/sip/s
 import { parseSipMessage } from '../../src/shared/sip/sip-parser.js'
 import { SipStreamFramer } from '../../src/shared/sip/stream-framer.js'
 import { randomToken } from '../../src/shared/sip/responses.js'
-import { digestResponse } from '../../src/overlay/sip-gateway/digest-auth.js'
+import { digestResponse } from '../../src/overlay/sip/gateway/digest-auth.js'
 
 export interface Exchange {
   responses: SipResponse[]

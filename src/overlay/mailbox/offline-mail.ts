@@ -12,7 +12,7 @@ import type { Logger } from '../../shared/logger.js'
 import { openVerifiedMail, sealMail } from '../../shared/mail/sealed-mail.js'
 import type { MailEnvelope, MailPlaintext } from '../../shared/mail/sealed-mail.js'
 import type { ContactRecord } from '../../shared/records/contact-record.js'
-import type { KaiwaLibp2p } from '../libp2p-factory.js'
+import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 import { deleteMail, fetchMail, mailboxKey, storeMail } from './mailbox-protocol.js'
 import type { MailboxStore } from './mailbox-store.js'
 

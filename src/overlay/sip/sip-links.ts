@@ -17,7 +17,7 @@ import type { Logger } from '../../shared/logger.js'
 import { SipStreamFramer } from '../../shared/sip/stream-framer.js'
 import { serializeSipMessage } from '../../shared/sip/sip-message.js'
 import type { SipMessage } from '../../shared/sip/sip-message.js'
-import type { KaiwaLibp2p } from '../libp2p-factory.js'
+import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 
 export const SIP_PROTOCOL = '/kaiwa/sip/1.0.0'
 /** Largest SIP message accepted on a link (RFC 3261 leaves it to the transport). */

@@ -1,0 +1,146 @@
+/**
+ * The control API's implementation over a running node. Transport-agnostic:
+ * the HTTP/WebSocket server and (later) the Electron IPC bridge serve it.
+ */
+import type { Datastore } from 'interface-datastore'
+import type { ApiOutput, KaiwaApi } from '../../shared/api/contract.js'
+import {
+  NotFoundError,
+  OverlayTimeoutError,
+  SipRejectedError,
+  UserUnavailableError,
+  ConflictError,
+} from '../../shared/errors.js'
+import { normalizeUserId } from '../../shared/user-id.js'
+import { sendMessage } from '../../overlay/sip/internal-ua.js'
+import { contactRecordToJson, fingerprint } from '../../shared/records/contact-record.js'
+import { countStoredRecords } from '../../overlay/record-validator.js'
+import { reachability } from '../../overlay/node/role-policy.js'
+import type { KaiwaNode } from '../kaiwa-node.js'
+import { effectiveCaps } from '../../overlay/settings-store.js'
+import { createUiApi } from './ui-api.js'
+import type { UiApiInit } from './ui-api.js'
+import { applyCaps, createUsageMeter } from './usage.js'
+
+export interface NodeApiInit {
+  node: KaiwaNode
+  datastore: Datastore
+  startedAt: number
+  /** `--supernode` was given: Settings cannot change the mode for this run. */
+  supernodeLocked: boolean
+  ui: Omit<UiApiInit, 'node'>
+}
+
+export function createNodeApi(init: NodeApiInit): KaiwaApi {
+  const { node } = init
+  const usage = createUsageMeter(node, init.datastore)
+  const settingsJson = async (): Promise<ApiOutput<'settings'>> => ({
+    supernodeMode: node.roles.mode(),
+    caps: effectiveCaps(await node.settings.get()),
+  })
+  return {
+    ...createUiApi({ ...init.ui, node }),
+    usage,
+    settings: settingsJson,
+    settingsUpdate: async ({ supernodeMode, caps }) => {
+      if (supernodeMode != null && supernodeMode !== node.roles.mode() && init.supernodeLocked)
+        throw new ConflictError(
+          `the supernode mode was set with --supernode ${node.roles.mode()} for this run; ` +
+            'restart the node without that flag to choose it here',
+        )
+      const current = await node.settings.get()
+      const next = await node.settings.update({
+        ...(supernodeMode != null ? { supernodeMode } : {}),
+        ...(caps != null ? { caps: { ...current.caps, ...caps } } : {}),
+      })
+      applyCaps(node, effectiveCaps(next))
+      if (supernodeMode != null) await node.roles.setMode(supernodeMode)
+      return settingsJson()
+    },
+    status: async () => {
+      const libp2p = node.libp2p()
+      const addrs = libp2p.getMultiaddrs()
+      const { name } = await node.settings.get()
+      return {
+        peerId: libp2p.peerId.toString(),
+        role: node.role(),
+        supernodeMode: node.roles.mode(),
+        name,
+        fingerprint: fingerprint(node.identity.accountKey.publicKey.raw),
+        addrs: addrs.map((a) => a.toString()),
+        peers: libp2p.getPeers().length,
+        supernodes: node.supernodes.connected(),
+        reachability: reachability(node.role(), addrs),
+        recordsHeld: await countStoredRecords(init.datastore),
+        uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
+        sip: await node.sip.gatewayStatus(),
+        turn: turnStatus(node),
+        usage: await usage(),
+        connections: libp2p.getConnections().map((c) => {
+          const addr = c.remoteAddr.toString()
+          return {
+            peer: c.remotePeer.toString(),
+            remoteAddr: addr,
+            direction: c.direction,
+            transport: connectionTransport(addr, c.limits != null),
+            limited: c.limits != null,
+            openedAt: new Date(c.timeline.open).toISOString(),
+          }
+        }),
+      } satisfies ApiOutput<'status'>
+    },
+    claim: async ({ name }) => {
+      const { record } = await node.claim(name)
+      return { record: await contactRecordToJson(record, Date.now()) }
+    },
+    message: async ({ to, text }) => {
+      const toUser = normalizeUserId(to)
+      const { name } = await node.settings.get()
+      if (name == null) throw new NotFoundError('claim a user ID first: kaiwa claim NAME')
+      const res = await sendMessage(
+        node.sip.router,
+        { fromUser: name, toUser, domain: node.domain, text },
+        node.peerId,
+      )
+      if (res.status === 202) return { status: 'stored', code: 202, reason: res.reason }
+      if (res.status < 300) return { status: 'delivered', code: res.status, reason: res.reason }
+      if (res.status === 404) throw new NotFoundError(`no user "${toUser}" in the overlay`)
+      if (res.status === 408)
+        throw new OverlayTimeoutError(`the overlay did not answer in time (${res.reason})`)
+      if (res.status === 480)
+        throw new UserUnavailableError(
+          `${toUser} is unreachable and the message could not be stored`,
+        )
+      throw new SipRejectedError(res.status, `${res.status} ${res.reason}`)
+    },
+    turnCredentials: async () => node.turn.credentials(),
+    inbox: async ({ limit }) => ({
+      messages: await node.sip.history.list({
+        direction: 'in',
+        ...(limit != null ? { limit } : {}),
+      }),
+    }),
+    lookup: async ({ name }) => {
+      const found = await node.directory.lookup(name)
+      if (found == null) throw new NotFoundError(`no user "${name}" in the overlay`)
+      return { record: await contactRecordToJson(found.record, Date.now()) }
+    },
+  }
+}
+
+function turnStatus(node: KaiwaNode): ApiOutput<'status'>['turn'] {
+  const t = node.turn.status()
+  if (t == null) return null
+  return { address: t.address, urls: t.urls, stats: { ...t.stats } as Record<string, number> }
+}
+
+/** How a connection runs, from its remote address (a relayed WebRTC dial keeps the circuit in it). */
+export function connectionTransport(
+  addr: string,
+  limited: boolean,
+): 'tcp' | 'webrtc' | 'relay' | 'other' {
+  if (/\/webrtc(\/|$)/.test(addr) && !limited) return 'webrtc'
+  if (addr.includes('/p2p-circuit')) return 'relay'
+  if (addr.includes('/tcp/')) return 'tcp'
+  return 'other'
+}

@@ -1,0 +1,162 @@
+/**
+ * Builds the libp2p node for one role. This is the only place that names
+ * concrete transports and services; everything else sees the `KaiwaLibp2p`
+ * type. A role change (client <-> supernode) rebuilds the node with the same
+ * keys and datastore, because libp2p services are fixed at construction.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNAT } from '@libp2p/autonat'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { uPnPNAT } from '@libp2p/upnp-nat'
+import { webRTC } from '@libp2p/webrtc'
+import { createLibp2p } from 'libp2p'
+import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
+import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import type { Role } from '../../shared/api/contract.js'
+
+/** Kaiwa's own DHT, so a node never joins (or pollutes) IPFS's `/ipfs/kad/1.0.0`. */
+export const KAIWA_DHT_PROTOCOL = '/kaiwa/kad/1.0.0'
+export const KAIWA_PROTOCOL_PREFIX = 'kaiwa'
+export const KAIWA_MDNS_TAG = '_kaiwa-discovery._udp.local'
+
+/**
+ * Relay limits for signalling. The circuit-relay-v2 defaults (2 min, 128 KiB per
+ * relayed connection) cut a SIP dialog short; media never rides the circuit
+ * (it goes over ICE or TURN), so these stay modest.
+ */
+export const RELAY_LIMITS = {
+  maxReservations: 512,
+  reservationTtl: 2 * 60 * 60_000,
+  defaultDurationLimit: 30 * 60_000,
+  defaultDataLimit: BigInt(16 * 1024 * 1024),
+}
+
+/**
+ * How many relay reservations a client asks for at start. One: circuit-relay's
+ * discovery runs a DHT random walk for as long as it has fewer relays than
+ * listeners, so asking for two in a network with one supernode (the demo, a
+ * new network) keeps a client querying the DHT forever.
+ */
+export const CLIENT_RELAY_RESERVATIONS = 1
+
+export interface Libp2pFactoryOptions {
+  role: Role
+  deviceKey: PrivateKey
+  datastore: Datastore
+  listen: string[]
+  /** Bootstrap multiaddrs that carry a `/p2p/<peer id>`. */
+  bootstrap: string[]
+  mdns: boolean
+  upnp: boolean
+  validators: Record<string, ValidateFn>
+  selectors: Record<string, SelectFn>
+  /**
+   * STUN/TURN servers for overlay WebRTC links (node-datachannel's ICE). Without
+   * STUN two NATed nodes gather no server-reflexive candidates and cannot punch;
+   * supernodes provide them. Asked for at every WebRTC dial and answer.
+   */
+  iceServers?: () => Promise<RTCIceServer[]>
+}
+
+export type KaiwaServices = ServiceMap & {
+  dht: KadDHT
+  identify: unknown
+  ping: unknown
+  autonat: unknown
+}
+export type KaiwaLibp2p = Libp2p<KaiwaServices>
+
+export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<KaiwaLibp2p> {
+  const supernode = opts.role === 'supernode'
+  const listen = [...opts.listen, '/webrtc']
+  // A client asks supernodes for relay reservations by listening on /p2p-circuit
+  // once per reservation it wants; its relay addresses then go into its record.
+  if (!supernode) for (let i = 0; i < CLIENT_RELAY_RESERVATIONS; i++) listen.push('/p2p-circuit')
+
+  const services: Record<string, (components: never) => unknown> = {
+    identify: identify(),
+    ping: ping(),
+    autonat: autoNAT({ protocolPrefix: KAIWA_PROTOCOL_PREFIX }),
+    dht: kadDHT({
+      protocol: KAIWA_DHT_PROTOCOL,
+      clientMode: !supernode,
+      // Keep LAN and loopback addresses: Kaiwa runs on home networks and on one host.
+      peerInfoMapper: passthroughMapper,
+      // A server may be the first node of a network with nobody to ask: its
+      // queries must end, not wait. A client must NOT run queries with an empty
+      // routing table: they finish without any I/O, and the relay transport's
+      // random walk then re-runs them in a tight microtask loop that starves the
+      // event loop. Clients wait for a supernode instead (our calls time out).
+      allowQueryWithZeroPeers: supernode,
+      validators: opts.validators,
+      selectors: opts.selectors,
+      datastorePrefix: '/dht',
+    }),
+  }
+  if (supernode) services.relay = circuitRelayServer({ reservations: RELAY_LIMITS })
+  if (opts.upnp) services.upnp = uPnPNAT({ portMappingDescription: 'Kaiwa' })
+
+  const peerDiscovery = []
+  if (opts.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: opts.bootstrap }))
+  if (opts.mdns) peerDiscovery.push(mdns({ serviceTag: KAIWA_MDNS_TAG }))
+
+  const node = await createLibp2p({
+    privateKey: opts.deviceKey,
+    datastore: opts.datastore,
+    start: false,
+    addresses: { listen },
+    transports: [
+      tcp(),
+      webRTC({
+        rtcConfiguration: async () => ({
+          iceServers: forLibdatachannel((await opts.iceServers?.()) ?? []),
+        }),
+      }),
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: supernode ? 1024 : 128,
+      // The default (5 inbound per second per host) resets a single-host or
+      // NATed-office network while it forms; supernodes rate-limit elsewhere.
+      inboundConnectionThreshold: 200,
+      maxIncomingPendingConnections: 64,
+      dialTimeout: 10_000,
+    },
+    // Pings every connection: keeps NAT mappings to supernodes open and notices
+    // dead links (design.md "Keepalive": below the ~30 s home-gateway timeout).
+    connectionMonitor: { pingInterval: 15_000 },
+    services: services as never,
+  })
+  return node as unknown as KaiwaLibp2p
+}
+
+/**
+ * node-datachannel's RTCPeerConnection polyfill hands each TURN server to
+ * libdatachannel as `turn:user:pass@host`, and libdatachannel splits the user
+ * part at the first ':'. Our usernames are `expiry:peerId` (the TURN REST
+ * pattern), so they must be percent-encoded there (libdatachannel decodes
+ * them); without this no relay candidate is ever gathered. Chromium takes the
+ * UI's credentials raw, so this applies to overlay links only.
+ */
+export function forLibdatachannel(servers: RTCIceServer[]): RTCIceServer[] {
+  return servers.map((s) =>
+    s.username != null && s.credential != null
+      ? {
+          ...s,
+          username: encodeURIComponent(s.username),
+          credential: encodeURIComponent(String(s.credential)),
+        }
+      : s,
+  )
+}

@@ -1,0 +1,262 @@
+/**
+ * TURN and STUN on supernodes (part of the composition root). A supernode runs
+ * the relay and hands out short-lived credentials over `/kaiwa/turn/1.0.0` to
+ * the overlay peers that ask; any node can fetch credentials for itself (for
+ * the UI's iceServers, or `kaiwa turn-credentials`) from a supernode it is
+ * connected to, or from itself when it is one.
+ */
+import { open, readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { Logger } from '../../shared/logger.js'
+import type { Role } from '../../shared/api/contract.js'
+import { DEFAULT_RELAY_PORTS, TurnServer } from './turn-server.js'
+import type { TurnStats } from './turn-server.js'
+
+/** Caps on relaying: kbit/s across all allocations, and concurrent allocations (relayed calls). */
+export interface TurnCaps {
+  relayKbps: number
+  maxAllocations: number
+}
+import { issueTurnCredentials } from './turn-credentials.js'
+import {
+  requestTurnCredentials,
+  serveTurnCredentials,
+  TurnCredentialsError,
+} from './turn-credentials-protocol.js'
+import type { IssuedTurnCredentials } from './turn-credentials-protocol.js'
+import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
+
+/** Credentials live this long; the UI asks again before a call (RFC 8656 §9.2 style expiry). */
+export const TURN_CREDENTIAL_TTL_S = 3600
+
+export interface TurnServiceInit {
+  node: () => KaiwaLibp2p
+  role: () => Role
+  dataDir: string
+  /** UDP/TCP port for STUN/TURN on supernodes; 0 = off. */
+  port: number
+  /** Address to bind (default 0.0.0.0: a supernode is publicly reachable). */
+  host: string
+  /** If the port is only the default and taken, run without TURN instead of failing. */
+  portOptional?: boolean
+  /** Relay port range (default DEFAULT_RELAY_PORTS: above Linux's ephemeral range). */
+  relayPorts?: readonly [number, number]
+  /** Connected supernodes (peer ids), the ones that may issue credentials. */
+  supernodes: () => string[]
+  log: Logger
+}
+
+export interface TurnStatus {
+  address: string
+  urls: string[]
+  stats: TurnStats
+}
+
+export class TurnService {
+  private server: TurnServer | undefined
+  private bound: { address: string; port: number } | undefined
+  private secret: string | undefined
+  private unserve: (() => Promise<void>) | undefined
+
+  constructor(private readonly init: TurnServiceInit) {}
+
+  /** Start serving when this node is a supernode (and TURN is on). */
+  async attach(): Promise<void> {
+    if (this.init.role() !== 'supernode' || this.init.port === 0) return
+    this.secret ??= await loadOrCreateSecret(this.init.dataDir)
+    if (this.server == null) {
+      const server = new TurnServer({
+        secret: this.secret,
+        host: this.init.host,
+        port: this.init.port,
+        tcp: true,
+        // Loopback peers are refused unless the server itself is on loopback
+        // (a single-machine network: the demo, the tests).
+        allowLoopback: this.init.host === '127.0.0.1',
+        // Bound to all interfaces, the relay is announced at the node's own address.
+        relayedAddress: () => this.announceHost(),
+        relayPortRange: this.init.relayPorts ?? DEFAULT_RELAY_PORTS,
+      })
+      await warnIfEphemeral(this.init.relayPorts ?? DEFAULT_RELAY_PORTS, this.init.log)
+      try {
+        this.bound = await server.listen()
+        this.server = server
+        this.init.log.info(`STUN/TURN on ${this.bound.address}:${this.bound.port} (UDP and TCP)`)
+      } catch (err) {
+        if (this.init.portOptional !== true) throw err
+        this.init.log.warn(
+          `STUN/TURN port ${this.init.port} is unavailable (${String(err)}); running without TURN`,
+        )
+        return
+      }
+    }
+    this.unserve = await serveTurnCredentials({
+      registrar: this.init.node(),
+      issue: (peer) => this.issue(peer),
+      log: this.init.log,
+    })
+  }
+
+  async detach(): Promise<void> {
+    await this.unserve?.().catch(() => {})
+    this.unserve = undefined
+  }
+
+  async stop(): Promise<void> {
+    await this.detach()
+    await this.server?.close()
+    this.server = undefined
+  }
+
+  private caps: TurnCaps | undefined
+
+  /** The operator's caps (bandwidth, concurrent relayed calls); kept across role changes. */
+  setCaps(caps: TurnCaps): void {
+    this.caps = caps
+    this.server?.setCaps(caps)
+  }
+
+  status(): TurnStatus | null {
+    if (this.server == null || this.bound == null) return null
+    return {
+      address: `${this.bound.address}:${this.bound.port}`,
+      urls: this.urls(),
+      stats: this.server.stats(),
+    }
+  }
+
+  /** Credentials for `peer`, when this node relays. */
+  issue(peer: string): IssuedTurnCredentials | undefined {
+    if (this.server == null || this.secret == null) return undefined
+    const c = issueTurnCredentials(this.secret, peer, TURN_CREDENTIAL_TTL_S)
+    return {
+      username: c.username,
+      password: c.password,
+      realm: c.realm,
+      expiresAt: c.expiresAt,
+      urls: this.urls(),
+    }
+  }
+
+  /** Credentials for this node: from itself if it relays, else from a connected supernode. */
+  async credentials(): Promise<IssuedTurnCredentials & { from: string }> {
+    const node = this.init.node()
+    const own = this.issue(node.peerId.toString())
+    if (own != null) return { ...own, from: node.peerId.toString() }
+    const errors: string[] = []
+    for (const id of this.init.supernodes()) {
+      const peer = node.getPeers().find((p) => p.toString() === id)
+      if (peer == null) continue
+      try {
+        return { ...(await requestTurnCredentials(node, peer)), from: id }
+      } catch (err) {
+        errors.push(`${id}: ${String(err)}`)
+      }
+    }
+    throw new TurnCredentialsError(
+      errors.length === 0
+        ? 'no connected supernode offers TURN; check --bootstrap, or run a supernode with --turn-port'
+        : `no supernode issued TURN credentials (${errors.join('; ')})`,
+    )
+  }
+
+  private cached: { servers: RTCIceServer[]; until: number } | undefined
+  private reusable: (IssuedTurnCredentials & { from: string }) | undefined
+
+  /**
+   * Credentials reused until ten minutes before they expire (every call asks;
+   * a round trip to a supernode per call would sit on the call-setup path).
+   */
+  async reusableCredentials(): Promise<IssuedTurnCredentials & { from: string }> {
+    const r = this.reusable
+    const connected = r != null && this.init.supernodes().includes(r.from)
+    const own = r != null && r.from === this.init.node().peerId.toString()
+    if (r != null && (connected || own) && Date.now() < r.expiresAt * 1000 - 10 * 60_000) return r
+    this.reusable = await this.credentials()
+    return this.reusable
+  }
+
+  /**
+   * iceServers for this node's own WebRTC (overlay links now, the UI later):
+   * credentials from a supernode, reused until ten minutes before they expire.
+   * Never slows a dial down for long: without a supernode it is an empty list.
+   */
+  async iceServers(): Promise<RTCIceServer[]> {
+    const now = Date.now()
+    if (this.cached != null && now < this.cached.until) return this.cached.servers
+    try {
+      const c = await Promise.race([
+        this.credentials(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('timeout')), 2000).unref(),
+        ),
+      ])
+      const servers: RTCIceServer[] = [
+        { urls: c.urls.filter((u) => u.startsWith('stun:')) },
+        {
+          urls: c.urls.filter((u) => u.startsWith('turn:')),
+          username: c.username,
+          credential: c.password,
+        },
+      ]
+      this.cached = { servers, until: c.expiresAt * 1000 - 10 * 60_000 }
+      return servers
+    } catch (err) {
+      this.init.log.debug(`no ICE servers: ${String(err)}`)
+      return []
+    }
+  }
+
+  private urls(): string[] {
+    if (this.bound == null) return []
+    const host = this.announceHost()
+    const hp = `${host}:${this.bound.port}`
+    return [`stun:${hp}`, `turn:${hp}?transport=udp`, `turn:${hp}?transport=tcp`]
+  }
+
+  /** Bound to all interfaces: announce the node's first public, else LAN, IPv4 address. */
+  private announceHost(): string {
+    if (this.bound == null) return '127.0.0.1'
+    if (this.bound.address !== '0.0.0.0') return this.bound.address
+    const ips = this.init
+      .node()
+      .getMultiaddrs()
+      .map((m) => /^\/ip4\/([\d.]+)\//.exec(m.toString())?.[1])
+      .filter((ip): ip is string => ip != null && !ip.startsWith('127.'))
+    return ips[0] ?? '127.0.0.1'
+  }
+}
+
+async function loadOrCreateSecret(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'turn-secret')
+  try {
+    const fh = await open(path, 'wx', 0o600)
+    const secret = randomBytes(32).toString('base64url')
+    await fh.writeFile(secret)
+    await fh.close()
+    return secret
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const secret = (await readFile(path, 'utf8')).trim()
+    if (secret.length < 16)
+      throw new TurnCredentialsError(`${path} is corrupt; delete it and restart`)
+    return secret
+  }
+}
+
+/**
+ * Relay sockets inside the kernel's ephemeral range compete with the host's
+ * own outgoing connections (issue 4: keep the relay range out of it). Linux
+ * says where that range is; elsewhere there is nothing to check.
+ */
+async function warnIfEphemeral(range: readonly [number, number], log: Logger): Promise<void> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '')
+  const [lo, hi] = text.trim().split(/\s+/).map(Number)
+  if (lo == null || hi == null || Number.isNaN(lo) || Number.isNaN(hi)) return
+  if (range[0] <= hi && range[1] >= lo)
+    log.warn(
+      `TURN relay ports ${range[0]}-${range[1]} overlap the kernel's ephemeral range ${lo}-${hi}; ` +
+        'choose --turn-relay-ports outside it (or narrow net.ipv4.ip_local_port_range)',
+    )
+}

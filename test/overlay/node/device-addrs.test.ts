@@ -1,0 +1,90 @@
+/**
+ * Which addresses go into a contact record, in which order: relay and WebRTC
+ * first (a NATed device is only reachable through them), then public, LAN and
+ * loopback; duplicates dropped; cut at the cap.
+ */
+import { describe, expect, it } from 'vitest'
+import { multiaddr } from '@multiformats/multiaddr'
+import { addrRank, pickDeviceAddrs } from '../../../src/overlay/node/device-addrs.js'
+
+const RELAY = '12D3KooWKKZJu4J7Jg8ex6y22Hg95HZZEpCGvVVhinFKsFKGjXpR'
+const CIRCUIT = `/ip4/203.0.113.5/tcp/4001/p2p/${RELAY}/p2p-circuit`
+const CIRCUIT_WEBRTC = `${CIRCUIT}/webrtc`
+const PUBLIC4 = '/ip4/203.0.113.9/tcp/4001'
+const PUBLIC6 = '/ip6/2606:4700::1/tcp/4001'
+const LAN = '/ip4/192.168.1.20/tcp/4001'
+const LAN10 = '/ip4/10.0.0.7/tcp/4001'
+const LAN172 = '/ip4/172.20.0.3/tcp/4001'
+const ULA6 = '/ip6/fd00::5/tcp/4001'
+const LOOP4 = '/ip4/127.0.0.1/tcp/4001'
+const LOOP6 = '/ip6/::1/tcp/4001'
+
+const pick = (addrs: string[], max = 10): string[] =>
+  pickDeviceAddrs(
+    addrs.map((a) => multiaddr(a)),
+    max,
+  ).map((a) => a.toString())
+
+describe('addrRank', () => {
+  it.each([
+    [CIRCUIT_WEBRTC, 0],
+    [CIRCUIT, 1],
+    [PUBLIC4, 2],
+    [PUBLIC6, 2],
+    [LAN, 3],
+    [LAN10, 3],
+    [LAN172, 3],
+    [ULA6, 3],
+    ['/ip4/169.254.3.4/tcp/1', 3],
+    [LOOP4, 4],
+    [LOOP6, 4],
+  ])('%s ranks %i', (addr, rank) => {
+    expect(addrRank(multiaddr(addr))).toBe(rank)
+  })
+
+  it('ranks a loopback or LAN /webrtc-direct address by its IP, not as a WebRTC relay address', () => {
+    expect(addrRank(multiaddr('/ip4/127.0.0.1/udp/4001/webrtc-direct'))).toBe(4)
+    expect(addrRank(multiaddr('/ip4/192.168.1.2/udp/4001/webrtc-direct'))).toBe(3)
+    expect(addrRank(multiaddr('/ip4/203.0.113.9/udp/4001/webrtc-direct'))).toBe(2)
+  })
+
+  it('does not take 172.32.x (outside 172.16/12) for a LAN address', () => {
+    expect(addrRank(multiaddr('/ip4/172.32.0.1/tcp/1'))).toBe(2)
+  })
+})
+
+describe('pickDeviceAddrs', () => {
+  it('puts circuit/webrtc first and loopback last, keeping input order within a rank', () => {
+    expect(pick([LOOP4, LAN, PUBLIC4, CIRCUIT, LOOP6, PUBLIC6, CIRCUIT_WEBRTC, LAN10])).toEqual([
+      CIRCUIT_WEBRTC,
+      CIRCUIT,
+      PUBLIC4,
+      PUBLIC6,
+      LAN,
+      LAN10,
+      LOOP4,
+      LOOP6,
+    ])
+  })
+
+  it('drops duplicates', () => {
+    expect(pick([LOOP4, CIRCUIT, LOOP4, CIRCUIT, LAN, LAN])).toEqual([CIRCUIT, LAN, LOOP4])
+  })
+
+  it('cuts the list at the cap, keeping the most useful addresses', () => {
+    expect(pick([LOOP4, LAN, PUBLIC4, CIRCUIT, CIRCUIT_WEBRTC], 2)).toEqual([
+      CIRCUIT_WEBRTC,
+      CIRCUIT,
+    ])
+    // Duplicates do not use up the cap.
+    expect(pick([LOOP4, LOOP4, LOOP4, LAN], 2)).toEqual([LAN, LOOP4])
+    expect(pick([LOOP4, LAN], 0)).toEqual([])
+  })
+
+  it('handles an empty list and does not modify its input', () => {
+    expect(pick([])).toEqual([])
+    const input = [LOOP4, CIRCUIT].map((a) => multiaddr(a))
+    pickDeviceAddrs(input, 10)
+    expect(input.map(String)).toEqual([LOOP4, CIRCUIT])
+  })
+})
