@@ -11,12 +11,11 @@ import type { KaiwaBridge } from '../../shared/api/bridge.js'
 import type { Status } from '../../shared/api/contract.js'
 import { toApiError } from '../bridge/api-error.js'
 import type { ConnectionState } from '../bridge/web-bridge.js'
-import { t } from '../i18n/t.js'
 import { channelFromPipe } from '../sip/bridge-channel.js'
 import { createKaiwaUserAgent } from '../sip/kaiwa-ua.js'
 import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
-import { createStore } from './store.js'
-import type { Store } from './store.js'
+import { createStore } from '../base/store.js'
+import type { Store } from '../base/store.js'
 
 export type AppPhase = 'starting' | 'first-run' | 'ready'
 export type SipState = 'idle' | 'connecting' | 'registered' | 'offline'
@@ -218,22 +217,5 @@ export function createSessionController(deps: {
       await ua?.stop().catch(() => {})
       ua = undefined
     },
-  }
-}
-
-/** The first-run screen's words for a failed claim. */
-export function claimError(err: unknown, name: string): string {
-  const e = toApiError(err)
-  switch (e.code) {
-    case 'name_taken':
-      return t('firstRun.taken', { name })
-    case 'invalid_user_id':
-      return t('firstRun.invalid')
-    case 'no_peers':
-      return t('firstRun.noPeers')
-    case 'timeout':
-      return t('firstRun.timeout')
-    default:
-      return t('firstRun.claimFailed', { reason: e.message })
   }
 }

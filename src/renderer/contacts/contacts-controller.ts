@@ -8,8 +8,8 @@
 import type { KaiwaBridge } from '../../shared/api/bridge.js'
 import type { ContactJson } from '../../shared/api/contract.js'
 import { toApiError } from '../bridge/api-error.js'
-import { createStore } from '../app/store.js'
-import type { Store } from '../app/store.js'
+import { createStore } from '../base/store.js'
+import type { Store } from '../base/store.js'
 import { t } from '../i18n/t.js'
 import { parseKaiwaLink } from './kaiwa-link.js'
 

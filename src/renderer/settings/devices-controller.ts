@@ -5,9 +5,9 @@
  * comes back. Labels stay hidden until the page may use the microphone once,
  * which `allowLabels()` asks for.
  */
-import { createStore } from '../app/store.js'
-import type { Store } from '../app/store.js'
-import type { Prefs } from '../app/prefs.js'
+import { createStore } from '../base/store.js'
+import type { Store } from '../base/store.js'
+import type { Prefs } from '../base/prefs.js'
 
 export interface DeviceOption {
   id: string

@@ -12,8 +12,8 @@ import type {
   Usage,
 } from '../../shared/api/contract.js'
 import { toApiError } from '../bridge/api-error.js'
-import { createStore } from '../app/store.js'
-import type { Store } from '../app/store.js'
+import { createStore } from '../base/store.js'
+import type { Store } from '../base/store.js'
 
 export interface SettingsState {
   settings: SettingsJson | undefined

@@ -2,9 +2,9 @@
  * Light and dark themes: the system's choice (prefers-color-scheme) unless
  * the user picked one. Applied as `data-theme` on <html>; the CSS does the rest.
  */
-import { createStore } from '../app/store.js'
-import type { Store } from '../app/store.js'
-import type { Prefs } from '../app/prefs.js'
+import { createStore } from '../base/store.js'
+import type { Store } from '../base/store.js'
+import type { Prefs } from '../base/prefs.js'
 
 export type ThemeChoice = 'system' | 'light' | 'dark'
 

@@ -1,6 +1,6 @@
 /** Versions, the data directory, and "Export logs" for bug reports. */
 import { useState } from 'react'
-import { downloadText, fileStamp } from '../app/download.js'
+import { downloadText, fileStamp } from '../base/download.js'
 import { toApiError } from '../bridge/api-error.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'

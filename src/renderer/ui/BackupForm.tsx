@@ -5,7 +5,7 @@
  */
 import { useState } from 'react'
 import type { FormEvent } from 'react'
-import { downloadText, fileStamp } from '../app/download.js'
+import { downloadText, fileStamp } from '../base/download.js'
 import { toApiError } from '../bridge/api-error.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'

@@ -6,7 +6,7 @@ import type { MessageKey } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { formatDuration, formatStamp } from './format.js'
 import { useStore } from './hooks.js'
-import type { Navigate } from './MainScreen.js'
+import type { Navigate } from './navigation.js'
 
 const OUTCOME: Record<CallRecordJson['outcome'], MessageKey> = {
   answered: 'calls.answered',

@@ -10,7 +10,7 @@ import { AddContactDialog } from './AddContactDialog.js'
 import { Dialog } from './Dialog.js'
 import { formatAgo } from './format.js'
 import { useNow, useStore } from './hooks.js'
-import type { Navigate } from './MainScreen.js'
+import type { Navigate } from './navigation.js'
 import { MyCard } from './MyCard.js'
 
 export function ContactsView(props: { nav: Navigate }) {

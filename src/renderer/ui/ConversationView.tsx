@@ -12,7 +12,7 @@ import type { MessageKey } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { formatStamp } from './format.js'
 import { useStore } from './hooks.js'
-import type { Navigate } from './MainScreen.js'
+import type { Navigate } from './navigation.js'
 
 const STATUS: Record<string, MessageKey> = {
   sending: 'status.sending',

@@ -8,7 +8,7 @@ import { normalizeUserId } from '../../shared/user-id.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { useStore } from './hooks.js'
-import type { Navigate } from './MainScreen.js'
+import type { Navigate } from './navigation.js'
 
 export function DialBar(props: { nav: Navigate }) {
   const app = useApp()

@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
 import type { Availability, AvailabilityChecker } from '../account/availability.js'
-import { claimError } from '../app/session-controller.js'
+import { claimError } from '../account/claim-error.js'
 import { toApiError } from '../bridge/api-error.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'

@@ -16,22 +16,16 @@ import { DialBar } from './DialBar.js'
 import { useStore } from './hooks.js'
 import { IncomingCall } from './IncomingCall.js'
 import { MessagesView } from './MessagesView.js'
+import type { Navigate, Tab } from './navigation.js'
 import { SettingsView } from './SettingsView.js'
 import { StatusBanners } from './StatusBanners.js'
 
-export type Tab = 'contacts' | 'messages' | 'calls' | 'settings'
 const TABS: Array<{ id: Tab; label: MessageKey }> = [
   { id: 'contacts', label: 'nav.contacts' },
   { id: 'messages', label: 'nav.messages' },
   { id: 'calls', label: 'nav.calls' },
   { id: 'settings', label: 'nav.settings' },
 ]
-
-export interface Navigate {
-  /** Open the conversation with `peer` on the Messages tab. */
-  chat(peer: string): void
-  call(peer: string): void
-}
 
 export function MainScreen() {
   const app = useApp()

@@ -6,7 +6,7 @@ import { useApp } from './app-context.js'
 import { ConversationView } from './ConversationView.js'
 import { formatStamp } from './format.js'
 import { useStore } from './hooks.js'
-import type { Navigate } from './MainScreen.js'
+import type { Navigate } from './navigation.js'
 
 export function MessagesView(props: { nav: Navigate }) {
   const app = useApp()

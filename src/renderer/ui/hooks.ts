@@ -1,6 +1,6 @@
 /** Small React hooks over the UI's stores and timers. */
 import { useEffect, useState, useSyncExternalStore } from 'react'
-import type { Store } from '../app/store.js'
+import type { Store } from '../base/store.js'
 
 export function useStore<T>(store: Store<T>): T {
   return useSyncExternalStore(store.subscribe, store.get, store.get)

@@ -1,0 +1,13 @@
+/**
+ * What views share about moving around the main screen: its tabs and the
+ * `Navigate` actions MainScreen hands to each view. Kept apart from every view
+ * so that views depend on it and not on MainScreen (which imports them).
+ */
+
+export type Tab = 'contacts' | 'messages' | 'calls' | 'settings'
+
+export interface Navigate {
+  /** Open the conversation with `peer` on the Messages tab. */
+  chat(peer: string): void
+  call(peer: string): void
+}
