@@ -1,7 +1,7 @@
 /** getStats() figures → the quality the call screen shows and the media path it logs. */
 import { describe, expect, it } from 'vitest'
-import { gradeOf, mediaPath, qualityFromStats } from '../../src/renderer/call/call-quality.js'
-import type { StatsEntry } from '../../src/renderer/call/call-quality.js'
+import { gradeOf, mediaPath, qualityFromStats } from '../../../src/renderer/call/call-quality.js'
+import type { StatsEntry } from '../../../src/renderer/call/call-quality.js'
 
 function report(opts: {
   local?: string

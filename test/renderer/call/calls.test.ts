@@ -1,9 +1,9 @@
 /** How a finished call is logged and explained to the user. */
 import { describe, expect, it } from 'vitest'
-import { describeCallEnd, describeMediaError } from '../../src/renderer/call/call-messages.js'
-import { callRecord, mergeCallHistory } from '../../src/renderer/call/call-record.js'
-import type { CallRecordJson } from '../../src/shared/api/contract.js'
-import { CallRecordJsonSchema } from '../../src/shared/api/contract.js'
+import { describeCallEnd, describeMediaError } from '../../../src/renderer/call/call-messages.js'
+import { callRecord, mergeCallHistory } from '../../../src/renderer/call/call-record.js'
+import type { CallRecordJson } from '../../../src/shared/api/contract.js'
+import { CallRecordJsonSchema } from '../../../src/shared/api/contract.js'
 
 const T0 = Date.parse('2025-01-01T10:00:00.000Z')
 

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { StateTransitionError, TransportState } from 'sip.js'
-import { OverlayTransport } from '../../src/renderer/sip/overlay-transport.js'
-import type { SipBridgeChannel } from '../../src/renderer/sip/overlay-transport.js'
+import { OverlayTransport } from '../../../src/renderer/sip/overlay-transport.js'
+import type { SipBridgeChannel } from '../../../src/renderer/sip/overlay-transport.js'
 
 const { Connecting, Connected, Disconnecting, Disconnected } = TransportState
 

@@ -1,7 +1,7 @@
 /** `kaiwa:` links: parsing what people paste or type, and printing our own. */
 import { describe, expect, it } from 'vitest'
-import { formatKaiwaLink, parseKaiwaLink } from '../../src/renderer/contacts/kaiwa-link.js'
-import { qrPath } from '../../src/renderer/contacts/qr.js'
+import { formatKaiwaLink, parseKaiwaLink } from '../../../src/renderer/contacts/kaiwa-link.js'
+import { qrPath } from '../../../src/renderer/contacts/qr.js'
 
 const FP = 'abcd-efgh-ijkl-mn23'
 

@@ -5,9 +5,9 @@ import {
   candidateType,
   gatheringVerdict,
   hasTurnServer,
-} from '../../src/renderer/sip/ice-gathering.js'
-import { audioConstraints } from '../../src/renderer/sip/media-handler.js'
-import { preferAudioCodec, preferOpus } from '../../src/renderer/sip/sdp-codecs.js'
+} from '../../../src/renderer/sip/ice-gathering.js'
+import { audioConstraints } from '../../../src/renderer/sip/media-handler.js'
+import { preferAudioCodec, preferOpus } from '../../../src/renderer/sip/sdp-codecs.js'
 
 const cand = (typ: string) => ({
   candidate: `candidate:1 1 udp 2122260223 192.0.2.1 54321 typ ${typ} generation 0`,

@@ -1,7 +1,7 @@
 /** The claim form's live availability: debounced lookups, stale answers dropped. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createAvailabilityChecker } from '../../src/renderer/account/availability.js'
-import type { Availability } from '../../src/renderer/account/availability.js'
+import { createAvailabilityChecker } from '../../../src/renderer/account/availability.js'
+import type { Availability } from '../../../src/renderer/account/availability.js'
 
 beforeEach(() => vi.useFakeTimers())
 afterEach(() => vi.useRealTimers())

@@ -1,8 +1,7 @@
-/** The small pieces around the bridges: the URL token, error codes across IPC, and formatting. */
+/** The small pieces around the bridges: the URL token and error codes across IPC. */
 import { describe, expect, it } from 'vitest'
-import { takeAccessToken } from '../../src/renderer/bridge/access-token.js'
-import { ApiError, toApiError } from '../../src/renderer/bridge/api-error.js'
-import { formatBytes, formatDuration } from '../../src/renderer/ui/format.js'
+import { takeAccessToken } from '../../../src/renderer/bridge/access-token.js'
+import { ApiError, toApiError } from '../../../src/renderer/bridge/api-error.js'
 
 function env(hash: string, stored?: string) {
   const store = new Map<string, string>(stored ? [['kaiwa.token', stored]] : [])
@@ -47,16 +46,5 @@ describe('toApiError', () => {
     )
     expect([ipc.code, ipc.message]).toEqual(['name_taken', 'taken'])
     expect(toApiError('weird').code).toBe('internal')
-  })
-})
-
-describe('format', () => {
-  it('durations and sizes', () => {
-    expect(formatDuration(0)).toBe('0:00')
-    expect(formatDuration(65_400)).toBe('1:05')
-    expect(formatDuration(3_725_000)).toBe('1:02:05')
-    expect(formatBytes(512)).toBe('512 B')
-    expect(formatBytes(1536)).toBe('1.5 KiB')
-    expect(formatBytes(300 * 1024 * 1024)).toBe('300 MiB')
   })
 })

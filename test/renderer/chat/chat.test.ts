@@ -1,14 +1,14 @@
 /** Chat logic: what a sent message shows, and merging the node's history with local sends. */
 import { describe, expect, it } from 'vitest'
-import type { StoredMessageJson } from '../../src/shared/api/contract.js'
-import { outcomeOfApiError, outcomeOfStatus } from '../../src/renderer/chat/send-outcome.js'
+import type { StoredMessageJson } from '../../../src/shared/api/contract.js'
+import { outcomeOfApiError, outcomeOfStatus } from '../../../src/renderer/chat/send-outcome.js'
 import {
   mergeThread,
   peerUser,
   settledLocal,
   upsertMessage,
-} from '../../src/renderer/chat/thread-merge.js'
-import type { LocalMessage } from '../../src/renderer/chat/thread-merge.js'
+} from '../../../src/renderer/chat/thread-merge.js'
+import type { LocalMessage } from '../../../src/renderer/chat/thread-merge.js'
 
 const node = (
   id: string,

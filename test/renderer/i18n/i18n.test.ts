@@ -7,10 +7,10 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { en } from '../../src/renderer/i18n/en.js'
-import { t } from '../../src/renderer/i18n/t.js'
+import { en } from '../../../src/renderer/i18n/en.js'
+import { t } from '../../../src/renderer/i18n/t.js'
 
-const RENDERER = fileURLToPath(new URL('../../src/renderer/', import.meta.url))
+const RENDERER = fileURLToPath(new URL('../../../src/renderer/', import.meta.url))
 const keys = new Set(Object.keys(en))
 const areas = new Set([...keys].map((k) => k.split('.')[0]!))
 const placeholders = (text: string): string[] =>

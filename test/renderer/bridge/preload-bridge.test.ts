@@ -4,9 +4,9 @@
  * `kaiwa:` links held until someone listens, and SIP pipes.
  */
 import { describe, expect, it } from 'vitest'
-import type { PreloadApi } from '../../src/shared/api/bridge.js'
-import { ApiError } from '../../src/renderer/bridge/api-error.js'
-import { createPreloadBridge } from '../../src/renderer/bridge/preload-bridge.js'
+import type { PreloadApi } from '../../../src/shared/api/bridge.js'
+import { ApiError } from '../../../src/renderer/bridge/api-error.js'
+import { createPreloadBridge } from '../../../src/renderer/bridge/preload-bridge.js'
 
 function fakePreload() {
   let emit: (event: string, data: unknown) => void = () => {}
