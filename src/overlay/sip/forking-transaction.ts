@@ -39,6 +39,8 @@ const LINGER_MS = 32_000
 export class ForkingTransaction {
   answered2xx = false
   private finalSent = false
+  /** Pending branches are being CANCELled (a late first provisional triggers its CANCEL). */
+  private cancelling = false
   private readonly states = new Map<string, BranchState>()
   private readonly finals: SipResponse[] = []
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -79,7 +81,10 @@ export class ForkingTransaction {
       return
     }
     if (res.status < 200) {
-      if (state === 'trying') this.states.set(id, 'proceeding')
+      if (state === 'trying') {
+        this.states.set(id, 'proceeding')
+        if (this.cancelling) this.sendCancel(id)
+      }
       if (res.status > 100 && !this.finalSent) this.init.upstream(res)
       return
     }
@@ -118,26 +123,43 @@ export class ForkingTransaction {
     }
   }
 
+  /**
+   * RFC 3261 §9.1: "If no provisional response has been received, the CANCEL
+   * request MUST NOT be sent; rather, the client MUST wait for the arrival of a
+   * provisional response". A branch still 'trying' gets its CANCEL with its first
+   * provisional response: sent earlier, it can overtake the INVITE (a link still
+   * dialling, or a remote router still handling it) and find no transaction (481).
+   */
   private cancelPending(): void {
     if (!this.isInvite) return
+    this.cancelling = true
     for (const t of this.init.targets) {
-      const s = this.states.get(t.id)
-      if (s === 'trying' || s === 'proceeding')
-        void t.send(buildCancel(this.init.request)).catch(() => {})
+      if (this.states.get(t.id) === 'proceeding') this.sendCancel(t.id)
     }
+  }
+
+  private sendCancel(id: string): void {
+    const t = this.init.targets.find((x) => x.id === id)
+    void t?.send(buildCancel(this.init.request)).catch(() => {})
   }
 
   private checkAllDone(): void {
     if (this.finalSent) return
     const states = [...this.states.values()]
     if (states.some((s) => s === 'trying' || s === 'proceeding')) return
-    if (this.finals.length > 0) {
-      const best = this.finals[bestFinalIndex(this.finals.map((f) => f.status))]!
-      this.init.upstream(best)
-      this.finish(best.status)
-      return
-    }
+    if (this.finals.length > 0) return this.sendBest()
     void this.allUnreachable()
+  }
+
+  /** §16.7 step 6: the best final collected goes upstream. */
+  private sendBest(): void {
+    let best = this.finals[bestFinalIndex(this.finals.map((f) => f.status))]!
+    // §16.7 step 6: "If the only response that was received is a 503, the proxy
+    // SHOULD generate a 500": a 503 would tell the UAC that this node, not one
+    // device, is unavailable.
+    if (best.status === 503) best = respond(this.init.request, 500, 'Server Internal Error')
+    this.init.upstream(best)
+    this.finish(best.status)
   }
 
   private async allUnreachable(): Promise<void> {
@@ -158,8 +180,10 @@ export class ForkingTransaction {
   private timeout(): void {
     if (this.finalSent) return
     this.cancelPending()
-    this.init.upstream(respond(this.init.request, 408, 'Request Timeout'))
-    this.finish(408)
+    // §16.8: a branch that times out counts as a 408 in the response context, so a
+    // final already collected (a 486, a 3xx) can still be the best (§16.7 step 6).
+    this.finals.push(respond(this.init.request, 408, 'Request Timeout'))
+    this.sendBest()
   }
 
   private finish(status: number): void {
