@@ -73,30 +73,36 @@ export class LocalRegistrar {
     }
     const contacts = req.headers.getAll('contact')
     const headerExpires = parseExpires(req.headers.get('expires'))
-    if (contacts.length === 1 && contacts[0]!.trim() === '*') {
-      // RFC 3261 §10.3 step 6: "*" with Expires 0 removes every binding.
-      if (headerExpires !== 0) return respond(req, 400, 'Wildcard Contact needs Expires: 0')
+    if (contacts.some((c) => c.trim() === '*')) {
+      // RFC 3261 §10.3 step 6: "*" with Expires 0 removes every binding; with other
+      // Contacts or another expiry the request is invalid (400).
+      if (contacts.length !== 1 || headerExpires !== 0)
+        return respond(req, 400, 'Wildcard Contact needs Expires: 0 and no other Contact')
       this.bindings.clear()
       this.onChange()
       return respond(req, 200, 'OK')
     }
-    let changed = false
-    for (const c of contacts) {
-      const uri = extractUri(c)
-      const expires =
+    const updates = contacts.map((c) => ({
+      uri: extractUri(c),
+      expires:
         parseExpires(/;\s*expires\s*=\s*(\d+)/i.exec(c)?.[1]) ??
         headerExpires ??
-        DEFAULT_BINDING_EXPIRES_S
+        DEFAULT_BINDING_EXPIRES_S,
+    }))
+    // RFC 3261 §10.3 step 7: the updates are committed all or none, so every
+    // expiry is checked before any binding changes.
+    if (updates.some((u) => u.expires !== 0 && u.expires < MIN_BINDING_EXPIRES_S)) {
+      return respond(req, 423, 'Interval Too Brief', [
+        ['Min-Expires', String(MIN_BINDING_EXPIRES_S)],
+      ])
+    }
+    let changed = false
+    for (const { uri, expires } of updates) {
       const existing = this.byContact(uri)
       if (expires === 0) {
         if (existing != null) this.bindings.delete(existing.id)
         changed = true
         continue
-      }
-      if (expires < MIN_BINDING_EXPIRES_S) {
-        return respond(req, 423, 'Interval Too Brief', [
-          ['Min-Expires', String(MIN_BINDING_EXPIRES_S)],
-        ])
       }
       const id = existing?.id ?? `b${++this.seq}`
       this.bindings.set(id, {
@@ -121,13 +127,28 @@ export class LocalRegistrar {
   }
 }
 
+/** The URI of a name-addr or addr-spec header value (To, From, Contact: RFC 3261 §20.10). */
 export function extractUri(headerValue: string): string {
-  const lt = headerValue.indexOf('<')
+  const lt = indexOutsideQuotes(headerValue, '<')
   if (lt >= 0) {
     const gt = headerValue.indexOf('>', lt)
     return headerValue.slice(lt + 1, gt < 0 ? undefined : gt).trim()
   }
   return headerValue.split(';')[0]!.trim()
+}
+
+/** RFC 3261 §25.1: a quoted display name may contain '<', '>' and escaped quotes. */
+function indexOutsideQuotes(s: string, ch: string): number {
+  let quoted = false
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]
+    if (quoted) {
+      if (c === '\\') i++
+      else if (c === '"') quoted = false
+    } else if (c === '"') quoted = true
+    else if (c === ch) return i
+  }
+  return -1
 }
 
 function parseExpires(v: string | undefined | null): number | undefined {
