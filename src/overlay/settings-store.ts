@@ -1,16 +1,29 @@
 /**
- * Persistent node settings (claimed name, supernode mode, last published
- * sequence number), stored as JSON in the datastore.
+ * Persistent node settings (claimed name, supernode mode, caps), kept as the
+ * single-entry `settings` collection (`/kaiwa/settings`, versioned: see
+ * store/migrations/settings.ts). Settings that cannot be read are moved to
+ * quarantine and reported, and the node runs on defaults; it does not refuse
+ * to start over them, and their bytes are kept for recovery.
  */
-import { Key } from 'interface-datastore'
 import { z } from 'zod'
 import type { Datastore } from 'interface-datastore'
 import { SupernodeCapsSchema, SupernodeModeSchema } from '../shared/api/contract.js'
 import type { SupernodeCaps } from '../shared/api/contract.js'
-import { DataDirError } from './data-dir.js'
+import type { StoreOptions } from './store/json-collection.js'
+import { settingsCollection } from './store/migrations/settings.js'
+import type { StoredSettingsV2 } from './store/migrations/settings.js'
+import { quarantineEntry } from './store/quarantine.js'
+import {
+  entryKey,
+  openCollection,
+  readEntry,
+  scan,
+  writeEntry,
+} from './store/versioned-collection.js'
 
-const SETTINGS_KEY = new Key('/kaiwa/settings')
+const SETTINGS_KEY = entryKey(settingsCollection, 'settings')
 
+/** The settings as callers use them (the API's enums); mapped to the stored form explicitly. */
 export const SettingsSchema = z.object({
   name: z.string().nullable().default(null),
   /** Set from the UI; a `--supernode` flag overrides it for that run. */
@@ -33,25 +46,45 @@ export function effectiveCaps(settings: Settings): SupernodeCaps {
   return { ...DEFAULT_CAPS, ...settings.caps }
 }
 
+function toStored(s: Settings): StoredSettingsV2 {
+  return {
+    name: s.name,
+    ...(s.supernodeMode !== undefined ? { supernodeMode: s.supernodeMode } : {}),
+    ...(s.caps !== undefined ? { caps: { ...s.caps } } : {}),
+  }
+}
+
+function fromStored(s: StoredSettingsV2): Settings {
+  return SettingsSchema.parse(s)
+}
+
 export class SettingsStore {
   private cache: Settings | undefined
-  constructor(private readonly datastore: Datastore) {}
+  constructor(
+    private readonly datastore: Datastore,
+    private readonly options: StoreOptions = {},
+  ) {}
 
   async get(): Promise<Settings> {
     if (this.cache != null) return this.cache
-    if (!(await this.datastore.has(SETTINGS_KEY))) return (this.cache = SettingsSchema.parse({}))
-    const bytes = await this.datastore.get(SETTINGS_KEY)
-    try {
-      this.cache = SettingsSchema.parse(JSON.parse(new TextDecoder().decode(bytes)))
-    } catch (err) {
-      throw new DataDirError('the settings in the data directory are corrupt', { cause: err })
+    await openCollection(this.datastore, settingsCollection, { log: this.options.log })
+    for await (const { key, value } of scan(this.datastore, settingsCollection)) {
+      const read = readEntry(settingsCollection, value)
+      if (read.ok) return (this.cache = fromStored(read.value))
+      await quarantineEntry(this.datastore, {
+        collection: settingsCollection.name,
+        key,
+        raw: value,
+        reason: read.reason,
+        log: this.options.log,
+      })
     }
-    return this.cache
+    return (this.cache = SettingsSchema.parse({}))
   }
 
   async update(patch: Partial<Settings>): Promise<Settings> {
     const next = SettingsSchema.parse({ ...(await this.get()), ...patch })
-    await this.datastore.put(SETTINGS_KEY, new TextEncoder().encode(JSON.stringify(next)))
+    await this.datastore.put(SETTINGS_KEY, writeEntry(settingsCollection, toStored(next)))
     this.cache = next
     return next
   }

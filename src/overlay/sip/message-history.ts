@@ -2,25 +2,68 @@
  * Instant-message history (RFC 3428 MESSAGE), persisted in the node's level
  * datastore: what this node sent, with its outcome, and what it received. Keys
  * sort by time, so listing is a prefix scan in order.
+ *
+ * On disk it is the versioned `messages` collection (store/migrations/messages.ts);
+ * what this class hands out is the API's form, mapped field by field.
  */
-import { Key } from 'interface-datastore'
-import type { Datastore } from 'interface-datastore'
-import type { z } from 'zod'
-import { StoredMessageJsonSchema } from '../../shared/api/contract.js'
+import type { Datastore, Key } from 'interface-datastore'
+import type { StoredMessageJson } from '../../shared/api/contract.js'
 import { randomToken } from '../../shared/sip/responses.js'
+import { JsonCollection } from '../store/json-collection.js'
+import type { StoreOptions } from '../store/json-collection.js'
+import { messagesCollection } from '../store/migrations/messages.js'
+import type { StoredMessageV2, StoredMessageV2Schema } from '../store/migrations/messages.js'
 
-const PREFIX = '/kaiwa/messages'
+/** A message as history hands it out: the API's form (the stored form is StoredMessageV2). */
+export type StoredMessage = StoredMessageJson
 
-/** The stored form is the API's: the inbox is served as it is kept. */
-export const StoredMessageSchema = StoredMessageJsonSchema
-export type StoredMessage = z.infer<typeof StoredMessageSchema>
+function toStored(m: StoredMessage): StoredMessageV2 {
+  const { id, direction, peer, from, to, date, contentType, text, status, code, offline } = m
+  return {
+    id,
+    direction,
+    peer,
+    from,
+    to,
+    date,
+    contentType,
+    text,
+    status,
+    code,
+    offline: offline ?? false,
+  }
+}
+
+function toApi(m: StoredMessageV2): StoredMessage {
+  const { id, direction, peer, from, to, date, contentType, text, status, code, offline } = m
+  // The API has always left `offline` out unless the message came through offline mail.
+  return {
+    id,
+    direction,
+    peer,
+    from,
+    to,
+    date,
+    contentType,
+    text,
+    status,
+    code,
+    ...(offline ? { offline } : {}),
+  }
+}
 
 export class MessageHistory {
   private pending: Array<{ key: Key; value: Uint8Array }> = []
   private flushing: Promise<void> | undefined
   private readonly listeners = new Set<(msg: StoredMessage) => void>()
+  private readonly entries: JsonCollection<typeof StoredMessageV2Schema>
 
-  constructor(private readonly datastore: Datastore) {}
+  constructor(
+    private readonly datastore: Datastore,
+    options: StoreOptions = {},
+  ) {
+    this.entries = new JsonCollection(datastore, messagesCollection, options)
+  }
 
   /**
    * Record a message. Entries that arrive together go to level in one batch
@@ -29,11 +72,8 @@ export class MessageHistory {
    */
   async add(msg: Omit<StoredMessage, 'id'>): Promise<StoredMessage> {
     const id = `${String(Date.now()).padStart(15, '0')}-${randomToken(4)}`
-    const full = { ...msg, id }
-    this.pending.push({
-      key: new Key(`${PREFIX}/${id}`),
-      value: new TextEncoder().encode(JSON.stringify(full)),
-    })
+    const full: StoredMessage = { ...msg, id }
+    this.pending.push({ key: this.entries.key(id), value: this.entries.encode(toStored(full)) })
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush())
     await this.flushing
     for (const l of this.listeners) l(full)
@@ -50,6 +90,7 @@ export class MessageHistory {
     const entries = this.pending
     this.pending = []
     this.flushing = undefined
+    await this.entries.ready()
     const batch = this.datastore.batch()
     for (const e of entries) batch.put(e.key, e.value)
     await batch.commit()
@@ -57,21 +98,11 @@ export class MessageHistory {
 
   async list(filter: { direction?: 'in' | 'out'; limit?: number } = {}): Promise<StoredMessage[]> {
     const out: StoredMessage[] = []
-    for await (const { value } of this.datastore.query({ prefix: PREFIX })) {
-      const parsed = StoredMessageSchema.safeParse(safeJson(value))
-      if (!parsed.success) continue // a damaged entry is skipped, never fatal
-      if (filter.direction != null && parsed.data.direction !== filter.direction) continue
-      out.push(parsed.data)
+    for (const m of await this.entries.list()) {
+      if (filter.direction != null && m.direction !== filter.direction) continue
+      out.push(toApi(m))
     }
     out.sort((a, b) => a.id.localeCompare(b.id))
     return filter.limit != null ? out.slice(-filter.limit) : out
-  }
-}
-
-function safeJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes))
-  } catch {
-    return undefined
   }
 }

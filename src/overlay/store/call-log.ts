@@ -4,27 +4,42 @@
  * keeps it; ids sort by start time so the newest are a tail of the scan.
  */
 import type { Datastore } from 'interface-datastore'
-import { CallRecordJsonSchema } from '../../shared/api/contract.js'
 import type { CallRecordJson } from '../../shared/api/contract.js'
 import { JsonCollection } from './json-collection.js'
+import type { StoreOptions } from './json-collection.js'
+import { callsCollection } from './migrations/calls.js'
+import type { StoredCall, StoredCallSchema } from './migrations/calls.js'
 
 /** The log keeps the newest entries only, so a long-lived install does not grow without bound. */
 export const CALL_LOG_MAX = 5000
 
-export class CallLog {
-  private readonly entries: JsonCollection<typeof CallRecordJsonSchema>
+/** API → stored. Field by field, so a new API field is a compile error here, not a silent disk change. */
+function toStored(c: CallRecordJson): StoredCall {
+  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path } = c
+  return { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path }
+}
 
-  constructor(datastore: Datastore, onDamaged?: (key: string) => void) {
-    this.entries = new JsonCollection(datastore, '/kaiwa/calls', CallRecordJsonSchema, onDamaged)
+/** Stored → API. */
+function toApi(c: StoredCall): CallRecordJson {
+  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path } = c
+  return { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path }
+}
+
+export class CallLog {
+  private readonly entries: JsonCollection<typeof StoredCallSchema>
+
+  constructor(datastore: Datastore, onDamaged?: (key: string) => void, options: StoreOptions = {}) {
+    this.entries = new JsonCollection(datastore, callsCollection, { ...options, onDamaged })
   }
 
-  private static sortKey(c: CallRecordJson): string {
+  private static sortKey(c: StoredCall): string {
     const t = Date.parse(c.startedAt)
     return `${String(Number.isNaN(t) ? 0 : t).padStart(15, '0')}-${c.id}`
   }
 
   async add(call: CallRecordJson): Promise<void> {
-    await this.entries.put(CallLog.sortKey(call), call)
+    const stored = toStored(call)
+    await this.entries.put(CallLog.sortKey(stored), stored)
     const all = await this.entries.list()
     for (const old of all.slice(0, Math.max(0, all.length - CALL_LOG_MAX)))
       await this.entries.delete(CallLog.sortKey(old))
@@ -32,6 +47,6 @@ export class CallLog {
 
   /** Newest first. */
   async list(limit = 200): Promise<CallRecordJson[]> {
-    return (await this.entries.list()).reverse().slice(0, limit)
+    return (await this.entries.list()).reverse().slice(0, limit).map(toApi)
   }
 }

@@ -5,21 +5,20 @@
  * key is shown as a key change, never silently accepted.
  */
 import type { Datastore } from 'interface-datastore'
-import { z } from 'zod'
 import { JsonCollection } from './json-collection.js'
+import type { StoreOptions } from './json-collection.js'
+import { StoredContactSchema, contactsCollection } from './migrations/contacts.js'
+import type { StoredContact } from './migrations/contacts.js'
 
-export const PinnedContactSchema = z.object({
-  name: z.string(),
-  fingerprint: z.string(),
-  addedAt: z.string(),
-})
-export type PinnedContact = z.infer<typeof PinnedContactSchema>
+/** The contact as the book hands it out (today the stored form is exactly this). */
+export const PinnedContactSchema = StoredContactSchema
+export type PinnedContact = StoredContact
 
 export class ContactBook {
-  private readonly entries: JsonCollection<typeof PinnedContactSchema>
+  private readonly entries: JsonCollection<typeof StoredContactSchema>
 
-  constructor(datastore: Datastore, onDamaged?: (key: string) => void) {
-    this.entries = new JsonCollection(datastore, '/kaiwa/contacts', PinnedContactSchema, onDamaged)
+  constructor(datastore: Datastore, onDamaged?: (key: string) => void, options: StoreOptions = {}) {
+    this.entries = new JsonCollection(datastore, contactsCollection, { ...options, onDamaged })
   }
 
   list(): Promise<PinnedContact[]> {

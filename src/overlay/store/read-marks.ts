@@ -4,16 +4,16 @@
  * "received with an id above the mark".
  */
 import type { Datastore } from 'interface-datastore'
-import { z } from 'zod'
 import { JsonCollection } from './json-collection.js'
-
-const MarkSchema = z.object({ lastReadId: z.string() })
+import type { StoreOptions } from './json-collection.js'
+import { readMarksCollection } from './migrations/read-marks.js'
+import type { StoredReadMarkSchema } from './migrations/read-marks.js'
 
 export class ReadMarks {
-  private readonly marks: JsonCollection<typeof MarkSchema>
+  private readonly marks: JsonCollection<typeof StoredReadMarkSchema>
 
-  constructor(datastore: Datastore) {
-    this.marks = new JsonCollection(datastore, '/kaiwa/read', MarkSchema)
+  constructor(datastore: Datastore, options: StoreOptions = {}) {
+    this.marks = new JsonCollection(datastore, readMarksCollection, options)
   }
 
   async get(peer: string): Promise<string> {

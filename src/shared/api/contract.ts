@@ -115,6 +115,18 @@ export const StatusSchema = z.object({
       openedAt: z.string(),
     }),
   ),
+  /**
+   * Stored entries that could not be read and were moved to quarantine (kept,
+   * not deleted; see docs/storage.md). Absent from nodes that do not report it.
+   */
+  storage: z
+    .object({
+      quarantined: z.number().int().nonnegative(),
+      entries: z.array(
+        z.object({ collection: z.string(), key: z.string(), reason: z.string(), at: z.string() }),
+      ),
+    })
+    .optional(),
 })
 export type Status = z.infer<typeof StatusSchema>
 

@@ -1,0 +1,45 @@
+/**
+ * Stored form of the node settings (one key, `/kaiwa/settings`), by version.
+ * v1: `{name, supernodeMode?, caps?}` as bare JSON (before versioning).
+ * v2: the same value in the versioned envelope, with `name` always present.
+ * The enums and bounds are spelled out here rather than borrowed from the API
+ * contract, so changing the API cannot silently change what is on disk.
+ */
+import { z } from 'zod'
+import type { CollectionSpec, Migration } from '../versioned-collection.js'
+
+const StoredCapsSchema = z
+  .object({
+    relayKbps: z.number().int().nonnegative().max(10_000_000),
+    relayedCalls: z.number().int().nonnegative().max(100_000),
+    storageMiB: z.number().int().nonnegative().max(1_000_000),
+  })
+  .partial()
+
+export const StoredSettingsV1Schema = z.object({
+  name: z.string().nullable().default(null),
+  supernodeMode: z.enum(['off', 'auto', 'on']).optional(),
+  caps: StoredCapsSchema.optional(),
+})
+
+export const StoredSettingsV2Schema = z.object({
+  name: z.string().nullable(),
+  supernodeMode: z.enum(['off', 'auto', 'on']).optional(),
+  caps: StoredCapsSchema.optional(),
+})
+export type StoredSettingsV2 = z.infer<typeof StoredSettingsV2Schema>
+
+export const settingsV1ToV2: Migration = {
+  from: 1,
+  to: 2,
+  // v1's parse fills in a missing name (null), which v2 requires.
+  migrate: (entry) => StoredSettingsV1Schema.parse(entry),
+}
+
+export const settingsCollection: CollectionSpec<typeof StoredSettingsV2Schema> = {
+  name: 'settings',
+  location: { key: '/kaiwa/settings' },
+  version: 2,
+  schema: StoredSettingsV2Schema,
+  migrations: [settingsV1ToV2],
+}
