@@ -13,6 +13,8 @@ export class AllocationTable {
   private readonly udp = new Map<number, Allocation[]>()
   /** 5-tuples whose Allocate is binding a relay socket, with their username. */
   private readonly pending = new Map<string, string>()
+  /** Live allocations by relay port (one each: bindRelaySocket skips ports in use). */
+  private readonly byRelayPort = new Map<number, Allocation>()
 
   get size(): number {
     return this.map.size
@@ -48,6 +50,7 @@ export class AllocationTable {
 
   add(a: Allocation): void {
     this.map.set(a.key, a)
+    this.byRelayPort.set(a.relayPort, a)
     if (a.client.transport !== 'udp') return
     const list = this.udp.get(a.client.port)
     if (list) list.push(a)
@@ -59,6 +62,7 @@ export class AllocationTable {
     if (a === undefined) return
     a.close()
     this.map.delete(key)
+    if (this.byRelayPort.get(a.relayPort) === a) this.byRelayPort.delete(a.relayPort)
     const list = a.client.transport === 'udp' ? this.udp.get(a.client.port) : undefined
     if (list === undefined) return
     const rest = list.filter((x) => x !== a)
@@ -99,6 +103,12 @@ export class AllocationTable {
   }
 
   relayPorts(): Set<number> {
-    return new Set([...this.map.values()].map((a) => a.relayPort))
+    return new Set(this.byRelayPort.keys())
+  }
+
+  /** Is `port` the relay port of a live (unexpired at `now`) allocation? */
+  isRelayPort(port: number, now: number): boolean {
+    const a = this.byRelayPort.get(port)
+    return a !== undefined && this.live(a, now) !== undefined
   }
 }

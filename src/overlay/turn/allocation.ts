@@ -45,6 +45,11 @@ export interface Channel {
   expires: number
   /** The permission of peer.address, looked up again only once it has expired. */
   perm: Permission
+  /**
+   * Check the peer policy again on every packet: the peer was allowed only for what may change
+   * while the channel lives (another allocation's relay port on this host, peer-policy.ts).
+   */
+  recheck: boolean
 }
 
 export const peerKey = (address: string, port: number) => `${address}|${port}`
@@ -132,8 +137,11 @@ export class Allocation {
     )
   }
 
-  /** Bind (or refresh) a channel and refresh the peer's permission (§12.2). */
-  bind(number: number, peer: Peer, now: number): void {
+  /**
+   * Bind (or refresh) a channel and refresh the peer's permission (§12.2). `recheck`: see
+   * Channel.recheck.
+   */
+  bind(number: number, peer: Peer, now: number, recheck = false): void {
     this.permit(peer.address, now)
     const perm = this.permissions.get(peer.address)!
     const old = this.byNumber.get(number)
@@ -141,9 +149,10 @@ export class Allocation {
       // A refresh (canBind allowed only the same peer): keep the object the caches hold.
       old.expires = now + CHANNEL_LIFETIME_MS
       old.perm = perm
+      old.recheck = recheck
       return
     }
-    const ch: Channel = { number, peer, expires: now + CHANNEL_LIFETIME_MS, perm }
+    const ch: Channel = { number, peer, expires: now + CHANNEL_LIFETIME_MS, perm, recheck }
     this.byNumber.set(number, ch)
     this.byPeer.set(peerKey(peer.address, peer.port), ch)
   }

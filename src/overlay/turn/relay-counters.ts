@@ -7,8 +7,10 @@ import type { TurnStats } from './turn-options.js'
 
 /** Why a packet was not relayed. */
 export type DropReason =
-  /** No allocation, channel or permission for it, or a peer the policy refuses (RFC 8656 §9). */
+  /** No allocation, channel or permission for it (RFC 8656 §9). */
   | 'noPermission'
+  /** A peer the peer policy refuses (peer-policy.ts; RFC 8656 §11.2). */
+  | 'peerDenied'
   /** The server-wide bandwidth cap is 0. */
   | 'relayOff'
   /** Over its allocation's packets/s in that direction. */
@@ -31,11 +33,14 @@ export class RelayCounters {
   packetsToClients = 0
   readonly dropped: Record<DropReason, number> = {
     noPermission: 0,
+    peerDenied: 0,
     relayOff: 0,
     packetRate: 0,
     allocationBandwidth: 0,
     serverBandwidth: 0,
   }
+  /** CreatePermission/ChannelBind answered 403 by the peer policy (RFC 8656 §10.2, §12.2). */
+  permissionsDenied = 0
   rateLimited = 0
   malformed = 0
   private readonly peers = new Set<string>()
@@ -60,12 +65,19 @@ export class RelayCounters {
       packetsToPeers: this.packetsToPeers,
       packetsToClients: this.packetsToClients,
       packetsDropped:
-        d.noPermission + d.relayOff + d.packetRate + d.allocationBandwidth + d.serverBandwidth,
+        d.noPermission +
+        d.peerDenied +
+        d.relayOff +
+        d.packetRate +
+        d.allocationBandwidth +
+        d.serverBandwidth,
       droppedNoPermission: d.noPermission,
+      droppedPeerDenied: d.peerDenied,
       droppedRelayOff: d.relayOff,
       droppedPacketRate: d.packetRate,
       droppedAllocationBandwidth: d.allocationBandwidth,
       droppedServerBandwidth: d.serverBandwidth,
+      permissionsDenied: this.permissionsDenied,
       rateLimited: this.rateLimited,
       malformed: this.malformed,
     }

@@ -16,7 +16,10 @@ import { dataIndication } from './turn-helpers.js'
 export interface RelayPathDeps {
   counters: RelayCounters
   caps: ServerCaps
-  /** The peer policy for Send indications; channel peers were checked at ChannelBind. */
+  /**
+   * The peer policy (peer-policy.ts) for Send indications; channel peers were checked at
+   * ChannelBind, and again per packet only if their channel says so (Channel.recheck).
+   */
   peerAllowed(p: Peer): boolean
 }
 
@@ -36,6 +39,7 @@ export class RelayPath {
     if (4 + len > frame.length) return void c.malformed++
     const ch = alloc.channel((frame[0]! << 8) | frame[1]!, now)
     if (ch === undefined || !alloc.channelPermitted(ch, now)) return void c.dropped.noPermission++
+    if (ch.recheck && !this.d.peerAllowed(ch.peer)) return void c.dropped.peerDenied++
     if (!this.admit(alloc.toPeer, len, now)) return
     alloc.relay.send(frame, 4, len, ch.peer.port, ch.peer.address)
     c.bytesToPeers += len
@@ -43,18 +47,16 @@ export class RelayPath {
   }
 
   /**
-   * A Send indication (§11.2): relay DATA to the peer if a permission exists. Permissions cover
-   * an IP, not a port, so the port is checked against the policy again here.
+   * A Send indication (§11.2): relay DATA to the peer if the policy allows it ("if a value is
+   * not allowed, the server silently discards the Send indication") and a permission exists.
+   * Permissions cover an IP, not a port, so the policy (which also looks at ports) runs here for
+   * every indication.
    */
   fromClientSend(alloc: Allocation | undefined, peer: Peer, data: Uint8Array, now: number): void {
     const c = this.d.counters
-    if (
-      alloc === undefined ||
-      !this.d.peerAllowed(peer) ||
-      !alloc.hasPermission(peer.address, now)
-    ) {
-      return void c.dropped.noPermission++
-    }
+    if (alloc === undefined) return void c.dropped.noPermission++
+    if (!this.d.peerAllowed(peer)) return void c.dropped.peerDenied++
+    if (!alloc.hasPermission(peer.address, now)) return void c.dropped.noPermission++
     if (!this.admit(alloc.toPeer, data.length, now)) return
     alloc.relay.send(data, peer.port, peer.address)
     c.bytesToPeers += data.length

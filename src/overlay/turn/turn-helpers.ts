@@ -1,6 +1,6 @@
 /**
- * Pure helpers of the TURN server: attribute lookup, error reasons, lifetime clamping, the peer
- * address policy and Data indications.
+ * Pure helpers of the TURN server: attribute lookup, error reasons, lifetime clamping and Data
+ * indications. The peer address policy is peer-policy.ts.
  */
 import { randomBytes } from 'node:crypto'
 import type { Peer } from './allocation.js'
@@ -64,25 +64,6 @@ export function unknownAttributes(req: DecodedStunMessage): number[] {
 export function clampLifetimeS(requested: number | undefined, def: number, max: number): number {
   if (requested === 0) return 0
   return Math.min(Math.max(requested ?? def, def), max)
-}
-
-export interface PeerPolicy {
-  host: string
-  listenPort: number | undefined
-  allowLoopback: boolean
-}
-
-/**
- * RFC 8656 §10.2/§12.2 (the server MAY restrict peers: 403) and §21: never relay to the server's own listen
- * port or to unspecified addresses/port 0; loopback and the server's own address (hence its relay
- * ports) only with allowLoopback.
- */
-export function peerAllowed(p: Peer, policy: PeerPolicy): boolean {
-  const loopback = p.address.startsWith('127.') || p.address === '::1'
-  const local = loopback || p.address === policy.host
-  if (p.address === '0.0.0.0' || p.address === '::' || p.port === 0) return false
-  if (local && p.port === policy.listenPort) return false
-  return local ? policy.allowLoopback : true
 }
 
 /** A Data indication (RFC 8656 §11.3) carrying `payload` from `peer`. */

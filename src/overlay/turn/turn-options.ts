@@ -1,4 +1,6 @@
-/** Options and statistics of the TURN server (turn-server.ts). */
+/** Options and statistics of the TURN server (turn-server.ts), and the peer allow-list flag. */
+import { InvalidInputError } from '../../shared/errors.js'
+import { parseCidr } from '../../shared/net/cidr.js'
 import type { AllocationLimits, RelayCaps } from './relay-limits.js'
 
 export type { AllocationLimits, RelayCaps } from './relay-limits.js'
@@ -54,6 +56,15 @@ export interface TurnServerOptions {
    */
   allowLoopback?: boolean
   /**
+   * CIDRs (`10.0.0.0/8`, `fd00::/8`) or single addresses the relay may reach although the peer
+   * policy (peer-policy.ts) refuses them by default: private, CGNAT, link-local and other
+   * special-purpose ranges, loopback, and this host's own addresses. For a supernode serving a
+   * LAN. Port 0, unspecified addresses and the server's own listen port stay refused. The
+   * constructor throws InvalidCidrError on a malformed entry; parseAllowPeers reads the CLI form.
+   * @default [] (relay only to public unicast addresses)
+   */
+  allowPeers?: readonly string[]
+  /**
    * Accept channel numbers 0x4000-0x7FFF as RFC 5766 §11 did (coturn's turnutils_uclient picks
    * them), instead of RFC 8656 §12's 0x4000-0x4FFF. 0x5000-0x7FFF collide with the RFC 7983
    * demultiplexing ranges, so keep it off unless such clients must be served.
@@ -82,8 +93,10 @@ export interface TurnStats {
   packetsToClients: number
   /** Packets not relayed, the sum of the dropped* reasons below. */
   packetsDropped: number
-  /** No allocation, channel or permission, or a peer the policy refuses. */
+  /** No allocation, channel or permission for it. */
   droppedNoPermission: number
+  /** Send indications to a peer the peer policy refuses (RFC 8656 §11.2: silently discarded). */
+  droppedPeerDenied: number
   /** relayKbps is 0. */
   droppedRelayOff: number
   /** Over the allocation's packets/s (either direction). */
@@ -92,7 +105,23 @@ export interface TurnStats {
   droppedAllocationBandwidth: number
   /** Over the server-wide relayKbps. */
   droppedServerBandwidth: number
+  /** CreatePermission and ChannelBind requests refused with 403 by the peer policy. */
+  permissionsDenied: number
   /** Requests dropped by the per-source request rate limit. */
   rateLimited: number
   malformed: number
+}
+
+/**
+ * Read a `--turn-allow-peers CIDR[,CIDR…]` value into TurnServerOptions.allowPeers: entries
+ * separated by commas (spaces around them ignored), each a CIDR or a single address. Throws
+ * InvalidCidrError on a malformed entry and InvalidInputError on an empty list or entry.
+ */
+export function parseAllowPeers(text: string): string[] {
+  const entries = text.split(',').map((e) => e.trim())
+  if (entries.some((e) => e === '')) {
+    throw new InvalidInputError(`"${text}": expected CIDR[,CIDR…], e.g. 192.168.1.0/24,10.0.0.0/8`)
+  }
+  for (const e of entries) parseCidr(e)
+  return entries
 }

@@ -3,7 +3,8 @@
  * without auth, Allocate/Refresh/CreatePermission/ChannelBind with long-term credentials from the
  * TURN REST API pattern (turn-credentials.ts), Send/Data indications and ChannelData relaying
  * (relay-path.ts) under per-allocation and server-wide limits (relay-limits.ts), changeable at
- * runtime with setCaps. Not implemented: TLS, IPv6 relays, RESERVATION-TOKEN, DONT-FRAGMENT
+ * runtime with setCaps, to the peers the peer policy allows (peer-policy.ts: by default public
+ * unicast addresses only; allowLoopback, allowPeers). Not implemented: TLS, IPv6 relays, RESERVATION-TOKEN, DONT-FRAGMENT
  * (→ 420).
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
@@ -11,6 +12,7 @@ import { InvalidInputError } from '../../shared/errors.js'
 import { Allocation, RelayPortsExhaustedError, bindRelaySocket } from './allocation.js'
 import type { ClientLink, Peer } from './allocation.js'
 import { AllocationTable } from './allocation-table.js'
+import { PeerPolicy } from './peer-policy.js'
 import { RelayCounters } from './relay-counters.js'
 import { ServerCaps, allocationLimits } from './relay-limits.js'
 import type { AllocationLimits, RelayCaps } from './relay-limits.js'
@@ -35,7 +37,6 @@ import {
   clampLifetimeS,
   find,
   findAll,
-  peerAllowed,
   stunResponse,
   unknownAttributes,
 } from './turn-helpers.js'
@@ -67,7 +68,9 @@ export class TurnServer {
   private readonly limits: Required<AllocationLimits>
   private readonly serverCaps: ServerCaps
   private readonly relay: RelayPath
+  private readonly policy: PeerPolicy
 
+  /** Throws InvalidInputError on an empty secret, InvalidCidrError on a bad allowPeers entry. */
   constructor(private readonly opts: TurnServerOptions) {
     if (opts.secret.length === 0) throw new InvalidInputError('TURN secret must not be empty')
     this.now = opts.now ?? Date.now
@@ -77,10 +80,18 @@ export class TurnServer {
     this.nonces = new NonceIssuer((opts.nonceTtlS ?? 600) * 1000)
     this.limits = allocationLimits(opts.allocationLimits)
     this.serverCaps = new ServerCaps(opts.caps ?? {}, this.now())
+    this.policy = new PeerPolicy({
+      allowPeers: opts.allowPeers,
+      allowLoopback: opts.allowLoopback === true,
+      listenPort: () => this.socket?.address().port,
+      bindAddress: opts.host ?? '127.0.0.1',
+      announcedAddress: opts.relayedAddress,
+      isRelayPort: (port) => this.allocations.isRelayPort(port, this.now()),
+    })
     this.relay = new RelayPath({
       counters: this.counters,
       caps: this.serverCaps,
-      peerAllowed: (p) => this.peerAllowed(p),
+      peerAllowed: (p) => this.policy.allows(p),
     })
   }
 
@@ -274,7 +285,14 @@ export class TurnServer {
     const peers = findAll(req, 'XOR-PEER-ADDRESS').map((a) => a.value)
     if (peers.length === 0) return err(400)
     if (peers.some((p) => p.family !== 'IPv4')) return err(443)
-    if (peers.some((p) => !this.peerAllowed(p))) return err(403)
+    // RFC 8656 §10.2, §12.2: "The server MAY impose restrictions on the IP address [and port]
+    // values allowed in the XOR-PEER-ADDRESS attribute; if a value is not allowed, the server
+    // rejects the request with a 403 (Forbidden) error" (peer-policy.ts).
+    const verdicts = peers.map((p) => this.policy.verdict(p))
+    if (verdicts.some((v) => v !== 'allowed' && v !== 'relay')) {
+      this.counters.permissionsDenied++
+      return err(403)
+    }
     if (req.method === StunMethod.CreatePermission) {
       // RFC 8656 §10.2: all permissions are installed or none.
       for (const p of peers) alloc.permit(p.address, now)
@@ -292,7 +310,7 @@ export class TurnServer {
       return err(400)
     }
     if (!alloc.canBind(channel, peer, now)) return err(400)
-    alloc.bind(channel, peer, now)
+    alloc.bind(channel, peer, now, verdicts[0] === 'relay')
     return ok([])
   }
 
@@ -373,12 +391,6 @@ export class TurnServer {
     } finally {
       this.allocations.release(key)
     }
-  }
-
-  private peerAllowed(p: Peer): boolean {
-    const host = this.opts.host ?? '127.0.0.1'
-    const listenPort = this.socket?.address().port
-    return peerAllowed(p, { host, listenPort, allowLoopback: this.opts.allowLoopback === true })
   }
 
   /** A Send indication (RFC 8656 §11.2); relay-path.ts checks permission and limits. */
