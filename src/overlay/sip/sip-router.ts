@@ -97,7 +97,10 @@ export class SipRouter {
       flow.send(this.registrar.register(req, name, this.init.domain, flow.deliver ?? (() => {})))
       return
     }
-    if (this.pendingTransactions() >= (this.init.maxPending ?? DEFAULT_MAX_PENDING)) {
+    // ACK and CANCEL open no transaction (and an ACK is never answered, RFC 3261
+    // §17.1.1.3): a full router must still let a caller cancel or acknowledge.
+    const opensTx = req.method !== 'ACK' && req.method !== 'CANCEL'
+    if (opensTx && this.pendingTransactions() >= (this.init.maxPending ?? DEFAULT_MAX_PENDING)) {
       flow.send(respond(req, 503, 'Service Unavailable', [['Retry-After', '5']]))
       return
     }
