@@ -5,22 +5,20 @@
  * among them, its target, and whether it is stepping down). The asker says
  * whether it is a capable `auto` candidate, so the supernode can count them:
  * candidates use that count to spread promotions instead of acting as a herd.
- * One request, one reply, each a length-prefixed CBOR map.
+ * One request, one reply, each a length-prefixed CBOR map (../rpc/cbor-rpc.ts).
  */
-import { lpStream } from '@libp2p/utils'
-import { decode, encode } from 'cborg'
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Logger } from '../../shared/logger.js'
-import { STRICT_DECODE } from '../../shared/cbor-strict.js'
 import { parseLoadReport } from '../../shared/election/load-report.js'
 import type { LoadReport } from '../../shared/election/load-report.js'
+import { requestCborRpc, serveCborRpc } from '../rpc/cbor-rpc.js'
+import type { RegistrarSlice } from '../rpc/cbor-rpc.js'
 
 export const LOAD_PROTOCOL = '/kaiwa/load/1.0.0'
-const LP_OPTS = { maxDataLength: 1024, maxBufferSize: 1024 + 16 }
-const TIMEOUT_MS = 5000
+const LIMITS = { protocol: LOAD_PROTOCOL, maxMessageBytes: 1024, timeoutMs: 5000 }
 
 export interface LoadServerInit {
-  registrar: Pick<Libp2p, 'handle' | 'unhandle'>
+  registrar: RegistrarSlice
   /** This supernode's report now. */
   report: () => LoadReport
   /** An attached peer said whether it is a capable candidate. */
@@ -29,31 +27,16 @@ export interface LoadServerInit {
 }
 
 export async function serveLoad(init: LoadServerInit): Promise<() => Promise<void>> {
-  await init.registrar.handle(
-    LOAD_PROTOCOL,
-    (stream: Stream, connection: Connection) => void answer(stream, connection, init),
+  return serveCborRpc(init.registrar, {
+    ...LIMITS,
     // Every attached client asks about once a minute; a few at once is plenty.
-    { maxInboundStreams: 16 },
-  )
-  return async () => {
-    await init.registrar.unhandle(LOAD_PROTOCOL)
-  }
-}
-
-async function answer(stream: Stream, connection: Connection, init: LoadServerInit): Promise<void> {
-  const signal = AbortSignal.timeout(TIMEOUT_MS)
-  try {
-    const lp = lpStream(stream, LP_OPTS)
-    const req = decode((await lp.read({ signal })).subarray(), STRICT_DECODE) as unknown
-    const candidate =
-      typeof req === 'object' && req !== null && (req as { candidate?: unknown }).candidate === true
-    init.onAsked(connection.remotePeer.toString(), candidate)
-    await lp.write(encode(init.report()), { signal })
-    await stream.close({ signal })
-  } catch (err) {
-    init.log.debug(`load request from ${connection.remotePeer.toString()}: ${String(err)}`)
-    stream.abort(err instanceof Error ? err : new Error(String(err)))
-  }
+    maxInboundStreams: 16,
+    handler: (req, { peer }) => {
+      init.onAsked(peer.toString(), req.candidate === true)
+      return { ...init.report() }
+    },
+    log: init.log,
+  })
 }
 
 /** Ask `peer` for its load; rejects on a malformed, stale or skewed report. */
@@ -63,16 +46,5 @@ export async function requestLoad(
   candidate: boolean,
   now = Date.now(),
 ): Promise<LoadReport> {
-  const signal = AbortSignal.timeout(TIMEOUT_MS)
-  const stream = await node.dialProtocol(peer, LOAD_PROTOCOL, { signal })
-  try {
-    const lp = lpStream(stream, LP_OPTS)
-    await lp.write(encode({ v: 1, candidate }), { signal })
-    const reply = decode((await lp.read({ signal })).subarray(), STRICT_DECODE) as unknown
-    await stream.close({ signal })
-    return parseLoadReport(reply, now)
-  } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error(String(err)))
-    throw err
-  }
+  return parseLoadReport(await requestCborRpc(node, peer, { v: 1, candidate }, LIMITS), now)
 }

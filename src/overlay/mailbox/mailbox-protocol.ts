@@ -2,8 +2,7 @@
  * `/kaiwa/mailbox/1.0.0`: store, fetch and delete offline mail on supernodes.
  *
  * One request and one response per stream, each a varint-length-prefixed CBOR
- * map (libp2p v3 streams are message streams; `lpStream` from @libp2p/utils
- * frames them, as identify and kad-dht do).
+ * map (../rpc/cbor-rpc.ts).
  *
  * Anyone may store mail (it is signed by its sender and checked by the
  * MailboxStore), but only the recipient may fetch or delete it: those requests
@@ -12,31 +11,23 @@
  * connection's authenticated remote peer into the signed bytes itself, so a
  * captured request is useless from any other peer.
  */
-import { decode, encode } from 'cborg'
+import { encode } from 'cborg'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
-import { setMaxListeners } from '@libp2p/interface'
-import type {
-  AbortOptions,
-  Connection,
-  Ed25519PrivateKey,
-  Libp2p,
-  PeerId,
-  Stream,
-} from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import type { AbortOptions, Ed25519PrivateKey, Libp2p, PeerId } from '@libp2p/interface'
 import { concat, equals, toString } from 'uint8arrays'
 import { KaiwaError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/logger.js'
 import {
   InvalidMailError,
   MailSignatureError,
-  STRICT_DECODE,
   decodeMail,
   encodeMail,
 } from '../../shared/mail/sealed-mail.js'
 import type { MailEnvelope } from '../../shared/mail/sealed-mail.js'
 import { MailRateLimitedError, MailboxFullError, RateCounter } from './mailbox-store.js'
 import type { MailboxStore, PutResult } from './mailbox-store.js'
+import { CborRpcDecodeError, requestCborRpc, serveCborRpc } from '../rpc/cbor-rpc.js'
+import type { CborMap, RegistrarSlice } from '../rpc/cbor-rpc.js'
 
 export const MAILBOX_PROTOCOL = '/kaiwa/mailbox/1.0.0'
 /** Largest request or response frame. One mail is at most 64 KiB, so one always fits. */
@@ -119,16 +110,8 @@ const isBytes = (x: unknown, len?: number): x is Uint8Array =>
 const isTime = (x: unknown): x is number =>
   typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
 
-/** Strict request check; anything unexpected is a bad request. */
-function parseRequest(bytes: Uint8Array): MailboxRequest | null {
-  let x: unknown
-  try {
-    x = decode(bytes, STRICT_DECODE)
-  } catch {
-    return null
-  }
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return null
-  const r = x as Record<string, unknown>
+/** Strict request check of a decoded CBOR map; anything unexpected is a bad request. */
+function parseRequest(r: CborMap): MailboxRequest | null {
   const keys = Object.keys(r).sort().join(',')
   if (r.t === 'store' && keys === 'envelope,t' && isBytes(r.envelope)) {
     return r as MailboxRequest
@@ -156,28 +139,9 @@ function errorCode(err: unknown): MailboxErrorCode {
   return 'internal'
 }
 
-/**
- * A deadline for a whole exchange: aborting the stream unblocks any pending
- * read or write. `clear` stops the timer once the exchange is over, so it does
- * not hold the stream for the rest of the timeout.
- */
-function deadline(stream: Stream, ms: number): { signal: AbortSignal; clear(): void } {
-  const ctl = new AbortController()
-  setMaxListeners(Infinity, ctl.signal)
-  const timer = setTimeout(() => {
-    const err = new MailboxProtocolError('mailbox stream timed out')
-    ctl.abort(err)
-    stream.abort(err)
-  }, ms)
-  return { signal: ctl.signal, clear: () => clearTimeout(timer) }
-}
-
-/** Frames larger than the protocol allows are refused before they are buffered. */
-const LP_OPTS = { maxDataLength: MAX_MESSAGE_BYTES, maxBufferSize: MAX_MESSAGE_BYTES + 16 }
-
 export interface MailboxServerInit {
   /** Where to mount the protocol (the libp2p node). */
-  registrar: Pick<Libp2p, 'handle' | 'unhandle'>
+  registrar: RegistrarSlice
   store: MailboxStore
   /** Store requests are accepted only while this is true (this node is a supernode). */
   isServing(): boolean
@@ -196,7 +160,7 @@ export interface MailboxServerInit {
 export class MailboxServer {
   private readonly perPeer: RateCounter
   private readonly timeoutMs: number
-  private started = false
+  private unserve: (() => Promise<void>) | undefined
   private requests = 0
 
   constructor(private readonly init: MailboxServerInit) {
@@ -205,51 +169,36 @@ export class MailboxServer {
   }
 
   async start(): Promise<void> {
-    if (this.started) return
-    await this.init.registrar.handle(MAILBOX_PROTOCOL, (s, c) => this.handle(s, c), {
+    if (this.unserve !== undefined) return
+    this.unserve = await serveCborRpc(this.init.registrar, {
+      protocol: MAILBOX_PROTOCOL,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      timeoutMs: this.timeoutMs,
       maxInboundStreams: 8,
+      handler: (req, { peer }) => this.respond(req, peer.toString()),
+      // Bad framing (e.g. an oversized length prefix), an early EOF or
+      // malformed CBOR get an answer, and count against the peer's rate.
+      onBadRequest: (_err, peer) => {
+        this.perPeer.hit(peer.toString(), Date.now())
+        return { error: 'bad_request' }
+      },
+      log: this.init.log,
     })
-    this.started = true
   }
 
   async stop(): Promise<void> {
-    if (!this.started) return
-    this.started = false
-    await this.init.registrar.unhandle(MAILBOX_PROTOCOL)
+    const unserve = this.unserve
+    this.unserve = undefined
+    await unserve?.()
   }
 
-  /** Never throws: every failure becomes an error reply or an aborted stream. */
-  private async handle(stream: Stream, connection: Connection): Promise<void> {
-    const { signal, clear } = deadline(stream, this.timeoutMs)
-    try {
-      const lp = lpStream(stream, LP_OPTS)
-      let reply: MailboxResponse
-      try {
-        const frame = await lp.read({ signal })
-        reply = await this.respond(frame.subarray(), connection.remotePeer.toString())
-      } catch (err) {
-        if (signal.aborted) throw err
-        // Bad framing (e.g. an oversized length prefix) or an early EOF.
-        reply = { error: 'bad_request' }
-      }
-      await lp.write(encode(reply), { signal })
-      await stream.close({ signal })
-    } catch (err) {
-      this.init.log?.debug(
-        `mailbox stream from ${connection.remotePeer.toString()}: ${String(err)}`,
-      )
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-    } finally {
-      clear()
-    }
-  }
-
-  private async respond(bytes: Uint8Array, peer: string): Promise<MailboxResponse> {
+  /** Never throws: every refusal is an error reply. */
+  private async respond(body: CborMap, peer: string): Promise<MailboxResponse> {
     const now = Date.now()
     // Prune now and then so peers seen once do not accumulate forever.
     if (++this.requests % 256 === 0) this.perPeer.prune(now)
     if (!this.perPeer.hit(peer, now)) return { error: 'rate_limited' }
-    const req = parseRequest(bytes)
+    const req = parseRequest(body)
     if (req === null) return { error: 'bad_request' }
     try {
       switch (req.t) {
@@ -314,21 +263,18 @@ export async function mailboxRequest(
   req: MailboxRequest,
   options: AbortOptions = {},
 ): Promise<MailboxResponse> {
-  const signal = options.signal ?? AbortSignal.timeout(STREAM_TIMEOUT_MS)
-  setMaxListeners(Infinity, signal)
-  const stream = await node.dialProtocol(peer, MAILBOX_PROTOCOL, { signal })
   try {
-    const lp = lpStream(stream, LP_OPTS)
-    await lp.write(encode(req), { signal })
-    const frame = await lp.read({ signal })
-    await stream.close({ signal })
-    const res: unknown = decode(frame.subarray(), STRICT_DECODE)
-    if (typeof res !== 'object' || res === null || Array.isArray(res)) {
-      throw new MailboxProtocolError('mailbox response is not a CBOR map')
-    }
+    const res = await requestCborRpc(node, peer, req, {
+      protocol: MAILBOX_PROTOCOL,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      timeoutMs: STREAM_TIMEOUT_MS,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })
     return res as MailboxResponse
   } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error(String(err)))
+    if (err instanceof CborRpcDecodeError) {
+      throw new MailboxProtocolError('mailbox response is not a CBOR map', { cause: err })
+    }
     throw err
   }
 }

@@ -1,0 +1,28 @@
+/**
+ * Bare libp2p nodes for protocol tests: TCP on 127.0.0.1, Noise, Yamux and
+ * whatever services the test passes, nothing else (no DHT, no discovery), so
+ * a test exercises one protocol between two real nodes.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { ServiceFactoryMap } from 'libp2p'
+import type { Libp2p, ServiceMap } from '@libp2p/interface'
+
+export async function plainNode<S extends ServiceMap = ServiceMap>(
+  services?: ServiceFactoryMap<S>,
+): Promise<Libp2p<S>> {
+  return createLibp2p<S>({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(services === undefined ? {} : { services }),
+  })
+}
+
+/** Connects `a` to `b` so `a` can dial b's protocols by peer id. */
+export async function connect(a: Libp2p, b: Libp2p): Promise<void> {
+  await a.dial(b.getMultiaddrs()[0]!)
+}
