@@ -15,7 +15,6 @@ import { createChatController } from '../chat/chat-controller.js'
 import type { ChatController } from '../chat/chat-controller.js'
 import { createContactsController } from '../contacts/contacts-controller.js'
 import { formatKaiwaLink } from '../contacts/kaiwa-link.js'
-import type { ElectronBridge } from '../bridge/preload-bridge.js'
 import type { ContactsController } from '../contacts/contacts-controller.js'
 import { createDevicesController } from '../settings/devices-controller.js'
 import type { DevicesController } from '../settings/devices-controller.js'
@@ -81,17 +80,13 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     }
   })
   // Electron: a kaiwa: link opened the app; offer to add that contact.
-  const linked = bridge as KaiwaBridge & { onLink?: ElectronBridge['onLink'] }
-  const offLinks = linked.onLink?.((link) => contacts.offer(formatKaiwaLink(link)))
+  const offLinks = bridge.onLink((link) => contacts.offer(formatKaiwaLink(link)))
   const offEvents = bridge.onEvent((e) => {
     if (e.event === 'message') chat.onNodeMessage(e.data)
   })
   // Events sent while the node was unreachable are lost: reload what they would have changed.
-  const connectable = bridge as KaiwaBridge & {
-    onConnection?: (l: (state: string) => void) => () => void
-  }
   let wasDown = false
-  const offConnection = connectable.onConnection?.((state) => {
+  const offConnection = bridge.onConnection((state) => {
     if (state !== 'open') wasDown = true
     else if (wasDown) {
       wasDown = false
@@ -122,8 +117,8 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
       }),
     async stop() {
       offEvents()
-      offConnection?.()
-      offLinks?.()
+      offConnection()
+      offLinks()
       win.removeEventListener('focus', onFocus)
       theme.dispose()
       tones.stop()

@@ -7,10 +7,9 @@
  * re-registers with capped backoff. Controllers that need it (chat, calls)
  * attach through `onUserAgent` and are detached when it goes away.
  */
-import type { KaiwaBridge } from '../../shared/api/bridge.js'
+import type { ConnectionState, KaiwaBridge } from '../../shared/api/bridge.js'
 import type { Status } from '../../shared/api/contract.js'
 import { toApiError } from '../bridge/api-error.js'
-import type { ConnectionState } from '../bridge/web-bridge.js'
 import { channelFromPipe } from '../sip/bridge-channel.js'
 import { createKaiwaUserAgent } from '../sip/kaiwa-ua.js'
 import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
@@ -41,24 +40,19 @@ export interface SessionController {
   stop(): Promise<void>
 }
 
-type Connectable = KaiwaBridge & {
-  onConnection?: (l: (s: ConnectionState) => void) => () => void
-  connection?: ConnectionState
-}
-
 const STATUS_EVERY_MS = 10_000
 
 export function createSessionController(deps: {
   bridge: KaiwaBridge
   log?: (text: string) => void
 }): SessionController {
-  const bridge = deps.bridge as Connectable
+  const bridge = deps.bridge
   const log = deps.log ?? (() => {})
   const store = createStore<SessionState>({
     phase: 'starting',
     status: undefined,
     name: undefined,
-    node: bridge.connection ?? 'open',
+    node: bridge.connection,
     sip: 'idle',
     startError: undefined,
   })
@@ -176,22 +170,20 @@ export function createSessionController(deps: {
   return {
     store,
     start() {
-      if (bridge.onConnection) {
-        cleanups.push(
-          bridge.onConnection((node) => {
-            store.patch({ node })
-            if (node !== 'open' || store.get().phase === 'starting') return
-            void refreshStatus()
-            // The node is back (e.g. restarted): re-register now, not when the backoff says.
-            if (ua != null && store.get().sip !== 'registered') {
-              if (retry !== undefined) clearTimeout(retry)
-              retry = undefined
-              failures = 0
-              void reconnect(ua)
-            }
-          }),
-        )
-      }
+      cleanups.push(
+        bridge.onConnection((node) => {
+          store.patch({ node })
+          if (node !== 'open' || store.get().phase === 'starting') return
+          void refreshStatus()
+          // The node is back (e.g. restarted): re-register now, not when the backoff says.
+          if (ua != null && store.get().sip !== 'registered') {
+            if (retry !== undefined) clearTimeout(retry)
+            retry = undefined
+            failures = 0
+            void reconnect(ua)
+          }
+        }),
+      )
       cleanups.push(
         bridge.onEvent((e) => {
           if (e.event === 'status') store.patch({ status: e.data })

@@ -2,15 +2,14 @@
  * Which bridge this UI runs on: Electron's preload when it exposed
  * `window.kaiwa`, else the web bridge to the node that served this page.
  */
-import type { PreloadApi } from '../../shared/api/bridge.js'
+import type { KaiwaBridge, PreloadApi } from '../../shared/api/bridge.js'
 import { takeAccessToken } from './access-token.js'
 import { createPreloadBridge } from './preload-bridge.js'
-import type { ElectronBridge } from './preload-bridge.js'
 import { createWebBridge } from './web-bridge.js'
 import type { WebBridge } from './web-bridge.js'
 
 export type PickedBridge =
-  | { kind: 'electron'; bridge: ElectronBridge; preload: PreloadApi }
+  | { kind: 'electron'; bridge: KaiwaBridge; preload: PreloadApi }
   | { kind: 'web'; bridge: WebBridge }
   | { kind: 'no-token' }
 

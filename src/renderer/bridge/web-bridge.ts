@@ -15,7 +15,7 @@
  *   not match fails with `invalid_reply`, an event that does not is dropped.
  */
 import type { ZodType } from 'zod'
-import type { KaiwaBridge, SipPipe } from '../../shared/api/bridge.js'
+import type { ConnectionState, KaiwaBridge, SipPipe } from '../../shared/api/bridge.js'
 import {
   API_PREFIX,
   WS_TOKEN_PROTOCOL_PREFIX,
@@ -27,28 +27,40 @@ import type { ApiEvent, ApiInput, ApiMethod, ApiOutput } from '../../shared/api/
 import { bridgeSocketUrl, createWebSocketChannel, pipeFromChannel } from '../sip/bridge-channel.js'
 import { ApiError } from './api-error.js'
 
-export type ConnectionState = 'connecting' | 'open' | 'closed' | 'unauthorized'
-
 export interface WebBridgeOptions {
   /** The node's API origin, e.g. `http://127.0.0.1:39001` (the page's own origin). */
   baseUrl: string
+  /** The node's API token (from the address `kaiwa node --ui` printed; see access-token.ts). */
   token: string
-  /** Fail a request with `timeout` after this long (default 30 s, the node's own limit). */
+  /**
+   * Fail a request with `timeout` after this long; the node's own limit.
+   * @default 30000
+   */
   requestTimeoutMs?: number
-  /** First reconnect delay (default 500 ms), doubling up to `reconnectMaxMs` (default 10 s). */
+  /**
+   * First reconnect delay, doubling (with jitter) up to `reconnectMaxMs`.
+   * @default 500
+   */
   reconnectMinMs?: number
+  /**
+   * Longest reconnect delay.
+   * @default 10000
+   */
   reconnectMaxMs?: number
-  /** The WebSocket constructor (default: the global one). */
+  /**
+   * The WebSocket constructor.
+   * @default globalThis.WebSocket
+   */
   WebSocket?: typeof WebSocket
-  /** Used to tell a wrong token (401) from a stopped node (default: the global fetch). */
+  /**
+   * Used to tell a wrong token (401) from a stopped node.
+   * @default globalThis.fetch
+   */
   fetch?: typeof fetch
 }
 
 export interface WebBridge extends KaiwaBridge {
-  readonly connection: ConnectionState
-  /** Connection changes; returns an unsubscribe function. */
-  onConnection(listener: (state: ConnectionState) => void): () => void
-  /** Close for good: pending requests fail with `disconnected`. */
+  /** Close for good: state `closed`; pending and later requests fail with `disconnected`. */
   close(): void
 }
 
@@ -272,6 +284,8 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
       connectionListeners.add(listener)
       return () => connectionListeners.delete(listener)
     },
+    // Browsers hand kaiwa: links to the desktop app, never to this page: nothing to deliver.
+    onLink: () => () => {},
     sip(): SipPipe {
       return pipeFromChannel(
         createWebSocketChannel(opts.baseUrl, opts.token, { WebSocket: Socket }),

@@ -20,12 +20,67 @@ export interface SipPipe {
   readonly isOpen: boolean
 }
 
+/**
+ * Where a bridge stands with its node:
+ * - `connecting`: not (or no longer) reachable; calls made now wait for it.
+ * - `open`: reachable; calls go through.
+ * - `closed`: closed for good (the page closed the bridge, or the desktop app's
+ *   node stopped for good); calls fail with `disconnected`.
+ * - `unauthorized`: the node refused the access token (web only); calls fail
+ *   with `unauthorized` and the bridge stops trying.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'unauthorized'
+
+/** A `kaiwa:` link the desktop app was opened with (see src/renderer/contacts/kaiwa-link.ts). */
+export interface OpenedLink {
+  name: string
+  /** The key fingerprint the link carries; absent: trust on first use. */
+  fingerprint?: string
+}
+
+/**
+ * Events the Electron shell sends on the preload's event channel besides the
+ * contract's `apiEvents`; the preload bridge turns them into `onLink` and
+ * `onConnection`. The web bridge learns both from its own socket.
+ */
+export const HOST_EVENT = {
+  /** A `kaiwa:` link opened the app: data is `OpenedLink`. */
+  link: 'link',
+  /** The node's process came up or went away: data is a `ConnectionState`. */
+  connection: 'connection',
+} as const
+
 export interface KaiwaBridge {
   /** Which host this is: Electron's preload or a browser talking to `kaiwa node --ui`. */
   readonly kind: 'electron' | 'web'
+  /**
+   * The link to the node now. Starts `connecting` on the web (until its socket
+   * opens) and `open` in Electron (the main process is always there; it tells
+   * the bridge when its node goes away).
+   */
+  readonly connection: ConnectionState
+  /**
+   * One contract call. Resolves with the output, validated against the
+   * contract; rejects with an `ApiError` (src/renderer/bridge/api-error.ts)
+   * whose `code` is the contract's (`not_found`, `invalid_input`, ...) or the
+   * bridge's own (`timeout`, `disconnected`, `invalid_reply`, `unauthorized`).
+   */
   call<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>>
-  /** Node events; returns an unsubscribe function. */
+  /**
+   * Node events that match the contract (others are dropped); returns an
+   * unsubscribe function. Events sent while the node was unreachable are lost:
+   * reload what they would have changed when `onConnection` says `open` again.
+   */
   onEvent(listener: (event: ApiEvent) => void): () => void
+  /** Every change of `connection` (not the current value); returns an unsubscribe function. */
+  onConnection(listener: (state: ConnectionState) => void): () => void
+  /**
+   * `kaiwa:` links the app was opened with. Links that arrive before anyone
+   * listens (the one that launched the app) are held, a few, and replayed to
+   * the first listener. Never fires on the web: browsers hand `kaiwa:` links
+   * to the desktop app. Returns an unsubscribe function.
+   */
+  onLink(listener: (link: OpenedLink) => void): () => void
   /** A new SIP pipe for the UI's user agent. */
   sip(): SipPipe
 }
@@ -38,6 +93,7 @@ export interface KaiwaBridge {
  */
 export interface PreloadApi {
   call(method: string, input: unknown): Promise<unknown>
+  /** Node events (`apiEvents`) and the shell's own (`HOST_EVENT`), by name. */
   onEvent(listener: (event: string, data: unknown) => void): () => void
   sipOpen(): Promise<number>
   sipSend(pipe: number, raw: string): void
