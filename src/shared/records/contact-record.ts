@@ -8,6 +8,11 @@
  * `kaiwa-record-v1\n` + CBOR of the same map without `sig`. Decoding is strict
  * and re-encodes to demand byte equality, so every record has exactly one
  * valid byte form (no malleability, no hidden data).
+ *
+ * Versions: v1 is the original form. v2 adds `w`, the claim's proof-of-work
+ * stamp (claim-pow.ts), and is otherwise identical; `v` is inside the signed
+ * map, so a v2 record cannot be passed off as v1 by dropping the stamp. How
+ * storing nodes treat v1 records is decided in record-policy.ts.
  */
 import { STRICT_DECODE } from '../cbor-strict.js'
 import { decode, encode } from 'cborg'
@@ -31,16 +36,25 @@ export interface Device {
   expiresAt: number
 }
 
+export type RecordVersion = 1 | 2
+
 export interface ContactRecord {
-  v: 1
+  /** 1: legacy, no stamp. 2: carries `stamp`. */
+  v: RecordVersion
   name: string
   /** Raw 32-byte Ed25519 account public key. */
   publicKey: Uint8Array
+  /**
+   * Informational only: when the claimant says it claimed the name. The
+   * claimant chooses it freely, so nothing ranks or decides by it.
+   */
   claimedAt: number
   seq: number
   issuedAt: number
   expiresAt: number
   devices: Device[]
+  /** v2 only: the CLAIM_STAMP_BYTES-byte proof-of-work nonce for (name, publicKey). */
+  stamp?: Uint8Array
   /** 64-byte Ed25519 signature over signedBytes(record). */
   signature: Uint8Array
 }
@@ -48,15 +62,17 @@ export interface ContactRecord {
 export type UnsignedContactRecord = Omit<ContactRecord, 'signature'>
 
 const SIGNING_DOMAIN = new TextEncoder().encode('kaiwa-record-v1\n')
-const RECORD_KEYS = ['c', 'd', 'e', 'i', 'k', 'n', 's', 'sig', 'v']
-const UNSIGNED_KEYS = RECORD_KEYS.filter((k) => k !== 'sig')
+const RECORD_KEYS_V1 = ['c', 'd', 'e', 'i', 'k', 'n', 's', 'sig', 'v']
+const RECORD_KEYS_V2 = [...RECORD_KEYS_V1, 'w']
+/** CLAIM_STAMP_BYTES, repeated here so this codec does not depend on the PoW module. */
+const STAMP_BYTES = 8
 const DEVICE_KEYS = ['a', 'e', 'p']
 /** The largest time Date can represent; keeps toISOString from throwing. */
 const MAX_TIME_MS = 8_640_000_000_000_000
 
 type WireDevice = { p: Uint8Array; a: Uint8Array[]; e: number }
 type WireRecord = {
-  v: 1
+  v: RecordVersion
   n: string
   k: Uint8Array
   c: number
@@ -64,6 +80,7 @@ type WireRecord = {
   i: number
   e: number
   d: WireDevice[]
+  w?: Uint8Array
   sig?: Uint8Array
 }
 
@@ -97,8 +114,9 @@ function checkBytes(x: unknown, what: string, length?: number): Uint8Array {
 /** Exact schema check of the wire map (shared by encode and decode). */
 function checkWire(x: unknown, withSig: boolean): WireRecord {
   if (!isPlainObject(x)) return fail('not a CBOR map')
-  checkKeys(x, withSig ? RECORD_KEYS : UNSIGNED_KEYS, 'record')
-  if (x.v !== 1) fail(`unsupported version ${String(x.v)}`)
+  if (x.v !== 1 && x.v !== 2) fail(`unsupported version ${String(x.v)}`)
+  const keys = x.v === 1 ? RECORD_KEYS_V1 : RECORD_KEYS_V2
+  checkKeys(x, withSig ? keys : keys.filter((k) => k !== 'sig'), 'record')
   if (typeof x.n !== 'string' || !isValidUserId(x.n)) fail('name is not a valid user ID')
   checkBytes(x.k, 'publicKey', 32)
   checkTime(x.c, 'claimedAt')
@@ -116,6 +134,7 @@ function checkWire(x: unknown, withSig: boolean): WireRecord {
     ;(d.a as unknown[]).forEach((a, j) => checkBytes(a, `device ${i} addr ${j}`))
     checkTime(d.e, `device ${i} expiresAt`)
   })
+  if (x.v === 2) checkBytes(x.w, 'stamp', STAMP_BYTES)
   if (withSig) checkBytes(x.sig, 'signature', 64)
   return x as WireRecord
 }
@@ -132,13 +151,16 @@ function toWire(r: UnsignedContactRecord, sig?: Uint8Array): WireRecord {
     e: r.expiresAt,
     d: r.devices.map((d) => ({ p: d.peerId, a: [...d.addrs], e: d.expiresAt })),
   }
+  // A v1 record never carries a stamp (a stray one is dropped, as any stray
+  // property is); a v2 record without one fails checkWire.
+  if (r.v === 2 && r.stamp !== undefined) wire.w = r.stamp
   if (sig) wire.sig = sig
   return checkWire(wire, sig !== undefined)
 }
 
 function fromWire(w: WireRecord & { sig: Uint8Array }): ContactRecord {
   return {
-    v: 1,
+    v: w.v,
     name: w.n,
     publicKey: w.k,
     claimedAt: w.c,
@@ -146,6 +168,7 @@ function fromWire(w: WireRecord & { sig: Uint8Array }): ContactRecord {
     issuedAt: w.i,
     expiresAt: w.e,
     devices: w.d.map((d) => ({ peerId: d.p, addrs: d.a, expiresAt: d.e })),
+    ...(w.v === 2 ? { stamp: w.w! } : {}),
     signature: w.sig,
   }
 }

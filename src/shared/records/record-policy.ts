@@ -3,7 +3,7 @@
  * or returns a record runs these, so they are pure: the caller passes `now`,
  * nothing here reads the clock, and the same inputs always give the same answer.
  */
-import { equals, compare } from 'uint8arrays'
+import { equals } from 'uint8arrays'
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidRecordError, NameTakenError, StaleRecordError } from '../errors.js'
 import { isValidUserId } from '../user-id.js'
@@ -15,6 +15,8 @@ import {
   type Device,
 } from './contact-record.js'
 import { nameFromRecordKey } from './dht-key.js'
+import { chooseClaim, type RankOptions } from './claim-ranking.js'
+import { CLAIM_POW_BITS, ClaimStampError, verifyClaimStamp } from './claim-pow.js'
 
 /**
  * Caps what one name can cost a storing node. Not every combination of the
@@ -48,15 +50,30 @@ export function isLive(r: ContactRecord, now: number): boolean {
   return r.expiresAt > now
 }
 
+export interface ValidateOptions {
+  /**
+   * Proof-of-work a v2 record's stamp must show (claim-pow.ts). Every node of
+   * one network must use the same value.
+   * @default CLAIM_POW_BITS
+   */
+  powBits?: number
+}
+
 /**
  * Full validation of a record fetched from or offered to the DHT: size,
- * canonical encoding, key/name match, signature, times and limits. Returns the
- * decoded record, or throws InvalidRecordError saying exactly what is wrong.
+ * canonical encoding, key/name match, signature, stamp, times and limits.
+ * Returns the decoded record, or throws InvalidRecordError saying exactly what
+ * is wrong.
+ *
+ * A v1 record (from before stamps) has no stamp to check and passes here:
+ * readers keep resolving legacy claims until they lapse (CLAIM_TTL_MS). What a
+ * storing node accepts is stricter; see checkFirstClaim.
  */
 export async function validateContactRecord(
   key: Uint8Array,
   bytes: Uint8Array,
   now: number,
+  options: ValidateOptions = {},
 ): Promise<ContactRecord> {
   // Size first: never spend CPU decoding or verifying an oversized blob.
   if (bytes.length > MAX_RECORD_BYTES) {
@@ -66,6 +83,13 @@ export async function validateContactRecord(
   const r = decodeContactRecord(bytes)
   if (r.name !== keyName) bad(`record is for "${r.name}" but stored under "${keyName}"`)
   if (!isValidUserId(r.name)) bad('name is not a valid user ID')
+  // The stamp before the signature: one hash is cheaper than an Ed25519 verify.
+  const powBits = options.powBits ?? CLAIM_POW_BITS
+  if (r.v === 2 && !verifyClaimStamp(r.name, r.publicKey, r.stamp!, powBits)) {
+    throw new ClaimStampError(
+      `invalid contact record: proof-of-work stamp does not show ${powBits} bits of work`,
+    )
+  }
   if (!(await verifyContactRecordSignature(r))) bad('signature does not verify')
 
   if (r.issuedAt > now + MAX_CLOCK_SKEW_MS) bad('issuedAt is in the future')
@@ -123,30 +147,34 @@ export function checkReplaces(
   )
 }
 
-/** Orders records best-first; see selectBestRecord. */
-function compareRecords(a: ContactRecord, b: ContactRecord, now: number): number {
-  const liveA = isLive(a, now)
-  const liveB = isLive(b, now)
-  if (liveA !== liveB) return liveA ? -1 : 1
-  if (a.claimedAt !== b.claimedAt) return a.claimedAt - b.claimedAt
-  const byKey = compare(a.publicKey, b.publicKey)
-  if (byKey !== 0) return byKey
-  return b.seq - a.seq
+/**
+ * The storing node's rule for a record when it holds no live claim for the
+ * name under the same key (a first claim, as far as this node knows): it must
+ * carry a proof-of-work stamp. Legacy v1 records therefore only ever refresh a
+ * claim a node already holds; they can never enter a node, or the network, as
+ * a new claim. (Whether another key holds the name is checkReplaces's and the
+ * neighbour check's business.)
+ */
+export function checkFirstClaim(incoming: ContactRecord): void {
+  if (incoming.v === 1) {
+    throw new ClaimStampError(
+      `invalid contact record: a first claim for "${incoming.name}" must carry a proof-of-work stamp (record v2)`,
+    )
+  }
 }
 
 /**
- * Index of the record a DHT get should believe: live beats expired; among
- * live ones the earliest claimedAt owner wins (ties broken by the smaller
- * public key, so every node picks the same one), then that owner's highest seq.
+ * Index of the record a DHT get should believe. Ranks by what this node
+ * observed, never by the claimant's own claimedAt; see claim-ranking.ts.
  * Throws if `records` is empty.
  */
-export function selectBestRecord(records: ContactRecord[], now: number): number {
+export function selectBestRecord(
+  records: ContactRecord[],
+  now: number,
+  options: RankOptions = {},
+): number {
   if (records.length === 0) throw new InvalidRecordError('no records to select from')
-  let best = 0
-  for (let i = 1; i < records.length; i++) {
-    if (compareRecords(records[i]!, records[best]!, now) < 0) best = i
-  }
-  return best
+  return chooseClaim(records, now, options)
 }
 
 /**

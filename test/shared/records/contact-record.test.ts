@@ -141,7 +141,10 @@ describe('contact record encoding', () => {
   it('checks types and lengths', async () => {
     const { bytes } = await fixture()
     const bad = (patch: Record<string, unknown>) => cborEncode({ ...wireOf(bytes), ...patch })
-    expect(() => decodeContactRecord(bad({ v: 2 }))).toThrow(/version/)
+    expect(() => decodeContactRecord(bad({ v: 3 }))).toThrow(/version/)
+    expect(() => decodeContactRecord(bad({ v: 2 }))).toThrow(/missing field "w"/)
+    expect(() => decodeContactRecord(bad({ w: new Uint8Array(8) }))).toThrow(/unexpected field "w"/)
+    expect(() => decodeContactRecord(bad({ v: 2, w: new Uint8Array(7) }))).toThrow(/stamp/)
     expect(() => decodeContactRecord(bad({ k: new Uint8Array(33) }))).toThrow(/publicKey/)
     expect(() => decodeContactRecord(bad({ sig: new Uint8Array(63) }))).toThrow(/signature/)
     expect(() => decodeContactRecord(bad({ s: 1.5 }))).toThrow(/seq/)
@@ -149,6 +152,31 @@ describe('contact record encoding', () => {
     expect(() => decodeContactRecord(bad({ e: '2030' }))).toThrow(/expiresAt/)
     expect(() => decodeContactRecord(bad({ n: 'Alice' }))).toThrow(/name/)
     expect(() => decodeContactRecord(cborEncode([1, 2]))).toThrow(/not a CBOR map/)
+  })
+})
+
+describe('record versions', () => {
+  it('round-trips a v2 record with its stamp, and the signature covers the stamp', async () => {
+    const { record, account } = await fixture()
+    const stamp = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])
+    const v2 = await signContactRecord({ ...record, v: 2, stamp }, account)
+    const bytes = encodeContactRecord(v2)
+    const back = decodeContactRecord(bytes)
+    expect(back.v).toBe(2)
+    expect(back.stamp).toEqual(stamp)
+    expect(await verifyContactRecordSignature(back)).toBe(true)
+    const swapped = { ...back, stamp: new Uint8Array(8) }
+    expect(await verifyContactRecordSignature(swapped)).toBe(false)
+    // dropping the stamp and claiming v1 breaks the signature (v is signed)
+    const downgraded = decodeContactRecord(encodeContactRecord({ ...back, v: 1 }))
+    expect(downgraded.stamp).toBeUndefined()
+    expect(await verifyContactRecordSignature(downgraded)).toBe(false)
+  })
+
+  it('never writes a stamp into a v1 record', async () => {
+    const { record, bytes } = await fixture()
+    const withStamp = { ...record, stamp: new Uint8Array(8) }
+    expect(encodeContactRecord(withStamp)).toEqual(bytes)
   })
 })
 

@@ -12,7 +12,9 @@ import {
   type UnsignedContactRecord,
 } from '../../../src/shared/records/contact-record.js'
 import { userRecordKey } from '../../../src/shared/records/dht-key.js'
+import { ClaimStampError, mintClaimStamp } from '../../../src/shared/records/claim-pow.js'
 import {
+  checkFirstClaim,
   checkReplaces,
   CLAIM_TTL_MS,
   CONTACT_TTL_MS,
@@ -181,25 +183,69 @@ describe('checkReplaces', () => {
 })
 
 describe('selectBestRecord', () => {
-  it('prefers live, then earliest claim, then highest seq', async () => {
+  it('prefers live, then the most responders, then highest seq; never claimedAt', async () => {
     const a = await generateKeyPair('Ed25519')
     const b = await generateKeyPair('Ed25519')
     const aOld = (await make(a, { seq: NOW })).record
     const aNew = (await make(a, { seq: NOW + 1 })).record
-    const bLater = (await make(b, { claimedAt: NOW - 1000, seq: NOW + 9 })).record
+    // b backdates its claim to the epoch: that must not help it
+    const bBackdated = (await make(b, { claimedAt: 1, seq: NOW + 9 })).record
     const aExpired = (await make(a, { claimedAt: 0, expiresAt: NOW - 1 })).record
-    expect(selectBestRecord([bLater, aOld, aNew], NOW)).toBe(2)
-    expect(selectBestRecord([aNew, bLater, aOld], NOW)).toBe(0)
-    expect(selectBestRecord([aExpired, bLater], NOW)).toBe(1)
+    expect(selectBestRecord([bBackdated, aOld, aNew], NOW)).toBe(2)
+    expect(selectBestRecord([aNew, bBackdated, aOld], NOW)).toBe(0)
+    expect(selectBestRecord([aExpired, bBackdated], NOW)).toBe(1)
     expect(selectBestRecord([aExpired], NOW)).toBe(0)
     expect(() => selectBestRecord([], NOW)).toThrow(InvalidRecordError)
   })
 
-  it('breaks a claimedAt tie by public key bytes, the same on every node', async () => {
+  it('prefers the key this node saw first over any count', async () => {
+    const a = await generateKeyPair('Ed25519')
+    const b = await generateKeyPair('Ed25519')
+    const ra = (await make(a)).record
+    const rb = (await make(b, { claimedAt: 1 })).record
+    expect(selectBestRecord([rb, rb, ra], NOW, { preferKey: a.publicKey.raw })).toBe(2)
+    expect(selectBestRecord([rb, rb, ra], NOW)).toBe(0)
+  })
+
+  it('breaks a tie the same way on every node, whatever the input order', async () => {
     const r1 = (await make(await generateKeyPair('Ed25519'))).record
     const r2 = (await make(await generateKeyPair('Ed25519'))).record
     const first = selectBestRecord([r1, r2], NOW)
     expect(selectBestRecord([r2, r1], NOW)).toBe(1 - first)
+  })
+})
+
+describe('proof-of-work stamps in validation', () => {
+  const BITS = 6
+
+  it('accepts a v2 record with enough work and refuses one without', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const stamp = await mintClaimStamp('alice', key.publicKey.raw, BITS)
+    const good = await make(key, { v: 2, stamp })
+    const back = await validateContactRecord(KEY, good.bytes, NOW, { powBits: BITS })
+    expect(back.stamp).toEqual(stamp)
+    // the same stamp for another name or key shows (almost surely) too little work
+    const other = await generateKeyPair('Ed25519')
+    const stolen = await make(other, { v: 2, stamp })
+    await expect(validateContactRecord(KEY, stolen.bytes, NOW, { powBits: 20 })).rejects.toThrow(
+      ClaimStampError,
+    )
+    await expect(validateContactRecord(KEY, good.bytes, NOW, { powBits: 30 })).rejects.toThrow(
+      /proof-of-work/,
+    )
+  })
+
+  it('reads a legacy v1 record but refuses it as a first claim', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const legacy = await make(key)
+    const r = await validateContactRecord(KEY, legacy.bytes, NOW, { powBits: BITS })
+    expect(r.v).toBe(1)
+    expect(() => checkFirstClaim(r)).toThrow(ClaimStampError)
+    const stamped = await make(key, {
+      v: 2,
+      stamp: await mintClaimStamp('alice', key.publicKey.raw, BITS),
+    })
+    expect(() => checkFirstClaim(stamped.record)).not.toThrow()
   })
 })
 
