@@ -3,13 +3,18 @@
  * this device's contact record (like a REGISTER refresh, RFC 3261 §10.2.1) and
  * looks other users up.
  *
- * "Look up alice" is one DHT get. The stock kad-dht `get` waits for the whole
- * query to finish before choosing a value; here the query is stopped at the
- * first valid record that is fresh, i.e. issued within one refresh interval.
- * An online user republishes every CONTACT_REFRESH_MS and at once when its
- * addresses change, so no fresher record can exist unless the devices changed in
- * the last few seconds; callers that then fail to reach a device ask again with
- * `fresh: true`, which runs the full query and applies the selector.
+ * "Look up alice" is one DHT get that reads several of the closest nodes
+ * (names/quorum-read.ts): it stops as soon as a few responders agree on one
+ * account key and the record is fresh, i.e. issued within one refresh interval
+ * (an online user republishes every CONTACT_REFRESH_MS and at once when its
+ * addresses change). When responders disagree on the key, the majority's
+ * record is used for routing and the result carries `conflict` with every key
+ * and its count: the caller must show it and must never pin a key from such a
+ * result (docs/security.md). Callers that fail to reach a device ask again
+ * with `fresh: true`, which skips the cache and the early stop.
+ *
+ * Claims carry a proof-of-work stamp (claim-pow.ts), minted once per (name,
+ * account key) and reused by every refresh.
  */
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
@@ -27,6 +32,9 @@ import {
   encodeContactRecord,
   signContactRecord,
 } from '../shared/records/contact-record.js'
+import { CLAIM_POW_BITS, mintClaimStamp, verifyClaimStamp } from '../shared/records/claim-pow.js'
+import { isConflict, tallyClaims } from '../shared/records/claim-ranking.js'
+import { quorumRead, type QuorumReadInit, type Responder } from './names/quorum-read.js'
 import type { ContactRecord, Device } from '../shared/records/contact-record.js'
 import {
   CLAIM_TTL_MS,
@@ -36,7 +44,6 @@ import {
   MAX_RECORD_BYTES,
   mergeDevices,
   nextSeq,
-  selectBestRecord,
   validateContactRecord,
 } from '../shared/records/record-policy.js'
 import { readStoredRecord } from './record-validator.js'
@@ -57,13 +64,22 @@ export class PublishError extends KaiwaError {
   }
 }
 
+/** Responders disagree on which account key holds the name. */
+export interface NameConflict {
+  /** Every account key with a live claim among the responders, the one used for routing first. */
+  keys: Array<{ fingerprint: string; publicKey: Uint8Array; count: number }>
+}
+
 export interface LookupResult {
+  /** The record used for routing: the majority key's newest record. */
   record: ContactRecord
   bytes: Uint8Array
   /** Where the answer came from: the in-memory cache, this node's store, or the DHT. */
   source: 'cache' | 'local' | 'network'
-  /** DHT peers that answered before the query stopped. */
+  /** Responders (DHT servers, this node included when it stores the name) whose records were compared. */
   responses: number
+  /** Set when responders disagree on the key. Never pin a key from a conflicting result. */
+  conflict?: NameConflict
 }
 
 export interface LookupOptions {
@@ -86,14 +102,23 @@ export interface UserDirectoryComponents {
   datastore: Datastore
   accountKey: Ed25519PrivateKey
   now?: () => number
+  /**
+   * Proof-of-work bits for claim stamps; must equal the storing nodes' `powBits`.
+   * @default CLAIM_POW_BITS
+   */
+  powBits?: number
+  /** How many responders a lookup reads; see QuorumReadInit. @default { agree: 3, max: 5, settleMs: 1500 } */
+  quorum?: QuorumReadInit
 }
 
 export class UserDirectory {
   private readonly cache = new Map<string, { result: LookupResult; at: number }>()
   private readonly now: () => number
+  private readonly powBits: number
 
   constructor(private readonly components: UserDirectoryComponents) {
     this.now = components.now ?? Date.now
+    this.powBits = components.powBits ?? CLAIM_POW_BITS
   }
 
   async lookup(rawName: string, options: LookupOptions = {}): Promise<LookupResult | undefined> {
@@ -105,62 +130,66 @@ export class UserDirectory {
       return { ...cached.result, source: 'cache' }
     }
     const key = userRecordKey(name)
-    const candidates: Array<{ record: ContactRecord; bytes: Uint8Array }> = []
-    let source: LookupResult['source'] = 'local'
+    const node = this.components.node()
+    const self = node.peerId.toString()
     const stored = await readStoredRecord(this.components.datastore, key)
-    if (stored != null && (await isValid(key, stored.bytes, now))) candidates.push(stored)
-
-    let responses = 0
-    const early = options.fresh !== true
-    if (!(early && stored != null && candidates.length > 0 && this.isFresh(stored.record))) {
-      await this.waitForDhtPeers(options.signal)
-      const signal = combineSignals(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
-      let answered = 0
-      let failed = 0
-      try {
-        for await (const ev of this.components.node().services.dht.get(key, { signal })) {
-          if (ev.name === 'QUERY_ERROR') failed++
-          if (ev.name === 'PEER_RESPONSE') answered++
-          if (ev.name !== 'PEER_RESPONSE' || ev.record == null) continue
-          // kad-dht ran our validator on this record before emitting the event.
-          responses++
-          const bytes = ev.record.value
-          candidates.push({ record: decodeContactRecord(bytes), bytes })
-          source = 'network'
-          if (early && this.isFresh(candidates[candidates.length - 1]!.record)) break
-        }
-      } catch (err) {
-        if (candidates.length === 0) {
-          // Our own deadline passed with nobody answering: that is a timeout (SIP
-          // 408), not "no such user" (404). The caller's abort is passed on.
-          if (isAbort(err) && options.signal?.aborted !== true) {
-            throw new OverlayTimeoutError(`looking up "${name}" in the overlay timed out`)
-          }
-          if (!isAbort(err) && !isNotFound(err)) throw err
-        }
+    const local =
+      stored != null && (await isValid(key, stored.bytes, now, this.powBits))
+        ? { peer: self, ...stored }
+        : undefined
+    // A server's own store is one of the closest nodes' answers; a client's is
+    // only its own last put, used when the network has nothing.
+    const serving = node.services.dht.getMode() === 'server'
+    await this.waitForDhtPeers(options.signal)
+    const signal = combineSignals(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    const read = await quorumRead(node.services.dht, key, this.components.quorum ?? {}, {
+      signal,
+      early: options.fresh !== true,
+      acceptable: (r) => this.isFresh(r),
+      seed: serving && local != null ? [local] : [],
+    })
+    let responders: Responder[] = read.responders
+    if (responders.length === 0) {
+      const err = read.error
+      // Our own deadline passed with nobody answering: that is a timeout (SIP
+      // 408), not "no such user" (404). The caller's abort is passed on.
+      if (err != null && isAbort(err) && options.signal?.aborted !== true) {
+        throw new OverlayTimeoutError(`looking up "${name}" in the overlay timed out`)
       }
+      if (err != null && !isAbort(err) && !isNotFound(err)) throw err
       // Every server we asked failed (kad-dht gives up on each after its own
       // per-peer timeout): nobody said "no such user", so this is a timeout too.
       if (
-        candidates.length === 0 &&
-        answered === 0 &&
-        failed > 0 &&
+        local == null &&
+        read.answered === 0 &&
+        read.failed > 0 &&
         options.signal?.aborted !== true
       ) {
         throw new OverlayTimeoutError(
           `looking up "${name}" in the overlay timed out: no DHT server answered`,
         )
       }
+      if (local != null) responders = [local]
     }
-    if (candidates.length === 0) return undefined
-    const best =
-      candidates[
-        selectBestRecord(
-          candidates.map((c) => c.record),
-          this.now(),
-        )
-      ]!
-    const result: LookupResult = { ...best, source, responses }
+    if (responders.length === 0) return undefined
+    const tallies = tallyClaims(
+      responders.map((r) => r.record),
+      this.now(),
+    )
+    const best = responders[tallies[0]!.best]!
+    const result: LookupResult = {
+      record: best.record,
+      bytes: best.bytes,
+      source: responders.some((r) => r.peer !== self) ? 'network' : 'local',
+      responses: responders.length,
+    }
+    if (isConflict(tallies)) {
+      result.conflict = {
+        keys: tallies
+          .filter((t) => t.live)
+          .map((t) => ({ fingerprint: t.fingerprint, publicKey: t.publicKey, count: t.count })),
+      }
+    }
     this.cache.set(name, { result, at: this.now() })
     return result
   }
@@ -177,11 +206,12 @@ export class UserDirectory {
   async claim(rawName: string): Promise<PublishResult> {
     const name = normalizeUserId(rawName)
     const existing = await this.lookup(name, { fresh: true })
-    if (
-      existing != null &&
-      !this.ownedByUs(existing.record) &&
-      existing.record.expiresAt > this.now()
-    ) {
+    // Contesting a name we already hold a claim for (a conflict that includes
+    // our key) is a refresh of our own claim, not a takeover.
+    const ours =
+      existing?.conflict?.keys.some((k) => this.isOurKey(k.publicKey)) === true ||
+      (existing != null && this.ownedByUs(existing.record))
+    if (existing != null && !ours && existing.record.expiresAt > this.now()) {
       throw new NameTakenError(name)
     }
     return this.publish(name, existing?.record)
@@ -207,12 +237,13 @@ export class UserDirectory {
       expiresAt: now + CONTACT_TTL_MS,
     }
     let devices = mergeDevices(latest, device, now)
+    const stamp = await this.stampFor(name, latest)
     let record: ContactRecord
     let bytes: Uint8Array
     for (;;) {
       record = await signContactRecord(
         {
-          v: 1,
+          v: 2,
           name,
           publicKey: this.components.accountKey.publicKey.raw,
           claimedAt: latest?.claimedAt ?? now,
@@ -220,6 +251,7 @@ export class UserDirectory {
           issuedAt: now,
           expiresAt: now + CLAIM_TTL_MS,
           devices,
+          stamp,
         },
         this.components.accountKey,
       )
@@ -227,7 +259,7 @@ export class UserDirectory {
       if (bytes.byteLength <= MAX_RECORD_BYTES || devices.length <= 1) break
       devices = devices.slice(0, -1) // drop the other device that expires soonest
     }
-    const stored = await this.put(name, bytes)
+    const stored = await this.put(name, bytes, record.seq)
     await this.components.datastore.put(OWN_RECORD_KEY, bytes)
     this.cache.delete(name)
     return { record, stored }
@@ -248,7 +280,20 @@ export class UserDirectory {
     }
   }
 
-  private async put(name: string, bytes: Uint8Array): Promise<number> {
+  /**
+   * The claim's proof-of-work stamp: the previous record's if it still shows
+   * enough work for this name and key, else a new one (seconds of CPU; see
+   * claim-pow.ts). Refreshes therefore cost one hash, not a new search.
+   */
+  private async stampFor(name: string, latest: ContactRecord | undefined): Promise<Uint8Array> {
+    const key = this.components.accountKey.publicKey.raw
+    if (latest?.stamp != null && verifyClaimStamp(name, key, latest.stamp, this.powBits)) {
+      return latest.stamp
+    }
+    return mintClaimStamp(name, key, this.powBits)
+  }
+
+  private async put(name: string, bytes: Uint8Array, seq: number): Promise<number> {
     await this.waitForDhtPeers()
     const node = this.components.node()
     const dht = node.services.dht
@@ -270,6 +315,9 @@ export class UserDirectory {
     // record is stale. Ask the network which.
     const now = await this.lookup(name, { fresh: true })
     if (now != null && !this.ownedByUs(now.record)) throw new NameTakenError(name)
+    // Storing nodes that checked with their neighbours may answer after our
+    // per-request timeout yet still store the record: the overlay has it.
+    if (now != null && now.record.seq === seq) return now.responses
     throw new PublishError(`no supernode accepted the record for "${name}"; see the node log`)
   }
 
@@ -283,8 +331,12 @@ export class UserDirectory {
   }
 
   private ownedByUs(r: ContactRecord): boolean {
+    return this.isOurKey(r.publicKey)
+  }
+
+  private isOurKey(publicKey: Uint8Array): boolean {
     const ours = this.components.accountKey.publicKey.raw
-    return r.publicKey.length === ours.length && r.publicKey.every((b, i) => b === ours[i])
+    return publicKey.length === ours.length && publicKey.every((b, i) => b === ours[i])
   }
 
   private isFresh(r: ContactRecord): boolean {
@@ -292,9 +344,14 @@ export class UserDirectory {
   }
 }
 
-async function isValid(key: Uint8Array, bytes: Uint8Array, now: number): Promise<boolean> {
+async function isValid(
+  key: Uint8Array,
+  bytes: Uint8Array,
+  now: number,
+  powBits: number,
+): Promise<boolean> {
   try {
-    await validateContactRecord(key, bytes, now)
+    await validateContactRecord(key, bytes, now, { powBits })
     return true
   } catch {
     return false
