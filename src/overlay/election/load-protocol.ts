@@ -8,6 +8,7 @@
  * One request, one reply, each a length-prefixed CBOR map (../rpc/cbor-rpc.ts).
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
+import { KaiwaError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/logger.js'
 import { parseLoadReport } from '../../shared/election/load-report.js'
 import type { LoadReport } from '../../shared/election/load-report.js'
@@ -17,12 +18,25 @@ import type { RegistrarSlice } from '../rpc/cbor-rpc.js'
 export const LOAD_PROTOCOL = '/kaiwa/load/1.0.0'
 const LIMITS = { protocol: LOAD_PROTOCOL, maxMessageBytes: 1024, timeoutMs: 5000 }
 
+/** A load request reached a node that is not serving (not a supernode now). */
+export class LoadNotServingError extends KaiwaError {
+  constructor() {
+    super('this node does not serve load reports now', 'unavailable')
+    this.name = 'LoadNotServingError'
+  }
+}
+
 export interface LoadServerInit {
   registrar: RegistrarSlice
   /** This supernode's report now. */
   report: () => LoadReport
   /** An attached peer said whether it is a capable candidate. */
   onAsked: (peer: string, candidate: boolean) => void
+  /**
+   * Answer only while this is true (the node is a supernode); otherwise the
+   * stream is aborted, as if the protocol were not there. @default always
+   */
+  isServing?: () => boolean
   log: Logger
 }
 
@@ -32,6 +46,7 @@ export async function serveLoad(init: LoadServerInit): Promise<() => Promise<voi
     // Every attached client asks about once a minute; a few at once is plenty.
     maxInboundStreams: 16,
     handler: (req, { peer }) => {
+      if (init.isServing?.() === false) throw new LoadNotServingError()
       init.onAsked(peer.toString(), req.candidate === true)
       return { ...init.report() }
     },

@@ -33,7 +33,10 @@ export class TurnCredentialsError extends KaiwaError {
 
 export interface TurnCredentialsServerInit {
   registrar: RegistrarSlice
+  /** Credentials for `peer`, or undefined when this node does not relay. */
   issue: (peer: string) => IssuedTurnCredentials | undefined
+  /** Issue only while this is true (the node is a supernode). @default always */
+  isServing?: () => boolean
   log: Logger
 }
 
@@ -45,7 +48,7 @@ export async function serveTurnCredentials(
     maxInboundStreams: 4,
     // The request carries nothing we need: the peer is who asks.
     handler: (_req, { peer }) => {
-      const creds = init.issue(peer.toString())
+      const creds = init.isServing?.() === false ? undefined : init.issue(peer.toString())
       return creds === undefined ? { error: 'not_serving' } : { ...creds }
     },
     log: init.log,

@@ -9,6 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { Libp2p, ServiceMap } from '@libp2p/interface'
+import type { Logger } from '../../../src/shared/logger.js'
 
 export async function plainNode<S extends ServiceMap = ServiceMap>(
   services?: ServiceFactoryMap<S>,
@@ -25,4 +26,15 @@ export async function plainNode<S extends ServiceMap = ServiceMap>(
 /** Connects `a` to `b` so `a` can dial b's protocols by peer id. */
 export async function connect(a: Libp2p, b: Libp2p): Promise<void> {
   await a.dial(b.getMultiaddrs()[0]!)
+}
+
+/** A logger that drops everything (set KAIWA_TEST_LOG=debug to see protocol debug lines). */
+export const testLog: Logger = {
+  debug: (msg) => {
+    if (process.env.KAIWA_TEST_LOG === 'debug') console.error(msg)
+  },
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => testLog,
 }
