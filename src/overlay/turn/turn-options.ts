@@ -49,10 +49,13 @@ export interface TurnServerOptions {
    */
   socketBufferBytes?: number
   /**
-   * Allow peers on loopback addresses (127/8, ::1), including other allocations' relay ports.
-   * Off by default: relaying into the server host is an amplification/SSRF risk (RFC 8656 §21).
-   * Tests must set it since client, server and peers all live on 127.0.0.1. The server's own
-   * listen port is always refused (a relay loop).
+   * Allow peers on loopback addresses (127/8, ::1 and their mapped forms), including other
+   * allocations' relay ports. Off by default: relaying into the server host is an
+   * amplification/SSRF risk (RFC 8656 §21). The node sets it for a server bound to 127.0.0.1
+   * (the demo, the tests: client, server and peers all on loopback). It says nothing of the
+   * host's other addresses: those are refused but at a live relay port (peer-policy.ts), unless
+   * allowPeers lists them. The server's own listen port is always refused (a relay loop).
+   * @default false
    */
   allowLoopback?: boolean
   /**
