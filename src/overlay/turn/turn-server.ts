@@ -285,9 +285,7 @@ export class TurnServer {
     const peers = findAll(req, 'XOR-PEER-ADDRESS').map((a) => a.value)
     if (peers.length === 0) return err(400)
     if (peers.some((p) => p.family !== 'IPv4')) return err(443)
-    // RFC 8656 §10.2, §12.2: "The server MAY impose restrictions on the IP address [and port]
-    // values allowed in the XOR-PEER-ADDRESS attribute; if a value is not allowed, the server
-    // rejects the request with a 403 (Forbidden) error" (peer-policy.ts).
+    // RFC 8656 §10.2, §12.2: a peer address the server does not allow gets 403 (peer-policy.ts).
     const verdicts = peers.map((p) => this.policy.verdict(p))
     if (verdicts.some((v) => v !== 'allowed' && v !== 'relay')) {
       this.counters.permissionsDenied++
