@@ -60,3 +60,23 @@ export async function writeSchemaRecord(
 export function assertSupportedVersion(collection: string, found: number, supported: number): void {
   if (found > supported) throw new StorageVersionError(collection, found, supported)
 }
+
+/**
+ * For a collection that keeps its own entry format rather than a CollectionSpec
+ * (the mailbox's CBOR mail): refuses a newer recorded version, records `version`
+ * when none is recorded yet, and returns the version found (1 when none was) so
+ * the caller can run its own migrations from there. Pair it with quarantineEntry
+ * for entries that cannot be read, and storageHealth reports them.
+ */
+export async function claimSchemaVersion(
+  datastore: Datastore,
+  collection: string,
+  version: number,
+): Promise<number> {
+  const record = await readSchemaRecord(datastore, collection)
+  const found = typeof record === 'object' ? record.version : 1
+  assertSupportedVersion(collection, found, version)
+  if (typeof record !== 'object' || record.version !== version || !record.complete)
+    await writeSchemaRecord(datastore, collection, { version, complete: found === version })
+  return found
+}

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { DataDirError } from '../../../src/overlay/data-dir.js'
 import { ContactBook } from '../../../src/overlay/store/contact-book.js'
 import { migrateAll, STORED_COLLECTIONS } from '../../../src/overlay/store/migrate-all.js'
+import { claimSchemaVersion } from '../../../src/overlay/store/schema-version.js'
 import {
   CollectionSpecError,
   StorageVersionError,
@@ -139,5 +140,22 @@ describe('a downgrade', () => {
     await expect(new ContactBook(store.ds).list()).rejects.toThrow(StorageVersionError)
     await store.ds.delete(new Key('/kaiwa/schema/contacts'))
     expect(await new ContactBook(store.ds).list()).toEqual([])
+  })
+})
+
+describe('a collection with its own entry format (claimSchemaVersion)', () => {
+  it('records its version once, and refuses a newer one', async () => {
+    expect(await claimSchemaVersion(store.ds, 'mailbox', 1)).toBe(1)
+    expect(await getJson(store.ds, '/kaiwa/schema/mailbox')).toEqual({ version: 1, complete: true })
+    await putRaw(store.ds, '/kaiwa/schema/mailbox', '{"version":2,"complete":true}')
+    await expect(claimSchemaVersion(store.ds, 'mailbox', 1)).rejects.toThrow(StorageVersionError)
+  })
+
+  it('reports an older version, marked incomplete until the caller has migrated', async () => {
+    expect(await claimSchemaVersion(store.ds, 'mailbox', 2)).toBe(1)
+    expect(await getJson(store.ds, '/kaiwa/schema/mailbox')).toEqual({
+      version: 2,
+      complete: false,
+    })
   })
 })
