@@ -16,6 +16,7 @@
  * Claims carry a proof-of-work stamp (claim-pow.ts), minted once per (name,
  * account key) and reused by every refresh.
  */
+import { hash } from 'node:crypto'
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
@@ -290,7 +291,7 @@ export class UserDirectory {
     if (latest?.stamp != null && verifyClaimStamp(name, key, latest.stamp, this.powBits)) {
       return latest.stamp
     }
-    return mintClaimStamp(name, key, this.powBits)
+    return mintClaimStamp(name, key, this.powBits, { sha256: nativeSha256 })
   }
 
   private async put(name: string, bytes: Uint8Array, seq: number): Promise<number> {
@@ -356,6 +357,11 @@ async function isValid(
   } catch {
     return false
   }
+}
+
+/** Node's one-shot native SHA-256, for minting stamps (checking uses the portable one). */
+function nativeSha256(data: Uint8Array): Uint8Array {
+  return hash('sha256', data, 'buffer')
 }
 
 function combineSignals(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {

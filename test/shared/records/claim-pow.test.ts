@@ -31,6 +31,20 @@ describe('claim proof-of-work stamps', () => {
     ).toBe(false)
   })
 
+  it('mints with an injected SHA-256 and the portable check agrees', async () => {
+    const { hash } = await import('node:crypto')
+    const key = (await generateKeyPair('Ed25519')).publicKey.raw
+    let calls = 0
+    const stamp = await mintClaimStamp('bob', key, 10, {
+      sha256: (d) => {
+        calls++
+        return hash('sha256', d, 'buffer')
+      },
+    })
+    expect(calls).toBeGreaterThan(0)
+    expect(verifyClaimStamp('bob', key, stamp, 10)).toBe(true)
+  })
+
   it('treats malformed stamps as no work and rejects bad difficulty settings', () => {
     const key = new Uint8Array(32)
     expect(stampWork('alice', key, new Uint8Array(7))).toBe(0)
