@@ -50,8 +50,12 @@ export class OfflineMail {
     const results = await Promise.allSettled(
       peers.map(async (p) => {
         const local = p.equals(node.peerId) ? this.init.localStore?.() : undefined
-        if (local != null) return local.put(env, node.peerId.toString())
-        return storeMail(node, p, env, { signal: AbortSignal.timeout(5000) })
+        if (local != null) return local.put(env, plaintext.from)
+        // The supernode looks our name up before it stores (up to 6 s).
+        return storeMail(node, p, env, {
+          from: plaintext.from,
+          signal: AbortSignal.timeout(10_000),
+        })
       }),
     )
     const stored = results.filter((r) => r.status === 'fulfilled').length

@@ -36,6 +36,9 @@ let c: KaiwaNode
 let store: MailboxStore
 let server: MailboxServer
 let serving = true
+/** What the supernode's user directory would say: alice's verified key. */
+const senderKey = async (name: string): Promise<Uint8Array | null> =>
+  name === 'alice' ? a.identity.accountKey.publicKey.raw : null
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -83,6 +86,7 @@ describe('mailbox protocol', () => {
       registrar: sn.libp2p(),
       store,
       isServing: () => serving,
+      senderKey,
     })
     await server.start()
   }, 120_000)
@@ -103,8 +107,8 @@ describe('mailbox protocol', () => {
   it('stores from A, fetches and opens as B, deletes, then B finds it empty', async () => {
     const snId = sn.libp2p().peerId
     const env = await mailFromAToB('see you at 8')
-    expect(await storeMail(a.libp2p(), snId, env)).toBe('stored')
-    expect(await storeMail(a.libp2p(), snId, env)).toBe('duplicate')
+    expect(await storeMail(a.libp2p(), snId, env, { from: 'alice' })).toBe('stored')
+    expect(await storeMail(a.libp2p(), snId, env, { from: 'alice' })).toBe('duplicate')
 
     const got = await fetchMail(b.libp2p(), snId, b.identity.accountKey)
     expect(got.more).toBe(false)
@@ -126,7 +130,7 @@ describe('mailbox protocol', () => {
 
   it('refuses a fetch signed by the wrong key or with a stale timestamp', async () => {
     const snId = sn.libp2p().peerId
-    await storeMail(a.libp2p(), snId, await mailFromAToB('private'))
+    await storeMail(a.libp2p(), snId, await mailFromAToB('private'), { from: 'alice' })
     const bKey = b.identity.accountKey.publicKey.raw
     const cPeer = c.libp2p().peerId.toString()
     const now = Date.now()
@@ -219,10 +223,16 @@ describe('mailbox protocol', () => {
     const sig = new Uint8Array(env.sig)
     sig[3]! ^= 1
     expect(
-      await mailboxRequest(a.libp2p(), snId, { t: 'store', envelope: encodeMail({ ...env, sig }) }),
+      await mailboxRequest(a.libp2p(), snId, {
+        t: 'store',
+        envelope: encodeMail({ ...env, sig }),
+        from: 'alice',
+      }),
     ).toEqual({ error: 'bad_signature' })
     // The server still serves.
-    expect(await storeMail(a.libp2p(), snId, await mailFromAToB('still here'))).toBe('stored')
+    expect(
+      await storeMail(a.libp2p(), snId, await mailFromAToB('still here'), { from: 'alice' }),
+    ).toBe('stored')
     const got = await fetchMail(b.libp2p(), snId, b.identity.accountKey)
     expect(got.envelopes).toHaveLength(1)
     await deleteMail(
@@ -235,12 +245,12 @@ describe('mailbox protocol', () => {
 
   it('refuses to store while not serving, but still lets recipients collect', async () => {
     const snId = sn.libp2p().peerId
-    await storeMail(a.libp2p(), snId, await mailFromAToB('before'))
+    await storeMail(a.libp2p(), snId, await mailFromAToB('before'), { from: 'alice' })
     serving = false
     try {
-      await expect(storeMail(a.libp2p(), snId, await mailFromAToB('after'))).rejects.toThrow(
-        MailboxRequestError,
-      )
+      await expect(
+        storeMail(a.libp2p(), snId, await mailFromAToB('after'), { from: 'alice' }),
+      ).rejects.toThrow(MailboxRequestError)
       const got = await fetchMail(b.libp2p(), snId, b.identity.accountKey)
       expect(got.envelopes).toHaveLength(1)
       const ids = got.envelopes.map((e) => e.id)
@@ -253,7 +263,8 @@ describe('mailbox protocol', () => {
   it('pages fetch responses under the 128 KiB frame limit', async () => {
     const snId = sn.libp2p().peerId
     const big = 'x'.repeat(50_000)
-    for (let i = 0; i < 3; i++) await storeMail(a.libp2p(), snId, await mailFromAToB(big))
+    for (let i = 0; i < 3; i++)
+      await storeMail(a.libp2p(), snId, await mailFromAToB(big), { from: 'alice' })
     const first = await fetchMail(b.libp2p(), snId, b.identity.accountKey)
     expect(first.envelopes).toHaveLength(2)
     expect(first.more).toBe(true)
@@ -272,6 +283,7 @@ describe('mailbox protocol', () => {
       registrar: sn.libp2p(),
       store,
       isServing: () => true,
+      senderKey,
       requestsPerMinute: 3,
       timeoutMs: 500,
     })

@@ -26,21 +26,26 @@ afterEach(async () => {
 
 describe('mailboxService', () => {
   it('stores and hands out mail while started, and unregisters on node.stop()', async () => {
+    const [alice, bob] = await Promise.all([account('alice'), account('bob')])
     const ds = await levelDatastore()
     const store = new MailboxStore(ds.datastore)
     await store.start()
     const supernode = await plainNode<{ mailbox: MailboxService }>({
-      mailbox: mailboxService({ store, isServing: () => true, log: testLog }),
+      mailbox: mailboxService({
+        store,
+        isServing: () => true,
+        senderKey: async (name) => (name === 'alice' ? alice.key.publicKey.raw : null),
+        log: testLog,
+      }),
     })
     const [sender, recipient] = await Promise.all([plainNode(), plainNode()])
     nodes.push(supernode, sender, recipient)
     expect(supernode.getProtocols()).toContain(MAILBOX_PROTOCOL)
     await Promise.all([connect(sender, supernode), connect(recipient, supernode)])
 
-    const [alice, bob] = await Promise.all([account('alice'), account('bob')])
     const env = await mail(alice, bob)
     const bobKey = bob.key
-    expect(await storeMail(sender, supernode.peerId, env)).toBe('stored')
+    expect(await storeMail(sender, supernode.peerId, env, { from: 'alice' })).toBe('stored')
     const got = await fetchMail(recipient, supernode.peerId, bobKey)
     expect(got.envelopes).toHaveLength(1)
     expect((await openVerifiedMail(got.envelopes[0]!, bobKey)).from).toBe('alice')

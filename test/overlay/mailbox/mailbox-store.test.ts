@@ -30,7 +30,8 @@ import { tempDir, waitFor } from '../../helpers/nodes.js'
 
 const NOW = 1_700_000_000_000
 const DAY = 86_400_000
-const PEER = '12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
+/** The sender user ID the mailbox server verified (the store trusts it). */
+const SENDER = 'alice'
 
 let dir: string
 let ds: LevelDatastore
@@ -108,9 +109,9 @@ describe('MailboxStore', () => {
     const m2 = await mail(alice, bob, NOW - 1000)
     const m1 = await mail(alice, bob, NOW - 2000)
     const m3 = await mail(bob, carol, NOW)
-    expect(await s.put(m2, PEER, NOW)).toBe('stored')
-    expect(await s.put(encodeMail(m1), PEER, NOW)).toBe('stored')
-    expect(await s.put(m3, PEER, NOW)).toBe('stored')
+    expect(await s.put(m2, SENDER, NOW)).toBe('stored')
+    expect(await s.put(encodeMail(m1), SENDER, NOW)).toBe('stored')
+    expect(await s.put(m3, SENDER, NOW)).toBe('stored')
     expect(ids(await s.list(bob.publicKey.raw, NOW))).toEqual(ids([m1, m2]))
     expect(await s.list(bob.publicKey.raw, NOW, 1)).toEqual([m1])
     expect(ids(await s.list(carol.publicKey.raw, NOW))).toEqual(ids([m3]))
@@ -131,13 +132,13 @@ describe('MailboxStore', () => {
   it('is idempotent on the same mail and refuses a different mail with the same id', async () => {
     const s = store()
     const m = await mail(alice, bob)
-    expect(await s.put(m, PEER, NOW)).toBe('stored')
-    expect(await s.put(m, PEER, NOW)).toBe('duplicate')
+    expect(await s.put(m, SENDER, NOW)).toBe('stored')
+    expect(await s.put(m, SENDER, NOW)).toBe('duplicate')
     expect((await s.stats()).messages).toBe(1)
     // A validly signed, different envelope that reuses the id (e.g. copied off another supernode).
     const { sig: _sig, ...unsigned } = { ...(await mail(alice, bob)), id: m.id }
     const clash = { ...unsigned, sig: new Uint8Array(await alice.sign(mailSignedBytes(unsigned))) }
-    await expect(s.put(clash, PEER, NOW)).rejects.toThrow(/already stored/)
+    await expect(s.put(clash, SENDER, NOW)).rejects.toThrow(/already stored/)
     expect((await s.stats()).messages).toBe(1)
   })
 
@@ -146,65 +147,89 @@ describe('MailboxStore', () => {
     const m = await mail(alice, bob)
     const sig = new Uint8Array(m.sig)
     sig[0]! ^= 1
-    await expect(s.put({ ...m, sig }, PEER, NOW)).rejects.toThrow(MailSignatureError)
-    await expect(s.put(await mail(alice, bob, NOW + 6 * 60_000), PEER, NOW)).rejects.toThrow(
+    await expect(s.put({ ...m, sig }, SENDER, NOW)).rejects.toThrow(MailSignatureError)
+    await expect(s.put(await mail(alice, bob, NOW + 6 * 60_000), SENDER, NOW)).rejects.toThrow(
       /future/,
     )
-    await expect(s.put(await mail(alice, bob, NOW - 8 * DAY), PEER, NOW)).rejects.toThrow(/expired/)
-    await expect(s.put(new Uint8Array([1, 2, 3]), PEER, NOW)).rejects.toThrow(InvalidMailError)
-    await expect(s.put(new Uint8Array(MAX_MAIL_BYTES + 1), PEER, NOW)).rejects.toThrow(
+    await expect(s.put(await mail(alice, bob, NOW - 8 * DAY), SENDER, NOW)).rejects.toThrow(
+      /expired/,
+    )
+    await expect(s.put(new Uint8Array([1, 2, 3]), SENDER, NOW)).rejects.toThrow(InvalidMailError)
+    await expect(s.put(new Uint8Array(MAX_MAIL_BYTES + 1), SENDER, NOW)).rejects.toThrow(
       MailTooLargeError,
     )
     // A little clock skew is fine.
-    expect(await s.put(await mail(alice, bob, NOW + 60_000), PEER, NOW)).toBe('stored')
+    expect(await s.put(await mail(alice, bob, NOW + 60_000), SENDER, NOW)).toBe('stored')
     expect((await s.stats()).messages).toBe(1)
   })
 
   it('enforces the per-recipient count and byte quotas', async () => {
     const s = store({ maxMessagesPerMailbox: 2, maxBytesPerMailbox: 5000 })
-    await s.put(await mail(alice, bob), PEER, NOW)
-    await s.put(await mail(alice, bob), PEER, NOW)
-    await expect(s.put(await mail(alice, bob), PEER, NOW)).rejects.toThrow(MailboxFullError)
+    await s.put(await mail(alice, bob), SENDER, NOW)
+    await s.put(await mail(alice, bob), SENDER, NOW)
+    await expect(s.put(await mail(alice, bob), SENDER, NOW)).rejects.toThrow(MailboxFullError)
     // Other mailboxes are unaffected.
-    await s.put(await mail(alice, carol, NOW, 3000), PEER, NOW)
-    await expect(s.put(await mail(alice, carol, NOW, 3000), PEER, NOW)).rejects.toThrow(
+    await s.put(await mail(alice, carol, NOW, 3000), SENDER, NOW)
+    await expect(s.put(await mail(alice, carol, NOW, 3000), SENDER, NOW)).rejects.toThrow(
       MailboxFullError,
     )
     expect(await s.stats()).toMatchObject({ mailboxes: 2, messages: 3 })
   })
 
-  it('enforces the global storage cap', async () => {
+  it('shares the global storage cap between sender names', async () => {
     const s = store({ maxTotalBytes: 3200 })
-    await s.put(await mail(alice, bob, NOW, 1000), PEER, NOW)
-    await s.put(await mail(alice, carol, NOW, 1000), PEER, NOW)
-    await expect(s.put(await mail(bob, alice, NOW, 1000), PEER, NOW)).rejects.toThrow(
+    const first = await mail(alice, bob, NOW - 1, 1000)
+    const second = await mail(alice, carol, NOW, 1000)
+    await s.put(first, 'alice', NOW)
+    await s.put(second, 'alice', NOW + 1)
+    // The full store refuses the sender holding the most...
+    await expect(s.put(await mail(alice, carol, NOW, 1000), 'alice', NOW)).rejects.toThrow(
       /storage is full/,
     )
+    // ...but another sender gets in, at the cost of that sender's newest mail.
+    expect(await s.put(await mail(bob, alice, NOW, 1000), 'bob', NOW)).toBe('stored')
+    expect(ids(await s.list(bob.publicKey.raw, NOW))).toEqual(ids([first]))
+    expect(await s.list(carol.publicKey.raw, NOW)).toEqual([])
+    // Each now holds one mail's worth: a newcomer with as big a mail would end
+    // up holding as much as its victim, so it is refused and nobody loses mail.
+    await expect(s.put(await mail(carol, bob, NOW, 1000), 'carol', NOW)).rejects.toThrow(
+      /storage is full/,
+    )
+    expect(await s.stats()).toMatchObject({ messages: 2 })
   })
 
-  it('rate-limits per sender key and per remote peer, per window', async () => {
-    const s = store({ ratePerWindow: 2, rateWindowMs: 60_000 })
-    const peers = ['p1', 'p2', 'p3', 'p4']
-    await s.put(await mail(alice, bob), peers[0]!, NOW)
-    await s.put(await mail(alice, carol), peers[1]!, NOW)
-    // Alice's third mail is refused whichever peer carries it.
-    await expect(s.put(await mail(alice, bob), peers[2]!, NOW)).rejects.toThrow(
-      MailRateLimitedError,
+  it('caps the bytes one sender name holds over all mailboxes', async () => {
+    const s = store({ maxBytesPerSender: 2000 })
+    await s.put(await mail(alice, bob, NOW, 1000), 'alice', NOW)
+    await expect(s.put(await mail(alice, carol, NOW, 1000), 'alice', NOW)).rejects.toThrow(
+      /this sender has too much mail/,
     )
-    // One peer carrying mail from many senders is limited too.
-    await s.put(await mail(bob, carol), peers[3]!, NOW)
-    await s.put(await mail(carol, bob), peers[3]!, NOW)
-    await expect(s.put(await mail(bob, alice), peers[3]!, NOW)).rejects.toThrow(/this peer/)
+    expect(await s.put(await mail(bob, carol, NOW, 1000), 'bob', NOW)).toBe('stored')
+  })
+
+  it('rate-limits per sender name, per window, whatever key or peer carries it', async () => {
+    const s = store({ ratePerWindow: 2, rateWindowMs: 60_000 })
+    await s.put(await mail(alice, bob), 'alice', NOW)
+    await s.put(await mail(alice, carol), 'alice', NOW)
+    await expect(s.put(await mail(alice, bob), 'alice', NOW)).rejects.toThrow(MailRateLimitedError)
+    // Other names are not affected.
+    expect(await s.put(await mail(bob, carol), 'bob', NOW)).toBe('stored')
     // The next window starts afresh.
-    expect(await s.put(await mail(alice, bob, NOW), peers[3]!, NOW + 60_000)).toBe('stored')
+    expect(await s.put(await mail(alice, bob, NOW), 'alice', NOW + 60_000)).toBe('stored')
+  })
+
+  it('refuses a sender that is not a valid user ID', async () => {
+    await expect(store().put(await mail(alice, bob), 'Not A Name', NOW)).rejects.toThrow(
+      InvalidMailError,
+    )
   })
 
   it('never returns expired mail and purges it', async () => {
     const s = store({ ttlMs: DAY })
     const old = await mail(alice, bob, NOW - DAY + 1000)
     const fresh = await mail(alice, bob, NOW)
-    await s.put(old, PEER, NOW)
-    await s.put(fresh, PEER, NOW)
+    await s.put(old, SENDER, NOW)
+    await s.put(fresh, SENDER, NOW)
     const later = NOW + 2000
     expect(ids(await s.list(bob.publicKey.raw, later))).toEqual(ids([fresh]))
     expect(await s.purgeExpired(later)).toBe(1)
@@ -217,7 +242,7 @@ describe('MailboxStore', () => {
 
   it('purges on a timer while started', async () => {
     const s = store({ ttlMs: 400, purgeIntervalMs: 50 })
-    await s.put(await mail(alice, bob, Date.now()), PEER)
+    await s.put(await mail(alice, bob, Date.now()), SENDER)
     await s.start()
     try {
       expect((await s.stats()).messages).toBe(1)
@@ -231,8 +256,8 @@ describe('MailboxStore', () => {
     const flaky = failingAfter(ds, 2)
     const s = store({}, flaky)
     const kept = [await mail(alice, bob, NOW - 1), await mail(alice, bob, NOW)]
-    for (const m of kept) await s.put(m, PEER, NOW)
-    await expect(s.put(await mail(carol, bob), PEER, NOW)).rejects.toThrow(/ENOSPC/)
+    for (const m of kept) await s.put(m, SENDER, NOW)
+    await expect(s.put(await mail(carol, bob), SENDER, NOW)).rejects.toThrow(/ENOSPC/)
     expect(flaky.full).toBe(true)
     expect(ids(await s.list(bob.publicKey.raw, NOW))).toEqual(ids(kept))
     expect(await s.stats()).toMatchObject({ mailboxes: 1, messages: 2 })
@@ -244,7 +269,7 @@ describe('MailboxStore', () => {
   it('serialises concurrent puts so a quota cannot be overshot', async () => {
     const s = store({ maxMessagesPerMailbox: 3 })
     const many = await Promise.all(Array.from({ length: 8 }, () => mail(carol, bob)))
-    const results = await Promise.allSettled(many.map((m, i) => s.put(m, `p${i}`, NOW)))
+    const results = await Promise.allSettled(many.map((m, i) => s.put(m, `sender${i}`, NOW)))
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3)
     expect((await s.stats()).messages).toBe(3)
   })

@@ -19,6 +19,9 @@ export async function plainNode<S extends ServiceMap = ServiceMap>(
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // Tests connect many nodes from one host at once; libp2p's default (5
+    // inbound connections per second per host) would reset them.
+    connectionManager: { inboundConnectionThreshold: 1000 },
     ...(services === undefined ? {} : { services }),
   })
 }
