@@ -1,48 +1,58 @@
 /**
- * Composition root of a Kaiwa node (used by `kaiwa node`, by the Electron main
- * process and by the multi-node tests): opens the data directory, loads the
- * identity, builds the libp2p node for its role, and wires the user directory,
- * the refresh loop, the bootstrap dialer and the control API. Nothing else
- * constructs these services.
+ * The composition root of a Kaiwa node (used by `kaiwa node`, by the Electron
+ * main process and by the multi-node tests), modelled on js-libp2p's
+ * `createLibp2p` and Syncthing's `App`:
+ *
+ * 1. open what outlives everything: the data directory, identity, settings
+ *    and stores;
+ * 2. build what outlives a role change: the user directory, the SIP router
+ *    and gateway, the TURN relay's state, the election;
+ * 3. start libp2p for the role, with Kaiwa's protocols as libp2p services
+ *    (`servicesFor`), so a role change is "stop the instance, start the next";
+ * 4. start the loops (bootstrap dialer, election, refresh) and the API.
+ *
+ * Every started part pushes its stop onto one StopList, which runs in reverse
+ * order on shutdown and on a failed start-up. Nothing else constructs these
+ * services.
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Datastore } from 'interface-datastore'
 import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
 import type { KaiwaApi, Role, SupernodeMode } from '../shared/api/contract.js'
 import type { Logger } from '../shared/logger.js'
-import { BootstrapDialer } from '../overlay/node/bootstrap-dialer.js'
-import { dialDiscoveredPeers } from '../overlay/node/discovery-dialer.js'
+import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
+import { KAIWA_VERSION } from '../shared/version.js'
 import { openDataDir } from '../overlay/data-dir.js'
 import type { DataDir } from '../overlay/data-dir.js'
-import { loadOrCreateIdentity, saveIdentity } from '../overlay/identity-store.js'
-import type { Identity } from '../overlay/identity-store.js'
-import { createKaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
-import type { KaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
-import { userRecordValidators } from '../overlay/record-validator.js'
-import { initialRole } from '../overlay/node/role-policy.js'
-import { effectiveCaps, SettingsStore } from '../overlay/settings-store.js'
-import { applyCaps } from './api/usage.js'
-import { UserDirectory } from '../overlay/user-directory.js'
-import type { PublishResult } from '../overlay/user-directory.js'
-import { createNodeApi } from './api/node-api.js'
-import { SipService } from '../overlay/sip/sip-service.js'
-import { TurnService } from '../overlay/turn/turn-service.js'
-import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
-import { SipGatewayError } from '../overlay/sip/gateway/gateway-types.js'
-import { loadOrCreateSipPassword } from '../overlay/sip/gateway/sip-password.js'
-import type { SipGatewayTuning } from '../overlay/sip/gateway/sip-gateway.js'
-import { RefreshLoop } from '../overlay/node/refresh-loop.js'
-import { RoleController } from '../overlay/node/role-controller.js'
-import { SupernodeTracker } from '../overlay/node/supernode-tracker.js'
-import { RelayKeeper } from '../overlay/node/relay-keeper.js'
 import { ElectionService } from '../overlay/election/election-service.js'
 import type { ElectionTuning } from '../overlay/election/election-service.js'
-import { withLogRing } from './log-ring.js'
-import { ContactBook } from '../overlay/store/contact-book.js'
+import { loadOrCreateIdentity, saveIdentity } from '../overlay/identity-store.js'
+import type { Identity } from '../overlay/identity-store.js'
+import { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
+import { BootstrapDialer } from '../overlay/node/bootstrap-dialer.js'
+import type { KaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
+import { RefreshLoop } from '../overlay/node/refresh-loop.js'
+import { RoleController } from '../overlay/node/role-controller.js'
+import { initialRole } from '../overlay/node/role-policy.js'
+import { userRecordValidators } from '../overlay/record-validator.js'
+import { effectiveCaps, SettingsStore } from '../overlay/settings-store.js'
+import { SipGatewayError } from '../overlay/sip/gateway/gateway-types.js'
+import type { SipGatewayTuning } from '../overlay/sip/gateway/sip-gateway.js'
+import { loadOrCreateSipPassword } from '../overlay/sip/gateway/sip-password.js'
+import { SipService } from '../overlay/sip/sip-service.js'
 import { CallLog } from '../overlay/store/call-log.js'
+import { ContactBook } from '../overlay/store/contact-book.js'
 import { ReadMarks } from '../overlay/store/read-marks.js'
-import type { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
-import { KAIWA_VERSION } from '../shared/version.js'
+import { TurnService } from '../overlay/turn/turn-service.js'
+import { UserDirectory } from '../overlay/user-directory.js'
+import type { PublishResult } from '../overlay/user-directory.js'
+import type { ApiComponents } from './api/api-components.js'
+import { createNodeApi } from './api/node-api.js'
+import { applyCaps } from './api/usage.js'
+import { startLibp2p } from './libp2p-start.js'
+import { withLogRing } from './log-ring.js'
+import type { LogRing } from './log-ring.js'
+import { StopList } from './stop-list.js'
 
 export interface KaiwaNodeOptions {
   dataDir: string
@@ -93,8 +103,8 @@ export interface KaiwaNode {
   readonly turn: TurnService
   readonly domain: string
   readonly roles: RoleController
-  /** Connected supernodes, by what they announce in identify. */
-  readonly supernodes: SupernodeTracker
+  /** Connected supernodes of the current libp2p instance, by what they announce in identify. */
+  readonly supernodes: ApiComponents['supernodes']
   readonly election: ElectionService
   readonly mailbox: MailboxStore
   role(): Role
@@ -106,107 +116,99 @@ export interface KaiwaNode {
 }
 
 export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode> {
-  const log = opts.log
-  const data: DataDir = await openDataDir(opts.dataDir)
+  const ring = withLogRing(opts.log)
+  const log = ring.log
+  const stops = new StopList(log)
   try {
-    return await startOnDataDir(data, opts)
+    const data = await openDataDir(opts.dataDir)
+    stops.push('the data directory', () => data.close())
+    const base = await openBase(data, log)
+    const parts = buildParts(base, opts, log)
+    await startParts(parts, base, opts, stops, log)
+    const node = assemble(parts, base, opts, ring, stops)
+    if (opts.name != null) await node.claim(opts.name)
+    parts.refresh.start()
+    stops.push('the refresh loop', () => parts.refresh.stop())
+    // Publish now (not one interval from now): addresses may have changed since
+    // the last run, and mail may be waiting for us.
+    if ((await base.settings.get()).name != null) parts.refresh.soon()
+    return node
   } catch (err) {
-    await data.close().catch(() => {})
+    // A failed start leaves nothing running: libp2p, the gateway and the data dir all stop.
+    await stops.stopAll()
     log.debug(`start-up failed: ${String(err)}`)
     throw err
   }
 }
 
-async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<KaiwaNode> {
-  const ring = withLogRing(opts.log)
-  const log = ring.log
-  const startedAt = Date.now()
+/** Step 1: what outlives everything, read from the data directory. */
+type Base = Awaited<ReturnType<typeof openBase>>
+
+async function openBase(data: DataDir, log: Logger) {
   const { identity, created } = await loadOrCreateIdentity(data.datastore)
   if (created) log.info(`created a new identity in ${data.path}`)
   const settings = new SettingsStore(data.datastore)
   const recordLog = log.child('records')
-  const { validators, selectors } = userRecordValidators({
+  const records = userRecordValidators({
     datastore: data.datastore,
     onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
   })
-
-  const saved = await settings.get()
-  const mode: SupernodeMode =
-    opts.supernodeLocked === true ? opts.supernode : (saved.supernodeMode ?? opts.supernode)
-  // TURN and the role controller come after the first libp2p instance; these are read lazily.
-  const late: {
-    turn?: TurnService
-    election?: ElectionService
-    onSelfUpdate?: () => void
-    relays?: RelayKeeper
-  } = {}
-  const build = async (r: Role): Promise<KaiwaLibp2p> => {
-    const built = await createKaiwaLibp2p({
-      role: r,
-      deviceKey: identity.deviceKey,
-      datastore: data.datastore,
-      listen: opts.listen,
-      bootstrap: opts.bootstrap.filter((a) => a.includes('/p2p/')),
-      mdns: opts.mdns,
-      upnp: opts.upnp,
-      validators,
-      selectors,
-      // Overlay links get the supernodes' STUN only: where punching fails,
-      // signalling stays on the circuit relay, and TURN is kept for media. With
-      // TURN offered too, libjuice sometimes settled on a relay pair where a
-      // direct one was possible (seen in the NAT lab).
-      iceServers: async () => stunOnly((await late.turn?.iceServers()) ?? []),
-    })
-    dialDiscoveredPeers(built, log.child('discovery'))
-    try {
-      await built.start()
-    } catch (err) {
-      // e.g. a listen address in use: release whatever did start (other listeners, services).
-      await Promise.resolve()
-        .then(() => built.stop())
-        .catch(() => {})
-      throw err
-    }
-    built.addEventListener('self:peer:update', () => late.onSelfUpdate?.())
-    supernodes.attach(built)
-    late.relays?.stop()
-    late.relays = undefined
-    if (r === 'client') {
-      late.relays = new RelayKeeper({
-        node: built,
-        supernodes: () => supernodes.connected(),
-        leaving: () => late.election?.leaving ?? new Set(),
-        load: (peer) => late.election?.loadOf(peer),
-        log: log.child('relay'),
-      })
-      late.relays.start()
-    }
-    return built
+  return {
+    data,
+    identity,
+    // Components read the account key on use: restoring a backup replaces it.
+    account: identity as { accountKey: Identity['accountKey'] },
+    records,
+    settings,
+    saved: await settings.get(),
+    mailboxStore: new MailboxStore(data.datastore, { log: log.child('mailbox') }),
+    startedAt: Date.now(),
   }
-  const services: { sip?: SipService; turn?: TurnService } = {}
-  const supernodes = new SupernodeTracker()
-  const roles = new RoleController({
+}
+
+/** Step 2: what outlives a role change. Nothing here starts yet. */
+type Parts = ReturnType<typeof buildParts>
+
+function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
+  const { data, account } = base
+  const domain = opts.overlayDomain ?? DEFAULT_OVERLAY_DOMAIN
+  const node = (): KaiwaLibp2p => roles.node()
+  const supernodes = {
+    connected: () => node().services.supernodes.connected(),
+    isSupernode: (peer: string) => node().services.supernodes.isSupernode(peer),
+  }
+  // A mode chosen in Settings wins, unless --supernode locked it for this run.
+  const mode: SupernodeMode =
+    opts.supernodeLocked === true ? opts.supernode : (base.saved.supernodeMode ?? opts.supernode)
+  const roles: RoleController = new RoleController({
     mode,
     initialRole: initialRole(mode, opts.bootstrap.length),
-    build,
-    attach: async () => {
-      await services.sip?.attach()
-      await services.turn?.attach()
-      await late.election?.attach()
+    build: (role): Promise<KaiwaLibp2p> =>
+      startLibp2p(role, {
+        deviceKey: base.identity.deviceKey,
+        datastore: data.datastore,
+        listen: opts.listen,
+        bootstrap: opts.bootstrap.filter((a) => a.includes('/p2p/')),
+        mdns: opts.mdns,
+        upnp: opts.upnp,
+        records: base.records,
+        mailboxStore: base.mailboxStore,
+        // The majority's key routes, so it is also the key mail must be signed by.
+        senderKey: async (name, { signal }) =>
+          (await directory.lookup(name, signal != null ? { signal } : {}))?.record.publicKey ??
+          null,
+        sip,
+        turn,
+        election,
+        addressesChanged,
+        log,
+      }),
+    onChanged: () => {
+      election.roleChanged()
+      addressesChanged()
     },
-    detach: async () => {
-      await late.election?.detach()
-      await services.sip?.detach()
-      await services.turn?.detach()
-    },
-    onChanged: () => late.onSelfUpdate?.(),
     log,
   })
-  await roles.start()
-  const node = (): KaiwaLibp2p => roles.node()
-  const role = (): Role => roles.role()
-  // Components read the account key on use: restoring a backup replaces it.
-  const account = identity as { accountKey: Identity['accountKey'] }
   const directory = new UserDirectory({
     node,
     datastore: data.datastore,
@@ -214,137 +216,135 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
       return account.accountKey
     },
   })
-  const domain = opts.overlayDomain ?? DEFAULT_OVERLAY_DOMAIN
-  const sip = new SipService({
+  const sip: SipService = new SipService({
     node,
-    role,
+    role: (): Role => roles.role(),
     directory,
     datastore: data.datastore,
+    mailboxStore: base.mailboxStore,
     get accountKey() {
       return account.accountKey
     },
-    ownName: async () => (await settings.get()).name,
+    ownName: async () => (await base.settings.get()).name,
     domain,
     log: log.child('sip'),
   })
-  services.sip = sip
-  await sip.attach()
-  if ((opts.sipPort ?? 0) > 0) {
-    try {
-      await sip.startGateway({
-        port: opts.sipPort!,
-        password: opts.sipPassword ?? (await loadOrCreateSipPassword(data.path)),
-        ...(opts.sipTuning != null ? { tuning: opts.sipTuning } : {}),
-      })
-    } catch (err) {
-      if (err instanceof SipGatewayError && opts.sipPortOptional === true) {
-        log.warn(`${err.message}; running without the SIP gateway`)
-      } else {
-        await sip.detach().catch(() => {})
-        await roles.stop().catch(() => {})
-        throw err
-      }
-    }
-  }
   const turn = new TurnService({
     node,
-    role,
     dataDir: data.path,
     port: opts.turnPort ?? 0,
     host: opts.turnHost ?? '0.0.0.0',
     portOptional: opts.turnPortOptional,
     ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
-    supernodes: () => supernodes.connected(),
+    supernodes: supernodes.connected,
     log: log.child('turn'),
   })
-  late.turn = turn
-  services.turn = turn
-
-  try {
-    await turn.attach()
-  } catch (err) {
-    await sip.stopGateway().catch(() => {})
-    await sip.detach().catch(() => {})
-    await roles.stop().catch(() => {})
-    throw err
-  }
-  const dialer = new BootstrapDialer({ node, addrs: opts.bootstrap, log: log.child('bootstrap') })
-  dialer.start()
-
+  const election = new ElectionService({
+    roles,
+    supernodes,
+    node,
+    startedAt: base.startedAt,
+    turnOn: () => (opts.turnPort ?? 0) > 0,
+    caps: async () => effectiveCaps(await base.settings.get()),
+    log: log.child('election'),
+    ...(opts.election != null ? { tuning: opts.election } : {}),
+  })
   const refresh = new RefreshLoop({
     intervalMs: CONTACT_REFRESH_MS,
     log: log.child('refresh'),
     run: async () => {
-      const { name } = await settings.get()
+      const { name } = await base.settings.get()
       if (name == null) return
       await directory.publish(name)
       // Mail may have been stored for us while we were unreachable.
       void sip.collectOfflineMail().catch((err) => log.debug(`offline mail: ${String(err)}`))
     },
   })
-
-  const election = new ElectionService({
-    roles,
-    supernodes,
-    node,
-    startedAt,
-    turnOn: () => (opts.turnPort ?? 0) > 0,
-    caps: async () => effectiveCaps(await settings.get()),
-    log: log.child('election'),
-    ...(opts.election != null ? { tuning: opts.election } : {}),
-  })
-  late.election = election
-  await election.attach()
-  election.start()
+  const dialer = new BootstrapDialer({ node, addrs: opts.bootstrap, log: log.child('bootstrap') })
   // New addresses: republish, and in `auto` let the election look again (AutoNAT
   // may just have confirmed a public address).
-  late.onSelfUpdate = (): void => {
+  function addressesChanged(): void {
     refresh.soon()
-    if (roles.mode() === 'auto' && role() === 'client') election.soon()
+    if (roles.mode() === 'auto' && roles.role() === 'client') election.soon()
   }
+  return { domain, node, supernodes, roles, directory, sip, turn, election, refresh, dialer }
+}
 
-  let stopped = false
-  const self: KaiwaNode = {
-    peerId: node().peerId.toString(),
-    dataDir: data.path,
-    identity,
-    directory,
-    settings,
-    datastore: data.datastore,
-    sip,
-    turn,
-    domain,
-    roles,
-    supernodes,
-    election,
-    mailbox: sip.mailboxStore,
-    api: undefined as unknown as KaiwaApi,
-    role,
-    claim: async (name) => {
-      const result = await directory.claim(name)
-      await settings.update({ name: result.record.name })
-      return result
-    },
-    libp2p: node,
-    addrs: () => node().getMultiaddrs(),
-    stop: async () => {
-      if (stopped) return
-      stopped = true
-      refresh.stop()
-      dialer.stop()
-      election.stop()
-      late.relays?.stop()
-      await sip.stopGateway().catch(() => {})
-      await sip.detach().catch(() => {})
-      await turn.stop().catch(() => {})
-      await roles.stop()
-      await data.close()
-    },
+/** Step 3: start in dependency order; each start pushes its stop. */
+async function startParts(
+  parts: Parts,
+  base: Base,
+  opts: KaiwaNodeOptions,
+  stops: StopList,
+  log: Logger,
+): Promise<void> {
+  await base.mailboxStore.start()
+  stops.push('the mailbox store', () => base.mailboxStore.stop())
+  await startGateway(parts.sip, base.data.path, opts, log)
+  stops.push('the SIP gateway', () => parts.sip.stopGateway())
+  await parts.roles.start()
+  stops.push('libp2p', () => parts.roles.stop())
+  applyCaps({ turn: parts.turn, mailbox: base.mailboxStore }, effectiveCaps(base.saved))
+  parts.dialer.start()
+  stops.push('the bootstrap dialer', () => parts.dialer.stop())
+  parts.election.start()
+  stops.push('the election', () => parts.election.stop())
+}
+
+/** The local SIP gateway outlives role changes: it talks to the router, not to libp2p. */
+async function startGateway(
+  sip: SipService,
+  dataDir: string,
+  opts: KaiwaNodeOptions,
+  log: Logger,
+): Promise<void> {
+  if ((opts.sipPort ?? 0) <= 0) return
+  try {
+    await sip.startGateway({
+      port: opts.sipPort!,
+      password: opts.sipPassword ?? (await loadOrCreateSipPassword(dataDir)),
+      ...(opts.sipTuning != null ? { tuning: opts.sipTuning } : {}),
+    })
+  } catch (err) {
+    if (!(err instanceof SipGatewayError) || opts.sipPortOptional !== true) throw err
+    log.warn(`${err.message}; running without the SIP gateway`)
   }
-  ;(self as { api: KaiwaApi }).api = createNodeApi({
-    node: self,
+}
+
+/** Step 4: the node's face (the API and the handle callers and tests hold). */
+function assemble(
+  parts: Parts,
+  base: Base,
+  opts: KaiwaNodeOptions,
+  ring: LogRing,
+  stops: StopList,
+): KaiwaNode {
+  const { data, identity, account, settings } = base
+  const { roles, directory, node } = parts
+  const log = ring.log
+  const claim = async (name: string): Promise<PublishResult> => {
+    const result = await directory.claim(name)
+    await settings.update({ name: result.record.name })
+    return result
+  }
+  const components: ApiComponents = {
+    libp2p: node,
+    roles,
+    settings,
+    account,
+    directory,
+    sip: parts.sip,
+    turn: parts.turn,
+    mailbox: base.mailboxStore,
+    supernodes: parts.supernodes,
+    claim,
+    domain: parts.domain,
+    dataDir: data.path,
     datastore: data.datastore,
-    startedAt,
+  }
+  const api = createNodeApi({
+    node: components,
+    startedAt: base.startedAt,
     supernodeLocked: opts.supernodeLocked === true,
     ui: {
       contacts: new ContactBook(data.datastore, (k) => log.warn(`damaged contact entry ${k}`)),
@@ -356,29 +356,29 @@ async function startOnDataDir(data: DataDir, opts: KaiwaNodeOptions): Promise<Ka
         await saveIdentity(data.datastore, { ...identity, accountKey: backup.accountKey })
         account.accountKey = backup.accountKey
         log.info('restored an account from a backup; this device joins it')
-        if (backup.name != null) await self.claim(backup.name)
+        if (backup.name != null) await claim(backup.name)
       },
     },
   })
-  applyCaps(self, effectiveCaps(saved))
-  if (opts.name != null) {
-    try {
-      await self.claim(opts.name)
-    } catch (err) {
-      // A failed start leaves nothing running: libp2p, the dialer and the data dir all stop.
-      await self.stop().catch(() => {})
-      throw err
-    }
+  return {
+    peerId: node().peerId.toString(),
+    dataDir: data.path,
+    identity,
+    directory,
+    settings,
+    datastore: data.datastore,
+    api,
+    sip: parts.sip,
+    turn: parts.turn,
+    domain: parts.domain,
+    roles,
+    supernodes: parts.supernodes,
+    election: parts.election,
+    mailbox: base.mailboxStore,
+    role: () => roles.role(),
+    claim,
+    libp2p: node,
+    addrs: () => node().getMultiaddrs(),
+    stop: () => stops.stopAll(),
   }
-  refresh.start()
-  // Publish now (not one interval from now): addresses may have changed since
-  // the last run, and mail may be waiting for us.
-  if ((await settings.get()).name != null) refresh.soon()
-  return self
-}
-
-function stunOnly(servers: RTCIceServer[]): RTCIceServer[] {
-  return servers
-    .map((s) => ({ urls: [s.urls].flat().filter((u) => u.startsWith('stun:')) }))
-    .filter((s) => s.urls.length > 0)
 }

@@ -2,7 +2,6 @@
  * The control API's implementation over a running node. Transport-agnostic:
  * the HTTP/WebSocket server and (later) the Electron IPC bridge serve it.
  */
-import type { Datastore } from 'interface-datastore'
 import type { ApiOutput, KaiwaApi } from '../../shared/api/contract.js'
 import {
   NotFoundError,
@@ -16,15 +15,14 @@ import { sendMessage } from '../../overlay/sip/internal-ua.js'
 import { contactRecordToJson, fingerprint } from '../../shared/records/contact-record.js'
 import { countStoredRecords } from '../../overlay/record-validator.js'
 import { reachability } from '../../overlay/node/role-policy.js'
-import type { KaiwaNode } from '../kaiwa-node.js'
+import type { ApiComponents } from './api-components.js'
 import { effectiveCaps } from '../../overlay/settings-store.js'
 import { createUiApi } from './ui-api.js'
 import type { UiApiInit } from './ui-api.js'
 import { applyCaps, createUsageMeter } from './usage.js'
 
 export interface NodeApiInit {
-  node: KaiwaNode
-  datastore: Datastore
+  node: ApiComponents
   startedAt: number
   /** `--supernode` was given: Settings cannot change the mode for this run. */
   supernodeLocked: boolean
@@ -33,7 +31,7 @@ export interface NodeApiInit {
 
 export function createNodeApi(init: NodeApiInit): KaiwaApi {
   const { node } = init
-  const usage = createUsageMeter(node, init.datastore)
+  const usage = createUsageMeter(node)
   const settingsJson = async (): Promise<ApiOutput<'settings'>> => ({
     supernodeMode: node.roles.mode(),
     caps: effectiveCaps(await node.settings.get()),
@@ -63,15 +61,15 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       const { name } = await node.settings.get()
       return {
         peerId: libp2p.peerId.toString(),
-        role: node.role(),
+        role: node.roles.role(),
         supernodeMode: node.roles.mode(),
         name,
-        fingerprint: fingerprint(node.identity.accountKey.publicKey.raw),
+        fingerprint: fingerprint(node.account.accountKey.publicKey.raw),
         addrs: addrs.map((a) => a.toString()),
         peers: libp2p.getPeers().length,
         supernodes: node.supernodes.connected(),
-        reachability: reachability(node.role(), addrs),
-        recordsHeld: await countStoredRecords(init.datastore),
+        reachability: reachability(node.roles.role(), addrs),
+        recordsHeld: await countStoredRecords(node.datastore),
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
         sip: await node.sip.gatewayStatus(),
         turn: turnStatus(node),
@@ -100,7 +98,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       const res = await sendMessage(
         node.sip.router,
         { fromUser: name, toUser, domain: node.domain, text },
-        node.peerId,
+        node.libp2p().peerId.toString(),
       )
       if (res.status === 202) return { status: 'stored', code: 202, reason: res.reason }
       if (res.status < 300) return { status: 'delivered', code: res.status, reason: res.reason }
@@ -128,7 +126,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
   }
 }
 
-function turnStatus(node: KaiwaNode): ApiOutput<'status'>['turn'] {
+function turnStatus(node: ApiComponents): ApiOutput<'status'>['turn'] {
   const t = node.turn.status()
   if (t == null) return null
   return { address: t.address, urls: t.urls, stats: { ...t.stats } as Record<string, number> }

@@ -18,13 +18,13 @@ import type { CallLog } from '../../overlay/store/call-log.js'
 import type { ContactBook, PinnedContact } from '../../overlay/store/contact-book.js'
 import type { ReadMarks } from '../../overlay/store/read-marks.js'
 import type { StoredMessage } from '../../overlay/sip/message-history.js'
-import type { KaiwaNode } from '../kaiwa-node.js'
+import type { ApiComponents } from './api-components.js'
 
 /** A contact's presence lookup must not hold the contact list up for long. */
 const PRESENCE_LOOKUP_MS = 4000
 
 export interface UiApiInit {
-  node: KaiwaNode
+  node: ApiComponents
   contacts: ContactBook
   calls: CallLog
   readMarks: ReadMarks
@@ -185,7 +185,7 @@ export function createUiApi(init: UiApiInit): UiApi {
     identityExport: async ({ passphrase }) => {
       const { name } = await node.settings.get()
       return {
-        backup: await exportAccount({ accountKey: node.identity.accountKey, name }, passphrase),
+        backup: await exportAccount({ accountKey: node.account.accountKey, name }, passphrase),
       }
     },
     identityImport: async ({ backup, passphrase }) => {

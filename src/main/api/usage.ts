@@ -6,24 +6,23 @@
  * that are not supernodes), DHT records stored, and offline mail held.
  */
 import type { ApiOutput, SupernodeCaps } from '../../shared/api/contract.js'
-import type { Datastore } from 'interface-datastore'
 import { countStoredRecords } from '../../overlay/record-validator.js'
 import { effectiveCaps } from '../../overlay/settings-store.js'
-import type { KaiwaNode } from '../kaiwa-node.js'
+import type { ApiComponents } from './api-components.js'
 
 const MIB = 1024 * 1024
 
 /** Apply the caps to the services that spend: TURN (bandwidth, calls) and the mailbox (storage). */
-export function applyCaps(node: KaiwaNode, caps: SupernodeCaps): void {
+export function applyCaps(
+  node: Pick<ApiComponents, 'turn' | 'mailbox'>,
+  caps: SupernodeCaps,
+): void {
   node.turn.setCaps({ relayKbps: caps.relayKbps, maxAllocations: caps.relayedCalls })
   node.mailbox.setMaxTotalBytes(caps.storageMiB * MIB)
 }
 
 /** A usage reader; the relay rate is the average since the previous reading (at least 1 s apart). */
-export function createUsageMeter(
-  node: KaiwaNode,
-  datastore: Datastore,
-): () => Promise<ApiOutput<'usage'>> {
+export function createUsageMeter(node: ApiComponents): () => Promise<ApiOutput<'usage'>> {
   let last: { at: number; bytes: number; kbps: number } | undefined
   return async () => {
     const turn = node.turn.status()
@@ -34,7 +33,7 @@ export function createUsageMeter(
         last == null || bytes < last.bytes ? 0 : ((bytes - last.bytes) * 8) / (now - last.at)
       last = { at: now, bytes, kbps }
     }
-    const serving = node.role() === 'supernode'
+    const serving = node.roles.role() === 'supernode'
     const clients = serving
       ? node
           .libp2p()
@@ -43,12 +42,12 @@ export function createUsageMeter(
       : 0
     const mail = node.mailbox.usage()
     return {
-      role: node.role(),
+      role: node.roles.role(),
       bytesRelayed: bytes,
       relayKbps: Math.round(last.kbps),
       relayedCalls: turn?.stats.allocations ?? 0,
       peersServed: clients,
-      recordsStored: await countStoredRecords(datastore),
+      recordsStored: await countStoredRecords(node.datastore),
       mailboxBytes: mail.bytes,
       mailboxMessages: mail.messages,
       caps: effectiveCaps(await node.settings.get()),

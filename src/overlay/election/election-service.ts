@@ -28,7 +28,7 @@ import {
   LOAD_REPORT_INTERVAL_MS,
 } from '../../shared/election/load-report.js'
 import type { LoadReport } from '../../shared/election/load-report.js'
-import { requestLoad, serveLoad } from './load-protocol.js'
+import { requestLoad } from './load-protocol.js'
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 import { hasPublicAddress } from '../node/role-policy.js'
 import type { SupernodeTracker } from '../node/supernode-tracker.js'
@@ -49,7 +49,8 @@ export interface ElectionTuning {
 
 export interface ElectionServiceInit {
   roles: RoleController
-  supernodes: SupernodeTracker
+  supernodes: Pick<SupernodeTracker, 'connected'>
+  /** The current libp2p instance (it changes with the role). */
   node: () => KaiwaLibp2p
   startedAt: number
   turnOn: () => boolean
@@ -61,7 +62,6 @@ export interface ElectionServiceInit {
 export class ElectionService {
   private readonly tuning: ElectionTuning
   private timer: ReturnType<typeof setTimeout> | undefined
-  private unserve: (() => Promise<void>) | undefined
   private steppingDown = false
   /** Peers that asked lately, and whether each is a candidate (the report's counts). */
   private readonly askers = new Map<string, { candidate: boolean; at: number }>()
@@ -92,22 +92,15 @@ export class ElectionService {
     return this.last
   }
 
-  /** (Re)bind to the current libp2p instance: supernodes answer load requests. */
-  async attach(): Promise<void> {
-    this.steppingDown = false
-    this.askers.clear()
-    if (this.init.roles.role() !== 'supernode') return
-    this.unserve = await serveLoad({
-      registrar: this.init.node(),
-      report: () => this.ownReport(),
-      onAsked: (peer, candidate) => this.askers.set(peer, { candidate, at: Date.now() }),
-      log: this.init.log,
-    })
+  /** A peer asked for this supernode's load (the `load` service's `onAsked`). */
+  noteAsker(peer: string, candidate: boolean): void {
+    this.askers.set(peer, { candidate, at: Date.now() })
   }
 
-  async detach(): Promise<void> {
-    await this.unserve?.().catch(() => {})
-    this.unserve = undefined
+  /** The role changed: who asked a previous instance, and a finished step-down, are history. */
+  roleChanged(): void {
+    this.steppingDown = false
+    this.askers.clear()
   }
 
   start(): void {

@@ -21,11 +21,9 @@ import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Role } from '../../shared/api/contract.js'
-
-/** Kaiwa's own DHT, so a node never joins (or pollutes) IPFS's `/ipfs/kad/1.0.0`. */
-export const KAIWA_DHT_PROTOCOL = '/kaiwa/kad/1.0.0'
-export const KAIWA_PROTOCOL_PREFIX = 'kaiwa'
-export const KAIWA_MDNS_TAG = '_kaiwa-discovery._udp.local'
+import type { SipLinks } from '../sip/sip-links.js'
+import type { SupernodeTracker } from './supernode-tracker.js'
+import { KAIWA_DHT_PROTOCOL, KAIWA_MDNS_TAG, KAIWA_PROTOCOL_PREFIX } from './protocols.js'
 
 /**
  * Relay limits for signalling. The circuit-relay-v2 defaults (2 min, 128 KiB per
@@ -64,6 +62,21 @@ export interface Libp2pFactoryOptions {
    * supernodes provide them. Asked for at every WebRTC dial and answer.
    */
   iceServers?: () => Promise<RTCIceServer[]>
+  /**
+   * Kaiwa's own services for this role, js-libp2p style (`name: factory(init)`):
+   * libp2p builds each with its components, starts them with the node and stops
+   * them with it, so a role change needs no hand-written re-attachment. They are
+   * added after libp2p's own, in order, so a later one may take an earlier one
+   * as a component (e.g. the relay keeper takes `supernodes`).
+   */
+  services: KaiwaServiceFactories
+}
+
+/** Kaiwa's services present in every role; the rest depend on the role. */
+export interface KaiwaServiceFactories {
+  supernodes: (components: never) => SupernodeTracker
+  sipLinks: (components: never) => SipLinks
+  [name: string]: (components: never) => unknown
 }
 
 export type KaiwaServices = ServiceMap & {
@@ -71,6 +84,8 @@ export type KaiwaServices = ServiceMap & {
   identify: unknown
   ping: unknown
   autonat: unknown
+  supernodes: SupernodeTracker
+  sipLinks: SipLinks
 }
 export type KaiwaLibp2p = Libp2p<KaiwaServices>
 
@@ -103,6 +118,7 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
   }
   if (supernode) services.relay = circuitRelayServer({ reservations: RELAY_LIMITS })
   if (opts.upnp) services.upnp = uPnPNAT({ portMappingDescription: 'Kaiwa' })
+  Object.assign(services, opts.services)
 
   const peerDiscovery = []
   if (opts.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: opts.bootstrap }))

@@ -15,23 +15,23 @@
  * Keepalive: the connection monitor pings every connection every 15 s
  * (libp2p-factory.ts), below the ~30 s UDP timeout of some home gateways.
  */
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2pEvents, Startable, TypedEventTarget } from '@libp2p/interface'
+import type {
+  AddressManager,
+  ConnectionManager,
+  TransportManager,
+} from '@libp2p/interface-internal'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../../shared/logger.js'
+import type { SupernodeTracker } from './supernode-tracker.js'
 
 /** Reservations a client aims to hold. */
 export const TARGET_RELAYS = 2
 /** How often the keeper checks (and after every supernode connect/disconnect). */
 export const RELAY_CHECK_MS = 10_000
 
-interface TransportManagerLike {
-  listen(addrs: ReturnType<typeof multiaddr>[]): Promise<void>
-}
-
 export interface RelayKeeperInit {
-  node: Libp2p
-  /** Connected supernodes (peer ids). */
-  supernodes: () => string[]
   /** Supernodes that announced they are stepping down: hold a reservation elsewhere. */
   leaving?: () => ReadonlySet<string>
   /** A supernode's last reported load (clients / target), if known: the least loaded is chosen. */
@@ -40,10 +40,28 @@ export interface RelayKeeperInit {
   checkMs?: number
 }
 
+/** What the keeper needs of libp2p; `supernodes` is the tracker service of the same node. */
+export interface RelayKeeperComponents {
+  events: TypedEventTarget<Libp2pEvents>
+  addressManager: Pick<AddressManager, 'getAddresses'>
+  connectionManager: Pick<ConnectionManager, 'getConnections'>
+  transportManager: Pick<TransportManager, 'listen'>
+  supernodes: Pick<SupernodeTracker, 'connected'>
+}
+
+/** The libp2p service factory (clients only): `services: { relayKeeper: relayKeeper(init) }`. */
+export function relayKeeper(init: RelayKeeperInit): (c: RelayKeeperComponents) => RelayKeeper {
+  return (components) => new RelayKeeper(components, init)
+}
+
 /** The relays this node holds a reservation on, from its own `/p2p-circuit` addresses. */
-export function reservedRelays(node: Libp2p): string[] {
+export function reservedRelays(node: { getMultiaddrs(): Multiaddr[] }): string[] {
+  return relaysIn(node.getMultiaddrs())
+}
+
+function relaysIn(addrs: Multiaddr[]): string[] {
   const relays = new Set<string>()
-  for (const ma of node.getMultiaddrs()) {
+  for (const ma of addrs) {
     const s = ma.toString()
     const i = s.indexOf('/p2p-circuit')
     if (i < 0) continue
@@ -53,24 +71,30 @@ export function reservedRelays(node: Libp2p): string[] {
   return [...relays]
 }
 
-export class RelayKeeper {
+export class RelayKeeper implements Startable {
   private timer: ReturnType<typeof setInterval> | undefined
   private busy = false
   private readonly tried = new Map<string, number>()
+  private readonly tick = (): void => void this.check()
+  readonly [Symbol.toStringTag] = '@kaiwa/relay-keeper'
 
-  constructor(private readonly init: RelayKeeperInit) {}
+  constructor(
+    private readonly components: RelayKeeperComponents,
+    private readonly init: RelayKeeperInit,
+  ) {}
 
   start(): void {
-    const tick = (): void => void this.check()
-    this.timer = setInterval(tick, this.init.checkMs ?? RELAY_CHECK_MS)
+    this.timer = setInterval(this.tick, this.init.checkMs ?? RELAY_CHECK_MS)
     this.timer.unref?.()
-    this.init.node.addEventListener('peer:identify', tick)
-    this.init.node.addEventListener('peer:disconnect', tick)
+    this.components.events.addEventListener('peer:identify', this.tick)
+    this.components.events.addEventListener('peer:disconnect', this.tick)
   }
 
   stop(): void {
     if (this.timer != null) clearInterval(this.timer)
     this.timer = undefined
+    this.components.events.removeEventListener('peer:identify', this.tick)
+    this.components.events.removeEventListener('peer:disconnect', this.tick)
   }
 
   /** Add a reservation on a connected supernode we hold none on, if below the target. */
@@ -78,27 +102,30 @@ export class RelayKeeper {
     if (this.busy || this.timer == null) return
     this.busy = true
     try {
-      const { node } = this.init
+      const { connectionManager, transportManager, supernodes } = this.components
       const leaving = this.init.leaving?.() ?? new Set<string>()
-      const all = reservedRelays(node)
+      const all = relaysIn(this.components.addressManager.getAddresses())
       const held = new Set(all.filter((id) => !leaving.has(id)))
       // Discovery owns the first reservation; the keeper adds the second.
       if (all.length === 0 || held.size >= TARGET_RELAYS) return
       const now = Date.now()
-      const candidate = this.init
-        .supernodes()
-        .find(
+      // The least loaded supernode this node has a report from; unsampled ones last.
+      const loadOf = (id: string): number => this.init.load?.(id) ?? Number.POSITIVE_INFINITY
+      const candidate = supernodes
+        .connected()
+        .filter(
           (id) => !all.includes(id) && !leaving.has(id) && now - (this.tried.get(id) ?? 0) > 60_000,
         )
+        .sort((a, b) => loadOf(a) - loadOf(b))[0]
       if (candidate == null) return
       this.tried.set(candidate, now)
-      const conn = node.getConnections().find((c) => c.remotePeer.toString() === candidate)
+      const conn = connectionManager
+        .getConnections()
+        .find((c) => c.remotePeer.toString() === candidate)
       if (conn == null) return
       const addr = conn.remoteAddr.toString()
       const base = addr.includes('/p2p/') ? addr : `${addr}/p2p/${candidate}`
-      const tm = (node as unknown as { components: { transportManager: TransportManagerLike } })
-        .components.transportManager
-      await tm.listen([multiaddr(`${base}/p2p-circuit`)])
+      await transportManager.listen([multiaddr(`${base}/p2p-circuit`)])
       this.init.log.info(`holding a second relay reservation, on ${candidate}`)
     } catch (err) {
       this.init.log.debug(`second relay reservation failed: ${String(err)}`)

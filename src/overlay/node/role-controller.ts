@@ -1,9 +1,10 @@
 /**
  * Owns this node's role and the libp2p instance that serves it. A role change
  * rebuilds libp2p on the same keys and datastore (its services, DHT server
- * mode and relay server are fixed at construction), detaching the SIP and
- * TURN services first and re-attaching them after. Changes are serialised: a
- * request that arrives during a change waits for it.
+ * mode and relay server are fixed at construction). Kaiwa's protocols are
+ * libp2p services of that instance, so stopping the old instance and starting
+ * the new one is the whole change. Changes are serialised: a request that
+ * arrives during a change waits for it.
  *
  * Who asks for a change: the user (`--supernode`, Settings: off/auto/on), and
  * in `auto` the election (load-driven promotion and step-down).
@@ -15,11 +16,9 @@ import type { KaiwaLibp2p } from './libp2p-factory.js'
 export interface RoleControllerInit {
   mode: SupernodeMode
   initialRole: Role
+  /** Build and start libp2p, with its services, for a role. */
   build: (role: Role) => Promise<KaiwaLibp2p>
-  /** Services bound to the libp2p instance (SIP protocol handlers, TURN). */
-  attach: () => Promise<void>
-  detach: () => Promise<void>
-  /** After a change: the new instance is up and services are attached. */
+  /** After a change: the new instance and its services are up. */
   onChanged: (node: KaiwaLibp2p, role: Role) => void
   log: Logger
 }
@@ -73,9 +72,7 @@ export class RoleController {
     const next = this.chain.then(async () => {
       if (this.stopped || role === this.currentRole || this.current == null) return
       this.init.log.info(`${reason}: becoming a ${role}`)
-      const old = this.current
-      await this.init.detach()
-      await old.stop()
+      await this.current.stop()
       try {
         this.current = await this.init.build(role)
         this.currentRole = role
@@ -87,7 +84,6 @@ export class RoleController {
         this.current = await this.init.build(this.currentRole)
       }
       this.since = Date.now()
-      await this.init.attach()
       this.init.onChanged(this.current, this.currentRole)
     })
     this.chain = next.catch((err: unknown) =>
@@ -101,9 +97,5 @@ export class RoleController {
     this.stopped = true
     await this.chain
     await this.current?.stop()
-  }
-
-  private flip(role: Role): Role {
-    return role === 'supernode' ? 'client' : 'supernode'
   }
 }

@@ -4,34 +4,58 @@
  * a client that queried our DHT looks like a DHT server there. What a peer
  * announces in identify (RFC-less, libp2p identify spec) is authoritative, and
  * identify-push updates it when a node changes role.
+ *
+ * A libp2p service: each libp2p instance (one per role) has its own tracker,
+ * so nothing known of a previous instance leaks into the next.
  */
-import type { Libp2p, PeerId } from '@libp2p/interface'
-import { KAIWA_DHT_PROTOCOL } from './libp2p-factory.js'
+import type { Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import { KAIWA_DHT_PROTOCOL } from './protocols.js'
 
-export class SupernodeTracker {
+export interface SupernodeTrackerComponents {
+  events: TypedEventTarget<Libp2pEvents>
+  connectionManager: Pick<ConnectionManager, 'getConnections'>
+}
+
+/** The libp2p service factory: `services: { supernodes: supernodeTracker() }`. */
+export function supernodeTracker(): (components: SupernodeTrackerComponents) => SupernodeTracker {
+  return (components) => new SupernodeTracker(components)
+}
+
+export class SupernodeTracker implements Startable {
   private readonly servers = new Set<string>()
-  private node: Libp2p | undefined
+  readonly [Symbol.toStringTag] = '@kaiwa/supernode-tracker'
 
-  /** Follow a (new) libp2p instance; what was known of the previous one is dropped. */
-  attach(node: Libp2p): void {
+  constructor(private readonly components: SupernodeTrackerComponents) {}
+
+  private readonly onIdentify = (
+    evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>,
+  ): void => {
+    const id = evt.detail.peerId.toString()
+    if (evt.detail.protocols.includes(KAIWA_DHT_PROTOCOL)) this.servers.add(id)
+    else this.servers.delete(id)
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.servers.delete(evt.detail.toString())
+  }
+
+  start(): void {
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  stop(): void {
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.servers.clear()
-    this.node = node
-    node.addEventListener('peer:identify', (evt) => {
-      if (this.node !== node) return
-      const id = evt.detail.peerId.toString()
-      if (evt.detail.protocols.includes(KAIWA_DHT_PROTOCOL)) this.servers.add(id)
-      else this.servers.delete(id)
-    })
-    node.addEventListener('peer:disconnect', (evt) => {
-      if (this.node === node) this.servers.delete(evt.detail.toString())
-    })
   }
 
   /** Connected supernodes, as peer id strings. */
   connected(): string[] {
-    const node = this.node
-    if (node == null) return []
-    const live = new Set(node.getPeers().map((p: PeerId) => p.toString()))
+    const live = new Set(
+      this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString()),
+    )
     return [...this.servers].filter((id) => live.has(id))
   }
 

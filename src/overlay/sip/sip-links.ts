@@ -11,13 +11,13 @@
  * (for example a WebRTC link punched through the NATs), new streams use it.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../../shared/logger.js'
 import { SipStreamFramer } from '../../shared/sip/stream-framer.js'
 import { serializeSipMessage } from '../../shared/sip/sip-message.js'
 import type { SipMessage } from '../../shared/sip/sip-message.js'
-import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 
 export const SIP_PROTOCOL = '/kaiwa/sip/1.0.0'
 /** Largest SIP message accepted on a link (RFC 3261 leaves it to the transport). */
@@ -34,19 +34,36 @@ export interface SipLink {
 }
 
 export interface SipLinksInit {
-  node: () => KaiwaLibp2p
   log: Logger
+  /** Every SIP message that arrives on any link (the router, which outlives this service). */
   onMessage: (msg: SipMessage, link: SipLink) => void
 }
 
-export class SipLinks {
+/** What the links need of libp2p (js-libp2p's components slice). */
+export interface SipLinksComponents {
+  registrar: Pick<Registrar, 'handle' | 'unhandle'>
+  connectionManager: Pick<ConnectionManager, 'openConnection' | 'getConnections'>
+  peerStore: Pick<PeerStore, 'merge'>
+}
+
+/** The libp2p service factory: `services: { sipLinks: sipLinks(init) }`. */
+export function sipLinks(init: SipLinksInit): (components: SipLinksComponents) => SipLinks {
+  return (components) => new SipLinks(components, init)
+}
+
+export class SipLinks implements Startable {
   private readonly links = new Map<string, LinkImpl>()
   private readonly opening = new Map<string, Promise<LinkImpl>>()
 
-  constructor(private readonly init: SipLinksInit) {}
+  constructor(
+    private readonly components: SipLinksComponents,
+    private readonly init: SipLinksInit,
+  ) {}
+
+  readonly [Symbol.toStringTag] = '@kaiwa/sip-links'
 
   async start(): Promise<void> {
-    await this.init.node().handle(
+    await this.components.registrar.handle(
       SIP_PROTOCOL,
       (stream, connection) => {
         this.attach(stream, connection)
@@ -58,10 +75,7 @@ export class SipLinks {
   async stop(): Promise<void> {
     for (const link of this.links.values()) link.close()
     this.links.clear()
-    await this.init
-      .node()
-      .unhandle(SIP_PROTOCOL)
-      .catch(() => {})
+    await this.components.registrar.unhandle(SIP_PROTOCOL).catch(() => {})
   }
 
   /**
@@ -85,10 +99,10 @@ export class SipLinks {
   }
 
   private async open(peer: string, addrs: Multiaddr[], signal?: AbortSignal): Promise<LinkImpl> {
-    const node = this.init.node()
+    const { connectionManager, peerStore } = this.components
     const peerId: PeerId = peerIdFromString(peer)
-    if (addrs.length > 0) await node.peerStore.merge(peerId, { multiaddrs: addrs })
-    let connection = bestConnection(node.getConnections(peerId))
+    if (addrs.length > 0) await peerStore.merge(peerId, { multiaddrs: addrs })
+    let connection = bestConnection(connectionManager.getConnections(peerId))
     connection ??= await this.dialFirstSignalling(peerId, addrs, signal)
     let stream: Stream
     try {
@@ -118,17 +132,17 @@ export class SipLinks {
     addrs: Multiaddr[],
     signal?: AbortSignal,
   ): Promise<Connection> {
-    const node = this.init.node()
+    const cm = this.components.connectionManager
     const plain = addrs.filter((a) => !WEBRTC_ADDR.test(a.toString()))
     if (plain.length > 0) {
       try {
-        return await node.dial(plain, { signal })
+        return await cm.openConnection(plain, { signal })
       } catch (err) {
         if (signal?.aborted === true) throw err
         this.init.log.debug(`signalling addresses of ${peerId.toString()} failed: ${String(err)}`)
       }
     }
-    return node.dial(peerId, { signal })
+    return cm.openConnection(peerId, { signal })
   }
 
   /**
@@ -137,10 +151,10 @@ export class SipLinks {
    * signalled over that relay); when it comes up, move the link onto it.
    */
   private async upgrade(peerId: PeerId, addrs: Multiaddr[]): Promise<void> {
-    const node = this.init.node()
+    const cm = this.components.connectionManager
     for (const addr of addrs.filter((a) => WEBRTC_CIRCUIT.test(a.toString()))) {
       try {
-        const direct = await node.dial(addr, { signal: AbortSignal.timeout(15_000) })
+        const direct = await cm.openConnection(addr, { signal: AbortSignal.timeout(15_000) })
         if (direct.limits != null) continue
         const stream = await direct.newStream(SIP_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
         this.attach(stream, direct)

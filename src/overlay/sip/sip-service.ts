@@ -1,9 +1,9 @@
 /**
- * Wires SIP for one node (part of the composition root): signalling links,
- * the router, message history, the supernode mailbox, offline mail and the
- * local SIP gateway for phones on this machine. Kept
- * apart from kaiwa-node.ts so each stays one concern; it is rebuilt onto a new
- * libp2p instance when the node changes role.
+ * SIP for one node: the router, message history, offline mail and the local
+ * SIP gateway for phones on this machine. It outlives role changes; the
+ * signalling links it sends on are the `sipLinks` libp2p service of whichever
+ * instance is current, and the supernode mailbox is a service of a
+ * supernode's instance.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
@@ -11,14 +11,13 @@ import type { Datastore } from 'interface-datastore'
 import { OverlayTimeoutError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/logger.js'
 import { buildRequest } from '../../shared/sip/request-builder.js'
-import type { SipRequest } from '../../shared/sip/sip-message.js'
+import type { SipMessage, SipRequest } from '../../shared/sip/sip-message.js'
 import { extractUri } from './local-registrar.js'
-import { MailboxServer } from '../mailbox/mailbox-protocol.js'
-import { MailboxStore } from '../mailbox/mailbox-store.js'
+import type { MailboxStore } from '../mailbox/mailbox-store.js'
 import { OfflineMail } from '../mailbox/offline-mail.js'
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 import { MessageHistory } from './message-history.js'
-import { SipLinks } from './sip-links.js'
+import type { SipLink, SipLinks } from './sip-links.js'
 import { SipRouter } from './sip-router.js'
 import type { MessageEvent, Resolution, ResolvedDevice } from './sip-router.js'
 import type { ContactRecord } from '../../shared/records/contact-record.js'
@@ -29,10 +28,13 @@ import type { SipGatewayTuning } from './gateway/sip-gateway.js'
 import type { Role, SipGatewayStatus } from '../../shared/api/contract.js'
 
 export interface SipServiceInit {
+  /** The current libp2p instance (it changes with the role). */
   node: () => KaiwaLibp2p
   role: () => Role
   directory: UserDirectory
   datastore: Datastore
+  /** Offline mail this node keeps for others while it is a supernode. */
+  mailboxStore: MailboxStore
   accountKey: Ed25519PrivateKey
   ownName: () => Promise<string | null>
   domain: string
@@ -50,8 +52,6 @@ export class SipService {
   readonly router: SipRouter
   readonly history: MessageHistory
   readonly mailboxStore: MailboxStore
-  private readonly links: SipLinks
-  private mailboxServer: MailboxServer | undefined
   private readonly offline: OfflineMail
   private collecting: Promise<void> | undefined
   private readonly decoded = new WeakMap<
@@ -63,13 +63,7 @@ export class SipService {
   constructor(private readonly init: SipServiceInit) {
     const log = init.log
     this.history = new MessageHistory(init.datastore)
-    this.mailboxStore = new MailboxStore(init.datastore, { log: log.child('mailbox') })
-    this.links = new SipLinks({
-      node: init.node,
-      log: log.child('links'),
-      onMessage: (msg, link) =>
-        void this.router.fromLink(msg, link).catch((e) => log.warn(String(e))),
-    })
+    this.mailboxStore = init.mailboxStore
     this.offline = new OfflineMail({
       node: init.node,
       accountKey: init.accountKey,
@@ -82,7 +76,7 @@ export class SipService {
       domain: init.domain,
       ownName: init.ownName,
       resolve: (user) => this.resolve(user),
-      linkTo: (peer, addrs) => this.links.linkTo(peer, addrs),
+      linkTo: (peer, addrs) => this.links().linkTo(peer, addrs),
       storeOffline: (req, user) => this.storeOffline(req, user),
       onMessage: (ev) => this.record(ev),
       onRegistered: () => void this.collectOfflineMail(),
@@ -90,24 +84,13 @@ export class SipService {
     })
   }
 
-  /** (Re)attach to the current libp2p instance: SIP links and, on supernodes, the mailbox. */
-  async attach(): Promise<void> {
-    const node = this.init.node()
-    await this.links.start()
-    this.mailboxServer = new MailboxServer({
-      registrar: node,
-      store: this.mailboxStore,
-      isServing: () => this.init.role() === 'supernode',
-      log: this.init.log.child('mailbox'),
-    })
-    await this.mailboxServer.start()
-    await this.mailboxStore.start()
+  /** What arrives on any signalling link (the `sipLinks` service's `onMessage`). */
+  fromLink(msg: SipMessage, link: SipLink): void {
+    void this.router.fromLink(msg, link).catch((e) => this.init.log.warn(String(e)))
   }
 
-  async detach(): Promise<void> {
-    await this.links.stop()
-    await this.mailboxServer?.stop()
-    this.mailboxStore.stop()
+  private links(): SipLinks {
+    return this.init.node().services.sipLinks
   }
 
   /**
@@ -159,7 +142,7 @@ export class SipService {
     const linked = await Promise.allSettled(
       res.devices
         .filter((d) => d.peer !== this.init.node().peerId.toString())
-        .map((d) => this.links.linkTo(d.peer, d.addrs)),
+        .map((d) => this.links().linkTo(d.peer, d.addrs)),
     )
     return linked.filter((r) => r.status === 'fulfilled').length
   }

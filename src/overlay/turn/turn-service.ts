@@ -9,7 +9,6 @@ import { open, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '../../shared/logger.js'
-import type { Role } from '../../shared/api/contract.js'
 import { DEFAULT_RELAY_PORTS, TurnServer } from './turn-server.js'
 import type { TurnStats } from './turn-server.js'
 
@@ -19,20 +18,17 @@ export interface TurnCaps {
   maxAllocations: number
 }
 import { issueTurnCredentials } from './turn-credentials.js'
-import {
-  requestTurnCredentials,
-  serveTurnCredentials,
-  TurnCredentialsError,
-} from './turn-credentials-protocol.js'
+import { requestTurnCredentials, TurnCredentialsError } from './turn-credentials-protocol.js'
 import type { IssuedTurnCredentials } from './turn-credentials-protocol.js'
+
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 
 /** Credentials live this long; the UI asks again before a call (RFC 8656 §9.2 style expiry). */
 export const TURN_CREDENTIAL_TTL_S = 3600
 
 export interface TurnServiceInit {
+  /** The current libp2p instance (it changes with the role). */
   node: () => KaiwaLibp2p
-  role: () => Role
   dataDir: string
   /** UDP/TCP port for STUN/TURN on supernodes; 0 = off. */
   port: number
@@ -57,13 +53,16 @@ export class TurnService {
   private server: TurnServer | undefined
   private bound: { address: string; port: number } | undefined
   private secret: string | undefined
-  private unserve: (() => Promise<void>) | undefined
 
   constructor(private readonly init: TurnServiceInit) {}
 
-  /** Start serving when this node is a supernode (and TURN is on). */
-  async attach(): Promise<void> {
-    if (this.init.role() !== 'supernode' || this.init.port === 0) return
+  /**
+   * Relay while this node is a supernode (libp2p calls this through
+   * `roleService` when a supernode's instance starts): listen for STUN/TURN if
+   * TURN is on. Credentials are the `turnCredentials` service's, from `issue`.
+   */
+  async serve(): Promise<void> {
+    if (this.init.port === 0) return
     this.secret ??= await loadOrCreateSecret(this.init.dataDir)
     if (this.server == null) {
       const server = new TurnServer({
@@ -78,6 +77,8 @@ export class TurnService {
         relayedAddress: () => this.announceHost(),
         relayPortRange: this.init.relayPorts ?? DEFAULT_RELAY_PORTS,
       })
+      // Caps set while this node was a client apply from the first allocation.
+      if (this.caps != null) server.setCaps(this.caps)
       await warnIfEphemeral(this.init.relayPorts ?? DEFAULT_RELAY_PORTS, this.init.log)
       try {
         this.bound = await server.listen()
@@ -91,22 +92,14 @@ export class TurnService {
         return
       }
     }
-    this.unserve = await serveTurnCredentials({
-      registrar: this.init.node(),
-      issue: (peer) => this.issue(peer),
-      log: this.init.log,
-    })
   }
 
-  async detach(): Promise<void> {
-    await this.unserve?.().catch(() => {})
-    this.unserve = undefined
-  }
-
-  async stop(): Promise<void> {
-    await this.detach()
-    await this.server?.close()
+  /** This node stops being a supernode (or stops): no more relay, so no credentials either. */
+  async unserve(): Promise<void> {
+    const server = this.server
     this.server = undefined
+    this.bound = undefined
+    await server?.close()
   }
 
   private caps: TurnCaps | undefined

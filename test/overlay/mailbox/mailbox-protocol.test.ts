@@ -2,6 +2,7 @@
  * `/kaiwa/mailbox/1.0.0` between real Kaiwa nodes on loopback: a supernode
  * serving a MailboxStore, sender A, recipient B and an eavesdropper C.
  */
+import type { Startable } from '@libp2p/interface'
 import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decode as cborDecode, encode as cborEncode } from 'cborg'
@@ -77,9 +78,9 @@ describe('mailbox protocol', () => {
       20_000,
       'the clients to connect to the supernode',
     )
-    // The composition root mounts a mailbox on every node; this test mounts its
-    // own (to switch serving off and to tighten limits), so it takes the node's down.
-    await sn.sip.detach()
+    // A supernode's libp2p runs the mailbox as a service; this test mounts its
+    // own (to switch serving off and to tighten limits), so it stops the node's.
+    await (sn.libp2p().services as unknown as { mailbox: Startable }).mailbox.stop()
     store = new MailboxStore(sn.datastore)
     await store.start()
     server = new MailboxServer({

@@ -1,0 +1,131 @@
+/**
+ * Builds and starts the libp2p instance for one role, with Kaiwa's protocols
+ * as libp2p services (js-libp2p's `services: { name: factory(init) }`). The
+ * long-lived objects (SIP router, TURN state, election, mailbox store) are
+ * passed in; each service is that object's share of one instance, so libp2p
+ * starts and stops it with the instance and a role change is only a rebuild.
+ *
+ * To add a protocol: write its service factory beside the protocol
+ * (src/overlay/<concern>/), then add it to `servicesFor` for the roles that
+ * serve it (ARCHITECTURE.md, "Adding a protocol").
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import type { Role } from '../shared/api/contract.js'
+import type { Logger } from '../shared/logger.js'
+import type { ElectionService } from '../overlay/election/election-service.js'
+import { loadService } from '../overlay/election/load-service.js'
+import { mailboxService } from '../overlay/mailbox/mailbox-service.js'
+import type { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
+import type { SenderKeyLookup } from '../overlay/mailbox/sender-admission.js'
+import { dialDiscoveredPeers } from '../overlay/node/discovery-dialer.js'
+import { createKaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
+import type { KaiwaLibp2p, KaiwaServiceFactories } from '../overlay/node/libp2p-factory.js'
+import { relayKeeper } from '../overlay/node/relay-keeper.js'
+import { roleService } from '../overlay/node/role-service.js'
+import { supernodeTracker } from '../overlay/node/supernode-tracker.js'
+import type { userRecordValidators } from '../overlay/record-validator.js'
+import { sipLinks } from '../overlay/sip/sip-links.js'
+import type { SipService } from '../overlay/sip/sip-service.js'
+import { turnCredentialsService } from '../overlay/turn/turn-credentials-service.js'
+import type { TurnService } from '../overlay/turn/turn-service.js'
+
+export interface Libp2pDeps {
+  deviceKey: PrivateKey
+  datastore: Datastore
+  listen: string[]
+  /** Bootstrap multiaddrs that carry a `/p2p/<peer id>`. */
+  bootstrap: string[]
+  mdns: boolean
+  upnp: boolean
+  records: ReturnType<typeof userRecordValidators>
+  mailboxStore: MailboxStore
+  /** The account key of a name's live claim (mailbox admission); null: no such claim. */
+  senderKey: SenderKeyLookup
+  sip: Pick<SipService, 'fromLink'>
+  turn: Pick<TurnService, 'serve' | 'unserve' | 'iceServers' | 'issue'>
+  election: Pick<ElectionService, 'ownReport' | 'noteAsker' | 'leaving' | 'loadOf'>
+  /** This node's addresses changed (republish, let the election look again). */
+  addressesChanged: () => void
+  log: Logger
+}
+
+export async function startLibp2p(role: Role, deps: Libp2pDeps): Promise<KaiwaLibp2p> {
+  const { log } = deps
+  const built = await createKaiwaLibp2p({
+    role,
+    deviceKey: deps.deviceKey,
+    datastore: deps.datastore,
+    listen: deps.listen,
+    bootstrap: deps.bootstrap,
+    mdns: deps.mdns,
+    upnp: deps.upnp,
+    validators: deps.records.validators,
+    selectors: deps.records.selectors,
+    // Overlay links get the supernodes' STUN only: where punching fails,
+    // signalling stays on the circuit relay, and TURN is kept for media. With
+    // TURN offered too, libjuice sometimes settled on a relay pair where a
+    // direct one was possible (seen in the NAT lab).
+    iceServers: async () => stunOnly(await deps.turn.iceServers()),
+    services: servicesFor(role, deps),
+  })
+  dialDiscoveredPeers(built, log.child('discovery'))
+  try {
+    await built.start()
+  } catch (err) {
+    // e.g. a listen address in use: release whatever did start (other listeners, services).
+    await Promise.resolve()
+      .then(() => built.stop())
+      .catch(() => {})
+    throw err
+  }
+  built.addEventListener('self:peer:update', () => deps.addressesChanged())
+  return built
+}
+
+/** Kaiwa's services for a role; the order matters where one takes another as a component. */
+export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories {
+  const { log } = deps
+  const common = {
+    supernodes: supernodeTracker(),
+    sipLinks: sipLinks({
+      log: log.child('sip').child('links'),
+      onMessage: (msg, link) => deps.sip.fromLink(msg, link),
+    }),
+  }
+  if (role === 'client') {
+    return {
+      ...common,
+      relayKeeper: relayKeeper({
+        leaving: () => deps.election.leaving,
+        load: (peer) => deps.election.loadOf(peer),
+        log: log.child('relay'),
+      }),
+    }
+  }
+  return {
+    ...common,
+    mailbox: mailboxService({
+      store: deps.mailboxStore,
+      isServing: () => true,
+      senderKey: deps.senderKey,
+      log: log.child('sip').child('mailbox'),
+    }),
+    turnRelay: roleService('turn-relay', deps.turn),
+    turnCredentials: turnCredentialsService({
+      issue: (peer) => deps.turn.issue(peer),
+      log: log.child('turn'),
+    }),
+    load: loadService({
+      report: () => deps.election.ownReport(),
+      onAsked: (peer, candidate) => deps.election.noteAsker(peer, candidate),
+      log: log.child('election'),
+    }),
+  }
+}
+
+function stunOnly(servers: RTCIceServer[]): RTCIceServer[] {
+  return servers
+    .map((s) => ({ urls: [s.urls].flat().filter((u) => u.startsWith('stun:')) }))
+    .filter((s) => s.urls.length > 0)
+}
