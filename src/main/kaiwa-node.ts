@@ -34,6 +34,7 @@ import type { KaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
 import { RefreshLoop } from '../overlay/node/refresh-loop.js'
 import { RoleController } from '../overlay/node/role-controller.js'
 import { initialRole } from '../overlay/node/role-policy.js'
+import { dhtNeighbourQuery } from '../overlay/names/neighbour-query.js'
 import { userRecordValidators } from '../overlay/record-validator.js'
 import { effectiveCaps, SettingsStore } from '../overlay/settings-store.js'
 import { SipGatewayError } from '../overlay/sip/gateway/gateway-types.js'
@@ -42,6 +43,7 @@ import { loadOrCreateSipPassword } from '../overlay/sip/gateway/sip-password.js'
 import { SipService } from '../overlay/sip/sip-service.js'
 import { CallLog } from '../overlay/store/call-log.js'
 import { ContactBook } from '../overlay/store/contact-book.js'
+import { migrateAll } from '../overlay/store/migrate-all.js'
 import { ReadMarks } from '../overlay/store/read-marks.js'
 import { TurnService } from '../overlay/turn/turn-service.js'
 import { UserDirectory } from '../overlay/user-directory.js'
@@ -74,6 +76,8 @@ export interface KaiwaNodeOptions {
   turnHost?: string
   /** TURN relay ports (inclusive); default 61000-65535. */
   turnRelayPorts?: readonly [number, number]
+  /** CIDRs TURN may relay to although private or special-purpose (`--turn-allow-peers`). */
+  turnAllowPeers?: readonly string[]
   /** If the TURN port is only the default and taken, run without TURN. */
   turnPortOptional?: boolean
   /** The local SIP gateway's UDP+TCP port on 127.0.0.1; 0 or absent: no gateway. */
@@ -89,6 +93,11 @@ export interface KaiwaNodeOptions {
   election?: Partial<ElectionTuning>
   /** Extra versions for About (e.g. Electron's and Chromium's). */
   versions?: Record<string, string>
+  /**
+   * Proof-of-work bits of claim stamps (a network's nodes must agree).
+   * @default CLAIM_POW_BITS (20: ~1–3 s of CPU per first claim)
+   */
+  claimPowBits?: number
 }
 
 export interface KaiwaNode {
@@ -145,24 +154,23 @@ export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode>
 type Base = Awaited<ReturnType<typeof openBase>>
 
 async function openBase(data: DataDir, log: Logger) {
+  // Stored data from an older Kaiwa is migrated before anything reads it; data
+  // from a newer one is refused untouched (docs/storage.md).
+  const storeLog = log.child('storage')
+  await migrateAll(data.datastore, storeLog)
   const { identity, created } = await loadOrCreateIdentity(data.datastore)
   if (created) log.info(`created a new identity in ${data.path}`)
-  const settings = new SettingsStore(data.datastore)
-  const recordLog = log.child('records')
-  const records = userRecordValidators({
-    datastore: data.datastore,
-    onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
-  })
+  const settings = new SettingsStore(data.datastore, { log: storeLog })
   return {
     data,
     identity,
     // Components read the account key on use: restoring a backup replaces it.
     account: identity as { accountKey: Identity['accountKey'] },
-    records,
     settings,
     saved: await settings.get(),
     mailboxStore: new MailboxStore(data.datastore, { log: log.child('mailbox') }),
     startedAt: Date.now(),
+    storeLog,
   }
 }
 
@@ -173,6 +181,15 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   const { data, account } = base
   const domain = opts.overlayDomain ?? DEFAULT_OVERLAY_DOMAIN
   const node = (): KaiwaLibp2p => roles.node()
+  const recordLog = log.child('records')
+  const records = userRecordValidators({
+    datastore: data.datastore,
+    onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
+    // Before a first claim for a name it does not hold, a storing node asks
+    // the other closest nodes (docs/security.md).
+    neighbours: dhtNeighbourQuery(node),
+    ...(opts.claimPowBits != null ? { powBits: opts.claimPowBits } : {}),
+  })
   const supernodes = {
     connected: () => node().services.supernodes.connected(),
     isSupernode: (peer: string) => node().services.supernodes.isSupernode(peer),
@@ -191,7 +208,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
         bootstrap: opts.bootstrap.filter((a) => a.includes('/p2p/')),
         mdns: opts.mdns,
         upnp: opts.upnp,
-        records: base.records,
+        records,
         mailboxStore: base.mailboxStore,
         // The majority's key routes, so it is also the key mail must be signed by.
         senderKey: async (name, { signal }) =>
@@ -212,6 +229,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   const directory = new UserDirectory({
     node,
     datastore: data.datastore,
+    ...(opts.claimPowBits != null ? { powBits: opts.claimPowBits } : {}),
     get accountKey() {
       return account.accountKey
     },
@@ -236,6 +254,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     host: opts.turnHost ?? '0.0.0.0',
     portOptional: opts.turnPortOptional,
     ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
+    ...(opts.turnAllowPeers != null ? { allowPeers: opts.turnAllowPeers } : {}),
     supernodes: supernodes.connected,
     log: log.child('turn'),
   })
@@ -347,9 +366,9 @@ function assemble(
     startedAt: base.startedAt,
     supernodeLocked: opts.supernodeLocked === true,
     ui: {
-      contacts: new ContactBook(data.datastore, (k) => log.warn(`damaged contact entry ${k}`)),
-      calls: new CallLog(data.datastore, (k) => log.warn(`damaged call log entry ${k}`)),
-      readMarks: new ReadMarks(data.datastore),
+      contacts: new ContactBook(data.datastore, undefined, { log: base.storeLog }),
+      calls: new CallLog(data.datastore, undefined, { log: base.storeLog }),
+      readMarks: new ReadMarks(data.datastore, { log: base.storeLog }),
       logText: ring.text,
       versions: () => ({ kaiwa: KAIWA_VERSION, node: process.versions.node, ...opts.versions }),
       adoptAccount: async (backup) => {

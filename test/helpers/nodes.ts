@@ -14,6 +14,9 @@ import { createStderrLogger } from '../../src/main/logger.js'
 import type { SupernodeMode } from '../../src/shared/api/contract.js'
 import type { LogLevel } from '../../src/shared/logger.js'
 
+/** Claim proof-of-work for in-process test networks (the product's default is 20 bits). */
+export const TEST_CLAIM_POW_BITS = 8
+
 export const LOG_LEVEL = (process.env.KAIWA_TEST_LOG ?? 'silent') as LogLevel
 
 export async function tempDir(prefix = 'kaiwa-test-'): Promise<string> {
@@ -47,6 +50,8 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<KaiwaNo
     ...(opts.sipPassword != null ? { sipPassword: opts.sipPassword } : {}),
     ...(opts.sipTuning != null ? { sipTuning: opts.sipTuning } : {}),
     ...(opts.turnPort != null ? { turnPort: opts.turnPort, turnHost: '127.0.0.1' } : {}),
+    // Cheap claim stamps: multi-node tests claim dozens of names.
+    claimPowBits: TEST_CLAIM_POW_BITS,
     log: createStderrLogger(LOG_LEVEL, 'test-node'),
   })
 }

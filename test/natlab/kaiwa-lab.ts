@@ -203,12 +203,23 @@ function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[
     '--log-level',
     opts.logLevel ?? 'info',
   ]
-  if (opts.supernode === 'on') args.push('--turn-port', String(opts.turnPort ?? TURN_PORT))
+  // The lab's "public" internet is in documentation ranges (203.0.113/24,
+  // 198.18/15), which TURN refuses by default: let the lab's supernode relay there.
+  if (opts.supernode === 'on')
+    args.push(
+      '--turn-port',
+      String(opts.turnPort ?? TURN_PORT),
+      '--turn-allow-peers',
+      LAB_PUBLIC_CIDRS,
+    )
   for (const b of opts.bootstrap ?? []) args.push('--bootstrap', b)
   if (opts.name != null) args.push('--name', opts.name)
   if (opts.ui === true) args.push('--ui')
   return args
 }
+
+/** The lab's public address ranges (see lab.ts). */
+export const LAB_PUBLIC_CIDRS = '203.0.113.0/24,198.18.0.0/15'
 
 function readProbe(file: string): ProbeEvent[] {
   if (!existsSync(file)) return []

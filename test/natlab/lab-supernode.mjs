@@ -24,6 +24,8 @@ const node = await startKaiwaNode({
   upnp: false,
   turnPort: o.turnPort,
   turnHost: o.turnHost,
+  // The lab's public internet is in documentation ranges that TURN refuses by default.
+  turnAllowPeers: ['203.0.113.0/24', '198.18.0.0/15'],
   sipPort: 0,
   log,
 })

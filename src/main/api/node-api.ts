@@ -2,6 +2,8 @@
  * The control API's implementation over a running node. Transport-agnostic:
  * the HTTP/WebSocket server and (later) the Electron IPC bridge serve it.
  */
+import type { Datastore } from 'interface-datastore'
+import { storageHealth } from '../../overlay/store/quarantine.js'
 import type { ApiOutput, KaiwaApi } from '../../shared/api/contract.js'
 import {
   NotFoundError,
@@ -70,6 +72,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         supernodes: node.supernodes.connected(),
         reachability: reachability(node.roles.role(), addrs),
         recordsHeld: await countStoredRecords(node.datastore),
+        storage: await storageStatus(node.datastore),
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
         sip: await node.sip.gatewayStatus(),
         turn: turnStatus(node),
@@ -123,6 +126,20 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       if (found == null) throw new NotFoundError(`no user "${name}" in the overlay`)
       return { record: await contactRecordToJson(found.record, Date.now()) }
     },
+  }
+}
+
+/** Entries moved to quarantine because they could not be read (docs/storage.md). */
+async function storageStatus(datastore: Datastore): Promise<ApiOutput<'status'>['storage']> {
+  const { quarantined } = await storageHealth(datastore)
+  return {
+    quarantined: quarantined.length,
+    entries: quarantined.map((q) => ({
+      collection: q.collection,
+      key: q.key,
+      reason: q.reason,
+      at: q.at,
+    })),
   }
 }
 

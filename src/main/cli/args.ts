@@ -2,6 +2,7 @@
  * Command-line parsing for `kaiwa`. Strict: an unknown flag or a bad value is a
  * usage error (exit 2), never silently ignored.
  */
+import { parseAllowPeers } from '../../overlay/turn/turn-options.js'
 import { parseArgs } from 'node:util'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -23,6 +24,7 @@ export const USAGE = `Usage:
                [--supernode off|auto|on] [--api-port N] [--name NAME]
                [--sip-port N] [--sip-password P] [--sip-rate N] [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
+               [--turn-allow-peers CIDR,...]
                [--ui] [--metrics-port N]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
@@ -58,6 +60,9 @@ export const USAGE = `Usage:
   --turn-relay-ports LO-HI
                     TURN relay port range (default 61000-65535, above Linux's
                     ephemeral range; a warning if it overlaps the host's)
+  --turn-allow-peers CIDR[,CIDR...]
+                    let TURN relay to these private/special ranges (a LAN-only
+                    network); by default it refuses them with 403
   --ui              serve the softphone UI on the control API's address; the ready
                     line's "ui" URL opens it already logged in
   --metrics-port N  Prometheus metrics (text format) on 127.0.0.1:N/metrics (default:
@@ -89,6 +94,7 @@ export interface NodeCommand {
   upnp?: boolean
   turnHost?: string
   turnRelayPorts?: [number, number]
+  turnAllowPeers?: string[]
   /** Serve the UI bundle (headless web mode). */
   ui: boolean
   /** Prometheus metrics on loopback; undefined: off. */
@@ -165,6 +171,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       ui: { type: 'boolean' },
       'turn-host': { type: 'string' },
       'turn-relay-ports': { type: 'string' },
+      'turn-allow-peers': { type: 'string' },
       'metrics-port': { type: 'string' },
       'no-upnp': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -216,6 +223,13 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       Number(relayM[1]) > Number(relayM[2]))
   )
     throw new UsageError(`--turn-relay-ports must be LO-HI within 1024-65535 (got "${relayRaw}")`)
+  const allowRaw = values['turn-allow-peers'] as string | undefined
+  let turnAllowPeers: string[] | undefined
+  try {
+    turnAllowPeers = allowRaw == null ? undefined : parseAllowPeers(allowRaw)
+  } catch (err) {
+    throw new UsageError(`--turn-allow-peers: ${(err as Error).message}`)
+  }
   const metricsRaw = values['metrics-port'] as string | undefined
   if (metricsRaw != null && (!/^\d+$/.test(metricsRaw) || Number(metricsRaw) > 65535))
     throw new UsageError(`--metrics-port must be a port number 0-65535 (got "${metricsRaw}")`)
@@ -241,6 +255,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     ui: values.ui === true,
     ...(turnHost != null ? { turnHost } : {}),
     ...(relayM != null ? { turnRelayPorts: [Number(relayM[1]), Number(relayM[2])] } : {}),
+    ...(turnAllowPeers != null ? { turnAllowPeers } : {}),
     ...(metricsRaw != null ? { metricsPort: Number(metricsRaw) } : {}),
     logLevel,
   }

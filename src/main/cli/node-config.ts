@@ -45,6 +45,8 @@ export interface ResolvedNodeConfig {
   turnPortOptional: boolean
   turnHost?: string
   turnRelayPorts?: readonly [number, number]
+  /** CIDRs TURN may relay to although they are private or special-purpose. */
+  turnAllowPeers?: readonly string[]
   /** The port was defaulted: if it is taken, run without the gateway. */
   sipPortOptional: boolean
   sipPassword?: string
@@ -92,6 +94,7 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     turnPortOptional: cmd.turnPort == null && file.turnPort == null,
     ...(cmd.turnHost != null ? { turnHost: cmd.turnHost } : {}),
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
+    ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
     ...(sipRate != null
       ? { sipTuning: { rateLimit: { perSecond: sipRate, burst: 2 * sipRate } } }

@@ -38,6 +38,8 @@ export interface TurnServiceInit {
   portOptional?: boolean
   /** Relay port range (default DEFAULT_RELAY_PORTS: above Linux's ephemeral range). */
   relayPorts?: readonly [number, number]
+  /** CIDRs the relay may reach although private or special-purpose (peer-policy.ts). */
+  allowPeers?: readonly string[]
   /** Connected supernodes (peer ids), the ones that may issue credentials. */
   supernodes: () => string[]
   log: Logger
@@ -76,6 +78,7 @@ export class TurnService {
         // Bound to all interfaces, the relay is announced at the node's own address.
         relayedAddress: () => this.announceHost(),
         relayPortRange: this.init.relayPorts ?? DEFAULT_RELAY_PORTS,
+        ...(this.init.allowPeers != null ? { allowPeers: this.init.allowPeers } : {}),
       })
       // Caps set while this node was a client apply from the first allocation.
       if (this.caps != null) server.setCaps(this.caps)

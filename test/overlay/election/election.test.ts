@@ -5,7 +5,14 @@ import { startKaiwaNode } from '../../../src/main/kaiwa-node.js'
 import type { ElectionTuning } from '../../../src/overlay/election/election-service.js'
 import { createStderrLogger } from '../../../src/main/logger.js'
 import { reservedRelays } from '../../../src/overlay/node/relay-keeper.js'
-import { freePort, LOG_LEVEL, tcpAddr, tempDir, waitFor } from '../../helpers/nodes.js'
+import {
+  freePort,
+  LOG_LEVEL,
+  TEST_CLAIM_POW_BITS,
+  tcpAddr,
+  tempDir,
+  waitFor,
+} from '../../helpers/nodes.js'
 
 // The real policy, with the clock's long waits shortened: decisions every
 // 300 ms, no client dwell time, no uptime or uplink bar, and loopback counted
@@ -38,6 +45,7 @@ async function start(
     turnPort: await freePort(),
     turnHost: '127.0.0.1',
     election,
+    claimPowBits: TEST_CLAIM_POW_BITS,
     log: createStderrLogger(LOG_LEVEL, 'election-test'),
   })
   nodes.push(n)

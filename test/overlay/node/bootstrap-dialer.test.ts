@@ -13,7 +13,13 @@ import { loadOrCreateIdentity } from '../../../src/overlay/identity-store.js'
 import { startKaiwaNode } from '../../../src/main/kaiwa-node.js'
 import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
 import type { Logger } from '../../../src/shared/logger.js'
-import { startTestNode, tcpAddr, tempDir, waitFor } from '../../helpers/nodes.js'
+import {
+  startTestNode,
+  tcpAddr,
+  TEST_CLAIM_POW_BITS,
+  tempDir,
+  waitFor,
+} from '../../helpers/nodes.js'
 
 interface Entry {
   level: 'debug' | 'info' | 'warn' | 'error'
@@ -95,6 +101,7 @@ describe('bootstrap dialer', () => {
       supernode: 'off',
       mdns: false,
       upnp: false,
+      claimPowBits: TEST_CLAIM_POW_BITS,
       log,
     })
     nodes.push(client)
