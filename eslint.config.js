@@ -4,6 +4,8 @@
 import { builtinModules } from 'node:module'
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import importX from 'eslint-plugin-import-x'
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript'
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)]
 // Packages that only run under Node (native addons, sockets, files).
@@ -163,5 +165,16 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // No import cycles (value imports; scripts/check-cycles.mjs, also run by
+    // `npm run lint`, includes type-only ones).
+    files: ['src/**/*.{ts,tsx}', 'test/**/*.{ts,tsx}'],
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
 )
