@@ -12,13 +12,14 @@ import { randomToken } from '../../shared/sip/responses.js'
 import { JsonCollection } from '../store/json-collection.js'
 import type { StoreOptions } from '../store/json-collection.js'
 import { messagesCollection } from '../store/migrations/messages.js'
-import type { StoredMessageV2, StoredMessageV2Schema } from '../store/migrations/messages.js'
+import type { StoredMessageV3, StoredMessageV3Schema } from '../store/migrations/messages.js'
 
-/** A message as history hands it out: the API's form (the stored form is StoredMessageV2). */
+/** A message as history hands it out: the API's form (the stored form is StoredMessageV3). */
 export type StoredMessage = StoredMessageJson
 
-function toStored(m: StoredMessage): StoredMessageV2 {
+function toStored(m: StoredMessage): StoredMessageV3 {
   const { id, direction, peer, from, to, date, contentType, text, status, code, offline } = m
+  const { verification, fingerprint } = m
   return {
     id,
     direction,
@@ -31,11 +32,14 @@ function toStored(m: StoredMessage): StoredMessageV2 {
     status,
     code,
     offline: offline ?? false,
+    verification: verification ?? null,
+    fingerprint: fingerprint ?? null,
   }
 }
 
-function toApi(m: StoredMessageV2): StoredMessage {
+function toApi(m: StoredMessageV3): StoredMessage {
   const { id, direction, peer, from, to, date, contentType, text, status, code, offline } = m
+  const { verification, fingerprint } = m
   // The API has always left `offline` out unless the message came through offline mail.
   return {
     id,
@@ -49,6 +53,8 @@ function toApi(m: StoredMessageV2): StoredMessage {
     status,
     code,
     ...(offline ? { offline } : {}),
+    ...(verification != null ? { verification } : {}),
+    ...(fingerprint != null ? { fingerprint } : {}),
   }
 }
 
@@ -56,7 +62,7 @@ export class MessageHistory {
   private pending: Array<{ key: Key; value: Uint8Array }> = []
   private flushing: Promise<void> | undefined
   private readonly listeners = new Set<(msg: StoredMessage) => void>()
-  private readonly entries: JsonCollection<typeof StoredMessageV2Schema>
+  private readonly entries: JsonCollection<typeof StoredMessageV3Schema>
 
   constructor(
     private readonly datastore: Datastore,

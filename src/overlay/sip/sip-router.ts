@@ -25,6 +25,17 @@ import type { Deliver } from './local-registrar.js'
 import { ForkingTransaction } from './forking-transaction.js'
 import type { ForkTarget } from './forking-transaction.js'
 import type { SipLink } from './sip-links.js'
+import type { Refusal, SenderState } from './sender-identity.js'
+
+/** Sender authentication (sender-identity.ts): signing outbound, verifying inbound. */
+export interface RouterIdentity {
+  /** Check that a local UA's request is from this node's user and sign it. */
+  sign(req: SipRequest): Promise<Refusal | undefined>
+  /** Sign a request the router builds itself on behalf of this node's user (a CANCEL). */
+  signOwn(req: SipRequest): Promise<Refusal | undefined>
+  /** Verify a request from a link before anything is delivered, stored or rung. */
+  verify(req: SipRequest, remotePeer: string): Promise<SenderState | Refusal>
+}
 
 /** Where responses to a local request go. */
 export interface SipFlow {
@@ -59,6 +70,11 @@ export interface SipRouterInit {
    */
   onMessage?: (event: MessageEvent) => Promise<void> | void
   onRegistered?: () => void
+  /**
+   * Sender authentication (RFC 8224). Without it requests leave unsigned and
+   * arrive unverified: only for router unit tests.
+   */
+  identity?: RouterIdentity
   log: Logger
   maxPending?: number
   now?: () => number
@@ -78,6 +94,8 @@ export class SipRouter {
   private readonly outbound = new Map<string, ForkingTransaction>()
   /** Requests from the overlay being delivered to local bindings. */
   private readonly inbound = new Map<string, ForkingTransaction>()
+  /** Requests from links whose Identity is being checked (retransmissions are dropped meanwhile). */
+  private readonly verifying = new Set<string>()
 
   constructor(private readonly init: SipRouterInit) {
     this.registrar = new LocalRegistrar(init.now, () => init.onRegistered?.())
@@ -103,6 +121,16 @@ export class SipRouter {
     if (opensTx && this.pendingTransactions() >= (this.init.maxPending ?? DEFAULT_MAX_PENDING)) {
       flow.send(respond(req, 503, 'Service Unavailable', [['Retry-After', '5']]))
       return
+    }
+    // RFC 8224 §6.1: this node is the authentication service of its local UAs.
+    // A CANCEL is answered here and rebuilt per branch (signed in forkTarget).
+    if (req.method !== 'CANCEL' && this.init.identity != null) {
+      const refusal = await this.init.identity.sign(req)
+      if (refusal != null) {
+        this.init.log.info(`refused to sign ${req.method}: ${refusal.detail}`)
+        if (req.method !== 'ACK') flow.send(respond(req, refusal.status, refusal.reason))
+        return
+      }
     }
     const key = transactionKey(req)
     if (req.method === 'CANCEL') {
@@ -219,7 +247,7 @@ export class SipRouter {
       tx.onBranchResponse(msg, link.peer)
       return
     }
-    await this.deliverInbound(msg, (res) => {
+    const reply = (res: SipResponse): void => {
       // Responses return to the peer that sent the request, reopening the link
       // if a relay limit closed it meanwhile.
       if (!link.send(res))
@@ -227,7 +255,29 @@ export class SipRouter {
           .linkTo(link.peer, [])
           .then((l) => l.send(res))
           .catch(() => {})
-    })
+    }
+    const identity = this.init.identity
+    if (identity == null) return this.deliverInbound(msg, reply)
+    // Verify once per request, after transaction matching (RFC 3261 §17.2.3):
+    // a retransmission of a request already accepted or being checked is
+    // absorbed here, so it is neither delivered twice nor taken for a replay.
+    const key = transactionKey(msg)
+    const absorbs = msg.method !== 'ACK' && msg.method !== 'CANCEL'
+    if (absorbs && (this.inbound.has(key) || this.verifying.has(key))) return
+    if (absorbs) this.verifying.add(key)
+    try {
+      const verdict = await identity.verify(msg, link.peer)
+      if ('status' in verdict) {
+        this.init.log.info(
+          `${msg.method} from ${link.peer} refused: ${verdict.status} ${verdict.reason} (${verdict.detail})`,
+        )
+        if (msg.method !== 'ACK') reply(respond(msg, verdict.status, verdict.reason))
+        return
+      }
+      await this.deliverInbound(msg, reply)
+    } finally {
+      if (absorbs) this.verifying.delete(key)
+    }
   }
 
   /** A request from the overlay (or forked to ourselves) for our local UAs. */
@@ -325,6 +375,12 @@ export class SipRouter {
       id: device.peer,
       send: async (req) => {
         const link = await this.init.linkTo(device.peer, device.addrs)
+        // A CANCEL is built per branch from the INVITE (RFC 3261 §9.1: same
+        // From, To, Call-ID and CSeq number); it needs its own token.
+        if (req.method === 'CANCEL' && !req.headers.has('Identity') && this.init.identity != null) {
+          const refusal = await this.init.identity.signOwn(req)
+          if (refusal != null) throw new Error(`cannot sign CANCEL: ${refusal.detail}`)
+        }
         if (!link.send(req)) throw new Error(`link to ${device.peer} closed`)
       },
     }

@@ -24,6 +24,14 @@ import type { ContactRecord } from '../../shared/records/contact-record.js'
 import { peerIdFromBytes } from '../../shared/records/contact-record.js'
 import type { UserDirectory } from '../user-directory.js'
 import { SipGateway } from './gateway/sip-gateway.js'
+import { ContactBook } from '../store/contact-book.js'
+import {
+  IDENTITY_STATE_HEADER,
+  SenderIdentity,
+  formatState,
+  parseState,
+} from './sender-identity.js'
+import type { SenderState } from './sender-identity.js'
 import type { SipGatewayTuning } from './gateway/sip-gateway.js'
 import type { Role, SipGatewayStatus } from '../../shared/api/contract.js'
 
@@ -39,6 +47,13 @@ export interface SipServiceInit {
   ownName: () => Promise<string | null>
   domain: string
   log: Logger
+  /**
+   * Where pinned contact keys are read, to tell a verified sender from a new
+   * or changed key.
+   *
+   * @default a ContactBook on `datastore`
+   */
+  contacts?: Pick<ContactBook, 'get'>
 }
 
 export interface GatewayOptions {
@@ -59,9 +74,19 @@ export class SipService {
     Array<ResolvedDevice & { expiresAt: number }>
   >()
   private gateway: SipGateway | undefined
+  /** Signs what local UAs send and verifies what links bring (RFC 8224). */
+  readonly identity: SenderIdentity
 
   constructor(private readonly init: SipServiceInit) {
     const log = init.log
+    const contacts = init.contacts ?? new ContactBook(init.datastore)
+    this.identity = new SenderIdentity({
+      accountKey: init.accountKey,
+      ownName: init.ownName,
+      lookup: (name) => init.directory.lookup(name, { timeoutMs: 8000 }),
+      pinnedFingerprint: async (name) => (await contacts.get(name))?.fingerprint,
+      log: log.child('identity'),
+    })
     this.history = new MessageHistory(init.datastore)
     this.mailboxStore = init.mailboxStore
     this.offline = new OfflineMail({
@@ -80,6 +105,11 @@ export class SipService {
       storeOffline: (req, user) => this.storeOffline(req, user),
       onMessage: (ev) => this.record(ev),
       onRegistered: () => void this.collectOfflineMail(),
+      identity: {
+        sign: (req) => this.identity.sign(req),
+        signOwn: (req) => this.identity.signOwn(req),
+        verify: (req, peer) => this.identity.verify(req, peer),
+      },
       log: log.child('router'),
     })
   }
@@ -184,8 +214,12 @@ export class SipService {
   }
 
   private async storeOffline(req: SipRequest, user: string): Promise<boolean> {
+    // Offline mail is sealed and signed with the account key for our claimed
+    // name; with no name there is nobody to send as (mailbox admission would
+    // refuse it anyway).
+    const from = await this.init.ownName()
+    if (from == null) return false
     const found = await this.init.directory.lookup(user)
-    const from = (await this.init.ownName()) ?? 'anonymous'
     if (found == null) return false
     return this.offline.store(found.record, {
       from,
@@ -209,7 +243,19 @@ export class SipService {
     if (name == null) return
     const { mail, ack } = await this.offline.collect()
     if (mail.length === 0) return
+    let delivered = 0
     for (const m of mail) {
+      // The supernode admits only mail signed by the sender name's verified
+      // key; this is the same check at delivery, against the record as this
+      // node sees it now. Refused mail is acked below so it is not fetched
+      // again, and is never shown as coming from the claimed user.
+      const sender = m.senderVerified ? await this.senderState(m.from) : undefined
+      if (sender == null) {
+        this.init.log.warn(
+          `offline mail ${m.id} claims to be from ${m.from} but its key does not match ${m.from}'s record; refused`,
+        )
+        continue
+      }
       // Delivered with its original From and Date (RFC 3428 §7 allows Date).
       const req = buildRequest({
         method: 'MESSAGE',
@@ -220,17 +266,29 @@ export class SipService {
           ['Call-ID', `${m.id}@${this.init.domain}`],
           ['Date', m.date],
           ['Content-Type', m.contentType],
+          [IDENTITY_STATE_HEADER, formatState(sender)],
         ],
         body: m.body,
       })
       const status = await this.router.deliverLocally(req)
-      if (!m.senderVerified)
-        this.init.log.warn(`offline mail from ${m.from}: its key does not match ${m.from}'s record`)
+      delivered++
       if (status >= 300)
         this.init.log.warn(`offline mail ${m.id} was refused locally (${status}); kept in history`)
     }
     await ack()
-    this.init.log.info(`delivered ${mail.length} message(s) kept while this node was offline`)
+    this.init.log.info(`delivered ${delivered} message(s) kept while this node was offline`)
+  }
+
+  /** Verification state of `name`'s current record key, undefined if it has no record. */
+  private async senderState(name: string): Promise<SenderState | undefined> {
+    try {
+      const found = await this.init.directory.lookup(name, { timeoutMs: 8000 })
+      if (found == null) return undefined
+      return await this.identity.stateFor(name, found.record.publicKey, found.conflict != null)
+    } catch (err) {
+      this.init.log.warn(`could not look up the sender ${name}: ${String(err)}`)
+      return undefined
+    }
   }
 
   private async record(ev: MessageEvent): Promise<void> {
@@ -246,7 +304,20 @@ export class SipService {
       code: ev.status,
     }
     if (ev.direction === 'in') {
-      await this.history.add({ ...base, direction: 'in', peer: from, status: 'received' })
+      // Set by this node after verification (any copy from the sender is stripped).
+      const sender = parseState(req.headers.get(IDENTITY_STATE_HEADER))
+      const verification =
+        sender == null ? {} : { verification: sender.state, fingerprint: sender.fingerprint }
+      // A key other than the pinned one is never filed in the pinned contact's thread.
+      const peer =
+        sender?.state === 'mismatch' ? `${from} (unverified key ${sender.fingerprint})` : from
+      await this.history.add({
+        ...base,
+        direction: 'in',
+        peer,
+        status: 'received',
+        ...verification,
+      })
     } else {
       const status = ev.status === 202 ? 'stored' : ev.status < 300 ? 'delivered' : 'failed'
       await this.history.add({ ...base, direction: 'out', peer: to, status })

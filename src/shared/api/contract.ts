@@ -155,6 +155,16 @@ export const StoredMessageJsonSchema = z.object({
   status: z.enum(['delivered', 'stored', 'failed', 'received']),
   code: z.number().int(),
   offline: z.boolean().optional(),
+  /**
+   * Incoming only: how the sender's account key (checked with its Identity
+   * token, RFC 8224) compares with the contact's pinned key. verified: it is
+   * the pinned key; new: no key pinned yet (first contact: compare
+   * `fingerprint` out of band); mismatch: another key than the pinned one
+   * (such messages are filed under a separate peer, never the contact's thread).
+   */
+  verification: z.enum(['verified', 'new', 'mismatch']).optional(),
+  /** Fingerprint of the sender's account key, with `verification`. */
+  fingerprint: z.string().optional(),
 })
 export type StoredMessageJson = z.infer<typeof StoredMessageJsonSchema>
 

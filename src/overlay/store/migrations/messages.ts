@@ -5,6 +5,9 @@
  * v2: in the versioned envelope, with `offline` always present (false unless the
  *     message came through offline mail), so the stored form states it instead
  *     of leaving readers to guess what a missing field means.
+ * v3: `verification` and `fingerprint` of the sender's account key (RFC 8224
+ *     sender authentication), always present, null for entries from before
+ *     senders were verified and for outgoing messages.
  */
 import { z } from 'zod'
 import type { CollectionSpec, Migration } from '../versioned-collection.js'
@@ -35,10 +38,26 @@ export const messagesV1ToV2: Migration = {
   },
 }
 
-export const messagesCollection: CollectionSpec<typeof StoredMessageV2Schema> = {
+export const StoredMessageV3Schema = StoredMessageV2Schema.extend({
+  verification: z.enum(['verified', 'new', 'mismatch']).nullable(),
+  fingerprint: z.string().nullable(),
+})
+export type StoredMessageV3 = z.infer<typeof StoredMessageV3Schema>
+
+/** Nothing was verified before v3: say so explicitly (null), never "verified". */
+export const messagesV2ToV3: Migration = {
+  from: 2,
+  to: 3,
+  migrate: (entry) => {
+    const v2 = StoredMessageV2Schema.parse(entry)
+    return { ...v2, verification: null, fingerprint: null }
+  },
+}
+
+export const messagesCollection: CollectionSpec<typeof StoredMessageV3Schema> = {
   name: 'messages',
   location: { prefix: '/kaiwa/messages' },
-  version: 2,
-  schema: StoredMessageV2Schema,
-  migrations: [messagesV1ToV2],
+  version: 3,
+  schema: StoredMessageV3Schema,
+  migrations: [messagesV1ToV2, messagesV2ToV3],
 }

@@ -1,0 +1,206 @@
+/**
+ * Sender authentication on the overlay (RFC 8224 with Kaiwa's PASSporT, see
+ * docs/identity-token.md). This node is the authentication service for its
+ * own local user agents and the verification service for requests that
+ * arrive over a link:
+ *
+ *   local UA ─▶ sign(): From user must be this node's claimed name (else 403),
+ *               any Identity / X-Kaiwa-Identity copy stripped, Identity added
+ *   link ─▶ verify(): 428 / 438 / 403 (RFC 8224 §6.2.2), the link's
+ *               Noise-authenticated peer must be a device of the From user's
+ *               record (403), then the verification state against the pinned
+ *               key is set in X-Kaiwa-Identity for local UAs and history
+ *
+ * Requests are sent by the sender's own device straight over its link (no
+ * node proxies another account's requests), so the remote peer ID of the
+ * link, which a relay cannot forge (the Noise handshake runs end to end over
+ * a circuit), must be one of the devices the From user published.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import { OverlayTimeoutError } from '../../shared/errors.js'
+import type { Logger } from '../../shared/logger.js'
+import { fingerprint, peerIdFromBytes } from '../../shared/records/contact-record.js'
+import { ReplayCache } from '../../shared/identity/replay-cache.js'
+import { addIdentityHeader, verifyIdentityHeader } from '../../shared/identity/sip-identity.js'
+import type { SipRequest } from '../../shared/sip/sip-message.js'
+import { parseNameAddr } from '../../shared/sip/sip-uri.js'
+import type { LookupResult } from '../user-directory.js'
+
+/**
+ * Header this node sets on requests it hands to local UAs (after removing any
+ * copy that came with the request): `verified|new|mismatch; fp=<fingerprint>`,
+ * plus `;conflict` when the directory saw rival keys for the name.
+ */
+export const IDENTITY_STATE_HEADER = 'X-Kaiwa-Identity'
+
+/**
+ * verified: the key matches the contact's pinned key; new: no pin yet (first
+ * contact, compare the fingerprint out of band); mismatch: a pinned key exists
+ * and this is another one.
+ */
+export type VerificationState = 'verified' | 'new' | 'mismatch'
+
+export interface SenderState {
+  state: VerificationState
+  fingerprint: string
+  /** The directory saw more than one key claiming the name. */
+  conflict: boolean
+}
+
+/** Why a request was not signed or not accepted: answer it with this status. */
+export interface Refusal {
+  status: number
+  reason: string
+  detail: string
+}
+
+export interface SenderIdentityInit {
+  accountKey: PrivateKey
+  ownName: () => Promise<string | null>
+  /** The directory lookup (user-directory.ts `lookup`). */
+  lookup: (name: string) => Promise<LookupResult | undefined>
+  /** The fingerprint pinned in the contact book for `name`, if any. */
+  pinnedFingerprint: (name: string) => Promise<string | undefined>
+  log: Logger
+  /** @default Date.now */
+  now?: () => number
+  /** @default a new ReplayCache() */
+  replayCache?: ReplayCache
+}
+
+export class SenderIdentity {
+  private readonly replayCache: ReplayCache
+  private readonly now: () => number
+
+  constructor(private readonly init: SenderIdentityInit) {
+    this.replayCache = init.replayCache ?? new ReplayCache()
+    this.now = init.now ?? Date.now
+  }
+
+  /**
+   * Sign a request a local UA sends onto the overlay (RFC 8224 §6.1). A local
+   * UA may only speak for the user this node has claimed: any other From is
+   * refused with 403, which is what stops a phone registered at this gateway
+   * from sending as someone else.
+   */
+  async sign(req: SipRequest): Promise<Refusal | undefined> {
+    const name = await this.init.ownName()
+    const user = fromUser(req)
+    if (name == null || user !== name) {
+      return {
+        status: 403,
+        reason: 'Forbidden',
+        detail: `this node may only send as ${name ?? '(no claimed name)'}, not ${user ?? '?'}`,
+      }
+    }
+    return this.signAs(req, name)
+  }
+
+  /** Sign a request the node builds itself for its own user (a CANCEL, RFC 3261 §9.1). */
+  async signOwn(req: SipRequest): Promise<Refusal | undefined> {
+    const name = await this.init.ownName()
+    if (name == null) return { status: 403, reason: 'Forbidden', detail: 'no claimed name' }
+    return this.signAs(req, name)
+  }
+
+  private async signAs(req: SipRequest, name: string): Promise<Refusal | undefined> {
+    req.headers.remove('Identity')
+    req.headers.remove(IDENTITY_STATE_HEADER)
+    try {
+      await addIdentityHeader(req, { accountKey: this.init.accountKey, name, now: this.now() })
+      return undefined
+    } catch (err) {
+      const detail = (err as Error).message
+      // RFC 8224 §6.1 step 3: a Date that is not current is not signed.
+      if (/Date/.test(detail)) return { status: 403, reason: 'Stale Date', detail }
+      return { status: 400, reason: 'Bad Request', detail }
+    }
+  }
+
+  /**
+   * Verify a request that arrived over a link from `remotePeer` (RFC 8224
+   * §6.2), once per request. On success the request carries
+   * IDENTITY_STATE_HEADER and the state is returned.
+   */
+  async verify(req: SipRequest, remotePeer: string): Promise<SenderState | Refusal> {
+    req.headers.remove(IDENTITY_STATE_HEADER)
+    let found: LookupResult | undefined
+    let result: Awaited<ReturnType<typeof verifyIdentityHeader>>
+    try {
+      result = await verifyIdentityHeader(req, {
+        publicKeyFor: async (name) => {
+          found = await this.init.lookup(name)
+          return found?.record.publicKey
+        },
+        now: this.now(),
+        replayCache: this.replayCache,
+      })
+    } catch (err) {
+      if (err instanceof OverlayTimeoutError) {
+        return { status: 480, reason: 'Temporarily Unavailable', detail: 'sender lookup timed out' }
+      }
+      return { status: 480, reason: 'Temporarily Unavailable', detail: String(err) }
+    }
+    if (!result.ok) return { status: result.code, reason: result.reason, detail: result.detail }
+    const devices = found?.record.devices ?? []
+    if (!devices.some((d) => peerIdOf(d.peerId) === remotePeer)) {
+      return {
+        status: 403,
+        reason: 'Sender device not in record',
+        detail: `${remotePeer} is not a device of ${result.claims.name}`,
+      }
+    }
+    const state = await this.stateFor(
+      result.claims.name,
+      result.claims.publicKey,
+      found?.conflict != null,
+    )
+    req.headers.set(IDENTITY_STATE_HEADER, formatState(state))
+    return state
+  }
+
+  /** Compare a verified key with the contact book's pin for `name`. */
+  async stateFor(name: string, publicKey: Uint8Array, conflict = false): Promise<SenderState> {
+    const fp = fingerprint(publicKey)
+    const pinned = await this.init.pinnedFingerprint(name)
+    const state: VerificationState =
+      pinned === undefined ? 'new' : pinned === fp ? 'verified' : 'mismatch'
+    return { state, fingerprint: fp, conflict }
+  }
+}
+
+export function isRefusal(r: SenderState | Refusal | undefined): r is Refusal {
+  return r != null && 'status' in r
+}
+
+/** `verified; fp=abcd-…` (the IDENTITY_STATE_HEADER value). */
+export function formatState(s: SenderState): string {
+  return `${s.state}; fp=${s.fingerprint}${s.conflict ? '; conflict' : ''}`
+}
+
+/** Parse IDENTITY_STATE_HEADER; undefined when absent or malformed. */
+export function parseState(value: string | undefined): SenderState | undefined {
+  if (value == null) return undefined
+  const m = /^\s*(verified|new|mismatch)\s*;\s*fp=([a-z2-7-]+)\s*(;\s*conflict\s*)?$/.exec(value)
+  if (m == null) return undefined
+  return { state: m[1] as VerificationState, fingerprint: m[2]!, conflict: m[3] != null }
+}
+
+function fromUser(req: SipRequest): string | undefined {
+  const from = req.headers.get('From')
+  if (from == null) return undefined
+  try {
+    const uri = parseNameAddr(from).uri
+    return uri.kind === 'sip' ? uri.user : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function peerIdOf(bytes: Uint8Array): string | undefined {
+  try {
+    return peerIdFromBytes(bytes).toString()
+  } catch {
+    return undefined
+  }
+}
