@@ -16,3 +16,43 @@ export function createStderrLogger(level: LogLevel = 'info', component = 'kaiwa'
     child: (c) => createStderrLogger(level, `${component}:${c}`),
   }
 }
+
+/**
+ * Secrets shorter than this are not redacted: a short value (a test password
+ * such as "pw") would blank out ordinary words in every line. Generated
+ * secrets are 24 (SIP) and 43 (API token) characters.
+ */
+export const MIN_REDACTED_LENGTH = 8
+export const REDACTED = '[redacted]'
+
+/**
+ * A second line of defence behind "never log a secret": every line that
+ * `inner` writes has each registered secret (the API token, the SIP gateway
+ * password) replaced with `[redacted]`. Secrets registered later apply to the
+ * lines after, so the composition root can add them once it has loaded them.
+ */
+export interface RedactingLogger extends Logger {
+  addSecret(secret: string): void
+}
+
+export function redactingLogger(inner: Logger): RedactingLogger {
+  const secrets = new Set<string>()
+  const scrub = (msg: string): string => {
+    let out = msg
+    for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED)
+    return out
+  }
+  const wrap = (target: Logger): Logger => ({
+    debug: (m) => target.debug(scrub(m)),
+    info: (m) => target.info(scrub(m)),
+    warn: (m) => target.warn(scrub(m)),
+    error: (m) => target.error(scrub(m)),
+    child: (c) => wrap(target.child(c)),
+  })
+  return {
+    ...wrap(inner),
+    addSecret: (secret) => {
+      if (secret.length >= MIN_REDACTED_LENGTH) secrets.add(secret)
+    },
+  }
+}

@@ -35,7 +35,12 @@ export type ApiServerOptions = {
   /** 0 picks a free port. */
   port: number
   token: string
-  /** Where the user finds the token, for the 401 message (e.g. `<dataDir>/api-token`). */
+  /**
+   * How the user gets a token, for the 401 message (e.g. "the desktop app (a
+   * new token each run)"). Never a filesystem path: error bodies go to
+   * whoever connects, and a hint that names a path is not used.
+   * @default how to find the token of a `kaiwa node` (UNAUTHORIZED_HELP)
+   */
   tokenHint?: string
   api: KaiwaApi
   events?: ApiEventSource
@@ -78,6 +83,21 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 type Outcome =
   { ok: true; result: unknown } | { ok: false; status: number; code: string; message: string }
 
+/**
+ * The 401 text: what to do, with no path in it. Whoever reaches the port
+ * without the token learns nothing about this machine's layout.
+ */
+export const UNAUTHORIZED_HELP =
+  "missing or wrong API token: run `kaiwa status --data DIR` on the node's machine " +
+  '(DIR: its data directory; kaiwa commands read the token from DIR/api-token), ' +
+  'or open the UI from the "ui" address of the node\'s ready line'
+
+/** A hint that looks like a filesystem path (POSIX or Windows) stays off the wire. */
+export function unauthorizedMessage(hint: string | undefined): string {
+  if (hint == null || /[/\\]/.test(hint) || /^[A-Za-z]:/.test(hint)) return UNAUTHORIZED_HELP
+  return `missing or wrong API token; the token is in ${hint}`
+}
+
 function fail(status: number, code: string, message: string): Outcome {
   return { ok: false, status, code, message }
 }
@@ -103,8 +123,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     throw new Error(`the control API only listens on 127.0.0.1, not ${String(host)}`)
   }
   const { api, log, token } = opts
-  const tokenWhere = opts.tokenHint ?? 'the api-token file of the node data directory'
-  const unauthorizedMessage = `missing or wrong API token; the token is in ${tokenWhere}`
+  const unauthorized = unauthorizedMessage(opts.tokenHint)
   let port = 0
 
   // Browsers send the Host they resolved; a rebinding attacker's page carries its own name.
@@ -138,9 +157,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const code = (err as { code?: unknown } | null)?.code
       const known = typeof code === 'string' && Object.hasOwn(STATUS_BY_CODE, code)
       const status = known ? STATUS_BY_CODE[code as ErrorCode] : 500
-      if (status === 500) log(`api ${method} failed: ${errorText(err)}`)
+      if (status === 500) {
+        // The detail (often a file path, e.g. a corrupt file's) goes to the log, not the wire.
+        log(`api ${method} failed: ${errorText(err)}`)
+        return fail(500, 'internal', `${method} failed inside the node; see the node's log`)
+      }
       const message = err instanceof Error ? err.message : String(err)
-      return fail(status, known ? code : 'internal', known ? message : `internal error: ${message}`)
+      return fail(status, code as string, message)
     }
     const output = contract.output.safeParse(result)
     if (!output.success) {
@@ -193,7 +216,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const given = bearerToken(req)
     if (given === undefined || !tokenMatches(given, token)) {
       res.setHeader('www-authenticate', 'Bearer')
-      return sendError(res, 401, 'unauthorized', unauthorizedMessage)
+      return sendError(res, 401, 'unauthorized', unauthorized)
     }
     if (req.method !== 'POST' && req.method !== 'GET') {
       res.setHeader('allow', 'GET, POST')
@@ -276,7 +299,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       const given = wsToken(req)
       if (given === undefined || !tokenMatches(given, token)) {
-        return rejectUpgrade(socket, 401, 'Unauthorized', unauthorizedMessage)
+        return rejectUpgrade(socket, 401, 'Unauthorized', unauthorized)
       }
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws))
     } catch (err) {

@@ -4,6 +4,7 @@
  * node through its control API (127.0.0.1 + bearer token from the data dir).
  */
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { KaiwaError } from '../../shared/errors.js'
 import { createApiClient, ApiCallError } from '../api/api-client.js'
 import { startApiServer } from '../api/api-server.js'
@@ -16,7 +17,8 @@ import {
 } from '../api/api-token.js'
 import { startKaiwaNode } from '../kaiwa-node.js'
 import type { KaiwaNode } from '../kaiwa-node.js'
-import { createStderrLogger } from '../logger.js'
+import { createStderrLogger, redactingLogger } from '../logger.js'
+import type { RedactingLogger } from '../logger.js'
 import type { Logger } from '../../shared/logger.js'
 import { parseCommand, USAGE, UsageError } from './args.js'
 import type { ClientCommand, NodeCommand } from './args.js'
@@ -25,6 +27,7 @@ import { createStaticUi, findUiDir } from '../api/static-ui.js'
 import { nodeEvents } from '../node-events.js'
 import { startMetricsServer } from '../api/metrics-server.js'
 import { collectNodeMetrics } from '../node-metrics.js'
+import { SIP_PASSWORD_FILE } from '../../overlay/sip/gateway/sip-password.js'
 
 export async function main(argv: string[]): Promise<number> {
   let cmd
@@ -59,8 +62,10 @@ export async function main(argv: string[]): Promise<number> {
 
 async function runNode(cmd: NodeCommand): Promise<number> {
   const config = await resolveNodeConfig(cmd)
-  const log = createStderrLogger(cmd.logLevel)
+  const log = redactingLogger(createStderrLogger(cmd.logLevel))
+  if (config.sipPassword != null) log.addSecret(config.sipPassword)
   const node = await startKaiwaNode({ dataDir: cmd.dataDir, ...config, name: cmd.name, log })
+  await registerSecrets(log, node.dataDir)
   const server = await startControlApi(node, cmd, log)
   const metrics =
     cmd.metricsPort != null
@@ -100,7 +105,13 @@ async function runNode(cmd: NodeCommand): Promise<number> {
     `node ${node.peerId} is up as ${node.role()}; control API at ${server.url}` +
       (sipAddr != null ? `; SIP gateway at ${sipAddr}` : ''),
   )
-  if (ui != null) log.info(`the UI is at ${ui} (open it in a browser on this machine)`)
+  // The "ui" address carries the token, so it goes only to stdout (the ready line), never the log.
+  if (ui != null) {
+    log.info(
+      `the UI is served at ${server.url}; open the "ui" address of the ready line ` +
+        '(it logs the page in) in a browser on this machine',
+    )
+  }
 
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -122,6 +133,17 @@ async function runNode(cmd: NodeCommand): Promise<number> {
   return 0
 }
 
+/**
+ * Lets the logger blank out the node's secrets should any line ever carry
+ * one: the API token and the generated SIP password (a --sip-password given
+ * on the command line was registered before start).
+ */
+async function registerSecrets(log: RedactingLogger, dataDir: string): Promise<void> {
+  log.addSecret(await loadOrCreateApiToken(dataDir))
+  const sip = await readFile(join(dataDir, SIP_PASSWORD_FILE), 'utf8').catch(() => '')
+  if (sip.trim() !== '') log.addSecret(sip.trim())
+}
+
 /** The control API for `node`, announced in DIR/api.json. On failure the node is stopped cleanly. */
 async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): Promise<ApiServer> {
   let server: ApiServer | undefined
@@ -138,7 +160,6 @@ async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): 
       ...(staticHandler != null ? { staticHandler } : {}),
       sip: node.sip.router,
       log: (m) => log.child('api').info(m),
-      tokenHint: `${node.dataDir}/api-token`,
     })
     port = server.port
     await writeApiEndpoint(node.dataDir, { url: server.url, pid: process.pid })
