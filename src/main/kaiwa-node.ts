@@ -15,17 +15,14 @@
  * order on shutdown and on a failed start-up. Nothing else constructs these
  * services.
  */
-import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Datastore } from 'interface-datastore'
 import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
-import type { KaiwaApi, Role, SupernodeMode } from '../shared/api/contract.js'
+import type { Role, SupernodeMode } from '../shared/api/contract.js'
 import type { Logger } from '../shared/logger.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
 import { KAIWA_VERSION } from '../shared/version.js'
 import { openDataDir } from '../overlay/data-dir.js'
 import type { DataDir } from '../overlay/data-dir.js'
 import { ElectionService } from '../overlay/election/election-service.js'
-import type { ElectionTuning } from '../overlay/election/election-service.js'
 import { loadOrCreateIdentity, saveIdentity } from '../overlay/identity-store.js'
 import type { Identity } from '../overlay/identity-store.js'
 import { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
@@ -38,7 +35,6 @@ import { dhtNeighbourQuery } from '../overlay/names/neighbour-query.js'
 import { userRecordValidators } from '../overlay/record-validator.js'
 import { effectiveCaps, SettingsStore } from '../overlay/settings-store.js'
 import { SipGatewayError } from '../overlay/sip/gateway/gateway-types.js'
-import type { SipGatewayTuning } from '../overlay/sip/gateway/sip-gateway.js'
 import { loadOrCreateSipPassword } from '../overlay/sip/gateway/sip-password.js'
 import { SipService } from '../overlay/sip/sip-service.js'
 import { CallLog } from '../overlay/store/call-log.js'
@@ -51,78 +47,13 @@ import type { PublishResult } from '../overlay/user-directory.js'
 import type { ApiComponents } from './api/api-components.js'
 import { createNodeApi } from './api/node-api.js'
 import { applyCaps } from './api/usage.js'
+import type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
 import { startLibp2p } from './libp2p-start.js'
 import { withLogRing } from './log-ring.js'
 import type { LogRing } from './log-ring.js'
 import { StopList } from './stop-list.js'
 
-export interface KaiwaNodeOptions {
-  dataDir: string
-  /** libp2p listen multiaddrs (the TCP ones; /webrtc and /p2p-circuit are added per role). */
-  listen: string[]
-  bootstrap: string[]
-  supernode: SupernodeMode
-  /** The mode came from the command line: it wins over the one saved from the UI. */
-  supernodeLocked?: boolean
-  mdns: boolean
-  upnp: boolean
-  /** Claim this user ID at start-up. */
-  name?: string
-  /** The overlay's SIP domain (default `kaiwa`): requests to sip:user@<domain> use the DHT. */
-  overlayDomain?: string
-  /** STUN/TURN port on supernodes (UDP and TCP); 0 or absent: no TURN. */
-  turnPort?: number
-  /** Where TURN binds (default 0.0.0.0; 127.0.0.1 for a one-machine network). */
-  turnHost?: string
-  /** TURN relay ports (inclusive); default 61000-65535. */
-  turnRelayPorts?: readonly [number, number]
-  /** CIDRs TURN may relay to although private or special-purpose (`--turn-allow-peers`). */
-  turnAllowPeers?: readonly string[]
-  /** If the TURN port is only the default and taken, run without TURN. */
-  turnPortOptional?: boolean
-  /** The local SIP gateway's UDP+TCP port on 127.0.0.1; 0 or absent: no gateway. */
-  sipPort?: number
-  /** If the port is taken, warn and run without the gateway instead of failing (a default port). */
-  sipPortOptional?: boolean
-  /** Digest password for phones; default: generated once and kept in DIR/sip-password. */
-  sipPassword?: string
-  /** Rate limits, timeouts and timers of the gateway (tests shorten them). */
-  sipTuning?: Partial<SipGatewayTuning>
-  log: Logger
-  /** Election timing and thresholds (tests shorten them). */
-  election?: Partial<ElectionTuning>
-  /** Extra versions for About (e.g. Electron's and Chromium's). */
-  versions?: Record<string, string>
-  /**
-   * Proof-of-work bits of claim stamps (a network's nodes must agree).
-   * @default CLAIM_POW_BITS (20: ~1–3 s of CPU per first claim)
-   */
-  claimPowBits?: number
-}
-
-export interface KaiwaNode {
-  readonly peerId: string
-  readonly dataDir: string
-  readonly identity: Identity
-  readonly directory: UserDirectory
-  readonly settings: SettingsStore
-  readonly datastore: Datastore
-  readonly api: KaiwaApi
-  readonly sip: SipService
-  readonly turn: TurnService
-  readonly domain: string
-  readonly roles: RoleController
-  /** Connected supernodes of the current libp2p instance, by what they announce in identify. */
-  readonly supernodes: ApiComponents['supernodes']
-  readonly election: ElectionService
-  readonly mailbox: MailboxStore
-  role(): Role
-  /** Claim a user ID for this account, publish this device under it, and keep it refreshed. */
-  claim(name: string): Promise<PublishResult>
-  libp2p(): KaiwaLibp2p
-  addrs(): Multiaddr[]
-  stop(): Promise<void>
-}
+export type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
 
 export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode> {
   const ring = withLogRing(opts.log)
@@ -181,15 +112,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   const { data, account } = base
   const domain = opts.overlayDomain ?? DEFAULT_OVERLAY_DOMAIN
   const node = (): KaiwaLibp2p => roles.node()
-  const recordLog = log.child('records')
-  const records = userRecordValidators({
-    datastore: data.datastore,
-    onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
-    // Before a first claim for a name it does not hold, a storing node asks
-    // the other closest nodes (docs/security.md).
-    neighbours: dhtNeighbourQuery(node),
-    ...(opts.claimPowBits != null ? { powBits: opts.claimPowBits } : {}),
-  })
+  const records = recordPolicy(base, opts, node, log)
   const supernodes = {
     connected: () => node().services.supernodes.connected(),
     isSupernode: (peer: string) => node().services.supernodes.isSupernode(peer),
@@ -247,17 +170,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     domain,
     log: log.child('sip'),
   })
-  const turn = new TurnService({
-    node,
-    dataDir: data.path,
-    port: opts.turnPort ?? 0,
-    host: opts.turnHost ?? '0.0.0.0',
-    portOptional: opts.turnPortOptional,
-    ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
-    ...(opts.turnAllowPeers != null ? { allowPeers: opts.turnAllowPeers } : {}),
-    supernodes: supernodes.connected,
-    log: log.child('turn'),
-  })
+  const turn = turnService(base, opts, node, supernodes.connected, log)
   const election = new ElectionService({
     roles,
     supernodes,
@@ -268,7 +181,53 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     log: log.child('election'),
     ...(opts.election != null ? { tuning: opts.election } : {}),
   })
-  const refresh = new RefreshLoop({
+  const refresh = refreshLoop(base, directory, sip, log)
+  const dialer = new BootstrapDialer({ node, addrs: opts.bootstrap, log: log.child('bootstrap') })
+  // New addresses: republish, and in `auto` let the election look again (AutoNAT
+  // may just have confirmed a public address).
+  function addressesChanged(): void {
+    refresh.soon()
+    if (roles.mode() === 'auto' && roles.role() === 'client') election.soon()
+  }
+  return { domain, node, supernodes, roles, directory, sip, turn, election, refresh, dialer }
+}
+
+/** DHT record validation: signatures, stamps, and the neighbour check on first claims. */
+function recordPolicy(base: Base, opts: KaiwaNodeOptions, node: () => KaiwaLibp2p, log: Logger) {
+  const recordLog = log.child('records')
+  return userRecordValidators({
+    datastore: base.data.datastore,
+    onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
+    // Before a first claim for a name it does not hold, a storing node asks
+    // the other closest nodes (docs/security.md).
+    neighbours: dhtNeighbourQuery(node),
+    ...(opts.claimPowBits != null ? { powBits: opts.claimPowBits } : {}),
+  })
+}
+
+function turnService(
+  base: Base,
+  opts: KaiwaNodeOptions,
+  node: () => KaiwaLibp2p,
+  supernodes: () => string[],
+  log: Logger,
+): TurnService {
+  return new TurnService({
+    node,
+    dataDir: base.data.path,
+    port: opts.turnPort ?? 0,
+    host: opts.turnHost ?? '0.0.0.0',
+    portOptional: opts.turnPortOptional,
+    ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
+    ...(opts.turnAllowPeers != null ? { allowPeers: opts.turnAllowPeers } : {}),
+    supernodes,
+    log: log.child('turn'),
+  })
+}
+
+/** Republish this device like a SIP UA refreshing its registration; collect mail after. */
+function refreshLoop(base: Base, directory: UserDirectory, sip: SipService, log: Logger) {
+  return new RefreshLoop({
     intervalMs: CONTACT_REFRESH_MS,
     log: log.child('refresh'),
     run: async () => {
@@ -279,14 +238,6 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
       void sip.collectOfflineMail().catch((err) => log.debug(`offline mail: ${String(err)}`))
     },
   })
-  const dialer = new BootstrapDialer({ node, addrs: opts.bootstrap, log: log.child('bootstrap') })
-  // New addresses: republish, and in `auto` let the election look again (AutoNAT
-  // may just have confirmed a public address).
-  function addressesChanged(): void {
-    refresh.soon()
-    if (roles.mode() === 'auto' && roles.role() === 'client') election.soon()
-  }
-  return { domain, node, supernodes, roles, directory, sip, turn, election, refresh, dialer }
 }
 
 /** Step 3: start in dependency order; each start pushes its stop. */
