@@ -1,7 +1,7 @@
 /**
  * STUN message codec (RFC 8489) with the TURN additions of RFC 8656, for the
  * supernodes' own STUN/TURN server. Attribute value codecs live in
- * stun-attributes.ts.
+ * stun-attributes.ts (transport addresses in stun-address.ts).
  *
  * Decoding is strict and safe on hostile input: every problem surfaces as
  * StunDecodeError, the work is linear in the input size and the input is
@@ -15,24 +15,16 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { InvalidInputError } from '../../shared/errors.js'
-import {
-  AttrType,
-  MAGIC_COOKIE,
-  StunDecodeError,
-  concat,
-  decodeAttribute,
-  encodeAttribute,
-} from './stun-attributes.js'
+import { MAGIC_COOKIE } from './stun-address.js'
+import { AttrType, concat, decodeAttribute, encodeAttribute } from './stun-attributes.js'
 import type { StunAttribute } from './stun-attributes.js'
+import { StunDecodeError } from './stun-decode-error.js'
 
-export { AttrType, MAGIC_COOKIE, StunDecodeError, attrName } from './stun-attributes.js'
-export type {
-  AddressFamily,
-  KnownAttrName,
-  PasswordAlgorithm,
-  StunAddress,
-  StunAttribute,
-} from './stun-attributes.js'
+export { MAGIC_COOKIE } from './stun-address.js'
+export type { AddressFamily, StunAddress } from './stun-address.js'
+export { AttrType, attrName } from './stun-attributes.js'
+export type { KnownAttrName, PasswordAlgorithm, StunAttribute } from './stun-attributes.js'
+export { StunDecodeError } from './stun-decode-error.js'
 
 export const StunMethod = {
   Binding: 0x001,
