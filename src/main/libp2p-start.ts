@@ -25,7 +25,12 @@ import { relayKeeper } from '../overlay/node/relay-keeper.js'
 import { roleService } from '../overlay/node/role-service.js'
 import { supernodeTracker } from '../overlay/node/supernode-tracker.js'
 import type { userRecordValidators } from '../overlay/record-validator.js'
+import { clockService } from '../overlay/clock/clock-service.js'
+import type { ClockService, ClockServiceComponents } from '../overlay/clock/clock-service.js'
 import { sipLinks } from '../overlay/sip/sip-links.js'
+import type { SipLink } from '../overlay/sip/sip-links.js'
+import type { SipMessage } from '../shared/sip/sip-message.js'
+import { respond } from '../shared/sip/responses.js'
 import type { SipService } from '../overlay/sip/sip-service.js'
 import { turnCredentialsService } from '../overlay/turn/turn-credentials-service.js'
 import type { TurnService } from '../overlay/turn/turn-service.js'
@@ -86,11 +91,19 @@ export async function startLibp2p(role: Role, deps: Libp2pDeps): Promise<KaiwaLi
 /** Kaiwa's services for a role; the order matters where one takes another as a component. */
 export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories {
   const { log } = deps
+  // Filled in once libp2p has built the services (before any link carries a message).
+  let clock: ClockService | undefined
   const common = {
     supernodes: supernodeTracker(),
+    // Supernodes answer time requests; every node measures its offset against them.
+    clock: (components: ClockServiceComponents): ClockService =>
+      (clock = clockService({ answer: role === 'supernode', log: log.child('clock') })(components)),
     sipLinks: sipLinks({
       log: log.child('sip').child('links'),
-      onMessage: (msg, link) => deps.sip.fromLink(msg, link),
+      onMessage: (msg, link) => {
+        if (clock?.isTooSkewed(link.peer) === true) return refuseSkewed(msg, link, log)
+        deps.sip.fromLink(msg, link)
+      },
     }),
   }
   if (role === 'client') {
@@ -122,6 +135,18 @@ export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories
       log: log.child('election'),
     }),
   }
+}
+
+/**
+ * A peer whose clock is more than MAX_PEER_SKEW_MS off: its timestamps mean
+ * nothing in any validity window, so its requests are refused, saying why.
+ */
+function refuseSkewed(msg: SipMessage, link: SipLink, log: Logger): void {
+  log.warn(`refused SIP from ${link.peer}: its clock is more than 6 h off this node's`)
+  if (msg.kind === 'request' && msg.method !== 'ACK')
+    link.send(
+      respond(msg, 403, 'Clock Too Far Off', [['Warning', '399 kaiwa "check the clock (NTP)"']]),
+    )
 }
 
 function stunOnly(servers: RTCIceServer[]): RTCIceServer[] {

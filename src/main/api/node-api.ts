@@ -73,6 +73,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         reachability: reachability(node.roles.role(), addrs),
         recordsHeld: await countStoredRecords(node.datastore),
         storage: await storageStatus(node.datastore),
+        clock: libp2p.services.clock.ownSkew(),
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000),
         sip: await node.sip.gatewayStatus(),
         turn: turnStatus(node),

@@ -10,7 +10,7 @@ import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Menu, app, ipcMain, protocol, session, shell, utilityProcess } from 'electron'
 import type { BrowserWindow } from 'electron'
-import { IPC } from '../../shared/api/bridge.js'
+import { HOST_EVENT, IPC } from '../../shared/api/bridge.js'
 import { StatusSchema } from '../../shared/api/contract.js'
 import { createStderrLogger } from '../logger.js'
 import { APP_SCHEME } from './app-origin.js'
@@ -25,6 +25,7 @@ import {
   createPowerGuard,
   launchedAtLogin,
 } from './desktop-services.js'
+import { connectionStateOf, isNodeEvent } from './host-events.js'
 import { registerIpcHandlers } from './ipc-handlers.js'
 import { createMainWindow, revealWindow } from './main-window.js'
 import { NodeLink } from './node-link.js'
@@ -85,7 +86,7 @@ function runDesktop(): void {
     win !== undefined && !win.isDestroyed() ? win.webContents.id : undefined
 
   const deliverLink = (link: KaiwaLink): void => {
-    if (uiLoaded) toRenderer(IPC.event, 'link', link)
+    if (uiLoaded) toRenderer(IPC.event, HOST_EVENT.link, link)
     else if (pendingLinks.length < MAX_PENDING_LINKS) pendingLinks.push(link)
   }
 
@@ -104,6 +105,7 @@ function runDesktop(): void {
   const link = new NodeLink({
     log,
     onEvent: (event, data) => {
+      if (!isNodeEvent(event)) return
       toRenderer(IPC.event, event, data)
       if (event === 'status') onStatus(data)
     },
@@ -115,7 +117,11 @@ function runDesktop(): void {
     log,
   })
 
+  let nodeState: NodeProcessState = { kind: 'stopped', reason: 'not started', final: false }
   const onNodeState = (state: NodeProcessState): void => {
+    nodeState = state
+    // The page reloads its data when the node comes back (KaiwaBridge.onConnection).
+    toRenderer(IPC.event, HOST_EVENT.connection, connectionStateOf(state))
     if (state.kind === 'ready') {
       link.attach(state.connection)
       void link.call('status', {}).then((r) => {
@@ -162,7 +168,8 @@ function runDesktop(): void {
     })
     contents.on('did-finish-load', () => {
       uiLoaded = true
-      for (const l of pendingLinks.splice(0)) toRenderer(IPC.event, 'link', l)
+      toRenderer(IPC.event, HOST_EVENT.connection, connectionStateOf(nodeState))
+      for (const l of pendingLinks.splice(0)) toRenderer(IPC.event, HOST_EVENT.link, l)
     })
     contents.on('render-process-gone', (_e, details) => {
       log.error(`the UI's renderer is gone (${details.reason})`)

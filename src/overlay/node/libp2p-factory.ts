@@ -21,6 +21,7 @@ import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Role } from '../../shared/api/contract.js'
+import type { ClockService } from '../clock/clock-service.js'
 import type { SipLinks } from '../sip/sip-links.js'
 import type { SupernodeTracker } from './supernode-tracker.js'
 import { KAIWA_DHT_PROTOCOL, KAIWA_MDNS_TAG, KAIWA_PROTOCOL_PREFIX } from './protocols.js'
@@ -76,6 +77,7 @@ export interface Libp2pFactoryOptions {
 export interface KaiwaServiceFactories {
   supernodes: (components: never) => SupernodeTracker
   sipLinks: (components: never) => SipLinks
+  clock: (components: never) => ClockService
   [name: string]: (components: never) => unknown
 }
 
@@ -86,6 +88,7 @@ export type KaiwaServices = ServiceMap & {
   autonat: unknown
   supernodes: SupernodeTracker
   sipLinks: SipLinks
+  clock: ClockService
 }
 export type KaiwaLibp2p = Libp2p<KaiwaServices>
 

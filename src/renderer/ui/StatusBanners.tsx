@@ -25,6 +25,11 @@ export function StatusBanners() {
             {t('banner.noSupernode')}
           </p>
         )}
+      {session.status?.clock?.state === 'warn' && (
+        <p className="banner banner-warn" role="alert">
+          {session.status.clock.message}
+        </p>
+      )}
       {calls.notice != null && (
         <div
           className={`banner banner-${calls.notice.tone === 'error' ? 'error' : 'info'}`}

@@ -119,6 +119,18 @@ export const StatusSchema = z.object({
    * Stored entries that could not be read and were moved to quarantine (kept,
    * not deleted; see docs/storage.md). Absent from nodes that do not report it.
    */
+  /**
+   * This node's clock against the supernodes' median (src/shared/clock/): `warn`
+   * from 2 minutes off, with a message that says how to fix it.
+   */
+  clock: z
+    .object({
+      state: z.enum(['ok', 'warn', 'unknown']),
+      offsetMs: z.number().nullable(),
+      samples: z.number().int().nonnegative(),
+      message: z.string(),
+    })
+    .optional(),
   storage: z
     .object({
       quarantined: z.number().int().nonnegative(),
