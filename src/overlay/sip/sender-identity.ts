@@ -25,27 +25,8 @@ import { addIdentityHeader, verifyIdentityHeader } from '../../shared/identity/s
 import type { SipRequest } from '../../shared/sip/sip-message.js'
 import { parseNameAddr } from '../../shared/sip/sip-uri.js'
 import type { LookupResult } from '../user-directory.js'
-
-/**
- * Header this node sets on requests it hands to local UAs (after removing any
- * copy that came with the request): `verified|new|mismatch; fp=<fingerprint>`,
- * plus `;conflict` when the directory saw rival keys for the name.
- */
-export const IDENTITY_STATE_HEADER = 'X-Kaiwa-Identity'
-
-/**
- * verified: the key matches the contact's pinned key; new: no pin yet (first
- * contact, compare the fingerprint out of band); mismatch: a pinned key exists
- * and this is another one.
- */
-export type VerificationState = 'verified' | 'new' | 'mismatch'
-
-export interface SenderState {
-  state: VerificationState
-  fingerprint: string
-  /** The directory saw more than one key claiming the name. */
-  conflict: boolean
-}
+import { IDENTITY_STATE_HEADER, formatState } from '../../shared/identity/verification-state.js'
+import type { SenderState, VerificationState } from '../../shared/identity/verification-state.js'
 
 /** Why a request was not signed or not accepted: answer it with this status. */
 export interface Refusal {
@@ -167,23 +148,6 @@ export class SenderIdentity {
       pinned === undefined ? 'new' : pinned === fp ? 'verified' : 'mismatch'
     return { state, fingerprint: fp, conflict }
   }
-}
-
-export function isRefusal(r: SenderState | Refusal | undefined): r is Refusal {
-  return r != null && 'status' in r
-}
-
-/** `verified; fp=abcd-…` (the IDENTITY_STATE_HEADER value). */
-export function formatState(s: SenderState): string {
-  return `${s.state}; fp=${s.fingerprint}${s.conflict ? '; conflict' : ''}`
-}
-
-/** Parse IDENTITY_STATE_HEADER; undefined when absent or malformed. */
-export function parseState(value: string | undefined): SenderState | undefined {
-  if (value == null) return undefined
-  const m = /^\s*(verified|new|mismatch)\s*;\s*fp=([a-z2-7-]+)\s*(;\s*conflict\s*)?$/.exec(value)
-  if (m == null) return undefined
-  return { state: m[1] as VerificationState, fingerprint: m[2]!, conflict: m[3] != null }
 }
 
 function fromUser(req: SipRequest): string | undefined {

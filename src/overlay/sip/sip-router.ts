@@ -25,7 +25,8 @@ import type { Deliver } from './local-registrar.js'
 import { ForkingTransaction } from './forking-transaction.js'
 import type { ForkTarget } from './forking-transaction.js'
 import type { SipLink } from './sip-links.js'
-import type { Refusal, SenderState } from './sender-identity.js'
+import type { Refusal } from './sender-identity.js'
+import type { SenderState } from '../../shared/identity/verification-state.js'
 
 /** Sender authentication (sender-identity.ts): signing outbound, verifying inbound. */
 export interface RouterIdentity {

@@ -25,13 +25,13 @@ import { peerIdFromBytes } from '../../shared/records/contact-record.js'
 import type { UserDirectory } from '../user-directory.js'
 import { SipGateway } from './gateway/sip-gateway.js'
 import { ContactBook } from '../store/contact-book.js'
+import { SenderIdentity } from './sender-identity.js'
 import {
   IDENTITY_STATE_HEADER,
-  SenderIdentity,
   formatState,
   parseState,
-} from './sender-identity.js'
-import type { SenderState } from './sender-identity.js'
+} from '../../shared/identity/verification-state.js'
+import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { SipGatewayTuning } from './gateway/sip-gateway.js'
 import type { Role, SipGatewayStatus } from '../../shared/api/contract.js'
 

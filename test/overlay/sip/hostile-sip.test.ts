@@ -1,0 +1,271 @@
+/**
+ * Sender authentication against hostile peers, between real nodes on
+ * loopback (a supernode, alice, bob and mallory):
+ *
+ * - a bare libp2p peer speaking /kaiwa/sip/1.0.0 with From alice: no Identity
+ *   → 428, a token signed by mallory's key → 438, alice's own token from a
+ *   peer that is not her device → 403; nothing reaches bob's history;
+ * - mallory's phone at mallory's own gateway: From alice → 403 (the node only
+ *   signs for its own name), From mallory → delivered to bob as `new`;
+ * - a valid signed request played twice over alice's own node → 403 the second time;
+ * - the legit path: verified / new / mismatch against bob's pinned key, a
+ *   mismatch filed apart from the pinned contact's thread.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
+import { addIdentityHeader } from '../../../src/shared/identity/sip-identity.js'
+import { fingerprint } from '../../../src/shared/records/contact-record.js'
+import { buildRequest } from '../../../src/shared/sip/request-builder.js'
+import { serializeSipMessage } from '../../../src/shared/sip/sip-message.js'
+import type { SipMessage, SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
+import { SipStreamFramer } from '../../../src/shared/sip/stream-framer.js'
+import { SIP_PROTOCOL } from '../../../src/overlay/sip/sip-links.js'
+import { ContactBook } from '../../../src/overlay/store/contact-book.js'
+import { freePort, startClient, startTestNode, tcpAddr, waitFor } from '../../helpers/nodes.js'
+import { UdpPeer, buildRequest as wireRequest, withCredentials } from '../../helpers/sip-wire.js'
+import { plainNode } from '../rpc/plain-libp2p.js'
+
+let sn: KaiwaNode
+let alice: KaiwaNode
+let bob: KaiwaNode
+let mallory: KaiwaNode
+let bare: Libp2p
+let malloryGw: number
+const MALLORY_PW = 'mallory-pw'
+
+/** A raw SIP stream: write requests as bytes, read every message that comes back. */
+class RawSip {
+  readonly received: SipMessage[] = []
+  private constructor(private readonly stream: Stream) {}
+
+  static async open(from: Libp2p, to: KaiwaNode): Promise<RawSip> {
+    const stream = await from.dialProtocol(multiaddr(tcpAddr(to)), SIP_PROTOCOL)
+    const raw = new RawSip(stream)
+    void raw.read()
+    return raw
+  }
+
+  private async read(): Promise<void> {
+    const framer = new SipStreamFramer({ maxBytes: 64 * 1024 })
+    try {
+      for await (const chunk of this.stream) {
+        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+        for (const r of framer.push(bytes)) {
+          if ('keepalive' in r || !r.ok) continue
+          this.received.push(r.message)
+        }
+      }
+    } catch {
+      // the stream closed with the test
+    }
+  }
+
+  send(bytes: Uint8Array): void {
+    this.stream.send(bytes)
+  }
+
+  /** The n-th (0-based) final response to Call-ID `callId`. */
+  async final(callId: string, n = 0): Promise<SipResponse> {
+    let found: SipResponse | undefined
+    await waitFor(
+      () => {
+        const finals = this.received.filter(
+          (m): m is SipResponse =>
+            m.kind === 'response' && m.status >= 200 && m.headers.get('call-id') === callId,
+        )
+        found = finals[n]
+        return found != null
+      },
+      10_000,
+      `final response ${n} to ${callId}`,
+    )
+    return found!
+  }
+
+  close(): void {
+    this.stream.abort(new Error('test done'))
+  }
+}
+
+function message(fromUser: string, text: string): SipRequest {
+  return buildRequest({
+    method: 'MESSAGE',
+    uri: 'sip:bob@kaiwa',
+    from: `sip:${fromUser}@kaiwa`,
+    headers: [['Content-Type', 'text/plain']],
+    body: new TextEncoder().encode(text),
+  })
+}
+
+const callIdOf = (m: SipMessage): string => m.headers.get('call-id') ?? ''
+
+async function bobReceived(text: string): Promise<boolean> {
+  return (await bob.sip.history.list({ direction: 'in' })).some((m) => m.text === text)
+}
+
+const fpOf = (node: KaiwaNode): string => fingerprint(node.identity.accountKey.publicKey.raw)
+
+describe('hostile SIP senders', () => {
+  beforeAll(async () => {
+    sn = await startTestNode({ supernode: 'on' })
+    malloryGw = await freePort()
+    ;[alice, bob, mallory] = await Promise.all([
+      startClient(sn, { name: 'alice' }),
+      startClient(sn, { name: 'bob' }),
+      startClient(sn, { name: 'mallory', sipPort: malloryGw, sipPassword: MALLORY_PW }),
+    ])
+    bare = await plainNode()
+  }, 90_000)
+  afterAll(async () => {
+    await bare?.stop()
+    await Promise.allSettled([sn, alice, bob, mallory].map((n) => n?.stop()))
+  })
+
+  it('delivers legit alice → bob as new, then verified once pinned, and files a mismatch apart', async () => {
+    expect(await alice.api.message({ to: 'bob', text: 'first contact' })).toMatchObject({
+      status: 'delivered',
+    })
+    let last = (await bob.sip.history.list({ direction: 'in' })).at(-1)
+    expect(last).toMatchObject({
+      text: 'first contact',
+      peer: 'sip:alice@kaiwa',
+      verification: 'new',
+      fingerprint: fpOf(alice),
+    })
+
+    const book = new ContactBook(bob.datastore)
+    await book.pin('alice', fpOf(alice))
+    await alice.api.message({ to: 'bob', text: 'pinned now' })
+    last = (await bob.sip.history.list({ direction: 'in' })).at(-1)
+    expect(last).toMatchObject({ text: 'pinned now', verification: 'verified' })
+
+    // Bob pinned another key for alice: this sender is not the alice he knows.
+    await book.pin('alice', 'aaaa-aaaa-aaaa-aaaa')
+    await alice.api.message({ to: 'bob', text: 'another key' })
+    last = (await bob.sip.history.list({ direction: 'in' })).at(-1)
+    expect(last).toMatchObject({ text: 'another key', verification: 'mismatch' })
+    expect(last!.peer).not.toBe('sip:alice@kaiwa')
+    expect(last!.peer).toContain(fpOf(alice))
+    await book.remove('alice')
+  })
+
+  it('answers 428 to a bare peer with no Identity and 438 to a token signed by another key', async () => {
+    const raw = await RawSip.open(bare, bob)
+    try {
+      const unsigned = message('alice', 'spoof without identity')
+      raw.send(serializeSipMessage(unsigned))
+      const r1 = await raw.final(callIdOf(unsigned))
+      expect([r1.status, r1.reason]).toEqual([428, 'Use Identity Header'])
+
+      const forged = message('alice', 'spoof signed by mallory')
+      await addIdentityHeader(forged, {
+        accountKey: mallory.identity.accountKey,
+        name: 'alice',
+        now: Date.now(),
+      })
+      raw.send(serializeSipMessage(forged))
+      const r2 = await raw.final(callIdOf(forged))
+      expect([r2.status, r2.reason]).toEqual([438, 'Invalid Identity Header'])
+
+      // Even alice's genuine token does not make a stranger's peer her device.
+      const stolen = message('alice', 'genuine token, wrong device')
+      await addIdentityHeader(stolen, {
+        accountKey: alice.identity.accountKey,
+        name: 'alice',
+        now: Date.now(),
+      })
+      raw.send(serializeSipMessage(stolen))
+      const r3 = await raw.final(callIdOf(stolen))
+      expect([r3.status, r3.reason]).toEqual([403, 'Sender device not in record'])
+
+      const invite = buildRequest({
+        method: 'INVITE',
+        uri: 'sip:bob@kaiwa',
+        from: 'sip:alice@kaiwa',
+        headers: [['Contact', '<sip:alice@127.0.0.1>']],
+      })
+      raw.send(serializeSipMessage(invite))
+      expect((await raw.final(callIdOf(invite))).status).toBe(428)
+    } finally {
+      raw.close()
+    }
+    for (const text of ['spoof without identity', 'spoof signed by mallory']) {
+      expect(await bobReceived(text)).toBe(false)
+    }
+    expect(await bobReceived('genuine token, wrong device')).toBe(false)
+  })
+
+  it("refuses From alice from mallory's phone (403) and delivers From mallory to bob as new", async () => {
+    const phone = await UdpPeer.open()
+    try {
+      const send = async (fromUser: string, text: string): Promise<SipResponse> => {
+        const req = wireRequest({
+          method: 'MESSAGE',
+          uri: 'sip:bob@kaiwa',
+          from: `sip:${fromUser}@kaiwa`,
+          extra: [['Content-Type', 'text/plain']],
+          body: text,
+        })
+        const start = phone.received.length
+        phone.send(malloryGw, req)
+        const challenge = (await phone.next(
+          (m) => m.kind === 'response' && m.status >= 401 && callIdOf(m) === callIdOf(req),
+          5000,
+          start,
+        )) as SipResponse
+        phone.send(malloryGw, withCredentials(req, challenge, 'mallory', MALLORY_PW))
+        return (await phone.next(
+          (m) =>
+            m.kind === 'response' &&
+            m.status >= 200 &&
+            m.status !== 401 &&
+            m.status !== 407 &&
+            callIdOf(m) === callIdOf(req),
+          15_000,
+          start,
+        )) as SipResponse
+      }
+      const refused = await send('alice', 'mallory posing as alice')
+      expect([refused.status, refused.reason]).toEqual([403, 'Forbidden'])
+      expect(await bobReceived('mallory posing as alice')).toBe(false)
+
+      expect((await send('mallory', 'hello from mallory')).status).toBe(200)
+      const got = (await bob.sip.history.list({ direction: 'in' })).find(
+        (m) => m.text === 'hello from mallory',
+      )
+      expect(got).toMatchObject({
+        from: 'sip:mallory@kaiwa',
+        verification: 'new',
+        fingerprint: fpOf(mallory),
+      })
+    } finally {
+      phone.close()
+    }
+  })
+
+  it('answers 403 Replayed Identity to a valid request played a second time', async () => {
+    const raw = await RawSip.open(alice.libp2p(), bob)
+    try {
+      const req = message('alice', 'said once')
+      await addIdentityHeader(req, {
+        accountKey: alice.identity.accountKey,
+        name: 'alice',
+        now: Date.now(),
+      })
+      const bytes = serializeSipMessage(req)
+      raw.send(bytes)
+      expect((await raw.final(callIdOf(req))).status).toBe(200)
+      raw.send(bytes)
+      const again = await raw.final(callIdOf(req), 1)
+      expect([again.status, again.reason]).toEqual([403, 'Replayed Identity'])
+    } finally {
+      raw.close()
+    }
+    const copies = (await bob.sip.history.list({ direction: 'in' })).filter(
+      (m) => m.text === 'said once',
+    )
+    expect(copies).toHaveLength(1)
+  })
+})
