@@ -4,7 +4,8 @@
  * TURN REST API pattern (turn-credentials.ts), Send/Data indications and ChannelData relaying
  * (relay-path.ts) under per-allocation and server-wide limits (relay-limits.ts), changeable at
  * runtime with setCaps, to the peers the peer policy allows (peer-policy.ts: by default public
- * unicast addresses only; allowLoopback, allowPeers). Not implemented: TLS, IPv6 relays, RESERVATION-TOKEN, DONT-FRAGMENT
+ * unicast addresses only; allowLoopback, allowPeers). Refresh, CreatePermission and ChannelBind
+ * are in turn-allocation-requests.ts. Not implemented: TLS, IPv6 relays, RESERVATION-TOKEN, DONT-FRAGMENT
  * (→ 420).
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
@@ -12,6 +13,8 @@ import { InvalidInputError } from '../../shared/errors.js'
 import { Allocation, RelayPortsExhaustedError, bindRelaySocket } from './allocation.js'
 import type { ClientLink, Peer } from './allocation.js'
 import { AllocationTable } from './allocation-table.js'
+import { onAllocationRequest } from './turn-allocation-requests.js'
+import type { AllocationRequestComponents } from './turn-allocation-requests.js'
 import { PeerPolicy } from './peer-policy.js'
 import { RelayCounters } from './relay-counters.js'
 import { ServerCaps, allocationLimits } from './relay-limits.js'
@@ -33,10 +36,8 @@ import type { TcpListener } from './turn-tcp.js'
 import { DEFAULT_TURN_REALM } from './turn-credentials.js'
 import {
   TURN_REQUESTS,
-  maxChannel,
   clampLifetimeS,
   find,
-  findAll,
   stunResponse,
   unknownAttributes,
 } from './turn-helpers.js'
@@ -69,6 +70,7 @@ export class TurnServer {
   private readonly serverCaps: ServerCaps
   private readonly relay: RelayPath
   private readonly policy: PeerPolicy
+  private readonly allocationRequests: AllocationRequestComponents
 
   /** Throws InvalidInputError on an empty secret, InvalidCidrError on a bad allowPeers entry. */
   constructor(private readonly opts: TurnServerOptions) {
@@ -93,6 +95,14 @@ export class TurnServer {
       caps: this.serverCaps,
       peerAllowed: (p) => this.policy.allows(p),
     })
+    this.allocationRequests = {
+      allocations: this.allocations,
+      policy: this.policy,
+      counters: this.counters,
+      now: () => this.now(),
+      lifetimeS: (requested) => this.lifetimeS(requested),
+      legacyChannelRange: opts.legacyChannelRange === true,
+    }
   }
 
   /**
@@ -270,46 +280,9 @@ export class TurnServer {
     if (req.method === StunMethod.Allocate) {
       return this.allocate(req, from, key, auth.username, ok, err)
     }
+    // Refresh, CreatePermission, ChannelBind (turn-allocation-requests.ts).
     const alloc = this.allocation(key)
-    // RFC 8656 §5: requests on a 5-tuple without allocation get 437; a different
-    // user on the same 5-tuple gets 441.
-    if (!alloc) return err(437)
-    if (alloc.username !== auth.username) return err(441)
-    const now = this.now()
-    if (req.method === StunMethod.Refresh) {
-      const lifetime = this.lifetimeS(find(req, 'LIFETIME')?.value)
-      if (lifetime === 0) this.allocations.delete(key)
-      else alloc.expires = now + lifetime * 1000
-      return ok([{ name: 'LIFETIME', value: lifetime }])
-    }
-    const peers = findAll(req, 'XOR-PEER-ADDRESS').map((a) => a.value)
-    if (peers.length === 0) return err(400)
-    if (peers.some((p) => p.family !== 'IPv4')) return err(443)
-    // RFC 8656 §10.2, §12.2: a peer address the server does not allow gets 403 (peer-policy.ts).
-    const verdicts = peers.map((p) => this.policy.verdict(p))
-    if (verdicts.some((v) => v !== 'allowed' && v !== 'relay')) {
-      this.counters.permissionsDenied++
-      return err(403)
-    }
-    if (req.method === StunMethod.CreatePermission) {
-      // RFC 8656 §10.2: all permissions are installed or none.
-      for (const p of peers) alloc.permit(p.address, now)
-      return ok([])
-    }
-    // ChannelBind, RFC 8656 §12.2.
-    const channel = find(req, 'CHANNEL-NUMBER')?.value
-    const peer = peers[0]!
-    if (
-      peers.length !== 1 ||
-      channel === undefined ||
-      channel < 0x4000 ||
-      channel > maxChannel(this.opts.legacyChannelRange === true)
-    ) {
-      return err(400)
-    }
-    if (!alloc.canBind(channel, peer, now)) return err(400)
-    alloc.bind(channel, peer, now, verdicts[0] === 'relay')
-    return ok([])
+    onAllocationRequest(req, alloc, key, auth.username, this.allocationRequests, ok, err)
   }
 
   private lifetimeS(requested: number | undefined): number {
