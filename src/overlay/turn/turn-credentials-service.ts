@@ -1,14 +1,19 @@
 /**
  * `/kaiwa/turn/1.0.0` as a libp2p service, in js-libp2p's factory style:
  *
- *   createLibp2p({ services: { turnCredentials: turnCredentialsService({ issue, isServing, log }) } })
+ *   createLibp2p({ services: { turnCredentials: turnCredentialsService({
+ *     issue, isServing, deviceOf, isAttached, log }) } })
  *
  * `start` registers the protocol handler, `stop` unregisters it. The protocol
- * itself is in turn-credentials-protocol.ts; the credentials come from the
- * `issue` callback (the TURN service that owns the shared secret).
+ * itself is in turn-credentials-protocol.ts; who may have credentials is
+ * turn-admission.ts (attached clients and devices of a claimed name, rate
+ * limited); the credentials come from the `issue` callback (the TURN service
+ * that owns the shared secret).
  */
 import type { Startable } from '@libp2p/interface'
 import type { RegistrarSlice } from '../rpc/cbor-rpc.js'
+import { createTurnAdmission } from './turn-admission.js'
+import type { DeviceOf, TurnAdmit, TurnIssueLimits } from './turn-admission.js'
 import { TURN_CREDENTIALS_PROTOCOL, serveTurnCredentials } from './turn-credentials-protocol.js'
 import type { TurnCredentialsServerInit } from './turn-credentials-protocol.js'
 
@@ -17,8 +22,23 @@ export interface TurnCredentialsServiceComponents {
   registrar: RegistrarSlice
 }
 
-/** The long-lived parts: the issuer, whether to issue now, the logger. */
-export type TurnCredentialsServiceInit = Omit<TurnCredentialsServerInit, 'registrar'>
+/** The long-lived parts: the issuer, whether to issue now, who is admitted, the logger. */
+export interface TurnCredentialsServiceInit extends Omit<
+  TurnCredentialsServerInit,
+  'registrar' | 'admit'
+> {
+  /**
+   * Whether the live, verified record of the user ID `name` lists `peerId` as
+   * a live device (a DHT lookup; honour `signal`). See recordListsDevice.
+   */
+  deviceOf: DeviceOf
+  /** Whether `peerId` holds a relay reservation on this node right now. */
+  isAttached: (peerId: string) => boolean
+  /** Issuance rates and lookup bounds. @default see TurnIssueLimits */
+  limits?: TurnIssueLimits
+  /** @default Date.now */
+  now?: () => number
+}
 
 export interface TurnCredentialsService extends Startable {
   readonly protocol: string
@@ -30,11 +50,20 @@ class DefaultTurnCredentialsService implements TurnCredentialsService {
   readonly [Symbol.toStringTag] = '@kaiwa/turn-credentials'
   readonly protocol = TURN_CREDENTIALS_PROTOCOL
   private unserve: (() => Promise<void>) | undefined
+  // Built once, so the rate limits outlast a stop/start.
+  private readonly admit: TurnAdmit
 
   constructor(
     private readonly components: TurnCredentialsServiceComponents,
     private readonly init: TurnCredentialsServiceInit,
-  ) {}
+  ) {
+    this.admit = createTurnAdmission({
+      deviceOf: init.deviceOf,
+      isAttached: init.isAttached,
+      ...(init.limits != null ? { limits: init.limits } : {}),
+      ...(init.now != null ? { now: init.now } : {}),
+    })
+  }
 
   isStarted(): boolean {
     return this.unserve !== undefined
@@ -42,8 +71,12 @@ class DefaultTurnCredentialsService implements TurnCredentialsService {
 
   async start(): Promise<void> {
     if (this.unserve !== undefined) return
+    const { issue, isServing, log } = this.init
     this.unserve = await serveTurnCredentials({
-      ...this.init,
+      issue,
+      ...(isServing != null ? { isServing } : {}),
+      admit: this.admit,
+      log,
       registrar: this.components.registrar,
     })
   }

@@ -74,7 +74,8 @@ afterAll(async () => {
 
 describe('the 401 of the control API', () => {
   it('says what to do and names no path, for a missing and a wrong token', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+    const cases: Array<Record<string, string>> = [{}, { authorization: 'Bearer not-the-token' }]
+    for (const headers of cases) {
       const r = await unauthorized(headers)
       expect(r.status).toBe(401)
       const body = JSON.parse(r.text) as { error: { code: string; message: string } }
