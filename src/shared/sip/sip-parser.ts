@@ -5,12 +5,15 @@
  * status to answer with (400, 413, 501, 505, 513) when a response is possible,
  * or `respondable: false` (drop). We are strict where RFC 4475 allows either
  * way: extra SP in the start line, <> around the Request-URI, headers in the
- * Request-URI and a non-GMT Date are all 400.
+ * Request-URI and a non-GMT Date are all 400. The header-level rules are in
+ * sip-header-rules.ts.
  */
 import { KaiwaError } from '../errors.js'
-import { SipHeaders, headerKey, splitHeaderList } from './sip-message.js'
+import { TRACKED, validateHeaders } from './sip-header-rules.js'
+import type { Seen } from './sip-header-rules.js'
+import { SipHeaders, headerKey } from './sip-message.js'
 import type { SipMessage, SipRequest } from './sip-message.js'
-import { isToken, parseNameAddr, parseSipUri, parseVia, trimWs } from './sip-uri.js'
+import { isToken, parseSipUri, trimWs } from './sip-uri.js'
 
 export const DEFAULT_MAX_SIP_BYTES = 64 * 1024
 /** Header field lines per message; more draws 513 (and cannot starve the CPU). */
@@ -73,13 +76,6 @@ export type ParseResult =
   | { ok: true; message: SipMessage; consumed: number; keepalive?: undefined }
   | { ok: false; error: SipParseError; keepalive?: undefined }
 
-/** Methods of RFC 3261 and its common extensions; others with a CSeq mismatch get 501. */
-const KNOWN_METHODS = new Set(
-  'INVITE ACK BYE CANCEL OPTIONS REGISTER PRACK SUBSCRIBE NOTIFY PUBLISH INFO REFER MESSAGE UPDATE'.split(
-    ' ',
-  ),
-)
-
 const decoder = new TextDecoder()
 
 /**
@@ -110,17 +106,6 @@ export function parseSipMessage(bytes: Uint8Array, opts: ParseOptions): ParseRes
     return failure(`internal parser error: ${String(err)}`, { framing: true })
   }
 }
-
-/** What the header loop remembers about the headers that validation needs. */
-interface Seen {
-  count: Record<string, number>
-  first: Record<string, string>
-  vias: string[]
-  contacts: string[]
-  warnings: string[]
-}
-const TRACKED = ['call-id', 'to', 'from', 'cseq', 'max-forwards', 'content-length']
-const SINGLE = [...TRACKED, 'content-type']
 
 function parse(bytes: Uint8Array, stream: boolean, max: number): ParseResult {
   const len = bytes.length
@@ -310,7 +295,7 @@ function parse(bytes: Uint8Array, stream: boolean, max: number): ParseResult {
     startErr ??
     lineErr ??
     (bodyErr !== undefined ? [400, bodyErr] : undefined) ??
-    validate(seen, isRequest, method) ??
+    validateHeaders(seen, isRequest, method) ??
     (terminated ? undefined : [400, 'no empty line after the header fields (§7)'])
   if (problem) return reject(problem[0], problem[1], stream ? { consumed } : {})
 
@@ -330,81 +315,6 @@ function checkRequestUri(uri: string): [number, string] | undefined {
       return [400, 'headers not allowed in the Request-URI (§19.1.1)']
   } catch (err) {
     return [400, `malformed Request-URI: ${(err as Error).message}`]
-  }
-  return undefined
-}
-
-const CSEQ_RE = /^(\d+)\s+(\S+)$/
-const DATE_RE =
-  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/i
-const LABELS: Record<string, string> = {
-  via: 'Via',
-  cseq: 'CSeq',
-  'call-id': 'Call-ID',
-  from: 'From',
-  to: 'To',
-  'max-forwards': 'Max-Forwards',
-  'content-length': 'Content-Length',
-  'content-type': 'Content-Type',
-}
-
-/** Header-level rules; returns the first problem. */
-function validate(seen: Seen, isRequest: boolean, method: string): [number, string] | undefined {
-  // §8.1.1: To, From, Call-ID, CSeq, Via are mandatory (Max-Forwards too, but RFC
-  // 2543 senders omit it: accepted, RFC 4475 §3.4.1). Responses need the same set.
-  if (seen.vias.length === 0) return [400, 'missing Via header field (§8.1.1)']
-  for (const key of ['cseq', 'call-id', 'from', 'to']) {
-    if (!seen.count[key]) return [400, `missing ${LABELS[key]} header field (§8.1.1)`]
-  }
-  for (const key of SINGLE) {
-    if ((seen.count[key] ?? 0) > 1) return [400, `multiple ${LABELS[key]} header fields (§7.3.1)`]
-  }
-  const cs = CSEQ_RE.exec(seen.first['cseq']!)
-  if (!cs || !isToken(cs[2]!)) return [400, 'malformed CSeq (§20.16)']
-  if (cs[1]!.length > 10 || Number(cs[1]) >= 2 ** 31)
-    return [400, 'CSeq number must be less than 2**31 (§8.1.1.5)']
-  if (isRequest && cs[2] !== method) {
-    // RFC 4475 §3.1.2.18: with an unknown method 501 is the more future-proof answer.
-    return [KNOWN_METHODS.has(method) ? 400 : 501, 'CSeq method does not match the request method']
-  }
-  const mf = seen.first['max-forwards']
-  if (mf !== undefined && (!/^\d{1,10}$/.test(mf) || Number(mf) > 255))
-    return [400, 'Max-Forwards must be 0-255 (§20.22)']
-  for (const line of seen.vias) {
-    for (const el of splitHeaderList(line)) {
-      if (el === '') return [400, 'empty Via element (§20.42)']
-      try {
-        parseVia(el)
-      } catch (err) {
-        return [400, `malformed Via: ${(err as Error).message}`]
-      }
-    }
-  }
-  for (const key of ['from', 'to']) {
-    try {
-      parseNameAddr(seen.first[key]!)
-    } catch (err) {
-      return [400, `malformed ${LABELS[key]}: ${(err as Error).message}`]
-    }
-  }
-  for (const line of seen.contacts) {
-    for (const el of splitHeaderList(line)) {
-      if (el === '*') continue // §10.2.2 wildcard
-      try {
-        if (el === '') throw new Error('empty element')
-        parseNameAddr(el)
-      } catch (err) {
-        return [400, `malformed Contact: ${(err as Error).message}`]
-      }
-    }
-  }
-  const date = seen.first['date']
-  if (date !== undefined && !DATE_RE.test(date))
-    return [400, 'Date must be an RFC 1123 date in GMT (§20.17)']
-  for (const line of seen.warnings) {
-    for (const el of splitHeaderList(line)) {
-      if (!/^\d{3} \S+ "/.test(el)) return [400, 'malformed Warning (3-digit warn-code, §20.43)']
-    }
   }
   return undefined
 }
