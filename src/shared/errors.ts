@@ -125,6 +125,14 @@ export class KeyChangedError extends KaiwaError {
   }
 }
 
+/** A name's closest nodes hold different keys: nothing is pinned until the user chooses. */
+export class NameConflictError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'key_changed')
+    this.name = 'NameConflictError'
+  }
+}
+
 /** The request conflicts with the node's state (e.g. restoring over a claimed account). */
 export class ConflictError extends KaiwaError {
   constructor(message: string) {

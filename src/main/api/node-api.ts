@@ -125,7 +125,16 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
     lookup: async ({ name }) => {
       const found = await node.directory.lookup(name)
       if (found == null) throw new NotFoundError(`no user "${name}" in the overlay`)
-      return { record: await contactRecordToJson(found.record, Date.now()) }
+      const conflict =
+        found.conflict == null
+          ? null
+          : {
+              keys: found.conflict.keys.map((k) => ({
+                fingerprint: k.fingerprint,
+                count: k.count,
+              })),
+            }
+      return { record: await contactRecordToJson(found.record, Date.now()), conflict }
     },
   }
 }

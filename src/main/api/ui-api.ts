@@ -8,15 +8,18 @@ import type { ApiOutput, ContactJson, KaiwaApi } from '../../shared/api/contract
 import {
   ConflictError,
   KeyChangedError,
+  NameConflictError,
   NotFoundError,
   ServiceUnavailableError,
 } from '../../shared/errors.js'
 import { normalizeUserId } from '../../shared/user-id.js'
+import { peerUser } from '../../shared/sip/overlay-uri.js'
 import { contactRecordToJson, fingerprint } from '../../shared/records/contact-record.js'
 import { exportAccount, importAccount } from '../../overlay/identity-backup.js'
 import type { CallLog } from '../../overlay/store/call-log.js'
 import type { ContactBook, PinnedContact } from '../../overlay/store/contact-book.js'
 import type { ReadMarks } from '../../overlay/store/read-marks.js'
+import type { NameConflict } from '../../overlay/user-directory.js'
 import type { StoredMessage } from '../../overlay/sip/message-history.js'
 import type { ApiComponents } from './api-components.js'
 
@@ -54,10 +57,19 @@ export type UiApi = Pick<
   | 'about'
 >
 
-/** `sip:alice@kaiwa` → `alice` (history keeps URIs; the UI speaks user IDs). */
-export function peerUser(uri: string): string {
-  const m = /^sips?:([^@;>]+)@/i.exec(uri.trim().replace(/^<|>$/g, ''))
-  return (m?.[1] ?? uri).toLowerCase()
+/**
+ * A name whose closest nodes hold different keys: only the key the user
+ * brought (a `name#fingerprint` link) may be pinned; otherwise both
+ * fingerprints are shown and nothing is pinned.
+ */
+export function chooseInConflict(name: string, conflict: NameConflict, expected?: string): string {
+  const fps = conflict.keys.map((k) => k.fingerprint)
+  const chosen = fps.find((fp) => expected != null && fp.toLowerCase() === expected.toLowerCase())
+  if (chosen != null) return chosen
+  throw new NameConflictError(
+    `the overlay's nodes disagree on who "${name}" is (keys ${fps.join(' and ')}); ` +
+      `ask ${name} for their fingerprint and add "${name}#FINGERPRINT"`,
+  )
 }
 
 export function createUiApi(init: UiApiInit): UiApi {
@@ -101,7 +113,11 @@ export function createUiApi(init: UiApiInit): UiApi {
     contactAdd: async ({ name: raw, fingerprint: expected }) => {
       const name = normalizeUserId(raw)
       const found = await lookupOrThrow(name)
-      const seen = fingerprint(found.record.publicKey)
+      // Responders disagree on the key: never pin one automatically (docs/security.md).
+      const seen =
+        found.conflict != null
+          ? chooseInConflict(name, found.conflict, expected)
+          : fingerprint(found.record.publicKey)
       if (expected != null && expected.toLowerCase() !== seen.toLowerCase())
         throw new KeyChangedError(
           `the overlay shows a different key for "${name}" (${seen}) than the link gave ` +

@@ -17,7 +17,8 @@ import { t } from '../i18n/t.js'
 import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
 import { outcomeOfApiError, outcomeOfStatus } from './send-outcome.js'
 import type { SendOutcome } from './send-outcome.js'
-import { peerUser, upsertMessage } from './thread-merge.js'
+import { peerUser } from '../../shared/sip/overlay-uri.js'
+import { upsertMessage } from './thread-merge.js'
 import type { LocalMessage } from './thread-merge.js'
 
 export interface Thread {

@@ -60,9 +60,3 @@ export function upsertMessage(
   const rest = list.filter((x) => x.id !== m.id)
   return [...rest, m].sort((a, b) => a.date.localeCompare(b.date))
 }
-
-/** The user ID in a history entry's `peer` (`sip:alice@kaiwa`, or already `alice`). */
-export function peerUser(peer: string): string {
-  const m = /^<?sips?:([^@;>]+)@/i.exec(peer.trim())
-  return (m?.[1] ?? peer).toLowerCase()
-}

@@ -5,7 +5,8 @@
  */
 import { useEffect, useRef, useState } from 'react'
 import type { FormEvent, KeyboardEvent } from 'react'
-import { mergeThread, peerUser } from '../chat/thread-merge.js'
+import { peerUser } from '../../shared/sip/overlay-uri.js'
+import { mergeThread } from '../chat/thread-merge.js'
 import type { ShownMessage } from '../chat/thread-merge.js'
 import { t } from '../i18n/t.js'
 import type { MessageKey } from '../i18n/t.js'
@@ -13,6 +14,7 @@ import { useApp } from './app-context.js'
 import { formatStamp } from './format.js'
 import { useStore } from './hooks.js'
 import type { Navigate } from './navigation.js'
+import { MessageVerification } from './SenderVerification.js'
 
 const STATUS: Record<string, MessageKey> = {
   sending: 'status.sending',
@@ -124,9 +126,26 @@ function MessageItem({ item }: { item: ShownMessage }) {
         ? nodeNote(status, peerUser(item.message.peer), item.message.code)
         : undefined
   const key = STATUS[status]
+  // Received messages carry how the node verified their sender; anything not
+  // from the pinned key is marked (a changed key loudly).
+  const verification = item.kind === 'node' && !out ? item.message.verification : undefined
+  const identityClass =
+    verification === 'mismatch'
+      ? ' message-mismatch'
+      : verification === 'new'
+        ? ' message-unverified'
+        : ''
   return (
-    <li className={`message ${out ? 'message-out' : 'message-in'} message-${status}`}>
+    <li
+      className={`message ${out ? 'message-out' : 'message-in'} message-${status}${identityClass}`}
+    >
       <p className="message-text">{item.message.text}</p>
+      {item.kind === 'node' && !out && (
+        <MessageVerification
+          verification={item.message.verification}
+          fingerprint={item.message.fingerprint}
+        />
+      )}
       <p className="message-meta">
         <time dateTime={item.message.date}>{formatStamp(item.message.date)}</time>
         {out && key != null && <span className="message-status">{t(key)}</span>}

@@ -1,6 +1,6 @@
 /** Conversations: the list with unread counts, and the open conversation. */
 import { useEffect } from 'react'
-import { peerUser } from '../chat/thread-merge.js'
+import { peerUser } from '../../shared/sip/overlay-uri.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { ConversationView } from './ConversationView.js'

@@ -254,7 +254,23 @@ const PeerInput = z.object({ peer: z.string().min(1).max(64) })
 export const apiContract = {
   status: { input: z.object({}).strict(), output: StatusSchema },
   claim: { input: NameInput.strict(), output: z.object({ record: ContactRecordJsonSchema }) },
-  lookup: { input: NameInput.strict(), output: z.object({ record: ContactRecordJsonSchema }) },
+  lookup: {
+    input: NameInput.strict(),
+    output: z.object({
+      record: ContactRecordJsonSchema,
+      /**
+       * The closest nodes hold different keys for the name (docs/security.md):
+       * every key with how many responders hold it, the routing one first.
+       * Never pin from such a lookup.
+       */
+      conflict: z
+        .object({
+          keys: z.array(z.object({ fingerprint: z.string(), count: z.number().int() })),
+        })
+        .nullable()
+        .optional(),
+    }),
+  },
   message: {
     input: z
       .object({ to: z.string().min(1).max(64), text: z.string().min(1).max(16_000) })

@@ -70,3 +70,12 @@ function rank(status: number): number {
   if (status >= 400 && status < 500) return 3
   return 4
 }
+
+/**
+ * The user ID in a history entry's peer (`sip:alice@kaiwa`, `<sip:alice@kaiwa>`,
+ * or already `alice`): history keeps URIs, the UI speaks user IDs.
+ */
+export function peerUser(peer: string): string {
+  const m = /^<?sips?:([^@;>]+)@/i.exec(peer.trim())
+  return (m?.[1] ?? peer).toLowerCase()
+}

@@ -4,10 +4,10 @@ import type { StoredMessageJson } from '../../../src/shared/api/contract.js'
 import { outcomeOfApiError, outcomeOfStatus } from '../../../src/renderer/chat/send-outcome.js'
 import {
   mergeThread,
-  peerUser,
   settledLocal,
   upsertMessage,
 } from '../../../src/renderer/chat/thread-merge.js'
+import { peerUser } from '../../../src/shared/sip/overlay-uri.js'
 import type { LocalMessage } from '../../../src/renderer/chat/thread-merge.js'
 
 const node = (
