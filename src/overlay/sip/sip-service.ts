@@ -308,9 +308,13 @@ export class SipService {
       const sender = parseState(req.headers.get(IDENTITY_STATE_HEADER))
       const verification =
         sender == null ? {} : { verification: sender.state, fingerprint: sender.fingerprint }
-      // A key other than the pinned one is never filed in the pinned contact's thread.
+      // A key other than the pinned one is never filed in the pinned contact's
+      // thread: its peer is not a SIP URI, so neither the API nor the UI maps
+      // it to the contact's user ID (both group by the URI's user part).
       const peer =
-        sender?.state === 'mismatch' ? `${from} (unverified key ${sender.fingerprint})` : from
+        sender?.state === 'mismatch'
+          ? `${userOf(from)} (unverified key ${sender.fingerprint})`
+          : from
       await this.history.add({
         ...base,
         direction: 'in',
@@ -323,6 +327,11 @@ export class SipService {
       await this.history.add({ ...base, direction: 'out', peer: to, status })
     }
   }
+}
+
+/** The user part of `sip:alice@kaiwa`, or the whole string when it has none. */
+function userOf(uri: string): string {
+  return /^sips?:([^@;>]+)@/i.exec(uri)?.[1] ?? uri
 }
 
 function toIso(date: string | undefined): string {
