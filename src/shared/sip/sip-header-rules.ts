@@ -5,7 +5,8 @@
  * header loop collected (Seen), so it never sees the raw bytes.
  */
 import { splitHeaderList } from './sip-message.js'
-import { isToken, parseNameAddr, parseVia } from './sip-uri.js'
+import { isToken } from './sip-lexer.js'
+import { parseNameAddr, parseVia } from './sip-uri.js'
 
 /** What the header loop remembers about the headers that validation needs. */
 export interface Seen {

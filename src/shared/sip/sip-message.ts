@@ -6,7 +6,8 @@
  * Browser-safe: Uint8Array + TextEncoder only.
  */
 import { KaiwaError } from '../errors.js'
-import { isToken, parseNameAddr, parseVia, trimWs } from './sip-uri.js'
+import { isToken, trimWs } from './sip-lexer.js'
+import { parseNameAddr, parseVia } from './sip-uri.js'
 import type { SipVia } from './sip-uri.js'
 
 /** A header is missing or malformed, or a header name/value cannot be written. */

@@ -13,7 +13,8 @@ import { TRACKED, validateHeaders } from './sip-header-rules.js'
 import type { Seen } from './sip-header-rules.js'
 import { SipHeaders, headerKey } from './sip-message.js'
 import type { SipMessage, SipRequest } from './sip-message.js'
-import { isToken, parseSipUri, trimWs } from './sip-uri.js'
+import { isToken, trimWs } from './sip-lexer.js'
+import { parseSipUri } from './sip-uri.js'
 
 export const DEFAULT_MAX_SIP_BYTES = 64 * 1024
 /** Header field lines per message; more draws 513 (and cannot starve the CPU). */

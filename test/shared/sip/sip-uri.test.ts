@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { KaiwaError } from '../../../src/shared/errors.js'
+import { SipUriError, unquote } from '../../../src/shared/sip/sip-lexer.js'
 import {
-  SipUriError,
   parseHeaderParams,
   parseNameAddr,
   parseSipUri,
   parseVia,
-  unquote,
 } from '../../../src/shared/sip/sip-uri.js'
 import type { SipUri } from '../../../src/shared/sip/sip-uri.js'
 
