@@ -57,12 +57,14 @@ class DefaultTurnCredentialsService implements TurnCredentialsService {
     private readonly components: TurnCredentialsServiceComponents,
     private readonly init: TurnCredentialsServiceInit,
   ) {
-    this.admit = createTurnAdmission({
-      deviceOf: init.deviceOf,
-      isAttached: init.isAttached,
-      ...(init.limits != null ? { limits: init.limits } : {}),
-      ...(init.now != null ? { now: init.now } : {}),
-    })
+    this.admit = wired(init)
+      ? createTurnAdmission({
+          deviceOf: init.deviceOf,
+          isAttached: init.isAttached,
+          ...(init.limits != null ? { limits: init.limits } : {}),
+          ...(init.now != null ? { now: init.now } : {}),
+        })
+      : refuseAll(init)
   }
 
   isStarted(): boolean {
@@ -86,6 +88,22 @@ class DefaultTurnCredentialsService implements TurnCredentialsService {
     this.unserve = undefined
     await unserve?.()
   }
+}
+
+/** The types require both edges; plain JavaScript (or a half-wired root) may still omit them. */
+function wired(init: TurnCredentialsServiceInit): boolean {
+  return typeof init.deviceOf === 'function' && typeof init.isAttached === 'function'
+}
+
+/**
+ * Without the edges nobody can be admitted safely; the node still starts (a
+ * supernode without TURN credentials beats no supernode) and says why.
+ */
+function refuseAll(init: TurnCredentialsServiceInit): TurnAdmit {
+  init.log.error(
+    'TURN credentials are not wired (deviceOf and isAttached missing): refusing every request',
+  )
+  return async () => 'not_serving'
 }
 
 export function turnCredentialsService(
