@@ -8,6 +8,8 @@
  * - mallory's phone at mallory's own gateway: From alice → 403 (the node only
  *   signs for its own name), From mallory → delivered to bob as `new`;
  * - a valid signed request played twice over alice's own node → 403 the second time;
+ * - offline mail sealed by mallory's key but claiming to be from alice, slipped
+ *   into the supernode's mailbox past admission: refused at delivery and acked;
  * - the legit path: verified / new / mismatch against bob's pinned key, a
  *   mismatch filed apart from the pinned contact's thread.
  */
@@ -21,6 +23,7 @@ import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import { serializeSipMessage } from '../../../src/shared/sip/sip-message.js'
 import type { SipMessage, SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
 import { SipStreamFramer } from '../../../src/shared/sip/stream-framer.js'
+import { sealMail } from '../../../src/shared/mail/sealed-mail.js'
 import { SIP_PROTOCOL } from '../../../src/overlay/sip/sip-links.js'
 import { ContactBook } from '../../../src/overlay/store/contact-book.js'
 import { freePort, startClient, startTestNode, tcpAddr, waitFor } from '../../helpers/nodes.js'
@@ -245,6 +248,34 @@ describe('hostile SIP senders', () => {
         verification: 'new',
         fingerprint: fpOf(mallory),
       })
+
+      // An INVITE from the phone is signed too: bob's node verifies it and,
+      // with no UA of bob's registered, answers 480 (not 428/438/403).
+      const invite = wireRequest({
+        method: 'INVITE',
+        uri: 'sip:bob@kaiwa',
+        from: 'sip:mallory@kaiwa',
+        extra: [['Contact', `<sip:mallory@127.0.0.1:${phone.port}>`]],
+      })
+      const start = phone.received.length
+      phone.send(malloryGw, invite)
+      const ch = (await phone.next(
+        (m) => m.kind === 'response' && m.status >= 401 && callIdOf(m) === callIdOf(invite),
+        5000,
+        start,
+      )) as SipResponse
+      phone.send(malloryGw, withCredentials(invite, ch, 'mallory', MALLORY_PW))
+      const answer = (await phone.next(
+        (m) =>
+          m.kind === 'response' &&
+          m.status >= 300 &&
+          m.status !== 401 &&
+          m.status !== 407 &&
+          callIdOf(m) === callIdOf(invite),
+        15_000,
+        start,
+      )) as SipResponse
+      expect(answer.status).toBe(480)
     } finally {
       phone.close()
     }
@@ -272,5 +303,41 @@ describe('hostile SIP senders', () => {
       (m) => m.text === 'said once',
     )
     expect(copies).toHaveLength(1)
+  })
+
+  it("refuses offline mail whose sealing key is not the From user's, and acks it", async () => {
+    const bobKey = bob.identity.accountKey.publicKey.raw
+    const plain = (from: string, text: string) => ({
+      from,
+      fromUri: `sip:${from}@kaiwa`,
+      date: new Date().toUTCString(),
+      contentType: 'text/plain',
+      body: new TextEncoder().encode(text),
+    })
+    // A supernode that skipped admission: mallory's key, alice's name.
+    const forged = await sealMail({
+      to: 'bob',
+      recipientKey: bobKey,
+      senderPrivateKey: mallory.identity.accountKey,
+      plaintext: plain('alice', 'forged offline mail'),
+    })
+    const genuine = await sealMail({
+      to: 'bob',
+      recipientKey: bobKey,
+      senderPrivateKey: alice.identity.accountKey,
+      plaintext: plain('alice', 'genuine offline mail'),
+    })
+    expect(await sn.mailbox.put(forged, 'alice')).toBe('stored')
+    expect(await sn.mailbox.put(genuine, 'alice')).toBe('stored')
+    await bob.sip.collectOfflineMail()
+    const inbox = await bob.sip.history.list({ direction: 'in' })
+    expect(inbox.some((m) => m.text === 'forged offline mail')).toBe(false)
+    expect(inbox.find((m) => m.text === 'genuine offline mail')).toMatchObject({
+      from: 'sip:alice@kaiwa',
+      verification: 'new',
+      fingerprint: fpOf(alice),
+    })
+    // Both were acked: nothing is fetched again.
+    await waitFor(async () => sn.mailbox.usage().messages === 0, 5000, 'the mailbox emptied')
   })
 })
