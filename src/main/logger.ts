@@ -33,6 +33,12 @@ export const REDACTED = '[redacted]'
  */
 export interface RedactingLogger extends Logger {
   addSecret(secret: string): void
+  /** `msg` with every registered secret blanked out (for sinks that keep lines, e.g. log-ring). */
+  scrub(msg: string): string
+}
+
+export function isRedactingLogger(log: Logger): log is RedactingLogger {
+  return typeof (log as Partial<RedactingLogger>).scrub === 'function'
 }
 
 export function redactingLogger(inner: Logger): RedactingLogger {
@@ -54,5 +60,6 @@ export function redactingLogger(inner: Logger): RedactingLogger {
     addSecret: (secret) => {
       if (secret.length >= MIN_REDACTED_LENGTH) secrets.add(secret)
     },
+    scrub,
   }
 }

@@ -10,7 +10,8 @@
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { redactingLogger, REDACTED } from '../../../src/main/logger.js'
+import { withLogRing } from '../../../src/main/log-ring.js'
+import { createStderrLogger, redactingLogger, REDACTED } from '../../../src/main/logger.js'
 import type { Logger } from '../../../src/shared/logger.js'
 import { API_PREFIX } from '../../../src/shared/api/contract.js'
 import {
@@ -168,5 +169,14 @@ describe('redactingLogger', () => {
       `debug kaiwa token ${REDACTED} twice ${REDACTED}; pw stays`,
       `error kaiwa:api:ws x ${REDACTED}`,
     ])
+  })
+
+  it('keeps the log ring ("Export logs") redacted too', () => {
+    const log = redactingLogger(createStderrLogger('silent'))
+    log.addSecret('s3cret-token-value')
+    const ring = withLogRing(log)
+    ring.log.child('api').warn('leaked s3cret-token-value')
+    expect(ring.text()).toContain(`warn  kaiwa:api: leaked ${REDACTED}`)
+    expect(ring.text()).not.toContain('s3cret-token-value')
   })
 })
