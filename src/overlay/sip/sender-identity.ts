@@ -38,8 +38,11 @@ export interface Refusal {
 export interface SenderIdentityInit {
   accountKey: PrivateKey
   ownName: () => Promise<string | null>
-  /** The directory lookup (user-directory.ts `lookup`). */
-  lookup: (name: string) => Promise<LookupResult | undefined>
+  /**
+   * The directory lookup (user-directory.ts `lookup`); `fresh` skips the
+   * cache (a device added since the cached answer).
+   */
+  lookup: (name: string, fresh?: boolean) => Promise<LookupResult | undefined>
   /** The fingerprint pinned in the contact book for `name`, if any. */
   pinnedFingerprint: (name: string) => Promise<string | undefined>
   log: Logger
@@ -123,8 +126,7 @@ export class SenderIdentity {
       return { status: 480, reason: 'Temporarily Unavailable', detail: String(err) }
     }
     if (!result.ok) return { status: result.code, reason: result.reason, detail: result.detail }
-    const devices = found?.record.devices ?? []
-    if (!devices.some((d) => peerIdOf(d.peerId) === remotePeer)) {
+    if (!(await this.isDevice(found, result.claims.name, result.claims.publicKey, remotePeer))) {
       return {
         status: 403,
         reason: 'Sender device not in record',
@@ -138,6 +140,25 @@ export class SenderIdentity {
     )
     req.headers.set(IDENTITY_STATE_HEADER, formatState(state))
     return state
+  }
+
+  /**
+   * Whether `peer` is a device in `name`'s record. A device added since the
+   * cached answer is not in it yet, so a miss asks the directory afresh
+   * (same key only: the token was verified against `publicKey`).
+   */
+  private async isDevice(
+    found: LookupResult | undefined,
+    name: string,
+    publicKey: Uint8Array,
+    peer: string,
+  ): Promise<boolean> {
+    const listed = (r: LookupResult | undefined): boolean =>
+      (r?.record.devices ?? []).some((d) => peerIdOf(d.peerId) === peer)
+    if (listed(found)) return true
+    if (found?.source !== 'cache') return false
+    const fresh = await this.init.lookup(name, true).catch(() => undefined)
+    return fresh != null && sameKey(fresh.record.publicKey, publicKey) && listed(fresh)
   }
 
   /** Compare a verified key with the contact book's pin for `name`. */
@@ -159,6 +180,10 @@ function fromUser(req: SipRequest): string | undefined {
   } catch {
     return undefined
   }
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 function peerIdOf(bytes: Uint8Array): string | undefined {

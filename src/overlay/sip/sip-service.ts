@@ -83,7 +83,8 @@ export class SipService {
     this.identity = new SenderIdentity({
       accountKey: init.accountKey,
       ownName: init.ownName,
-      lookup: (name) => init.directory.lookup(name, { timeoutMs: 8000 }),
+      lookup: (name, fresh) =>
+        init.directory.lookup(name, { timeoutMs: 8000, ...(fresh === true ? { fresh } : {}) }),
       pinnedFingerprint: async (name) => (await contacts.get(name))?.fingerprint,
       log: log.child('identity'),
     })
