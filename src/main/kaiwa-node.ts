@@ -41,6 +41,7 @@ import { CallLog } from '../overlay/store/call-log.js'
 import { ContactBook } from '../overlay/store/contact-book.js'
 import { migrateAll } from '../overlay/store/migrate-all.js'
 import { ReadMarks } from '../overlay/store/read-marks.js'
+import { recordListsDevice } from '../overlay/turn/turn-admission.js'
 import { TurnService } from '../overlay/turn/turn-service.js'
 import { UserDirectory } from '../overlay/user-directory.js'
 import type { PublishResult } from '../overlay/user-directory.js'
@@ -137,6 +138,16 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
         senderKey: async (name, { signal }) =>
           (await directory.lookup(name, signal != null ? { signal } : {}))?.record.publicKey ??
           null,
+        turnAdmission: {
+          deviceOf: async (name, peerId, { signal }) => {
+            const found = await directory.lookup(name, signal != null ? { signal } : {})
+            return (
+              found != null &&
+              found.conflict == null &&
+              recordListsDevice(found.record, peerId, Date.now())
+            )
+          },
+        },
         sip,
         turn,
         election,
@@ -221,6 +232,8 @@ function turnService(
     ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
     ...(opts.turnAllowPeers != null ? { allowPeers: opts.turnAllowPeers } : {}),
     supernodes,
+    // Supernodes issue credentials to verified devices of a claimed name.
+    ownName: async () => (await base.settings.get()).name,
     log: log.child('turn'),
   })
 }

@@ -9,7 +9,8 @@
  * (src/overlay/<concern>/), then add it to `servicesFor` for the roles that
  * serve it (ARCHITECTURE.md, "Adding a protocol").
  */
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Datastore } from 'interface-datastore'
 import type { Role } from '../shared/api/contract.js'
 import type { Logger } from '../shared/logger.js'
@@ -33,6 +34,10 @@ import type { SipMessage } from '../shared/sip/sip-message.js'
 import { respond } from '../shared/sip/responses.js'
 import type { SipService } from '../overlay/sip/sip-service.js'
 import { turnCredentialsService } from '../overlay/turn/turn-credentials-service.js'
+import type {
+  TurnCredentialsServiceComponents as TurnCredentialsComponents,
+  TurnCredentialsServiceInit,
+} from '../overlay/turn/turn-credentials-service.js'
 import type { TurnService } from '../overlay/turn/turn-service.js'
 
 export interface Libp2pDeps {
@@ -49,6 +54,8 @@ export interface Libp2pDeps {
   senderKey: SenderKeyLookup
   sip: Pick<SipService, 'fromLink'>
   turn: Pick<TurnService, 'serve' | 'unserve' | 'iceServers' | 'issue'>
+  /** Who may get TURN credentials (a verified device of a name; an attached client). */
+  turnAdmission: Pick<TurnCredentialsServiceInit, 'deviceOf'>
   election: Pick<ElectionService, 'ownReport' | 'noteAsker' | 'leaving' | 'loadOf'>
   /** This node's addresses changed (republish, let the election look again). */
   addressesChanged: () => void
@@ -125,16 +132,25 @@ export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories
       log: log.child('sip').child('mailbox'),
     }),
     turnRelay: roleService('turn-relay', deps.turn),
-    turnCredentials: turnCredentialsService({
-      issue: (peer) => deps.turn.issue(peer),
-      log: log.child('turn'),
-    }),
+    turnCredentials: (components: TurnCredentialsComponents & { relay?: RelayReservations }) =>
+      turnCredentialsService({
+        issue: (peer) => deps.turn.issue(peer),
+        deviceOf: deps.turnAdmission.deviceOf,
+        // A client holding a relay reservation here is attached to this supernode.
+        isAttached: (peer) => components.relay?.reservations.has(peerIdFromString(peer)) ?? false,
+        log: log.child('turn'),
+      })(components),
     load: loadService({
       report: () => deps.election.ownReport(),
       onAsked: (peer, candidate) => deps.election.noteAsker(peer, candidate),
       log: log.child('election'),
     }),
   }
+}
+
+/** The part of circuit-relay-v2's server that tells who holds a reservation here. */
+interface RelayReservations {
+  reservations: { has(peer: PeerId): boolean }
 }
 
 /**

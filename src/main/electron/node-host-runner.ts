@@ -12,7 +12,7 @@ import { startApiServer } from '../api/api-server.js'
 import { parseCommand, UsageError } from '../cli/args.js'
 import { resolveNodeConfig } from '../cli/node-config.js'
 import { startKaiwaNode } from '../kaiwa-node.js'
-import { createStderrLogger } from '../logger.js'
+import { createStderrLogger, redactingLogger } from '../logger.js'
 import { nodeEvents } from '../node-events.js'
 import { ToHostSchema } from './host-protocol.js'
 import type { FromHost } from './host-protocol.js'
@@ -50,7 +50,8 @@ export async function startHostedNode(args: string[]): Promise<HostedNode> {
   const cmd = parseCommand(['node', ...args])
   if (cmd.command !== 'node') throw new UsageError('the node host only runs `kaiwa node`')
   const config = await resolveNodeConfig(cmd)
-  const log = createStderrLogger(cmd.logLevel, 'kaiwa-node')
+  // The token is a secret: no log line may carry it (issue 11), even by accident.
+  const log = redactingLogger(createStderrLogger(cmd.logLevel, 'kaiwa-node'))
   const versions: Record<string, string> = {}
   for (const k of ['electron', 'chrome'] as const) {
     const v = process.versions[k]
@@ -64,6 +65,7 @@ export async function startHostedNode(args: string[]): Promise<HostedNode> {
     versions,
   })
   const token = randomBytes(32).toString('base64url')
+  log.addSecret(token)
   try {
     const server = await startApiServer({
       port: 0,

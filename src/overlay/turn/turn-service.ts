@@ -40,6 +40,8 @@ export interface TurnServiceInit {
   relayPorts?: readonly [number, number]
   /** CIDRs the relay may reach although private or special-purpose (peer-policy.ts). */
   allowPeers?: readonly string[]
+  /** This account's claimed user ID, sent with credential requests (supernodes verify it). */
+  ownName?: () => Promise<string | null | undefined>
   /** Connected supernodes (peer ids), the ones that may issue credentials. */
   supernodes: () => string[]
   log: Logger
@@ -141,11 +143,12 @@ export class TurnService {
     const own = this.issue(node.peerId.toString())
     if (own != null) return { ...own, from: node.peerId.toString() }
     const errors: string[] = []
+    const name = (await this.init.ownName?.()) ?? undefined
     for (const id of this.init.supernodes()) {
       const peer = node.getPeers().find((p) => p.toString() === id)
       if (peer == null) continue
       try {
-        return { ...(await requestTurnCredentials(node, peer)), from: id }
+        return { ...(await requestTurnCredentials(node, peer, name)), from: id }
       } catch (err) {
         errors.push(`${id}: ${String(err)}`)
       }

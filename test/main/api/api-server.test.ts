@@ -142,7 +142,9 @@ describe('HTTP', () => {
     const none = await raw(`${API_PREFIX}/status`, { headers: { authorization: '' } })
     expect(none.status).toBe(401)
     expect(none.json.error.code).toBe('unauthorized')
-    expect(none.json.error.message).toContain('/data/api-token')
+    // It says what to do, and names no path (issue 11: no path in error bodies).
+    expect(none.json.error.message).toContain('kaiwa status --data DIR')
+    expect(none.json.error.message).not.toContain('/data')
     const wrong = await raw(`${API_PREFIX}/status`, { headers: { authorization: 'Bearer nope' } })
     expect(wrong.status).toBe(401)
   })

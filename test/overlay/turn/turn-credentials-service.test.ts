@@ -31,6 +31,8 @@ describe('turnCredentialsService', () => {
           expiresAt: 1_900_000_000,
           urls: ['turn:127.0.0.1:3478'],
         }),
+        deviceOf: async () => false,
+        isAttached: () => true,
         isServing: () => serving,
         log: testLog,
       }),
