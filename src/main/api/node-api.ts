@@ -123,7 +123,8 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       }),
     }),
     lookup: async ({ name }) => {
-      const found = await node.directory.lookup(name)
+      // A user asking sees the current record, not one cached by routing.
+      const found = await node.directory.lookup(name, { fresh: true })
       if (found == null) throw new NotFoundError(`no user "${name}" in the overlay`)
       const conflict =
         found.conflict == null

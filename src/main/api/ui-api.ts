@@ -14,6 +14,7 @@ import {
 } from '../../shared/errors.js'
 import { normalizeUserId } from '../../shared/user-id.js'
 import { peerUser } from '../../shared/sip/overlay-uri.js'
+import { parseUnverifiedPeer, unverifiedPeer } from '../../shared/identity/verification-state.js'
 import { contactRecordToJson, fingerprint } from '../../shared/records/contact-record.js'
 import { exportAccount, importAccount } from '../../overlay/identity-backup.js'
 import type { CallLog } from '../../overlay/store/call-log.js'
@@ -70,6 +71,17 @@ export function chooseInConflict(name: string, conflict: NameConflict, expected?
     `the overlay's nodes disagree on who "${name}" is (keys ${fps.join(' and ')}); ` +
       `ask ${name} for their fingerprint and add "${name}#FINGERPRINT"`,
   )
+}
+
+/**
+ * A peer as history files it: a user ID, or the separate thread of a key that
+ * was not the pinned one (`alice (unverified key FP)`), which must stay apart.
+ */
+function historyPeer(peer: string): string {
+  const unverified = parseUnverifiedPeer(peer)
+  if (unverified != null)
+    return unverifiedPeer(normalizeUserId(unverified.user), unverified.fingerprint)
+  return normalizeUserId(peer)
 }
 
 export function createUiApi(init: UiApiInit): UiApi {
@@ -143,7 +155,7 @@ export function createUiApi(init: UiApiInit): UiApi {
       }
     },
     conversation: async ({ peer, limit }) => {
-      const user = normalizeUserId(peer)
+      const user = historyPeer(peer)
       const messages = (await withPeer()).filter((m) => m.user === user)
       const newest = messages.slice(-(limit ?? 200))
       return { messages: newest.map(({ user: _u, ...m }) => m) }
@@ -173,7 +185,7 @@ export function createUiApi(init: UiApiInit): UiApi {
     },
     calls: async ({ limit }) => ({ calls: await init.calls.list(limit) }),
     callLog: async (call) => {
-      await init.calls.add({ ...call, peer: normalizeUserId(call.peer) })
+      await init.calls.add({ ...call, peer: historyPeer(call.peer) })
       return {}
     },
     prepareCall: async ({ name }) => ({ devices: await node.sip.prepare(normalizeUserId(name)) }),

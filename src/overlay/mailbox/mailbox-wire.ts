@@ -3,6 +3,7 @@
  * request and response shapes, error codes, and the bytes a recipient signs
  * to fetch or delete. Shared by the server and the client.
  */
+import { ALLOWED_SKEW_MS } from '../../shared/clock/clock-limits.js'
 import { encode } from 'cborg'
 import { concat, toString } from 'uint8arrays'
 import { KaiwaError } from '../../shared/errors.js'
@@ -20,7 +21,7 @@ export const MAX_FETCH_COUNT = 100
 export const MAX_DELETE_IDS = 200
 export const STREAM_TIMEOUT_MS = 10_000
 /** Allowed difference between a signed request's `now` and the server's clock. */
-export const MAX_REQUEST_SKEW_MS = 5 * 60_000
+export const MAX_REQUEST_SKEW_MS = ALLOWED_SKEW_MS
 /** Longest the server waits for a sender's record before answering 'sender_unverified'. */
 export const SENDER_LOOKUP_TIMEOUT_MS = 6_000
 /** Room left in a fetch response for the CBOR framing around the envelopes. */

@@ -5,6 +5,7 @@
  * instance is current, and the supernode mailbox is a service of a
  * supernode's instance.
  */
+import { ALLOWED_SKEW_MS } from '../../shared/clock/clock-limits.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -30,6 +31,7 @@ import {
   IDENTITY_STATE_HEADER,
   formatState,
   parseState,
+  unverifiedPeer,
 } from '../../shared/identity/verification-state.js'
 import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { SipGatewayTuning } from './gateway/sip-gateway.js'
@@ -88,7 +90,7 @@ export class SipService {
       pinnedFingerprint: async (name) => (await contacts.get(name))?.fingerprint,
       log: log.child('identity'),
     })
-    this.history = new MessageHistory(init.datastore)
+    this.history = new MessageHistory(init.datastore, { log: log.child('history') })
     this.mailboxStore = init.mailboxStore
     this.offline = new OfflineMail({
       node: init.node,
@@ -211,7 +213,9 @@ export class SipService {
       this.decoded.set(record, all)
     }
     const now = Date.now()
-    return all.filter((d) => d.expiresAt > now)
+    // A device is tried until its expiry plus the allowed clock skew: a sender
+    // whose clock runs a few minutes fast must not find a live device expired.
+    return all.filter((d) => d.expiresAt + ALLOWED_SKEW_MS > now)
   }
 
   private async storeOffline(req: SipRequest, user: string): Promise<boolean> {
@@ -313,9 +317,7 @@ export class SipService {
       // thread: its peer is not a SIP URI, so neither the API nor the UI maps
       // it to the contact's user ID (both group by the URI's user part).
       const peer =
-        sender?.state === 'mismatch'
-          ? `${userOf(from)} (unverified key ${sender.fingerprint})`
-          : from
+        sender?.state === 'mismatch' ? unverifiedPeer(userOf(from), sender.fingerprint) : from
       await this.history.add({
         ...base,
         direction: 'in',

@@ -4,6 +4,8 @@
  * tones, notification, remote audio, live quality, timer fields, and the call
  * history (`calls`, `callLog`). Screens read `store` and call the actions.
  */
+import { unverifiedPeer } from '../../shared/identity/verification-state.js'
+import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { KaiwaBridge } from '../../shared/api/bridge.js'
 import type { CallRecordJson, MediaPath } from '../../shared/api/contract.js'
 import { normalizeUserId } from '../../shared/user-id.js'
@@ -37,6 +39,8 @@ export interface CallView {
   /** DTMF digits sent in this call. */
   dtmf: string
   busy: boolean
+  /** The caller's verification state (incoming calls), shown before answering. */
+  verification?: SenderState
 }
 
 export interface Notice {
@@ -145,6 +149,7 @@ export function createCallController(deps: CallControllerDeps): CallController {
         path,
         dtmf: dtmfSent,
         busy,
+        ...(call.verification != null ? { verification: call.verification } : {}),
       },
     })
   }
@@ -245,7 +250,11 @@ export function createCallController(deps: CallControllerDeps): CallController {
   ): void {
     const rec = callRecord({
       id: c.id,
-      peer: c.peer,
+      // A caller whose key was not the pinned one never joins that contact's history.
+      peer:
+        c.verification?.state === 'mismatch'
+          ? unverifiedPeer(c.peer, c.verification.fingerprint)
+          : c.peer,
       direction: c.direction,
       end: c.end ?? { outcome: 'failed', by: 'local', reason: '' },
       startedAt: started,

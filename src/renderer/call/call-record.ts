@@ -17,7 +17,7 @@ export function callRecord(c: FinishedCall): CallRecordJson | undefined {
   if (c.peer === '' || c.id === '') return undefined
   return {
     id: c.id.slice(0, 128),
-    peer: c.peer.slice(0, 64),
+    peer: c.peer.slice(0, 80),
     direction: c.direction,
     // An answered call that then failed still counts as answered.
     outcome: c.answeredAt != null ? 'answered' : c.end.outcome,

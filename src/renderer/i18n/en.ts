@@ -99,6 +99,11 @@ export const en = {
   'incoming.body': '{peer} is calling',
   'incoming.answer': 'Answer',
   'incoming.decline': 'Decline',
+  'incoming.verified': 'Verified: the key you trusted',
+  'incoming.firstCall': 'First call from {peer}. Key {fp}: compare it with {peer} another way.',
+  'incoming.notWhoYouKnow':
+    'This caller is not the {peer} you know: the key is different ({fp}). Do not trust this call until you have compared keys with {peer} another way.',
+  'messages.firstContact': 'First message from this key: {fp}',
 
   'call.region': 'Call with {peer}',
   'call.dialing': 'Calling…',

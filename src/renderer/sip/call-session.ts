@@ -7,6 +7,8 @@
  * Phases:  out: dialing -> ringing (180) -> active -> ended
  *          in:  incoming -> connecting (answer) -> active -> ended
  */
+import { IDENTITY_STATE_HEADER, parseState } from '../../shared/identity/verification-state.js'
+import type { SenderState } from '../../shared/identity/verification-state.js'
 import { Invitation, SessionState } from 'sip.js'
 import type { Inviter, Session, Web } from 'sip.js'
 import type { CallMedia } from './media-handler.js'
@@ -33,6 +35,11 @@ export interface KaiwaCall {
   /** The other side's user ID. */
   readonly peer: string
   readonly displayName: string
+  /**
+   * How this node verified the caller (RFC 8224 Identity against the contact's
+   * pinned key), from the INVITE's X-Kaiwa-Identity; incoming calls only.
+   */
+  readonly verification?: SenderState
   readonly phase: CallPhase
   readonly muted: boolean
   /** We put the call on hold. */
@@ -70,6 +77,7 @@ export class SipCall implements KaiwaCall {
   readonly direction: 'in' | 'out'
   readonly peer: string
   readonly displayName: string
+  readonly verification: SenderState | undefined
   private _phase: CallPhase
   private _muted = false
   private _held = false
@@ -90,6 +98,11 @@ export class SipCall implements KaiwaCall {
     this.id = session.request.callId
     this.peer = session.remoteIdentity.uri.user ?? ''
     this.displayName = session.remoteIdentity.displayName || this.peer
+    // Set by our own node after it verified the sender (any copy from the wire is stripped).
+    this.verification =
+      session instanceof Invitation
+        ? parseState(session.request.getHeader(IDENTITY_STATE_HEADER))
+        : undefined
     this._phase = this.direction === 'in' ? 'incoming' : 'dialing'
     session.stateChange.addListener((state) => this.onState(state))
     session.delegate = {

@@ -6,30 +6,19 @@
  * X-Kaiwa-Identity): verified, first contact with the key fingerprint, or a
  * loud warning when the key is not the one pinned for that name.
  */
-import type { SenderState } from '../../shared/identity/verification-state.js'
-import type { CallView } from '../call/call-controller.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { Dialog } from './Dialog.js'
 import { useStore } from './hooks.js'
 import { CallerVerification } from './SenderVerification.js'
 
-/**
- * The caller's verification state, when the call controller carries it
- * (`CallView.verification`, parsed from the INVITE's X-Kaiwa-Identity with
- * parseState). Read structurally so this screen works before and after that
- * field exists.
- */
-function senderOf(call: CallView): SenderState | undefined {
-  return (call as CallView & { verification?: SenderState }).verification
-}
-
 export function IncomingCall() {
   const app = useApp()
   const { current } = useStore(app.calls.store)
   const { contacts } = useStore(app.contacts.store)
   if (current == null || current.phase !== 'incoming') return null
-  const sender = senderOf(current)
+  // Parsed from the INVITE's X-Kaiwa-Identity (call-session.ts).
+  const sender = current.verification
   // The node's verdict on this INVITE wins; the address book's view of the
   // name is the fallback when the call carries none.
   const keyChanged = sender == null && contacts.some((c) => c.name === current.peer && c.keyChanged)

@@ -13,22 +13,22 @@ export function CallerVerification(props: { peer: string; sender: SenderState | 
   if (sender == null) return null
   if (sender.state === 'verified') {
     return (
-      <span className="identity identity-verified" title={t('contacts.pinnedKey')}>
+      <span className="identity identity-verified">
         <span aria-hidden="true">✓ </span>
-        {t('contacts.pinnedKey')}
+        {t('incoming.verified')}
       </span>
     )
   }
   if (sender.state === 'new') {
     return (
       <p className="identity identity-new">
-        {t('card.fingerprint')}: <code>{sender.fingerprint}</code>
+        {t('incoming.firstCall', { peer, fp: sender.fingerprint })}
       </p>
     )
   }
   return (
     <p className="pill pill-danger identity identity-mismatch" role="alert">
-      {t('call.keyWarning', { peer })} {t('card.fingerprint')}: <code>{sender.fingerprint}</code>
+      {t('incoming.notWhoYouKnow', { peer, fp: sender.fingerprint })}
     </p>
   )
 }
@@ -55,7 +55,7 @@ export function MessageVerification(props: {
   }
   return (
     <p className="message-note identity identity-new">
-      {t('card.fingerprint')}: <code>{fingerprint}</code>
+      {t('messages.firstContact', { fp: fingerprint ?? '?' })}
     </p>
   )
 }

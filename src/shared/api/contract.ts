@@ -221,7 +221,8 @@ export type MediaPath = z.infer<typeof MediaPathSchema>
 
 export const CallRecordJsonSchema = z.object({
   id: z.string().min(1).max(128),
-  peer: z.string().min(1).max(64),
+  /** A user ID, or `alice (unverified key FP)` for a caller whose key was not the pinned one. */
+  peer: z.string().min(1).max(80),
   direction: CallDirectionSchema,
   outcome: CallOutcomeSchema,
   startedAt: z.string(),
@@ -245,7 +246,8 @@ export const AboutSchema = z.object({
   dataDir: z.string(),
 })
 
-const PeerInput = z.object({ peer: z.string().min(1).max(64) })
+/** A user ID, or the `alice (unverified key FP)` thread of a key other than the pinned one. */
+const PeerInput = z.object({ peer: z.string().min(1).max(80) })
 
 /**
  * Methods of the control API. Each is served as `POST /api/v1/<method>` with a

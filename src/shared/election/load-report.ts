@@ -8,6 +8,7 @@
  * per supernode each one carries TARGET_CLIENTS_PER_SUPERNODE ×
  * CLIENT_ATTACHMENTS attachments.
  */
+import { ALLOWED_SKEW_MS } from '../clock/clock-limits.js'
 import { z } from 'zod'
 import { KaiwaError } from '../errors.js'
 
@@ -52,7 +53,7 @@ export const LOAD_REPORT_INTERVAL_MS = 60_000
 export const LOAD_REPORT_MAX_AGE_MS = 3 * LOAD_REPORT_INTERVAL_MS
 
 /** Tolerated clock difference for a report's timestamp in the future. */
-export const LOAD_REPORT_MAX_SKEW_MS = 5 * 60_000
+export const LOAD_REPORT_MAX_SKEW_MS = ALLOWED_SKEW_MS
 
 export const LoadReportSchema = z.object({
   /** Clients attached to this supernode now. */

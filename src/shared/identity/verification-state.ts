@@ -43,3 +43,23 @@ export function parseState(value: string | undefined | null): SenderState | unde
   if (m == null) return undefined
   return { state: m[1] as VerificationState, fingerprint: m[2]!, conflict: m[3] != null }
 }
+
+/**
+ * The conversation / call-log peer for a sender whose key is not the pinned
+ * one: `alice (unverified key ABCD-…)`. It is not a user ID, so it never
+ * merges into the pinned contact's thread or call history.
+ */
+export function unverifiedPeer(user: string, fingerprint: string): string {
+  return `${user} (unverified key ${fingerprint})`
+}
+
+const UNVERIFIED_PEER_RE =
+  /^([a-z0-9._-]{1,32}) \(unverified key ([a-z2-7]{4}(?:-[a-z2-7]{4}){3})\)$/
+
+/** The parts of an `unverifiedPeer`, or undefined for anything else. */
+export function parseUnverifiedPeer(
+  peer: string,
+): { user: string; fingerprint: string } | undefined {
+  const m = UNVERIFIED_PEER_RE.exec(peer)
+  return m == null ? undefined : { user: m[1]!, fingerprint: m[2]! }
+}

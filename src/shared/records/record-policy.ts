@@ -3,6 +3,7 @@
  * or returns a record runs these, so they are pure: the caller passes `now`,
  * nothing here reads the clock, and the same inputs always give the same answer.
  */
+import { ALLOWED_SKEW_MS } from '../clock/clock-limits.js'
 import { equals } from 'uint8arrays'
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidRecordError, NameTakenError, StaleRecordError } from '../errors.js'
@@ -29,7 +30,7 @@ export const MAX_DEVICES = 8
 /** Addresses per device; more rarely help and only make dialing slower. */
 export const MAX_ADDRS_PER_DEVICE = 8
 /** Tolerated disagreement between the signer's clock and ours, for issuedAt and TTL checks. */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000
+export const MAX_CLOCK_SKEW_MS = ALLOWED_SKEW_MS
 /** Lifetime of a device entry, like a SIP registration's Expires: a device that stops refreshing drops off. */
 export const CONTACT_TTL_MS = 10 * 60_000
 /** How often an online device republishes: half the TTL, so one lost refresh does not take it offline. */
