@@ -25,7 +25,7 @@ import type { KaiwaLibp2p, KaiwaServiceFactories } from '../overlay/node/libp2p-
 import { relayKeeper } from '../overlay/node/relay-keeper.js'
 import { roleService } from '../overlay/node/role-service.js'
 import { supernodeTracker } from '../overlay/node/supernode-tracker.js'
-import type { userRecordValidators } from '../overlay/record-validator.js'
+import type { userRecordValidators } from '../overlay/names/record-validator.js'
 import { clockService } from '../overlay/clock/clock-service.js'
 import type { ClockService, ClockServiceComponents } from '../overlay/clock/clock-service.js'
 import { sipLinks } from '../overlay/sip/sip-links.js'

@@ -6,8 +6,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Key } from 'interface-datastore'
 import { encode } from 'cborg'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
-import { openDataDir } from '../../src/overlay/data-dir.js'
-import { encodeIdentity } from '../../src/overlay/identity-store.js'
+import { openDataDir } from '../../src/overlay/store/data-dir.js'
+import { encodeIdentity } from '../../src/overlay/identity/identity-store.js'
 
 export async function seedIdentity(dataDir: string, accountKey: Ed25519PrivateKey): Promise<void> {
   const dir = await openDataDir(dataDir)

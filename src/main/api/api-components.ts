@@ -9,10 +9,10 @@ import type { Datastore } from 'interface-datastore'
 import type { MailboxStore } from '../../overlay/mailbox/mailbox-store.js'
 import type { KaiwaLibp2p } from '../../overlay/node/libp2p-factory.js'
 import type { RoleController } from '../../overlay/node/role-controller.js'
-import type { SettingsStore } from '../../overlay/settings-store.js'
+import type { SettingsStore } from '../../overlay/store/settings-store.js'
 import type { SipService } from '../../overlay/sip/sip-service.js'
 import type { TurnService } from '../../overlay/turn/turn-service.js'
-import type { PublishResult, UserDirectory } from '../../overlay/user-directory.js'
+import type { PublishResult, UserDirectory } from '../../overlay/names/user-directory.js'
 
 export interface ApiComponents {
   /** The current libp2p instance (it changes with the role). */

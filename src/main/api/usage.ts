@@ -6,8 +6,8 @@
  * that are not supernodes), DHT records stored, and offline mail held.
  */
 import type { ApiOutput, SupernodeCaps } from '../../shared/api/contract.js'
-import { countStoredRecords } from '../../overlay/record-validator.js'
-import { effectiveCaps } from '../../overlay/settings-store.js'
+import { countStoredRecords } from '../../overlay/names/record-validator.js'
+import { effectiveCaps } from '../../overlay/store/settings-store.js'
 import type { ApiComponents } from './api-components.js'
 
 const MIB = 1024 * 1024

@@ -24,7 +24,7 @@ import { ReplayCache } from '../../shared/identity/replay-cache.js'
 import { addIdentityHeader, verifyIdentityHeader } from '../../shared/identity/sip-identity.js'
 import type { SipRequest } from '../../shared/sip/sip-message.js'
 import { parseNameAddr } from '../../shared/sip/sip-uri.js'
-import type { LookupResult } from '../user-directory.js'
+import type { LookupResult } from '../names/user-directory.js'
 import { IDENTITY_STATE_HEADER, formatState } from '../../shared/identity/verification-state.js'
 import type { SenderState, VerificationState } from '../../shared/identity/verification-state.js'
 

@@ -3,7 +3,7 @@
  * composition root that already reports a damaged data directory to the user
  * (and stops) reports these the same way.
  */
-import { DataDirError } from '../data-dir.js'
+import { DataDirError } from './data-dir.js'
 
 /**
  * The data was written by a newer Kaiwa (a downgrade). Opening it would either

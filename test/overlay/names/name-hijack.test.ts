@@ -17,7 +17,7 @@ import {
 import { mintClaimStamp, stampWork } from '../../../src/shared/records/claim-pow.js'
 import { userRecordKey } from '../../../src/shared/records/dht-key.js'
 import { CLAIM_TTL_MS, CONTACT_TTL_MS } from '../../../src/shared/records/record-policy.js'
-import { readStoredRecord } from '../../../src/overlay/record-validator.js'
+import { readStoredRecord } from '../../../src/overlay/names/record-validator.js'
 import { connect, startNameNode, TEST_POW_BITS, type NameNode } from './name-nodes.js'
 
 const started: NameNode[] = []

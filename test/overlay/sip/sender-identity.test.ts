@@ -9,7 +9,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { SenderIdentity } from '../../../src/overlay/sip/sender-identity.js'
-import type { LookupResult } from '../../../src/overlay/user-directory.js'
+import type { LookupResult } from '../../../src/overlay/names/user-directory.js'
 import {
   IDENTITY_STATE_HEADER,
   formatState,

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MessageHistory } from '../../../src/overlay/sip/message-history.js'
-import { SettingsStore } from '../../../src/overlay/settings-store.js'
+import { SettingsStore } from '../../../src/overlay/store/settings-store.js'
 import { ContactBook } from '../../../src/overlay/store/contact-book.js'
 import { migrateAll, storageHealth } from '../../../src/overlay/store/migrate-all.js'
 import { quarantinedBytes, readQuarantine } from '../../../src/overlay/store/quarantine.js'

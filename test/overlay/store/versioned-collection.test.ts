@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Key } from 'interface-datastore'
 import { z } from 'zod'
-import { DataDirError } from '../../../src/overlay/data-dir.js'
+import { DataDirError } from '../../../src/overlay/store/data-dir.js'
 import { ContactBook } from '../../../src/overlay/store/contact-book.js'
 import { migrateAll, STORED_COLLECTIONS } from '../../../src/overlay/store/migrate-all.js'
 import { claimSchemaVersion } from '../../../src/overlay/store/schema-version.js'

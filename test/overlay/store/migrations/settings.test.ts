@@ -1,6 +1,6 @@
 /** settings v1 → v2: the settings today's SettingsStore wrote keep the claimed name and mode. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { SettingsStore } from '../../../../src/overlay/settings-store.js'
+import { SettingsStore } from '../../../../src/overlay/store/settings-store.js'
 import {
   settingsCollection,
   settingsV1ToV2,

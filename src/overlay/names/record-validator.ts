@@ -23,24 +23,24 @@ import { equals } from 'uint8arrays'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { Datastore } from 'interface-datastore'
-import { NameTakenError } from '../shared/errors.js'
-import { decodeContactRecord, encodeContactRecord } from '../shared/records/contact-record.js'
-import type { ContactRecord } from '../shared/records/contact-record.js'
+import { NameTakenError } from '../../shared/errors.js'
+import { decodeContactRecord, encodeContactRecord } from '../../shared/records/contact-record.js'
+import type { ContactRecord } from '../../shared/records/contact-record.js'
 import {
   checkFirstClaim,
   checkReplaces,
   isLive,
   selectBestRecord,
   validateContactRecord,
-} from '../shared/records/record-policy.js'
+} from '../../shared/records/record-policy.js'
 import {
   nameFromRecordKey,
   userRecordKey,
   USER_RECORD_NAMESPACE,
-} from '../shared/records/dht-key.js'
-import { judgeFirstClaim, type NeighbourHolding } from '../shared/records/first-claim-verdict.js'
-import { NameLedger } from './names/name-ledger.js'
-import type { NeighbourQuery } from './names/neighbour-query.js'
+} from '../../shared/records/dht-key.js'
+import { judgeFirstClaim, type NeighbourHolding } from '../../shared/records/first-claim-verdict.js'
+import { NameLedger } from './name-ledger.js'
+import type { NeighbourQuery } from './neighbour-query.js'
 
 /** kad-dht keeps values under `<datastorePrefix>/record/<base32 key>`. */
 export const DHT_RECORD_PREFIX = '/dht/record'

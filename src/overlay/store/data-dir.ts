@@ -7,7 +7,7 @@
 import { chmod, mkdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
-import { KaiwaError } from '../shared/errors.js'
+import { KaiwaError } from '../../shared/errors.js'
 
 export class DataDirError extends KaiwaError {
   constructor(message: string, options?: { cause?: unknown }) {

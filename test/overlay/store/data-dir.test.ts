@@ -7,9 +7,9 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
-import { DataDirError } from '../../src/overlay/data-dir.js'
-import type { KaiwaNode } from '../../src/main/kaiwa-node.js'
-import { startTestNode, tempDir } from '../helpers/nodes.js'
+import { DataDirError } from '../../../src/overlay/store/data-dir.js'
+import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
+import { startTestNode, tempDir } from '../../helpers/nodes.js'
 
 const IDENTITY_KEY = new Key('/kaiwa/identity')
 const META_KEY = new Key('/kaiwa/meta')

@@ -13,15 +13,15 @@ import { Key } from 'interface-datastore'
 import { decode, encode } from 'cborg'
 import type { Ed25519PrivateKey, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import { DataDirError } from './data-dir.js'
+import { DataDirError } from '../store/data-dir.js'
 import {
   IDENTITY_COLLECTION,
   IDENTITY_FORMAT_VERSION,
   checkIdentityVersion,
   identityFormatOf,
-} from './store/migrations/identity.js'
-import { encodeSchemaRecord, schemaKey } from './store/schema-version.js'
-import { StorageVersionError } from './store/storage-errors.js'
+} from '../store/migrations/identity.js'
+import { encodeSchemaRecord, schemaKey } from '../store/schema-version.js'
+import { StorageVersionError } from '../store/storage-errors.js'
 
 const IDENTITY_KEY = new Key('/kaiwa/identity')
 /** Written together with the identity; its presence means "this store was initialised". */

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLan, netnsAvailable } from '../helpers/netns.js'
-import type { Lan } from '../helpers/netns.js'
-import { assertBuilt } from '../helpers/cli.js'
+import { createLan, netnsAvailable } from '../../helpers/netns.js'
+import type { Lan } from '../../helpers/netns.js'
+import { assertBuilt } from '../../helpers/cli.js'
 
 const procs: ChildProcess[] = []
 let lan: Lan

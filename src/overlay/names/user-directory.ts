@@ -25,18 +25,18 @@ import {
   NameTakenError,
   NoOverlayPeersError,
   OverlayTimeoutError,
-} from '../shared/errors.js'
-import { normalizeUserId } from '../shared/user-id.js'
-import { userRecordKey } from '../shared/records/dht-key.js'
+} from '../../shared/errors.js'
+import { normalizeUserId } from '../../shared/user-id.js'
+import { userRecordKey } from '../../shared/records/dht-key.js'
 import {
   decodeContactRecord,
   encodeContactRecord,
   signContactRecord,
-} from '../shared/records/contact-record.js'
-import { CLAIM_POW_BITS, mintClaimStamp, verifyClaimStamp } from '../shared/records/claim-pow.js'
-import { isConflict, tallyClaims } from '../shared/records/claim-ranking.js'
-import { quorumRead, type QuorumReadInit, type Responder } from './names/quorum-read.js'
-import type { ContactRecord, Device } from '../shared/records/contact-record.js'
+} from '../../shared/records/contact-record.js'
+import { CLAIM_POW_BITS, mintClaimStamp, verifyClaimStamp } from '../../shared/records/claim-pow.js'
+import { isConflict, tallyClaims } from '../../shared/records/claim-ranking.js'
+import { quorumRead, type QuorumReadInit, type Responder } from './quorum-read.js'
+import type { ContactRecord, Device } from '../../shared/records/contact-record.js'
 import {
   CLAIM_TTL_MS,
   CONTACT_REFRESH_MS,
@@ -46,10 +46,10 @@ import {
   mergeDevices,
   nextSeq,
   validateContactRecord,
-} from '../shared/records/record-policy.js'
+} from '../../shared/records/record-policy.js'
 import { readStoredRecord } from './record-validator.js'
-import { pickDeviceAddrs } from './node/device-addrs.js'
-import type { KaiwaLibp2p } from './node/libp2p-factory.js'
+import { pickDeviceAddrs } from '../node/device-addrs.js'
+import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 
 const OWN_RECORD_KEY = new Key('/kaiwa/own-record')
 /** A record issued this recently is the newest one an online owner has published. */

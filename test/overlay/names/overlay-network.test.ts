@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { startNetwork, startTestNode, waitFor, dhtServers } from '../helpers/nodes.js'
-import type { TestNetwork } from '../helpers/nodes.js'
-import type { KaiwaNode } from '../../src/main/kaiwa-node.js'
-import { userRecordKey } from '../../src/shared/records/dht-key.js'
-import { encodeContactRecord, signContactRecord } from '../../src/shared/records/contact-record.js'
-import { readStoredRecord } from '../../src/overlay/record-validator.js'
-import { CLAIM_TTL_MS, CONTACT_TTL_MS } from '../../src/shared/records/record-policy.js'
+import { startNetwork, startTestNode, waitFor, dhtServers } from '../../helpers/nodes.js'
+import type { TestNetwork } from '../../helpers/nodes.js'
+import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
+import { userRecordKey } from '../../../src/shared/records/dht-key.js'
+import { encodeContactRecord, signContactRecord } from '../../../src/shared/records/contact-record.js'
+import { readStoredRecord } from '../../../src/overlay/names/record-validator.js'
+import { CLAIM_TTL_MS, CONTACT_TTL_MS } from '../../../src/shared/records/record-policy.js'
 
 const SUPERNODES = 3
 const CLIENTS = 17

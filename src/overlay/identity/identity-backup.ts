@@ -14,7 +14,7 @@ import { scryptAsync } from '@noble/hashes/scrypt.js'
 import { randomBytes } from '@noble/hashes/utils.js'
 import { decode, encode } from 'cborg'
 import { fromString, toString } from 'uint8arrays'
-import { KaiwaError } from '../shared/errors.js'
+import { KaiwaError } from '../../shared/errors.js'
 
 const MAGIC = 'kaiwa-backup-1:'
 const SCRYPT = { N: 2 ** 17, r: 8, p: 1, dkLen: 32 }

@@ -7,19 +7,19 @@
  */
 import { z } from 'zod'
 import type { Datastore } from 'interface-datastore'
-import { SupernodeCapsSchema, SupernodeModeSchema } from '../shared/api/contract.js'
-import type { SupernodeCaps } from '../shared/api/contract.js'
-import type { StoreOptions } from './store/json-collection.js'
-import { settingsCollection } from './store/migrations/settings.js'
-import type { StoredSettingsV2 } from './store/migrations/settings.js'
-import { quarantineEntry } from './store/quarantine.js'
+import { SupernodeCapsSchema, SupernodeModeSchema } from '../../shared/api/contract.js'
+import type { SupernodeCaps } from '../../shared/api/contract.js'
+import type { StoreOptions } from './json-collection.js'
+import { settingsCollection } from './migrations/settings.js'
+import type { StoredSettingsV2 } from './migrations/settings.js'
+import { quarantineEntry } from './quarantine.js'
 import {
   entryKey,
   openCollection,
   readEntry,
   scan,
   writeEntry,
-} from './store/versioned-collection.js'
+} from './versioned-collection.js'
 
 const SETTINGS_KEY = entryKey(settingsCollection, 'settings')
 
