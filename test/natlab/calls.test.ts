@@ -28,8 +28,10 @@ import type { LabNode } from './kaiwa-lab.js'
 import { createPairingsLab, modePairing, sameNatPairing, startPairing } from './pairings.js'
 import type { PairingContext, PairingSpec } from './pairings.js'
 import { chromiumUnavailableReason } from './phone.js'
+import { required } from '../helpers/requirements.js'
 
-const skip = labUnavailableReason() ?? chromiumUnavailableReason()
+const skip = labUnavailableReason()
+required(skip == null, `the NAT lab (${skip ?? ''})`) ?? chromiumUnavailableReason()
 if (skip != null) console.warn(`NAT lab call tests skipped: ${skip}`)
 
 const UDP_TIMEOUT_S = 30

@@ -27,8 +27,10 @@ import {
 } from './pairings.js'
 import type { PairingContext, PairingResult } from './pairings.js'
 import type { LinkKind } from './link-path.js'
+import { required } from '../helpers/requirements.js'
 
 const skip = labUnavailableReason()
+required(skip == null, `the NAT lab (${skip ?? ''})`)
 if (skip != null) console.warn(`NAT lab tests skipped: ${skip}`)
 
 const UDP_TIMEOUT_S = 30

@@ -18,8 +18,10 @@ import {
   splitHostPort,
   startProbeServers,
 } from './nat-probe.js'
+import { required } from '../helpers/requirements.js'
 
 const skip = labUnavailableReason()
+required(skip == null, `the NAT lab (${skip ?? ''})`)
 if (skip != null) console.warn(`NAT lab tests skipped: ${skip}`)
 
 const UDP_TIMEOUT_S = 4

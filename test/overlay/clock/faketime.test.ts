@@ -15,8 +15,12 @@ import type { Libp2p } from '@libp2p/interface'
 import { clockService } from '../../../src/overlay/clock/clock-service.js'
 import type { ClockService } from '../../../src/overlay/clock/clock-service.js'
 import { plainNode, testLog } from '../rpc/plain-libp2p.js'
+import { required } from '../../helpers/requirements.js'
 
-const haveFaketime = spawnSync('faketime', ['-f', '+0', 'true']).status === 0
+const haveFaketime = required(
+  spawnSync('faketime', ['-f', '+0', 'true']).status === 0,
+  "apt's faketime",
+)
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
 
 const children: ChildProcess[] = []

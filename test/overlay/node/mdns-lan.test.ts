@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLan, netnsAvailable } from '../../helpers/netns.js'
 import type { Lan } from '../../helpers/netns.js'
 import { assertBuilt } from '../../helpers/cli.js'
+import { required } from '../../helpers/requirements.js'
 
 const procs: ChildProcess[] = []
 let lan: Lan
@@ -65,28 +66,31 @@ async function peersOf(ns: string, dataDir: string): Promise<number> {
   return JSON.parse(out).peers
 }
 
-describe.runIf(netnsAvailable())('mDNS on a LAN of network namespaces', () => {
-  beforeAll(async () => {
-    await assertBuilt()
-    lan = createLan(3)
-    base = await mkdtemp(join(tmpdir(), 'kaiwa-mdns-'))
-  }, 30_000)
-  afterAll(async () => {
-    for (const p of procs) p.kill('SIGKILL')
-    lan?.destroy()
-    if (base) await rm(base, { recursive: true, force: true })
-  })
+describe.runIf(required(netnsAvailable(), 'root with network namespaces'))(
+  'mDNS on a LAN of network namespaces',
+  () => {
+    beforeAll(async () => {
+      await assertBuilt()
+      lan = createLan(3)
+      base = await mkdtemp(join(tmpdir(), 'kaiwa-mdns-'))
+    }, 30_000)
+    afterAll(async () => {
+      for (const p of procs) p.kill('SIGKILL')
+      lan?.destroy()
+      if (base) await rm(base, { recursive: true, force: true })
+    })
 
-  it('finds a peer on the LAN with mDNS, and not with --no-mdns', async () => {
-    const [a, b, c] = ['h0', 'h1', 'h2'].map((h) => join(base, h))
-    await nodeIn(lan.namespaces[0]!, a!, ['--supernode', 'on'])
-    await nodeIn(lan.namespaces[1]!, b!, ['--supernode', 'off'])
-    await nodeIn(lan.namespaces[2]!, c!, ['--supernode', 'off', '--no-mdns'])
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline && (await peersOf(lan.namespaces[1]!, b!)) === 0)
-      await new Promise((r) => setTimeout(r, 250))
-    expect(await peersOf(lan.namespaces[1]!, b!)).toBeGreaterThan(0)
-    // c neither announces nor listens, and nobody was told its address.
-    expect(await peersOf(lan.namespaces[2]!, c!)).toBe(0)
-  }, 60_000)
-})
+    it('finds a peer on the LAN with mDNS, and not with --no-mdns', async () => {
+      const [a, b, c] = ['h0', 'h1', 'h2'].map((h) => join(base, h))
+      await nodeIn(lan.namespaces[0]!, a!, ['--supernode', 'on'])
+      await nodeIn(lan.namespaces[1]!, b!, ['--supernode', 'off'])
+      await nodeIn(lan.namespaces[2]!, c!, ['--supernode', 'off', '--no-mdns'])
+      const deadline = Date.now() + 20_000
+      while (Date.now() < deadline && (await peersOf(lan.namespaces[1]!, b!)) === 0)
+        await new Promise((r) => setTimeout(r, 250))
+      expect(await peersOf(lan.namespaces[1]!, b!)).toBeGreaterThan(0)
+      // c neither announces nor listens, and nobody was told its address.
+      expect(await peersOf(lan.namespaces[2]!, c!)).toBe(0)
+    }, 60_000)
+  },
+)

@@ -15,10 +15,11 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueTurnCredentials } from '../../../src/overlay/turn/turn-credentials.js'
 import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
+import { required } from '../../helpers/requirements.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const SECRET = 'chromium-relay-secret'
-const haveChromium = existsSync(CHROMIUM)
+const haveChromium = required(existsSync(CHROMIUM), `Chromium at ${CHROMIUM}`)
 if (!haveChromium) console.warn(`chromium-relay.test.ts skipped: ${CHROMIUM} is missing`)
 
 interface SideStats {
