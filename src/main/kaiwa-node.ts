@@ -306,9 +306,17 @@ function assemble(
   const { roles, directory, node } = parts
   const log = ring.log
   const claim = async (name: string): Promise<PublishResult> => {
-    const result = await directory.claim(name)
-    await settings.update({ name: result.record.name })
-    return result
+    try {
+      const result = await directory.claim(name)
+      await settings.update({ name: result.record.name })
+      return result
+    } catch (err) {
+      // A clock far off is the likeliest reason storing nodes refuse a valid
+      // claim (issuedAt in their future or past): say so, and how to fix it.
+      const clock = node().services.clock.ownSkew()
+      if (clock.state === 'warn' && err instanceof Error) err.message += `. ${clock.message}`
+      throw err
+    }
   }
   const components: ApiComponents = {
     libp2p: node,

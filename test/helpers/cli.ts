@@ -82,8 +82,11 @@ export async function spawnNode(
   args: string[],
   dataHome: string,
   timeoutMs = 45_000,
+  /** A command the node runs under, e.g. `['faketime', '+3 minutes']`. */
+  wrap: string[] = [],
 ): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'node', ...args], {
+  const argv = [...wrap, process.execPath, BIN, 'node', ...args]
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
     env: childEnv(dataHome),
     stdio: ['ignore', 'pipe', 'pipe'],
