@@ -58,9 +58,10 @@ const CACHE_TTL_MS = 30_000
 const DEFAULT_TIMEOUT_MS = 10_000
 const PEER_WAIT_MS = 5_000
 
+/** No storing node took the record: the overlay refused it (503, with the reason for the user). */
 export class PublishError extends KaiwaError {
   constructor(message: string) {
-    super(message, 'internal')
+    super(message, 'rejected')
     this.name = 'PublishError'
   }
 }
@@ -318,8 +319,14 @@ export class UserDirectory {
     if (now != null && !this.ownedByUs(now.record)) throw new NameTakenError(name)
     // Storing nodes that checked with their neighbours may answer after our
     // per-request timeout yet still store the record: the overlay has it.
-    if (now != null && now.record.seq === seq) return now.responses
-    throw new PublishError(`no supernode accepted the record for "${name}"; see the node log`)
+    // Only another node's answer counts: kad-dht keeps a client's own put in
+    // its local store, which a lookup falls back to (found by a node whose
+    // clock was hours off: every storing node refused, and its claim
+    // "succeeded" from its own copy).
+    if (now != null && now.record.seq === seq && now.source === 'network') return now.responses
+    throw new PublishError(
+      `no supernode accepted the record for "${name}" (they log why: a clock far off, a name taken meanwhile)`,
+    )
   }
 
   private async loadOwnRecord(name: string): Promise<ContactRecord | undefined> {
