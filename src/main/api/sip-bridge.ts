@@ -16,7 +16,7 @@
  */
 import { extractUri } from '../../overlay/sip/local-registrar.js'
 import type { Deliver } from '../../overlay/sip/local-registrar.js'
-import type { SipFlow } from '../../overlay/sip/sip-router.js'
+import type { SipFlow } from '../../overlay/sip/sip-router-types.js'
 import { SipFrameSchema, encodeSipFrame } from '../../shared/api/sip-bridge-protocol.js'
 import { randomToken, respond } from '../../shared/sip/responses.js'
 import {

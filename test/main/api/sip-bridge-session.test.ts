@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { createSipBridge } from '../../../src/main/api/sip-bridge.js'
 import type { SipBridgeTarget } from '../../../src/main/api/sip-bridge.js'
-import type { SipFlow } from '../../../src/overlay/sip/sip-router.js'
+import type { SipFlow } from '../../../src/overlay/sip/sip-router-types.js'
 import { respond } from '../../../src/shared/sip/responses.js'
 import {
   SipHeaders,

@@ -13,7 +13,7 @@ import type {
   Resolution,
   SipFlow,
   SipRouterInit,
-} from '../../../src/overlay/sip/sip-router.js'
+} from '../../../src/overlay/sip/sip-router-types.js'
 import type { Deliver } from '../../../src/overlay/sip/local-registrar.js'
 import type { SipLink } from '../../../src/overlay/sip/sip-links.js'
 import { buildRequest } from '../../../src/shared/sip/request-builder.js'

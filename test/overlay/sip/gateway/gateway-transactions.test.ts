@@ -10,7 +10,7 @@ import { connect } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
 import type { Deliver } from '../../../../src/overlay/sip/local-registrar.js'
-import type { SipFlow } from '../../../../src/overlay/sip/sip-router.js'
+import type { SipFlow } from '../../../../src/overlay/sip/sip-router-types.js'
 import {
   SipHeaders,
   createResponse,
