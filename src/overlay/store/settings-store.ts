@@ -13,13 +13,7 @@ import type { StoreOptions } from './json-collection.js'
 import { settingsCollection } from './migrations/settings.js'
 import type { StoredSettingsV2 } from './migrations/settings.js'
 import { quarantineEntry } from './quarantine.js'
-import {
-  entryKey,
-  openCollection,
-  readEntry,
-  scan,
-  writeEntry,
-} from './versioned-collection.js'
+import { entryKey, openCollection, readEntry, scan, writeEntry } from './versioned-collection.js'
 
 const SETTINGS_KEY = entryKey(settingsCollection, 'settings')
 

@@ -9,7 +9,10 @@ import { startNetwork, startTestNode, waitFor, dhtServers } from '../../helpers/
 import type { TestNetwork } from '../../helpers/nodes.js'
 import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
 import { userRecordKey } from '../../../src/shared/records/dht-key.js'
-import { encodeContactRecord, signContactRecord } from '../../../src/shared/records/contact-record.js'
+import {
+  encodeContactRecord,
+  signContactRecord,
+} from '../../../src/shared/records/contact-record.js'
 import { readStoredRecord } from '../../../src/overlay/names/record-validator.js'
 import { CLAIM_TTL_MS, CONTACT_TTL_MS } from '../../../src/shared/records/record-policy.js'
 

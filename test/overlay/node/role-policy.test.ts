@@ -6,7 +6,11 @@
 import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
-import { hasPublicAddress, initialRole, reachability } from '../../../src/overlay/node/role-policy.js'
+import {
+  hasPublicAddress,
+  initialRole,
+  reachability,
+} from '../../../src/overlay/node/role-policy.js'
 import type { KaiwaNode } from '../../../src/main/kaiwa-node.js'
 import { startTestNode, tcpAddr, waitFor, dhtServers } from '../../helpers/nodes.js'
 

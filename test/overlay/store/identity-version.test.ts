@@ -7,7 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Key } from 'interface-datastore'
 import { decode, encode } from 'cborg'
 import { DataDirError } from '../../../src/overlay/store/data-dir.js'
-import { encodeIdentity, loadOrCreateIdentity } from '../../../src/overlay/identity/identity-store.js'
+import {
+  encodeIdentity,
+  loadOrCreateIdentity,
+} from '../../../src/overlay/identity/identity-store.js'
 import { migrateAll } from '../../../src/overlay/store/migrate-all.js'
 import { StorageVersionError } from '../../../src/overlay/store/storage-errors.js'
 import { getJson, openTempStore, putRaw } from './level-store.js'
