@@ -4,14 +4,15 @@
  *
  * - ICE servers per call: the UA fetches fresh STUN/TURN credentials before
  *   each call and hands them over through `mediaFor(session)`;
- * - fast gathering: a short gathering timeout and an early finish once a
- *   relay or server-reflexive candidate exists (see ice-gathering.ts);
+ * - fast gathering: a short gathering timeout (a longer ceiling with TURN)
+ *   and an early finish once a relay or server-reflexive candidate exists
+ *   (see ice-gathering.ts);
  * - a hook before the microphone is opened (Electron asks for the
  *   permission there).
  */
 import { Web } from 'sip.js'
 import type { Session } from 'sip.js'
-import { EarlyGathering, hasTurnServer } from './ice-gathering.js'
+import { EarlyGathering, gatheringTimeoutMs, hasTurnServer } from './ice-gathering.js'
 
 /** What one call needs for its media. */
 export interface CallMedia {
@@ -22,7 +23,7 @@ export interface CallMedia {
 
 export interface MediaHandlerOptions {
   mediaFor(session: Session): CallMedia | undefined
-  /** Longest ICE gathering, ms (sip.js's own default is 5 s). */
+  /** Longest ICE gathering without TURN, ms (sip.js's own default is 5 s); with TURN, at least TURN_GATHERING_CEILING_MS. */
   iceGatheringTimeoutMs: number
   /** Runs before getUserMedia. */
   beforeMedia?: () => Promise<void>
@@ -50,9 +51,11 @@ export function createMediaHandlerFactory(
   return (session, options) => {
     const media = opts.mediaFor(session)
     const iceServers = media?.iceServers ?? []
+    const turn = hasTurnServer(iceServers)
     const sdh = base(session, {
       ...options,
-      iceGatheringTimeout: opts.iceGatheringTimeoutMs,
+      // With TURN, a longer cap: the relay candidate needs two round trips (ice-gathering.ts).
+      iceGatheringTimeout: gatheringTimeoutMs(turn, opts.iceGatheringTimeoutMs),
       peerConnectionConfiguration: {
         iceServers,
         bundlePolicy: 'max-bundle',
@@ -63,7 +66,7 @@ export function createMediaHandlerFactory(
         iceCandidatePoolSize: 1,
       },
     })
-    const early = new EarlyGathering(hasTurnServer(iceServers), () => sdh.iceGatheringComplete())
+    const early = new EarlyGathering(turn, () => sdh.iceGatheringComplete())
     sdh.peerConnectionDelegate = {
       onicecandidate: (ev) => {
         if (ev.candidate) early.candidate(ev.candidate)
