@@ -8,7 +8,10 @@
  * collect them, one per peer, and stop:
  *   - early, as soon as `agree` responders hold records under one key and no
  *     responder disagrees (the fast path: one `get`, a few round trips), when
- *     the caller allows an early stop;
+ *     the caller allows an early stop, and the newest of them is at least as
+ *     new (`seq`) as the newest record the caller has already seen under that
+ *     key: a lookup never settles for an older record than one it knows of
+ *     (a supernode restarted with old data answering first, issue 13);
  *   - after `max` responders with records;
  *   - `settleMs` after the first record, taking what has arrived by then;
  *   - when the query ends, or at the caller's deadline.
@@ -62,6 +65,11 @@ export interface QuorumReadOptions {
   acceptable?: (r: ContactRecord) => boolean
   /** Responders already known (this node's own store), counted like any other. */
   seed?: Responder[]
+  /**
+   * The newest record the caller has seen for this key (from earlier lookups
+   * or its own publish): no early stop on an older `seq` under its account key.
+   */
+  known?: ContactRecord
 }
 
 export async function quorumRead(
@@ -82,7 +90,7 @@ export async function quorumRead(
   if (responders.length > 0) startSettle()
   const done = (): boolean =>
     responders.length >= max ||
-    (options.early && agreed(responders, agree, options.acceptable ?? (() => true)))
+    (options.early && agreed(responders, agree, options.acceptable ?? (() => true), options.known))
   let answered = 0
   let failed = 0
   let error: unknown
@@ -112,11 +120,21 @@ export async function quorumRead(
   return { responders, answered, failed, ...(error !== undefined ? { error } : {}) }
 }
 
-/** `n` or more responders, all under one key, and the best of them acceptable. */
-function agreed(rs: readonly Responder[], n: number, acceptable: (r: ContactRecord) => boolean) {
+/**
+ * `n` or more responders, all under one key, and the newest of them (by the
+ * signed `seq`) acceptable and no older than `known` when `known` is under
+ * the same key.
+ */
+function agreed(
+  rs: readonly Responder[],
+  n: number,
+  acceptable: (r: ContactRecord) => boolean,
+  known: ContactRecord | undefined,
+): boolean {
   if (rs.length < n) return false
   const k = rs[0]!.record.publicKey
   if (!rs.every((r) => equals(r.record.publicKey, k))) return false
   const newest = rs.reduce((a, b) => (b.record.seq > a.record.seq ? b : a))
+  if (known != null && equals(known.publicKey, k) && newest.record.seq < known.seq) return false
   return acceptable(newest.record)
 }

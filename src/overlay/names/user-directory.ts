@@ -11,7 +11,9 @@
  * record is used for routing and the result carries `conflict` with every key
  * and its count: the caller must show it and must never pin a key from such a
  * result (docs/security.md). Callers that fail to reach a device ask again
- * with `fresh: true`, which skips the cache and the early stop.
+ * with `fresh: true`, which skips the cache and the early stop. No lookup goes
+ * back to a lower `seq` under the same key than one this node has seen
+ * (lookup-memory.ts).
  *
  * Claims carry a proof-of-work stamp (claim-pow.ts), minted once per (name,
  * account key) and reused by every refresh.
@@ -36,6 +38,7 @@ import {
 import { CLAIM_POW_BITS, mintClaimStamp, verifyClaimStamp } from '../../shared/records/claim-pow.js'
 import { isConflict, tallyClaims } from '../../shared/records/claim-ranking.js'
 import { quorumRead, type QuorumReadInit, type Responder } from './quorum-read.js'
+import { LookupMemory } from './lookup-memory.js'
 import type { ContactRecord, Device } from '../../shared/records/contact-record.js'
 import {
   CLAIM_TTL_MS,
@@ -114,7 +117,7 @@ export interface UserDirectoryComponents {
 }
 
 export class UserDirectory {
-  private readonly cache = new Map<string, { result: LookupResult; at: number }>()
+  private readonly memory = new LookupMemory<LookupResult>({ cacheTtlMs: CACHE_TTL_MS })
   private readonly now: () => number
   private readonly powBits: number
 
@@ -126,11 +129,9 @@ export class UserDirectory {
   async lookup(rawName: string, options: LookupOptions = {}): Promise<LookupResult | undefined> {
     const name = normalizeUserId(rawName)
     const now = this.now()
-    const cached = this.cache.get(name)
+    const cached = this.memory.cached(name, now)
     const useCache = options.fresh !== true && options.cache !== false
-    if (useCache && cached != null && now - cached.at < CACHE_TTL_MS) {
-      return { ...cached.result, source: 'cache' }
-    }
+    if (useCache && cached != null) return { ...cached, source: 'cache' }
     const key = userRecordKey(name)
     const node = this.components.node()
     const self = node.peerId.toString()
@@ -149,6 +150,7 @@ export class UserDirectory {
       early: options.fresh !== true,
       acceptable: (r) => this.isFresh(r),
       seed: serving && local != null ? [local] : [],
+      ...(this.memory.known(name) != null ? { known: this.memory.known(name)! } : {}),
     })
     let responders: Responder[] = read.responders
     if (responders.length === 0) {
@@ -192,13 +194,12 @@ export class UserDirectory {
           .map((t) => ({ fingerprint: t.fingerprint, publicKey: t.publicKey, count: t.count })),
       }
     }
-    this.cache.set(name, { result, at: this.now() })
-    return result
+    return this.memory.remember(name, result, this.now())
   }
 
   /** Forget a cached answer (a device in it turned out to be unreachable). */
   invalidate(name: string): void {
-    this.cache.delete(normalizeUserId(name))
+    this.memory.invalidate(normalizeUserId(name))
   }
 
   /**
@@ -263,7 +264,8 @@ export class UserDirectory {
     }
     const stored = await this.put(name, bytes, record.seq)
     await this.components.datastore.put(OWN_RECORD_KEY, bytes)
-    this.cache.delete(name)
+    this.memory.invalidate(name)
+    this.memory.saw(name, { record, bytes })
     return { record, stored }
   }
 
