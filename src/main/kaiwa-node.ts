@@ -123,7 +123,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     opts.supernodeLocked === true ? opts.supernode : (base.saved.supernodeMode ?? opts.supernode)
   const roles: RoleController = new RoleController({
     mode,
-    initialRole: initialRole(mode, opts.bootstrap.length),
+    initialRole: initialRole(mode),
     build: (role): Promise<KaiwaLibp2p> =>
       startLibp2p(role, {
         deviceKey: base.identity.deviceKey,

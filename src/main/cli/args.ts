@@ -38,9 +38,14 @@ export const USAGE = `Usage:
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)
   --listen MA       libp2p listen address (default /ip4/0.0.0.0/tcp/0)
   --bootstrap MA    a peer to join through, e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo...
-  --supernode MODE  off: always a client; on: always a supernode (DHT server and
-                    relay); auto (default): a supernode when publicly reachable,
-                    or when there is no bootstrap peer (the first node of a network)
+  --supernode MODE  off (default): a client, serving nobody; on: a supernode (DHT
+                    server, relay, TURN on 3478), which also starts a new network
+                    when there is no bootstrap peer; auto: opt in and let the
+                    election decide (a supernode when publicly reachable or
+                    needed); auto never starts a new network on its own
+  --join LINK       join the network of a kaiwa: invite link (from \`kaiwa invite\`):
+                    its supernodes become bootstrap peers (kept in the settings)
+                    and its user is added as a contact with the pinned key
   --api-port N      control API port on 127.0.0.1 (default 0: any free port)
   --name NAME       claim this user ID at start-up
   --turn-port N     STUN/TURN (UDP and TCP) on supernodes (default 3478; if taken,

@@ -11,6 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { SupernodeModeSchema } from '../../shared/api/contract.js'
 import type { SupernodeMode } from '../../shared/api/contract.js'
+import { DEFAULT_BOOTSTRAP, mergeBootstrap } from '../../shared/network/default-bootstrap.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../../shared/sip/overlay-uri.js'
 import { DEFAULT_SIP_PORT } from '../../overlay/sip/gateway/sip-gateway.js'
 import type { SipGatewayTuning } from '../../overlay/sip/gateway/sip-gateway.js'
@@ -64,7 +65,7 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     cmd.config != null,
   )
   const listen = cmd.listen ?? file.listen ?? DEFAULT_LISTEN
-  const bootstrap = cmd.bootstrap ?? file.bootstrap ?? []
+  const bootstrap = mergeBootstrap(cmd.bootstrap ?? file.bootstrap ?? [], DEFAULT_BOOTSTRAP)
   for (const [flag, list] of [
     ['--listen', listen],
     ['--bootstrap', bootstrap],
@@ -83,7 +84,8 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
   return {
     listen,
     bootstrap,
-    supernode: cmd.supernode ?? file.supernode ?? 'auto',
+    // Serving others is opt-in: a user's node is a client unless told otherwise.
+    supernode: cmd.supernode ?? file.supernode ?? 'off',
     supernodeLocked: cmd.supernode != null,
     mdns: cmd.mdns ?? file.mdns ?? true,
     upnp: cmd.upnp ?? file.upnp ?? true,

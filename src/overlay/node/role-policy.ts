@@ -1,18 +1,19 @@
 /**
- * Which role this node takes. `on` and `off` are the user's word. `auto` takes
- * the supernode role when the node is publicly reachable, as AutoNAT confirms
- * it, and also when it has no bootstrap peers at all: the first node of a new
- * network has nobody to attach to, so it must serve the DHT itself. The ~1%
- * election (load-driven promotion and step-down) builds on this.
+ * Which role this node takes. Serving others is opt-in (issue 13): a user's
+ * node is `off` (a client) unless they choose otherwise. `on` always serves;
+ * `auto` means "I opted in; let the election decide": it starts as a client
+ * and takes the supernode role when the node is publicly reachable, as AutoNAT
+ * confirms it, or when the ~1% election (load-driven promotion and step-down)
+ * picks it. Starting a brand-new network is an explicit act (`--supernode on`
+ * or "Start a new network"), so `auto` with no bootstrap peer stays a client
+ * and waits to be given one (an invite, `--join`, `--bootstrap`).
  */
 import { isPrivate } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Role, SupernodeMode } from '../../shared/api/contract.js'
 
-export function initialRole(mode: SupernodeMode, bootstrapCount: number): Role {
-  if (mode === 'on') return 'supernode'
-  if (mode === 'off') return 'client'
-  return bootstrapCount === 0 ? 'supernode' : 'client'
+export function initialRole(mode: SupernodeMode): Role {
+  return mode === 'on' ? 'supernode' : 'client'
 }
 
 /** True when one of the node's (AutoNAT-confirmed) addresses is public and direct. */

@@ -217,10 +217,11 @@ export function decide(input: ElectionInput): ElectionDecision {
 }
 
 function decideAsClient(input: ElectionInput, t: PolicyTuning): ElectionDecision {
-  // The first node of a network has nobody to attach to: it must serve the DHT
-  // itself, capable or not (a LAN of NATed nodes still works).
+  // Alone, an opted-in node waits to be given a network (an invite or a
+  // bootstrap peer): founding a new one is the user's explicit act (`on`),
+  // never the election's, so two strangers' nodes never become two networks.
   if (input.supernodesKnown === 0 && input.peersKnown === 0) {
-    return promote('no peers and no supernode: the first node of a network serves')
+    return stay('no peers and no supernode: waiting to join a network')
   }
   if (!input.capable) return stay('not capable')
   if (input.timeInRoleMs < t.minClientDwellMs) return stay('client dwell time not reached')

@@ -1,6 +1,7 @@
 /**
- * The role a node takes: `on`/`off` as told, `auto` a supernode when publicly
- * reachable or when it has no bootstrap peer (the first node of a network).
+ * The role a node takes: `on`/`off` as told; `auto` (opted in) starts as a
+ * client and serves when publicly reachable or elected, but never founds a
+ * network on its own: that is `on`'s explicit act.
  * The pure rules, then real `auto` nodes on loopback.
  */
 import { rm } from 'node:fs/promises'
@@ -19,15 +20,11 @@ const ma = (...addrs: string[]) => addrs.map((a) => multiaddr(a))
 
 describe('initialRole', () => {
   it.each([
-    ['on', 0, 'supernode'],
-    ['on', 2, 'supernode'],
-    ['off', 0, 'client'],
-    ['off', 2, 'client'],
-    ['auto', 0, 'supernode'],
-    ['auto', 1, 'client'],
-    ['auto', 3, 'client'],
-  ] as const)('%s with %i bootstrap peers -> %s', (mode, count, role) => {
-    expect(initialRole(mode, count)).toBe(role)
+    ['on', 'supernode'],
+    ['off', 'client'],
+    ['auto', 'client'],
+  ] as const)('%s -> %s', (mode, role) => {
+    expect(initialRole(mode)).toBe(role)
   })
 })
 
@@ -96,8 +93,19 @@ describe('supernode: auto on real nodes', () => {
     nodes.length = 0
   })
 
-  it('makes the first node of a network (no bootstrap) a supernode that works alone', async () => {
-    const first = await startTestNode({ supernode: 'auto' })
+  it('keeps a lone auto node a client: it waits for a network instead of founding one', async () => {
+    const lone = await startTestNode({ supernode: 'auto' })
+    nodes.push(lone)
+    expect(lone.role()).toBe('client')
+    lone.election.soon()
+    await new Promise((r) => setTimeout(r, 500))
+    expect(lone.role()).toBe('client')
+    const status = await lone.api.status({})
+    expect(status).toMatchObject({ role: 'client', supernodeMode: 'auto', supernodes: [] })
+  })
+
+  it('makes the first node of a network (--supernode on) a supernode that works alone', async () => {
+    const first = await startTestNode({ supernode: 'on' })
     nodes.push(first)
     expect(first.role()).toBe('supernode')
     expect(first.libp2p().services.dht.getMode()).toBe('server')
@@ -110,12 +118,12 @@ describe('supernode: auto on real nodes', () => {
     expect(found!.record.devices[0]!.peerId).toEqual(first.libp2p().peerId.toMultihash().bytes)
 
     const status = await first.api.status({})
-    expect(status).toMatchObject({ role: 'supernode', supernodeMode: 'auto', name: 'founder' })
+    expect(status).toMatchObject({ role: 'supernode', supernodeMode: 'on', name: 'founder' })
     expect(status.recordsHeld).toBe(1)
   })
 
   it('makes an auto node with a bootstrap peer a client (loopback is not public)', async () => {
-    const first = await startTestNode({ supernode: 'auto' })
+    const first = await startTestNode({ supernode: 'on' })
     nodes.push(first)
     const second = await startTestNode({ supernode: 'auto', bootstrap: [tcpAddr(first)] })
     nodes.push(second)

@@ -106,9 +106,11 @@ describe('decide: promotion', () => {
     expect(decide(client({ reports, random: 0.051 })).action).toBe('stay')
   })
 
-  it('a lone auto node with no peers serves, capable or not', () => {
-    const d = decide(client({ capable: false, reports: [], supernodesKnown: 0, peersKnown: 0 }))
-    expect(d.action).toBe('promote')
+  it('a lone auto node with no peers waits for a network: founding one is explicit', () => {
+    for (const capable of [true, false]) {
+      const d = decide(client({ capable, reports: [], supernodesKnown: 0, peersKnown: 0 }))
+      expect(d.action).toBe('stay')
+    }
     const notLone = decide(
       client({ capable: false, reports: [], supernodesKnown: 0, peersKnown: 3 }),
     )
