@@ -1,5 +1,6 @@
 /**
- * Persistent node settings (claimed name, supernode mode, caps), kept as the
+ * Persistent node settings (claimed name, supernode mode, caps, saved
+ * bootstrap peers), kept as the
  * single-entry `settings` collection (`/kaiwa/settings`, versioned: see
  * store/migrations/settings.ts). Settings that cannot be read are moved to
  * quarantine and reported, and the node runs on defaults; it does not refuse
@@ -10,8 +11,8 @@ import type { Datastore } from 'interface-datastore'
 import { SupernodeCapsSchema, SupernodeModeSchema } from '../../shared/api/contract.js'
 import type { SupernodeCaps } from '../../shared/api/contract.js'
 import type { StoreOptions } from './json-collection.js'
-import { settingsCollection } from './migrations/settings.js'
-import type { StoredSettingsV2 } from './migrations/settings.js'
+import { MAX_STORED_BOOTSTRAP, settingsCollection } from './migrations/settings.js'
+import type { StoredSettingsV3 } from './migrations/settings.js'
 import { quarantineEntry } from './quarantine.js'
 import { entryKey, openCollection, readEntry, scan, writeEntry } from './versioned-collection.js'
 
@@ -23,6 +24,12 @@ export const SettingsSchema = z.object({
   /** Set from the UI; a `--supernode` flag overrides it for that run. */
   supernodeMode: SupernodeModeSchema.optional(),
   caps: SupernodeCapsSchema.partial().optional(),
+  /**
+   * Supernode multiaddrs (with /p2p/) saved from joined invites; the node
+   * dials them at every start, with `--bootstrap` and the default list.
+   * Absent when there are none.
+   */
+  bootstrap: z.array(z.string().min(1).max(512)).max(MAX_STORED_BOOTSTRAP).optional(),
 })
 export type Settings = z.infer<typeof SettingsSchema>
 
@@ -40,16 +47,18 @@ export function effectiveCaps(settings: Settings): SupernodeCaps {
   return { ...DEFAULT_CAPS, ...settings.caps }
 }
 
-function toStored(s: Settings): StoredSettingsV2 {
+function toStored(s: Settings): StoredSettingsV3 {
   return {
     name: s.name,
+    bootstrap: [...(s.bootstrap ?? [])],
     ...(s.supernodeMode !== undefined ? { supernodeMode: s.supernodeMode } : {}),
     ...(s.caps !== undefined ? { caps: { ...s.caps } } : {}),
   }
 }
 
-function fromStored(s: StoredSettingsV2): Settings {
-  return SettingsSchema.parse(s)
+function fromStored(s: StoredSettingsV3): Settings {
+  const { bootstrap, ...rest } = s
+  return SettingsSchema.parse(bootstrap.length > 0 ? { ...rest, bootstrap } : rest)
 }
 
 export class SettingsStore {

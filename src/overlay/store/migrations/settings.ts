@@ -2,6 +2,8 @@
  * Stored form of the node settings (one key, `/kaiwa/settings`), by version.
  * v1: `{name, supernodeMode?, caps?}` as bare JSON (before versioning).
  * v2: the same value in the versioned envelope, with `name` always present.
+ * v3: adds `bootstrap`, the supernode multiaddrs saved from invites (issue
+ * 13), always present (`[]` for settings written before invites).
  * The enums and bounds are spelled out here rather than borrowed from the API
  * contract, so changing the API cannot silently change what is on disk.
  */
@@ -29,6 +31,14 @@ export const StoredSettingsV2Schema = z.object({
 })
 export type StoredSettingsV2 = z.infer<typeof StoredSettingsV2Schema>
 
+/** At most this many saved bootstrap peers: a few invites' worth. */
+export const MAX_STORED_BOOTSTRAP = 32
+
+export const StoredSettingsV3Schema = StoredSettingsV2Schema.extend({
+  bootstrap: z.array(z.string().min(1).max(512)).max(MAX_STORED_BOOTSTRAP),
+})
+export type StoredSettingsV3 = z.infer<typeof StoredSettingsV3Schema>
+
 export const settingsV1ToV2: Migration = {
   from: 1,
   to: 2,
@@ -36,10 +46,17 @@ export const settingsV1ToV2: Migration = {
   migrate: (entry) => StoredSettingsV1Schema.parse(entry),
 }
 
-export const settingsCollection: CollectionSpec<typeof StoredSettingsV2Schema> = {
+export const settingsV2ToV3: Migration = {
+  from: 2,
+  to: 3,
+  // Settings from before invites had no saved bootstrap peers.
+  migrate: (entry) => ({ ...StoredSettingsV2Schema.parse(entry), bootstrap: [] }),
+}
+
+export const settingsCollection: CollectionSpec<typeof StoredSettingsV3Schema> = {
   name: 'settings',
   location: { key: '/kaiwa/settings' },
-  version: 2,
-  schema: StoredSettingsV2Schema,
-  migrations: [settingsV1ToV2],
+  version: 3,
+  schema: StoredSettingsV3Schema,
+  migrations: [settingsV1ToV2, settingsV2ToV3],
 }

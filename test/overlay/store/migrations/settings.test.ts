@@ -1,9 +1,10 @@
-/** settings v1 → v2: the settings today's SettingsStore wrote keep the claimed name and mode. */
+/** settings v1 → v2 → v3: older settings keep the claimed name and mode; v3 adds saved bootstrap peers. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SettingsStore } from '../../../../src/overlay/store/settings-store.js'
 import {
   settingsCollection,
   settingsV1ToV2,
+  settingsV2ToV3,
 } from '../../../../src/overlay/store/migrations/settings.js'
 import { openCollection } from '../../../../src/overlay/store/versioned-collection.js'
 import { getJson, openTempStore, putRaw } from '../level-store.js'
@@ -37,7 +38,10 @@ describe('settings migration 1 -> 2', () => {
       from: 1,
       migrated: 1,
     })
-    expect(await getJson(store.ds, '/kaiwa/settings')).toEqual({ $v: 2, data: JSON.parse(V1) })
+    expect(await getJson(store.ds, '/kaiwa/settings')).toEqual({
+      $v: 3,
+      data: { ...JSON.parse(V1), bootstrap: [] },
+    })
 
     const settings = new SettingsStore(store.ds)
     expect(await settings.get()).toEqual(JSON.parse(V1))
@@ -48,5 +52,31 @@ describe('settings migration 1 -> 2', () => {
 
   it('starts from defaults on a fresh datastore', async () => {
     expect(await new SettingsStore(store.ds).get()).toEqual({ name: null })
+  })
+})
+
+const SN = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWGzh9ELiSwAQdDqXbMU9MALyM4ZYHhRZbdbyEAmGh5sTC'
+
+describe('settings migration 2 -> 3', () => {
+  it('adds an empty bootstrap list to v2 settings', () => {
+    expect([settingsV2ToV3.from, settingsV2ToV3.to]).toEqual([2, 3])
+    expect(settingsV2ToV3.migrate({ name: 'alice', supernodeMode: 'on' })).toEqual({
+      name: 'alice',
+      supernodeMode: 'on',
+      bootstrap: [],
+    })
+    expect(() => settingsV2ToV3.migrate({ supernodeMode: 'on' })).toThrow()
+  })
+
+  it('rewrites stored v2 settings; saved bootstrap peers survive a reopen', async () => {
+    // A v2 entry (the collection's recorded version is not written here: the entry's own counts).
+    await putRaw(store.ds, '/kaiwa/settings', JSON.stringify({ $v: 2, data: JSON.parse(V1) }))
+    expect(await openCollection(store.ds, settingsCollection)).toMatchObject({ migrated: 1 })
+    const settings = new SettingsStore(store.ds)
+    expect(await settings.get()).toEqual(JSON.parse(V1))
+    await settings.update({ bootstrap: [SN] })
+    const again = new SettingsStore(await store.reopen())
+    expect(await again.get()).toEqual({ ...JSON.parse(V1), bootstrap: [SN] })
+    expect(await getJson(store.ds, '/kaiwa/settings')).toMatchObject({ $v: 3 })
   })
 })
