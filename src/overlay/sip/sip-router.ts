@@ -5,7 +5,10 @@
  *
  * - out-of-dialog requests to `sip:user@<overlay>` are resolved with one DHT
  *   lookup and forked in parallel to the user's devices (RFC 3261 §16.6); the
- *   first 2xx wins and the other branches are CANCELled (§16.7 step 10);
+ *   first 2xx wins and the other branches are CANCELled (§16.7 step 10); when
+ *   no device could be linked the record may be stale (its relay supernode
+ *   died), so the user is resolved once more past every cache and, if that
+ *   names other devices or addresses, forked again before any 480;
  * - in-dialog requests follow the remote Contact, a GRUU naming the device's
  *   peer ID (see overlay-uri.ts), with no lookup;
  * - responses go back to where the request came from, matched by transaction
@@ -22,7 +25,8 @@ import { extractUri, LocalRegistrar } from './local-registrar.js'
 import { ForkingTransaction } from './forking-transaction.js'
 import type { ForkTarget } from './forking-transaction.js'
 import type { SipLink } from './sip-links.js'
-import type { ResolvedDevice, SipFlow, SipRouterInit } from './sip-router-types.js'
+import type { ResolvedDevice, SipFlow } from './sip-router-types.js'
+import { sameDevices, type SipRouterOptions } from './fresh-retry.js'
 
 const DEFAULT_MAX_PENDING = 4096
 
@@ -35,7 +39,7 @@ export class SipRouter {
   /** Requests from links whose Identity is being checked (retransmissions are dropped meanwhile). */
   private readonly verifying = new Set<string>()
 
-  constructor(private readonly init: SipRouterInit) {
+  constructor(private readonly init: SipRouterOptions) {
     this.registrar = new LocalRegistrar(init.now, () => init.onRegistered?.())
   }
 
@@ -104,6 +108,7 @@ export class SipRouter {
     if (mf != null) req.headers.set('Max-Forwards', String(Number(mf) - 1))
 
     let targets: ForkTarget[]
+    let resolved: ResolvedDevice[] | undefined
     if (target.peer != null) {
       targets = [this.forkTarget({ peer: target.peer, addrs: [] })]
     } else {
@@ -118,13 +123,21 @@ export class SipRouter {
         }
         return
       }
+      resolved = res.devices
       targets = res.devices.map((d) => this.forkTarget(d))
     }
     if (req.method === 'ACK') {
       for (const t of targets) void t.send(req)
       return
     }
-    const tx = new ForkingTransaction({
+    const fallback = async (): Promise<SipResponse> => {
+      if (req.method === 'MESSAGE' && target.peer == null && this.init.storeOffline != null) {
+        if (await this.init.storeOffline(req, target.user))
+          return respond(req, 202, 'Stored for later delivery')
+      }
+      return respond(req, 480, 'Temporarily Unavailable')
+    }
+    const tx: ForkingTransaction = new ForkingTransaction({
       request: req,
       targets,
       upstream: (res) => flow.send(res),
@@ -134,18 +147,54 @@ export class SipRouter {
             this.init.onMessage?.({ direction: 'out', request: req, status }),
           ).catch((err: unknown) => this.init.log.warn(`message history: ${String(err)}`))
       },
-      onAllUnreachable: async () => {
-        if (req.method === 'MESSAGE' && target.peer == null && this.init.storeOffline != null) {
-          if (await this.init.storeOffline(req, target.user))
-            return respond(req, 202, 'Stored for later delivery')
-        }
-        return respond(req, 480, 'Temporarily Unavailable')
-      },
-      onDone: () => this.outbound.delete(key),
+      onAllUnreachable: async () =>
+        (resolved != null
+          ? await this.forkAgain(req, target.user, resolved, flow, fallback)
+          : null) ?? fallback(),
+      onDone: () => this.outbound.get(key) === tx && this.outbound.delete(key),
       log: this.init.log,
     })
     this.outbound.set(key, tx)
     tx.start()
+  }
+
+  /**
+   * Every device of `user`'s record failed to link: look again past the cache
+   * and, if the fresh record names other devices or addresses, fork the request
+   * to them in a second transaction that takes over the first one's key (so
+   * responses, CANCEL and ACK find it). Resolves with the second fork's final
+   * response for the first one to send upstream (provisionals and extra 2xx go
+   * straight up), or null when there is nothing new to try.
+   */
+  private async forkAgain(
+    req: SipRequest,
+    user: string,
+    tried: ResolvedDevice[],
+    flow: SipFlow,
+    fallback: () => Promise<SipResponse>,
+  ): Promise<SipResponse | null> {
+    if (this.init.resolveFresh == null) return null
+    const res = await this.init.resolveFresh(user).catch(() => null)
+    if (res?.kind !== 'found' || sameDevices(res.devices, tried)) return null
+    this.init.log.info(`no device of ${user} was reachable; trying its fresh record`)
+    const key = transactionKey(req)
+    return new Promise<SipResponse>((resolve) => {
+      let settled = false
+      const tx: ForkingTransaction = new ForkingTransaction({
+        request: req,
+        targets: res.devices.map((d) => this.forkTarget(d)),
+        upstream: (r) => {
+          if (r.status < 200 || settled) return flow.send(r)
+          settled = true
+          resolve(r)
+        },
+        onAllUnreachable: fallback,
+        onDone: () => this.outbound.get(key) === tx && this.outbound.delete(key),
+        log: this.init.log,
+      })
+      this.outbound.set(key, tx)
+      tx.start()
+    })
   }
 
   private responseFromLocal(res: SipResponse, binding?: string): void {

@@ -104,6 +104,9 @@ export class SipService {
       domain: init.domain,
       ownName: init.ownName,
       resolve: (user) => this.resolve(user),
+      // Every device of the (possibly cached) record failed to link: drop the
+      // cached record and ask the network once more (issue 13).
+      resolveFresh: (user) => this.resolveFresh(user),
       linkTo: (peer, addrs) => this.links().linkTo(peer, addrs),
       storeOffline: (req, user) => this.storeOffline(req, user),
       onMessage: (ev) => this.record(ev),
@@ -172,10 +175,17 @@ export class SipService {
   async prepare(user: string): Promise<number> {
     const res = await this.resolve(user)
     if (res.kind !== 'found') return 0
+    const linked = await this.linkAll(res.devices)
+    if (linked > 0 || res.devices.length === 0) return linked
+    // No device answered: the record may be stale (the same second look as the router's).
+    const again = await this.resolveFresh(user)
+    return again.kind === 'found' ? this.linkAll(again.devices) : 0
+  }
+
+  private async linkAll(devices: ResolvedDevice[]): Promise<number> {
+    const self = this.init.node().peerId.toString()
     const linked = await Promise.allSettled(
-      res.devices
-        .filter((d) => d.peer !== this.init.node().peerId.toString())
-        .map((d) => this.links().linkTo(d.peer, d.addrs)),
+      devices.filter((d) => d.peer !== self).map((d) => this.links().linkTo(d.peer, d.addrs)),
     )
     return linked.filter((r) => r.status === 'fulfilled').length
   }
@@ -185,9 +195,22 @@ export class SipService {
     return this.gateway?.address
   }
 
-  private async resolve(user: string): Promise<Resolution> {
+  /** `resolve` past the directory's cache and early stop, after dropping the cached record. */
+  private resolveFresh(user: string): Promise<Resolution> {
     try {
-      const found = await this.init.directory.lookup(user, { timeoutMs: 8000 })
+      this.init.directory.invalidate(user)
+    } catch {
+      return Promise.resolve({ kind: 'unknown' }) // not a valid user ID
+    }
+    return this.resolve(user, true)
+  }
+
+  private async resolve(user: string, fresh = false): Promise<Resolution> {
+    try {
+      const found = await this.init.directory.lookup(user, {
+        timeoutMs: 8000,
+        ...(fresh ? { fresh } : {}),
+      })
       if (found == null) return { kind: 'unknown' }
       return { kind: 'found', devices: this.devicesOf(found.record) }
     } catch (err) {
