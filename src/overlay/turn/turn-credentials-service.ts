@@ -10,17 +10,14 @@
  * limited); the credentials come from the `issue` callback (the TURN service
  * that owns the shared secret).
  */
-import type { Startable } from '@libp2p/interface'
-import type { RegistrarSlice } from '../rpc/cbor-rpc.js'
+import { protocolService } from '../rpc/handler-service.js'
+import type { ProtocolService, ProtocolServiceComponents } from '../rpc/handler-service.js'
 import { createTurnAdmission } from './turn-admission.js'
 import type { DeviceOf, TurnAdmit, TurnIssueLimits } from './turn-admission.js'
 import { TURN_CREDENTIALS_PROTOCOL, serveTurnCredentials } from './turn-credentials-protocol.js'
 import type { TurnCredentialsServerInit } from './turn-credentials-protocol.js'
 
-/** The components this service uses: only the registrar. */
-export interface TurnCredentialsServiceComponents {
-  registrar: RegistrarSlice
-}
+export type TurnCredentialsServiceComponents = ProtocolServiceComponents
 
 /** The long-lived parts: the issuer, whether to issue now, who is admitted, the logger. */
 export interface TurnCredentialsServiceInit extends Omit<
@@ -40,55 +37,7 @@ export interface TurnCredentialsServiceInit extends Omit<
   now?: () => number
 }
 
-export interface TurnCredentialsService extends Startable {
-  readonly protocol: string
-  /** True between start and stop. */
-  isStarted(): boolean
-}
-
-class DefaultTurnCredentialsService implements TurnCredentialsService {
-  readonly [Symbol.toStringTag] = '@kaiwa/turn-credentials'
-  readonly protocol = TURN_CREDENTIALS_PROTOCOL
-  private unserve: (() => Promise<void>) | undefined
-  // Built once, so the rate limits outlast a stop/start.
-  private readonly admit: TurnAdmit
-
-  constructor(
-    private readonly components: TurnCredentialsServiceComponents,
-    private readonly init: TurnCredentialsServiceInit,
-  ) {
-    this.admit = wired(init)
-      ? createTurnAdmission({
-          deviceOf: init.deviceOf,
-          isAttached: init.isAttached,
-          ...(init.limits != null ? { limits: init.limits } : {}),
-          ...(init.now != null ? { now: init.now } : {}),
-        })
-      : refuseAll(init)
-  }
-
-  isStarted(): boolean {
-    return this.unserve !== undefined
-  }
-
-  async start(): Promise<void> {
-    if (this.unserve !== undefined) return
-    const { issue, isServing, log } = this.init
-    this.unserve = await serveTurnCredentials({
-      issue,
-      ...(isServing != null ? { isServing } : {}),
-      admit: this.admit,
-      log,
-      registrar: this.components.registrar,
-    })
-  }
-
-  async stop(): Promise<void> {
-    const unserve = this.unserve
-    this.unserve = undefined
-    await unserve?.()
-  }
-}
+export type TurnCredentialsService = ProtocolService
 
 /** The types require both edges; plain JavaScript (or a half-wired root) may still omit them. */
 function wired(init: TurnCredentialsServiceInit): boolean {
@@ -109,5 +58,25 @@ function refuseAll(init: TurnCredentialsServiceInit): TurnAdmit {
 export function turnCredentialsService(
   init: TurnCredentialsServiceInit,
 ): (components: TurnCredentialsServiceComponents) => TurnCredentialsService {
-  return (components) => new DefaultTurnCredentialsService(components, init)
+  // Built once per instance, so the rate limits outlast a stop/start.
+  return (components) => {
+    const admit = wired(init)
+      ? createTurnAdmission({
+          deviceOf: init.deviceOf,
+          isAttached: init.isAttached,
+          ...(init.limits != null ? { limits: init.limits } : {}),
+          ...(init.now != null ? { now: init.now } : {}),
+        })
+      : refuseAll(init)
+    const { issue, isServing, log } = init
+    return protocolService('turn-credentials', TURN_CREDENTIALS_PROTOCOL, (registrar) =>
+      serveTurnCredentials({
+        issue,
+        ...(isServing != null ? { isServing } : {}),
+        admit,
+        log,
+        registrar,
+      }),
+    )(components)
+  }
 }
