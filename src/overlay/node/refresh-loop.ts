@@ -4,6 +4,11 @@
  * after the node's addresses change. Failures retry with backoff instead of
  * waiting a whole interval, so a node that started before its supernodes
  * appears in the overlay within seconds of them.
+ *
+ * `soon()` coalesces a burst of address changes into one republish, but a
+ * steady stream of them never postpones it beyond one debounce from the first:
+ * a client whose relay died publishes its new relay addresses within seconds
+ * (issue 13), and a change during a republish is followed by another.
  */
 import type { Logger } from '../../shared/logger.js'
 
@@ -17,6 +22,8 @@ export interface RefreshLoopInit {
 
 export class RefreshLoop {
   private timer: ReturnType<typeof setTimeout> | undefined
+  /** When the pending timer fires, if it is a `soon()` one. */
+  private soonAt: number | undefined
   private running = false
   private busy = false
   private again = false
@@ -37,17 +44,26 @@ export class RefreshLoop {
   /** Republish shortly (addresses changed, or a role change). */
   soon(): void {
     if (!this.running) return
-    this.arm(this.init.debounceMs ?? 500)
+    if (this.busy) {
+      this.again = true // republish once more when the running one ends
+      return
+    }
+    if (this.soonAt != null) return // one is already due within a debounce
+    const ms = this.init.debounceMs ?? 500
+    this.arm(ms)
+    this.soonAt = Date.now() + ms
   }
 
   private arm(ms: number): void {
     if (!this.running) return
     if (this.timer != null) clearTimeout(this.timer)
+    this.soonAt = undefined
     this.timer = setTimeout(() => void this.tick(), ms)
     this.timer.unref?.()
   }
 
   private async tick(): Promise<void> {
+    this.soonAt = undefined
     if (this.busy) {
       this.again = true
       return

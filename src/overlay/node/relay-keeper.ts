@@ -9,8 +9,11 @@
  * client would query the DHT forever. Instead this keeper listens on a
  * *specific* relay (`<supernode addr>/p2p-circuit`), which needs no discovery,
  * and only when a second supernode is actually connected. When a relay goes
- * (it left, or stepped down), the reservation store drops it, discovery
- * replaces the first one, and the keeper's next check replaces the second.
+ * (it left, or stepped down, or died), the reservation store drops it,
+ * discovery replaces the first one, and the keeper replaces the second as
+ * soon as the node's addresses change (`self:peer:update`: a reservation was
+ * lost or made), not only at its next periodic check (issue 13: a client
+ * whose relays die must be reachable again within seconds).
  *
  * Keepalive: the connection monitor pings every connection every 15 s
  * (libp2p-factory.ts), below the ~30 s UDP timeout of some home gateways.
@@ -28,7 +31,7 @@ import type { SupernodeTracker } from './supernode-tracker.js'
 
 /** Reservations a client aims to hold. */
 export const TARGET_RELAYS = 2
-/** How often the keeper checks (and after every supernode connect/disconnect). */
+/** How often the keeper checks (and after every supernode connect/disconnect and address change). */
 export const RELAY_CHECK_MS = 10_000
 
 export interface RelayKeeperInit {
@@ -88,6 +91,7 @@ export class RelayKeeper implements Startable {
     this.timer.unref?.()
     this.components.events.addEventListener('peer:identify', this.tick)
     this.components.events.addEventListener('peer:disconnect', this.tick)
+    this.components.events.addEventListener('self:peer:update', this.tick)
   }
 
   stop(): void {
@@ -95,6 +99,7 @@ export class RelayKeeper implements Startable {
     this.timer = undefined
     this.components.events.removeEventListener('peer:identify', this.tick)
     this.components.events.removeEventListener('peer:disconnect', this.tick)
+    this.components.events.removeEventListener('self:peer:update', this.tick)
   }
 
   /** Add a reservation on a connected supernode we hold none on, if below the target. */
