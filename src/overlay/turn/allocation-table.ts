@@ -13,7 +13,10 @@ export class AllocationTable {
   private readonly udp = new Map<number, Allocation[]>()
   /** 5-tuples whose Allocate is binding a relay socket, with their username. */
   private readonly pending = new Map<string, string>()
-  /** Live allocations by relay port (one each: bindRelaySocket skips ports in use). */
+  /**
+   * Live allocations by relay port (one each: bindRelaySocket skips ports in use, of either
+   * family, so a port names one relay whatever its family).
+   */
   private readonly byRelayPort = new Map<number, Allocation>()
 
   get size(): number {
@@ -50,7 +53,7 @@ export class AllocationTable {
 
   add(a: Allocation): void {
     this.map.set(a.key, a)
-    this.byRelayPort.set(a.relayPort, a)
+    for (const r of a.relays) this.byRelayPort.set(r.port, a)
     if (a.client.transport !== 'udp') return
     const list = this.udp.get(a.client.port)
     if (list) list.push(a)
@@ -62,7 +65,8 @@ export class AllocationTable {
     if (a === undefined) return
     a.close()
     this.map.delete(key)
-    if (this.byRelayPort.get(a.relayPort) === a) this.byRelayPort.delete(a.relayPort)
+    for (const r of a.relays)
+      if (this.byRelayPort.get(r.port) === a) this.byRelayPort.delete(r.port)
     const list = a.client.transport === 'udp' ? this.udp.get(a.client.port) : undefined
     if (list === undefined) return
     const rest = list.filter((x) => x !== a)

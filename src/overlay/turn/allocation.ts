@@ -1,12 +1,13 @@
 /**
- * One TURN allocation (RFC 8656 §6, §7): its relayed transport address (a UDP socket on the
- * server), lifetime, permissions (§9) and channel bindings (§12). Expiry is evaluated lazily
+ * One TURN allocation (RFC 8656 §6, §7): its relayed transport addresses (a UDP socket on the
+ * server each; one, or one per family for a dual allocation, §7.2 ADDITIONAL-ADDRESS-FAMILY), lifetime, permissions (§9) and channel bindings (§12). Expiry is evaluated lazily
  * against the server clock, so a fake clock in tests drives every timer.
  */
 import type { Socket } from 'node:dgram'
 import { KaiwaError } from '../../shared/errors.js'
 import { DirectionLimit } from './relay-limits.js'
 import type { AllocationLimits } from './relay-limits.js'
+import type { AddressFamily } from './stun-address.js'
 import { udpSocket } from './udp-socket.js'
 
 /** No relay port in the configured range could be bound (answer 508, RFC 8656 §7.2). */
@@ -54,12 +55,19 @@ export interface Channel {
 
 export const peerKey = (address: string, port: number) => `${address}|${port}`
 
+/** One relayed transport address of an allocation: its family, socket and port. */
+export interface RelayEndpoint {
+  family: AddressFamily
+  socket: Socket
+  port: number
+}
+
 export interface AllocationInit {
   /** The 5-tuple of the client side, and how to reach it. */
   client: ClientLink
   username: string
-  relay: Socket
-  relayPort: number
+  /** One relay, or an IPv4 and an IPv6 one (dual allocation, RFC 8656 §7.2). */
+  relays: readonly RelayEndpoint[]
   /** Transaction id of the Allocate that created it (retransmissions get the same answer). */
   transactionId: Uint8Array
   lifetimeMs: number
@@ -72,8 +80,10 @@ export class Allocation {
   readonly key: string
   readonly client: ClientLink
   readonly username: string
-  readonly relay: Socket
-  readonly relayPort: number
+  readonly relays: readonly RelayEndpoint[]
+  /** The relay sockets by family; per packet the family of the peer picks one. */
+  private readonly relay4: Socket | undefined
+  private readonly relay6: Socket | undefined
   readonly transactionId: Uint8Array
   /** Expiry time (ms, server clock). */
   expires: number
@@ -90,12 +100,26 @@ export class Allocation {
     this.client = init.client
     this.key = init.client.key
     this.username = init.username
-    this.relay = init.relay
-    this.relayPort = init.relayPort
+    this.relays = init.relays
+    this.relay4 = init.relays.find((r) => r.family === 'IPv4')?.socket
+    this.relay6 = init.relays.find((r) => r.family === 'IPv6')?.socket
     this.transactionId = init.transactionId
     this.expires = init.now + init.lifetimeMs
     this.toPeer = new DirectionLimit(init.limits, init.now)
     this.toClient = new DirectionLimit(init.limits, init.now)
+  }
+
+  /** Has this allocation a relayed address of `family` (else peers of it get 443, §9)? */
+  hasFamily(family: AddressFamily): boolean {
+    return (family === 'IPv4' ? this.relay4 : this.relay6) !== undefined
+  }
+
+  /**
+   * The relay socket that reaches `address` (an IP literal): the IPv6 one for an address with a
+   * colon, else the IPv4 one; undefined when the allocation has no relay of that family.
+   */
+  socketFor(address: string): Socket | undefined {
+    return address.includes(':') ? this.relay6 : this.relay4
   }
 
   /** Install or refresh a permission for the peer's IP; ports are ignored (§9). */
@@ -180,14 +204,14 @@ export class Allocation {
   }
 
   close(): void {
-    this.relay.close()
+    for (const r of this.relays) r.socket.close()
   }
 }
 
-/** Bind `socket` to host:port; resolves false when the port is taken. */
-function tryBind(host: string, port: number): Promise<Socket | undefined> {
+/** Bind a socket of `family` to host:port; resolves undefined when the port is taken. */
+function tryBind(host: string, port: number, family: AddressFamily): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const s = udpSocket()
+    const s = udpSocket(undefined, family)
     const onError = () => {
       s.close()
       resolve(undefined)
@@ -201,23 +225,25 @@ function tryBind(host: string, port: number): Promise<Socket | undefined> {
 }
 
 /**
- * Bind a relay socket on a free port of `range` not in `inUse`, even if `even` (EVEN-PORT,
- * RFC 8656 §18). Starts at a random offset so ports are not trivially predictable (§7.2).
+ * Bind a relay socket of `family` on host, on a free port of `range` not in `inUse`, even if
+ * `even` (EVEN-PORT, RFC 8656 §18). Starts at a random offset so ports are not trivially
+ * predictable (§7.2).
  */
 export async function bindRelaySocket(
   host: string,
   range: readonly [number, number],
   inUse: ReadonlySet<number>,
   even: boolean,
-): Promise<{ socket: Socket; port: number }> {
+  family: AddressFamily = 'IPv4',
+): Promise<RelayEndpoint> {
   const [lo, hi] = range
   const n = hi - lo + 1
   const start = Math.floor(Math.random() * n)
   for (let i = 0; i < n; i++) {
     const port = lo + ((start + i) % n)
     if (inUse.has(port) || (even && port % 2)) continue
-    const socket = await tryBind(host, port)
-    if (socket) return { socket, port }
+    const socket = await tryBind(host, port, family)
+    if (socket) return { family, socket, port }
   }
   throw new RelayPortsExhaustedError(range)
 }

@@ -96,6 +96,10 @@ export interface PeerPolicyInit {
   bindAddress: string
   /** The address announced in XOR-RELAYED-ADDRESS when it is not bindAddress. */
   announcedAddress?: (() => string | undefined) | undefined
+  /** Where IPv6 relay sockets bind when that is not bindAddress (`::` for all). */
+  bindAddress6?: string | undefined
+  /** The IPv6 address announced for them when it is not bindAddress6. */
+  announcedAddress6?: (() => string | undefined) | undefined
   /** Is `port` the relay port of a live allocation of this server? */
   isRelayPort(port: number): boolean
   /** The host's interface addresses; default from os.networkInterfaces(). Tests inject it. */
@@ -149,21 +153,30 @@ export class PeerPolicy {
    */
   private isRelay(ip: IpAddress, port: number): boolean {
     if (!this.init.isRelayPort(port)) return false
-    const bind = parseIp(this.init.bindAddress)
-    if (bind === undefined || bind.bytes.every((b) => b === 0)) return true
+    const binds = [this.init.bindAddress, this.init.bindAddress6]
+    // A wildcard (or unparsable) bind: relay sockets listen on every own address.
+    const wildcard = (b: string) => parseIp(b)?.bytes.every((x) => x === 0) ?? true
+    if (wildcard(this.init.bindAddress)) return true
+    if (this.init.bindAddress6 !== undefined && wildcard(this.init.bindAddress6)) return true
     const key = ipKey(ip)
-    return [this.init.bindAddress, this.announced()].some((a) => {
+    return [...binds, ...this.announced()].some((a) => {
       const parsed = a === undefined ? undefined : parseIp(a)
       return parsed !== undefined && ipKey(embeddedIpv4(parsed) ?? parsed) === key
     })
   }
 
-  private announced(): string | undefined {
-    try {
-      return this.init.announcedAddress?.()
-    } catch {
-      return undefined
+  /** The announced addresses of both families, where given and readable. */
+  private announced(): string[] {
+    const out: string[] = []
+    for (const f of [this.init.announcedAddress, this.init.announcedAddress6]) {
+      try {
+        const a = f?.()
+        if (a !== undefined) out.push(a)
+      } catch {
+        // an announcer that throws announces nothing
+      }
     }
+    return out
   }
 
   /** Is `ip` one of this host's addresses? The list is read again every HOST_ADDRESSES_TTL_MS. */
@@ -179,7 +192,8 @@ export class PeerPolicy {
   private readOwn(): Set<string> {
     let texts: readonly string[]
     try {
-      texts = [...this.interfaces(), this.init.bindAddress, this.announced() ?? '']
+      const binds = [this.init.bindAddress, this.init.bindAddress6 ?? '']
+      texts = [...this.interfaces(), ...binds, ...this.announced()]
     } catch {
       // Reading the interfaces failed (a restricted sandbox): keep the addresses read before.
       return this.own

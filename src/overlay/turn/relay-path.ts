@@ -40,8 +40,10 @@ export class RelayPath {
     const ch = alloc.channel((frame[0]! << 8) | frame[1]!, now)
     if (ch === undefined || !alloc.channelPermitted(ch, now)) return void c.dropped.noPermission++
     if (ch.recheck && !this.d.peerAllowed(ch.peer)) return void c.dropped.peerDenied++
-    if (!this.admit(alloc.toPeer, len, now)) return
-    alloc.relay.send(frame, 4, len, ch.peer.port, ch.peer.address)
+    // ChannelBind checked the family (443), so the channel's peer has its relay socket.
+    const relay = alloc.socketFor(ch.peer.address)
+    if (relay === undefined || !this.admit(alloc.toPeer, len, now)) return
+    relay.send(frame, 4, len, ch.peer.port, ch.peer.address)
     c.bytesToPeers += len
     c.packetsToPeers++
   }
@@ -56,9 +58,13 @@ export class RelayPath {
     const c = this.d.counters
     if (alloc === undefined) return void c.dropped.noPermission++
     if (!this.d.peerAllowed(peer)) return void c.dropped.peerDenied++
-    if (!alloc.hasPermission(peer.address, now)) return void c.dropped.noPermission++
+    // §11.2: a peer of a family the allocation has no relayed address of has no permission.
+    const relay = alloc.socketFor(peer.address)
+    if (relay === undefined || !alloc.hasPermission(peer.address, now)) {
+      return void c.dropped.noPermission++
+    }
     if (!this.admit(alloc.toPeer, data.length, now)) return
-    alloc.relay.send(data, peer.port, peer.address)
+    relay.send(data, peer.port, peer.address)
     c.bytesToPeers += data.length
     c.packetsToPeers++
   }
@@ -86,7 +92,7 @@ export class RelayPath {
       if (size > len) frame.fill(0, 4 + len)
       out = frame
     } else {
-      out = dataIndication({ address: rinfo.address, port: rinfo.port }, data)
+      out = dataIndication({ address: rinfo.address, port: rinfo.port }, data, rinfo.family)
     }
     alloc.client.send(out)
     c.bytesToClients += len

@@ -34,6 +34,8 @@ export const AttrType = {
   'RESERVATION-TOKEN': 0x0022,
   PRIORITY: 0x0024,
   'USE-CANDIDATE': 0x0025,
+  'ADDITIONAL-ADDRESS-FAMILY': 0x8000,
+  'ADDRESS-ERROR-CODE': 0x8001,
   'PASSWORD-ALGORITHMS': 0x8002,
   SOFTWARE: 0x8022,
   'ALTERNATE-SERVER': 0x8023,
@@ -73,7 +75,9 @@ export type StunAttribute =
   | { name: 'USE-CANDIDATE' | 'DONT-FRAGMENT' }
   | { name: 'ERROR-CODE'; value: { code: number; reason: string } }
   | { name: 'UNKNOWN-ATTRIBUTES'; value: number[] }
-  | { name: 'REQUESTED-ADDRESS-FAMILY'; value: AddressFamily }
+  | { name: 'REQUESTED-ADDRESS-FAMILY' | 'ADDITIONAL-ADDRESS-FAMILY'; value: AddressFamily }
+  /** RFC 8656 §18.12: why the server did not allocate a relayed address of `family`. */
+  | { name: 'ADDRESS-ERROR-CODE'; value: { family: AddressFamily; code: number; reason: string } }
   /** value = the R bit: reserve the next-higher port too. */
   | { name: 'EVEN-PORT'; value: boolean }
   | { name: 'PASSWORD-ALGORITHM'; value: PasswordAlgorithm }
@@ -190,21 +194,19 @@ export function decodeAttribute(type: number, v: Uint8Array, tid: Uint8Array): S
     case 'DONT-FRAGMENT':
       need(v, 0, name)
       return { name }
-    case 'ERROR-CODE': {
-      if (v.length < 4) fail(`${name}: value too short`)
-      const cls = v[2]! & 0x07
-      const num = v[3]!
-      if (cls < 3 || cls > 6 || num > 99) fail(`${name}: bad code ${cls}/${num}`)
-      return { name, value: { code: cls * 100 + num, reason: decodeText(v.subarray(4), name) } }
-    }
+    case 'ERROR-CODE':
+      return { name, value: decodeErrorCode(v, name) }
+    case 'ADDRESS-ERROR-CODE':
+      // RFC 8656 §18.12: ERROR-CODE's layout with the family in the first byte.
+      return { name, value: { family: decodeFamily(v, name), ...decodeErrorCode(v, name) } }
     case 'UNKNOWN-ATTRIBUTES': {
       if (v.length % 2) fail(`${name}: odd length`)
       return { name, value: Array.from({ length: v.length / 2 }, (_, i) => dv.getUint16(i * 2)) }
     }
     case 'REQUESTED-ADDRESS-FAMILY':
+    case 'ADDITIONAL-ADDRESS-FAMILY':
       need(v, 4, name)
-      if (v[0] !== 1 && v[0] !== 2) fail(`${name}: unknown family ${v[0]}`)
-      return { name, value: v[0] === 1 ? 'IPv4' : 'IPv6' }
+      return { name, value: decodeFamily(v, name) }
     case 'EVEN-PORT':
       need(v, 1, name)
       return { name, value: (v[0]! & 0x80) !== 0 }
@@ -216,6 +218,32 @@ export function decodeAttribute(type: number, v: Uint8Array, tid: Uint8Array): S
     case 'PASSWORD-ALGORITHMS':
       return { name, value: decodeAlgorithms(v, name) }
   }
+}
+
+/** The family byte of REQUESTED-/ADDITIONAL-ADDRESS-FAMILY and ADDRESS-ERROR-CODE (§18.10). */
+function decodeFamily(v: Uint8Array, name: string): AddressFamily {
+  if (v.length < 1) fail(`${name}: value too short`)
+  if (v[0] !== 1 && v[0] !== 2) fail(`${name}: unknown family ${v[0]}`)
+  return v[0] === 1 ? 'IPv4' : 'IPv6'
+}
+
+const familyByte = (f: AddressFamily) => (f === 'IPv4' ? 1 : 2)
+
+/** Class and number in bytes 2-3, then the reason phrase (RFC 8489 §14.8). */
+function decodeErrorCode(v: Uint8Array, name: string): { code: number; reason: string } {
+  if (v.length < 4) fail(`${name}: value too short`)
+  const cls = v[2]! & 0x07
+  const num = v[3]!
+  if (cls < 3 || cls > 6 || num > 99) fail(`${name}: bad code ${cls}/${num}`)
+  return { code: cls * 100 + num, reason: decodeText(v.subarray(4), name) }
+}
+
+function encodeErrorCode(code: number, reason: string, first: number): Uint8Array {
+  if (!Number.isInteger(code) || code < 300 || code > 699) {
+    throw new InvalidInputError(`ERROR-CODE ${code} is outside 300..699`)
+  }
+  const head = u32(first * 0x1000000 + Math.floor(code / 100) * 256 + (code % 100))
+  return concat([head, enc.encode(reason)])
 }
 
 function u32(n: number, bytes = 4): Uint8Array {
@@ -265,21 +293,18 @@ export function encodeAttribute(a: StunAttribute, tid: Uint8Array): [number, Uin
     case 'USE-CANDIDATE':
     case 'DONT-FRAGMENT':
       return [type, new Uint8Array(0)]
-    case 'ERROR-CODE': {
-      const { code, reason } = a.value
-      if (!Number.isInteger(code) || code < 300 || code > 699) {
-        throw new InvalidInputError(`ERROR-CODE ${code} is outside 300..699`)
-      }
-      const head = u32(Math.floor(code / 100) * 256 + (code % 100))
-      return [type, concat([head, enc.encode(reason)])]
-    }
+    case 'ERROR-CODE':
+      return [type, encodeErrorCode(a.value.code, a.value.reason, 0)]
+    case 'ADDRESS-ERROR-CODE':
+      return [type, encodeErrorCode(a.value.code, a.value.reason, familyByte(a.value.family))]
     case 'UNKNOWN-ATTRIBUTES': {
       const b = new Uint8Array(a.value.length * 2)
       a.value.forEach((t, i) => view(b).setUint16(i * 2, t))
       return [type, b]
     }
     case 'REQUESTED-ADDRESS-FAMILY':
-      return [type, u32((a.value === 'IPv4' ? 1 : 2) * 0x1000000)]
+    case 'ADDITIONAL-ADDRESS-FAMILY':
+      return [type, u32(familyByte(a.value) * 0x1000000)]
     case 'EVEN-PORT':
       return [type, Uint8Array.of(a.value ? 0x80 : 0)]
     case 'PASSWORD-ALGORITHM':

@@ -43,6 +43,10 @@ export function onAllocationRequest(
   if (alloc.username !== username) return err(441)
   const now = c.now()
   if (req.method === StunMethod.Refresh) {
+    // RFC 8656 §8.2: a REQUESTED-ADDRESS-FAMILY of a family the allocation has no relayed
+    // address of gets 443 (Peer Address Family Mismatch).
+    const family = find(req, 'REQUESTED-ADDRESS-FAMILY')?.value
+    if (family !== undefined && !alloc.hasFamily(family)) return err(443)
     const lifetime = c.lifetimeS(find(req, 'LIFETIME')?.value)
     if (lifetime === 0) c.allocations.delete(key)
     else alloc.expires = now + lifetime * 1000
@@ -50,7 +54,8 @@ export function onAllocationRequest(
   }
   const peers = findAll(req, 'XOR-PEER-ADDRESS').map((a) => a.value)
   if (peers.length === 0) return err(400)
-  if (peers.some((p) => p.family !== 'IPv4')) return err(443)
+  // RFC 8656 §10.2, §12.2: a peer of a family the allocation has no relayed address of gets 443.
+  if (peers.some((p) => !alloc.hasFamily(p.family))) return err(443)
   // RFC 8656 §10.2, §12.2: a peer address the server does not allow gets 403 (peer-policy.ts).
   const verdicts = peers.map((p) => c.policy.verdict(p))
   if (verdicts.some((v) => v !== 'allowed' && v !== 'relay')) {

@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Peer } from './allocation.js'
+import type { AddressFamily, StunAddress } from './stun-address.js'
+import { familyOf } from './udp-socket.js'
 import { AttrType, StunMethod, encodeStun } from './stun-message.js'
 import type { DecodedStunMessage, StunAttribute, StunMessage } from './stun-message.js'
 
@@ -66,14 +68,25 @@ export function clampLifetimeS(requested: number | undefined, def: number, max: 
   return Math.min(Math.max(requested ?? def, def), max)
 }
 
-/** A Data indication (RFC 8656 §11.3) carrying `payload` from `peer`. */
-export function dataIndication(peer: Peer, payload: Uint8Array): Uint8Array {
+/** XOR-MAPPED-ADDRESS of a client (RFC 8489 §14.2), in its own family. */
+export const mappedAddress = (p: Peer): StunAddress => ({
+  family: familyOf(p.address),
+  address: p.address,
+  port: p.port,
+})
+
+/** A Data indication (RFC 8656 §11.3) carrying `payload` from `peer` (an address of `family`). */
+export function dataIndication(
+  peer: Peer,
+  payload: Uint8Array,
+  family: AddressFamily | string = 'IPv4',
+): Uint8Array {
   return encodeStun({
     method: StunMethod.Data,
     class: 'indication',
     transactionId: new Uint8Array(randomBytes(12)),
     attributes: [
-      { name: 'XOR-PEER-ADDRESS', value: { family: 'IPv4', ...peer } },
+      { name: 'XOR-PEER-ADDRESS', value: { family: family === 'IPv6' ? 'IPv6' : 'IPv4', ...peer } },
       { name: 'DATA', value: payload },
     ],
   })

@@ -15,6 +15,15 @@ export interface TurnServerOptions {
    * 0.0.0.0 must announce an address peers can reach, not 0.0.0.0; default: `host`.
    */
   relayedAddress?: () => string
+  /**
+   * Where IPv6 relay sockets bind (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY=IPv6 and dual
+   * allocations with ADDITIONAL-ADDRESS-FAMILY): an IPv6 address of this host, or `::` with
+   * relayedAddress6. Without it a server on an IPv4 `host` has no IPv6 address and answers 440
+   * (an IPv6 `host` relays IPv6 there, and has no IPv4 relays).
+   */
+  host6?: string
+  /** The address put in IPv6 XOR-RELAYED-ADDRESS; a server bound to `::` must set it. */
+  relayedAddress6?: () => string
   /** Listen port; 0 = any free port. */
   port?: number
   /** Also accept TCP from clients on the same port number (default true); relays stay UDP. */

@@ -5,13 +5,15 @@
  * (relay-path.ts) under per-allocation and server-wide limits (relay-limits.ts), changeable at
  * runtime with setCaps, to the peers the peer policy allows (peer-policy.ts: by default public
  * unicast addresses only; allowLoopback, allowPeers). Refresh, CreatePermission and ChannelBind
- * are in turn-allocation-requests.ts. Not implemented: TLS, IPv6 relays, RESERVATION-TOKEN, DONT-FRAGMENT
+ * are in turn-allocation-requests.ts. IPv6 relays (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY,
+ * ADDITIONAL-ADDRESS-FAMILY dual allocations) where the server has an IPv6 address (`host6`, or
+ * an IPv6 `host`): relay-families.ts. Not implemented: TLS, RESERVATION-TOKEN, DONT-FRAGMENT
  * (→ 420).
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { InvalidInputError } from '../../shared/errors.js'
 import { Allocation, RelayPortsExhaustedError, bindRelaySocket } from './allocation.js'
-import type { ClientLink, Peer } from './allocation.js'
+import type { ClientLink, RelayEndpoint } from './allocation.js'
 import { AllocationTable } from './allocation-table.js'
 import { onAllocationRequest } from './turn-allocation-requests.js'
 import type { AllocationRequestComponents } from './turn-allocation-requests.js'
@@ -20,6 +22,8 @@ import { RelayCounters } from './relay-counters.js'
 import { ServerCaps, allocationLimits } from './relay-limits.js'
 import type { AllocationLimits, RelayCaps } from './relay-limits.js'
 import { RelayPath } from './relay-path.js'
+import { addressError, planFamilies, relayHosts } from './relay-families.js'
+import type { RelayHosts } from './relay-families.js'
 import { TokenBucketLimiter } from './rate-limit.js'
 import {
   StunMethod,
@@ -29,7 +33,7 @@ import {
   verifyFingerprint,
   verifyIntegrity,
 } from './stun-message.js'
-import type { DecodedStunMessage, StunAddress, StunAttribute } from './stun-message.js'
+import type { DecodedStunMessage, StunAttribute } from './stun-message.js'
 import { NonceIssuer, authenticate } from './turn-auth.js'
 import { listenTcp } from './turn-tcp.js'
 import type { TcpListener } from './turn-tcp.js'
@@ -38,6 +42,7 @@ import {
   TURN_REQUESTS,
   clampLifetimeS,
   find,
+  mappedAddress,
   stunResponse,
   unknownAttributes,
 } from './turn-helpers.js'
@@ -48,7 +53,6 @@ export type { AllocationLimits, RelayCaps, TurnServerOptions, TurnStats } from '
 
 type Attrs = StunAttribute[]
 const UDP = 17
-const mappedOf = (p: Peer): StunAddress => ({ family: 'IPv4', address: p.address, port: p.port })
 /** The peer ID of a REST username `expiry:peerId` (turn-credentials.ts). */
 const peerIdOf = (username: string) => username.slice(username.indexOf(':') + 1)
 
@@ -71,6 +75,8 @@ export class TurnServer {
   private readonly relay: RelayPath
   private readonly policy: PeerPolicy
   private readonly allocationRequests: AllocationRequestComponents
+  /** Where relays of each family bind and what they announce (relay-families.ts). */
+  private readonly hosts: RelayHosts
 
   /** Throws InvalidInputError on an empty secret, InvalidCidrError on a bad allowPeers entry. */
   constructor(private readonly opts: TurnServerOptions) {
@@ -82,12 +88,16 @@ export class TurnServer {
     this.nonces = new NonceIssuer((opts.nonceTtlS ?? 600) * 1000)
     this.limits = allocationLimits(opts.allocationLimits)
     this.serverCaps = new ServerCaps(opts.caps ?? {}, this.now())
+    const host = opts.host ?? '127.0.0.1'
+    this.hosts = relayHosts(host, opts.host6, opts.relayedAddress, opts.relayedAddress6)
     this.policy = new PeerPolicy({
       allowPeers: opts.allowPeers,
       allowLoopback: opts.allowLoopback === true,
       listenPort: () => this.socket?.address().port,
-      bindAddress: opts.host ?? '127.0.0.1',
+      bindAddress: host,
       announcedAddress: opts.relayedAddress,
+      bindAddress6: opts.host6,
+      announcedAddress6: opts.relayedAddress6,
       isRelayPort: (port) => this.allocations.isRelayPort(port, this.now()),
     })
     this.relay = new RelayPath({
@@ -260,7 +270,7 @@ export class TurnServer {
         const unknown: Attrs = [{ name: 'UNKNOWN-ATTRIBUTES', value: req.unknownRequired }]
         return this.respond(req, from, unknown, { code: 420 })
       }
-      const mapped: Attrs = [{ name: 'XOR-MAPPED-ADDRESS', value: mappedOf(from) }]
+      const mapped: Attrs = [{ name: 'XOR-MAPPED-ADDRESS', value: mappedAddress(from) }]
       return this.respond(req, from, mapped)
     }
     if (!TURN_REQUESTS.has(req.method)) return this.respond(req, from, [], { code: 400 })
@@ -302,15 +312,17 @@ export class TurnServer {
     err: (code: number, a?: Attrs) => void,
   ): Promise<void> {
     const existing = this.allocation(key)
-    const success = (a: Allocation): void => {
+    const success = (a: Allocation, extra: Attrs = []): void => {
       const lifetime = Math.max(0, Math.round((a.expires - this.now()) / 1000))
-      const host = this.opts.relayedAddress?.() ?? this.opts.host ?? '127.0.0.1'
+      // RFC 8656 §7.2: one XOR-RELAYED-ADDRESS per relayed address, IPv4 first.
+      const relayed: Attrs = a.relays.map((r) => ({
+        name: 'XOR-RELAYED-ADDRESS',
+        value: { family: r.family, address: this.hosts[r.family]!.announced(), port: r.port },
+      }))
       ok([
-        {
-          name: 'XOR-RELAYED-ADDRESS',
-          value: { family: 'IPv4', address: host, port: a.relayPort },
-        },
-        { name: 'XOR-MAPPED-ADDRESS', value: mappedOf(from) },
+        ...relayed,
+        ...extra,
+        { name: 'XOR-MAPPED-ADDRESS', value: mappedAddress(from) },
         { name: 'LIFETIME', value: lifetime },
       ])
     }
@@ -323,8 +335,8 @@ export class TurnServer {
     const transport = find(req, 'REQUESTED-TRANSPORT')?.value
     if (transport === undefined) return err(400)
     if (transport !== UDP) return err(442)
-    const family = find(req, 'REQUESTED-ADDRESS-FAMILY')?.value
-    if (family === 'IPv6') return err(440)
+    const plan = planFamilies(req, this.hosts)
+    if ('code' in plan) return err(plan.code)
     // RFC 8656 §19: 508 "due to some capacity limit being reached"; 486 (below) is a quota that
     // §7.2 wants based on the username, so the server-wide caps answer 508.
     if (!this.serverCaps.allocationAllowed(this.allocations.sizeWithPending)) {
@@ -335,28 +347,36 @@ export class TurnServer {
     if (this.allocations.countFor(username) >= quota) return err(486)
     const inUse = this.allocations.relayPorts()
     this.allocations.reserve(key, username)
+    const relays: RelayEndpoint[] = []
     try {
       const even = find(req, 'EVEN-PORT') !== undefined
-      const host = this.opts.host ?? '127.0.0.1'
-      const { socket, port } = await bindRelaySocket(host, this.range, inUse, even)
-      if (!this.socket) return void socket.close() // closed meanwhile
+      for (const family of plan.families) {
+        const r = await bindRelaySocket(this.hosts[family]!.bind, this.range, inUse, even, family)
+        relays.push(r)
+        inUse.add(r.port)
+      }
+      if (!this.socket) return void relays.forEach((r) => r.socket.close()) // closed meanwhile
       const lifetimeMs = this.lifetimeS(find(req, 'LIFETIME')?.value) * 1000
       const alloc = new Allocation({
         client: from,
         username,
-        relay: socket,
-        relayPort: port,
+        relays,
         transactionId: req.transactionId,
         lifetimeMs: lifetimeMs || (this.opts.defaultLifetimeS ?? 600) * 1000,
         now: this.now(),
         limits: this.limits,
       })
-      socket.on('message', (data, rinfo) => this.relay.fromPeer(alloc, data, rinfo, this.now()))
-      socket.on('error', () => undefined)
+      for (const { socket } of relays) {
+        socket.on('message', (data, rinfo) => this.relay.fromPeer(alloc, data, rinfo, this.now()))
+        socket.on('error', () => undefined)
+      }
       this.allocations.add(alloc)
       this.counters.served(peerIdOf(username))
-      success(alloc)
+      // §7.2: the IPv6 half of a dual allocation the server has no address for.
+      const missing = plan.missing
+      success(alloc, missing ? [addressError(missing, 440, 'Address Family not Supported')] : [])
     } catch (e) {
+      relays.forEach((r) => r.socket.close())
       if (e instanceof RelayPortsExhaustedError) return err(508)
       throw e
     } finally {
@@ -369,7 +389,7 @@ export class TurnServer {
     const peer = find(msg, 'XOR-PEER-ADDRESS')?.value
     const data = find(msg, 'DATA')?.value
     // §11.2: without XOR-PEER-ADDRESS or DATA the indication is discarded.
-    if (!peer || !data || msg.unknownRequired.length || peer.family !== 'IPv4') {
+    if (!peer || !data || msg.unknownRequired.length) {
       return void this.counters.malformed++
     }
     const now = this.now()
