@@ -22,8 +22,8 @@ export interface RefreshLoopInit {
 
 export class RefreshLoop {
   private timer: ReturnType<typeof setTimeout> | undefined
-  /** When the pending timer fires, if it is a `soon()` one. */
-  private soonAt: number | undefined
+  /** The pending timer is a `soon()` one (not the interval's). */
+  private soonPending = false
   private running = false
   private busy = false
   private again = false
@@ -48,22 +48,21 @@ export class RefreshLoop {
       this.again = true // republish once more when the running one ends
       return
     }
-    if (this.soonAt != null) return // one is already due within a debounce
-    const ms = this.init.debounceMs ?? 500
-    this.arm(ms)
-    this.soonAt = Date.now() + ms
+    if (this.soonPending) return // one is already due within a debounce
+    this.arm(this.init.debounceMs ?? 500)
+    this.soonPending = true
   }
 
   private arm(ms: number): void {
     if (!this.running) return
     if (this.timer != null) clearTimeout(this.timer)
-    this.soonAt = undefined
+    this.soonPending = false
     this.timer = setTimeout(() => void this.tick(), ms)
     this.timer.unref?.()
   }
 
   private async tick(): Promise<void> {
-    this.soonAt = undefined
+    this.soonPending = false
     if (this.busy) {
       this.again = true
       return
