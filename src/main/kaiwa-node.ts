@@ -18,6 +18,7 @@
 import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
 import type { Role, SupernodeMode } from '../shared/api/contract.js'
 import type { Logger } from '../shared/logger.js'
+import { mergeBootstrap } from '../shared/network/default-bootstrap.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
 import { KAIWA_VERSION } from '../shared/version.js'
 import { openDataDir } from '../overlay/store/data-dir.js'
@@ -121,6 +122,8 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   // A mode chosen in Settings wins, unless --supernode locked it for this run.
   const mode: SupernodeMode =
     opts.supernodeLocked === true ? opts.supernode : (base.saved.supernodeMode ?? opts.supernode)
+  // Supernodes saved from joined invites are dialled with --bootstrap's (issue 13).
+  const bootstrap = mergeBootstrap(opts.bootstrap, base.saved.bootstrap ?? [])
   const roles: RoleController = new RoleController({
     mode,
     initialRole: initialRole(mode),
@@ -129,7 +132,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
         deviceKey: base.identity.deviceKey,
         datastore: data.datastore,
         listen: opts.listen,
-        bootstrap: opts.bootstrap.filter((a) => a.includes('/p2p/')),
+        bootstrap: bootstrap.filter((a) => a.includes('/p2p/')),
         mdns: opts.mdns,
         upnp: opts.upnp,
         records,
@@ -193,7 +196,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     ...(opts.election != null ? { tuning: opts.election } : {}),
   })
   const refresh = refreshLoop(base, directory, sip, log)
-  const dialer = new BootstrapDialer({ node, addrs: opts.bootstrap, log: log.child('bootstrap') })
+  const dialer = new BootstrapDialer({ node, addrs: bootstrap, log: log.child('bootstrap') })
   // New addresses: republish, and in `auto` let the election look again (AutoNAT
   // may just have confirmed a public address).
   function addressesChanged(): void {

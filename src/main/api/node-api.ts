@@ -17,8 +17,10 @@ import { sendMessage } from '../../overlay/sip/internal-ua.js'
 import { contactRecordToJson, fingerprint } from '../../shared/records/contact-record.js'
 import { countStoredRecords } from '../../overlay/names/record-validator.js'
 import { reachability } from '../../overlay/node/role-policy.js'
+import { noSupernodeHint } from '../../shared/network/no-supernode.js'
 import type { ApiComponents } from './api-components.js'
 import { effectiveCaps } from '../../overlay/store/settings-store.js'
+import { createInviteApi } from './invite-api.js'
 import { createUiApi } from './ui-api.js'
 import type { UiApiInit } from './ui-api.js'
 import { applyCaps, createUsageMeter } from './usage.js'
@@ -38,8 +40,10 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
     supernodeMode: node.roles.mode(),
     caps: effectiveCaps(await node.settings.get()),
   })
+  const ui = createUiApi({ ...init.ui, node })
   return {
-    ...createUiApi({ ...init.ui, node }),
+    ...ui,
+    ...createInviteApi({ node, contactAdd: ui.contactAdd }),
     usage,
     settings: settingsJson,
     settingsUpdate: async ({ supernodeMode, caps }) => {
@@ -70,6 +74,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         addrs: addrs.map((a) => a.toString()),
         peers: libp2p.getPeers().length,
         supernodes: node.supernodes.connected(),
+        ...hint(node),
         reachability: reachability(node.roles.role(), addrs),
         recordsHeld: await countStoredRecords(node.datastore),
         storage: await storageStatus(node.datastore),
@@ -138,6 +143,12 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       return { record: await contactRecordToJson(found.record, Date.now()), conflict }
     },
   }
+}
+
+/** How a client on no network gets on one (issue 13: supernodes are opt-in). */
+function hint(node: ApiComponents): { hint?: string } {
+  const text = noSupernodeHint(node.roles.role(), node.supernodes.connected().length)
+  return text != null ? { hint: text } : {}
 }
 
 /** Entries moved to quarantine because they could not be read (docs/storage.md). */

@@ -25,7 +25,7 @@ export const USAGE = `Usage:
                [--sip-port N] [--sip-password P] [--sip-rate N] [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
                [--turn-allow-peers CIDR,...]
-               [--ui] [--metrics-port N]
+               [--ui] [--metrics-port N] [--join LINK]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
   kaiwa lookup NAME [--data DIR]
@@ -33,6 +33,7 @@ export const USAGE = `Usage:
   kaiwa message NAME TEXT [--data DIR]   send an instant message (SIP MESSAGE)
   kaiwa inbox  [--data DIR]              received messages, as JSON
   kaiwa turn-credentials [--data DIR]    short-lived TURN credentials from a supernode, as JSON
+  kaiwa invite [--data DIR]              a signed kaiwa: invite link to this network and user
   kaiwa help
 
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)
@@ -104,10 +105,12 @@ export interface NodeCommand {
   ui: boolean
   /** Prometheus metrics on loopback; undefined: off. */
   metricsPort?: number
+  /** A `kaiwa:` invite link to join (`--join`). */
+  join?: string
   logLevel: LogLevel
 }
 export interface ClientCommand {
-  command: 'claim' | 'lookup' | 'status' | 'message' | 'inbox' | 'turn-credentials'
+  command: 'claim' | 'lookup' | 'status' | 'message' | 'inbox' | 'turn-credentials' | 'invite'
   dataDir: string
   name?: string
   text?: string
@@ -133,6 +136,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.en
     message: ['NAME', 'TEXT'],
     inbox: [],
     'turn-credentials': [],
+    invite: [],
   }
   const wanted = arity[command]
   if (wanted != null) {
@@ -180,6 +184,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       'metrics-port': { type: 'string' },
       'no-upnp': { type: 'boolean' },
       'log-level': { type: 'string' },
+      join: { type: 'string' },
     },
     false,
   )
@@ -241,6 +246,9 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
   const logLevel = ((values['log-level'] as string | undefined) ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+  const join = values.join as string | undefined
+  if (join != null && !/^kaiwa:/i.test(join.trim()))
+    throw new UsageError(`--join takes a kaiwa: invite link, from kaiwa invite (got "${join}")`)
   return {
     command: 'node',
     dataDir: (values.data as string | undefined) ?? defaultDataDir(env),
@@ -262,6 +270,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     ...(relayM != null ? { turnRelayPorts: [Number(relayM[1]), Number(relayM[2])] } : {}),
     ...(turnAllowPeers != null ? { turnAllowPeers } : {}),
     ...(metricsRaw != null ? { metricsPort: Number(metricsRaw) } : {}),
+    ...(join != null ? { join: join.trim() } : {}),
     logLevel,
   }
 }

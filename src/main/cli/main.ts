@@ -27,6 +27,9 @@ import { createStaticUi, findUiDir } from '../api/static-ui.js'
 import { nodeEvents } from '../node-events.js'
 import { startMetricsServer } from '../api/metrics-server.js'
 import { collectNodeMetrics } from '../node-metrics.js'
+import { openInviteLink } from '../../shared/invite/invite-link.js'
+import { mergeBootstrap } from '../../shared/network/default-bootstrap.js'
+import { startNoSupernodeNotice } from '../no-supernode-notice.js'
 import { SIP_PASSWORD_FILE } from '../../overlay/sip/gateway/sip-password.js'
 
 export async function main(argv: string[]): Promise<number> {
@@ -62,11 +65,21 @@ export async function main(argv: string[]): Promise<number> {
 
 async function runNode(cmd: NodeCommand): Promise<number> {
   const config = await resolveNodeConfig(cmd)
+  // A changed or expired invite is refused before anything starts.
+  const invite = cmd.join != null ? await openInviteLink(cmd.join, Date.now()) : undefined
+  if (invite != null) config.bootstrap = mergeBootstrap(config.bootstrap, invite.supernodes)
   const log = redactingLogger(createStderrLogger(cmd.logLevel))
   if (config.sipPassword != null) log.addSecret(config.sipPassword)
   const node = await startKaiwaNode({ dataDir: cmd.dataDir, ...config, name: cmd.name, log })
   await registerSecrets(log, node.dataDir)
   const server = await startControlApi(node, cmd, log)
+  const stopNotice = startNoSupernodeNotice({
+    role: () => node.role(),
+    supernodes: () => node.supernodes.connected(),
+    log,
+  })
+  // In the background: the lookup of the inviting user may wait for the DHT to fill.
+  if (cmd.join != null) void joinAtStart(node, cmd.join, log)
   const metrics =
     cmd.metricsPort != null
       ? await startMetricsServer({
@@ -120,6 +133,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
       stopping = true
       log.info(`${signal}: shutting down`)
       void (async () => {
+        stopNotice()
         await server.close().catch(() => {})
         await metrics?.close().catch(() => {})
         await removeApiEndpoint(node.dataDir).catch(() => {})
@@ -131,6 +145,24 @@ async function runNode(cmd: NodeCommand): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'))
   })
   return 0
+}
+
+/**
+ * `--join`: save the invite's supernodes, pin its user. The node keeps
+ * running if the user cannot be looked up yet (the supernodes are saved; add
+ * the contact later from the link).
+ */
+async function joinAtStart(node: KaiwaNode, link: string, log: Logger): Promise<void> {
+  try {
+    const joined = await node.api.joinInvite({ link })
+    log.info(
+      `joined ${joined.name}'s network through ${joined.connected} of ` +
+        `${joined.supernodes.length} supernodes; ${joined.name} is a contact with key ` +
+        joined.fingerprint,
+    )
+  } catch (err) {
+    log.warn(`--join: ${describe(err)}`)
+  }
 }
 
 /**
@@ -186,6 +218,7 @@ async function runClient(cmd: ClientCommand): Promise<number> {
     else if (cmd.command === 'claim') print(await api.claim({ name: cmd.name! }))
     else if (cmd.command === 'inbox') print((await api.inbox({})).messages)
     else if (cmd.command === 'turn-credentials') print(await api.turnCredentials({}))
+    else if (cmd.command === 'invite') process.stdout.write(`${(await api.invite({})).link}\n`)
     else if (cmd.command === 'message') {
       const res = await api.message({ to: cmd.name!, text: cmd.text! })
       process.stdout.write(

@@ -229,6 +229,36 @@ export const apiContract = {
       .strict(),
     output: z.object({ name: z.string().nullable(), fingerprint: z.string() }),
   },
+  /**
+   * A signed `kaiwa:` invite link for this account (README "Joining a
+   * network"): the user ID, key fingerprint, up to 4 live supernode
+   * addresses and an expiry. Refused (409) before a user ID is claimed and
+   * (503) while the node knows no supernode.
+   */
+  invite: {
+    input: z.object({}).strict(),
+    output: z.object({
+      link: z.string(),
+      supernodes: z.array(z.string()),
+      expiresAt: z.string(),
+    }),
+  },
+  /**
+   * Join the network of an invite link: verify it (a changed or expired link
+   * is refused with 400), save its supernodes as bootstrap peers, dial them,
+   * and pin the inviting user as a contact with the link's fingerprint.
+   */
+  joinInvite: {
+    input: z.object({ link: z.string().min(1).max(4096) }).strict(),
+    output: z.object({
+      name: z.string(),
+      fingerprint: z.string(),
+      supernodes: z.array(z.string()),
+      /** How many of the supernodes answered now. */
+      connected: z.number().int().nonnegative(),
+      contact: ContactJsonSchema,
+    }),
+  },
   /** The node's recent log lines, for "export logs". */
   logs: { input: z.object({}).strict(), output: z.object({ text: z.string() }) },
   about: { input: z.object({}).strict(), output: AboutSchema },

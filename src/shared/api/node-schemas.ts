@@ -87,6 +87,8 @@ export const StatusSchema = z.object({
   addrs: z.array(z.string()),
   peers: z.number().int().nonnegative(),
   supernodes: z.array(z.string()),
+  /** Set when a client has no supernode: it is on no network, and how to join one. */
+  hint: z.string().optional(),
   reachability: z.enum(['unknown', 'public', 'private']),
   recordsHeld: z.number().int().nonnegative(),
   uptimeSeconds: z.number().nonnegative(),
