@@ -8,7 +8,11 @@
 //
 //   npm run bench:nat -- [--only id,id] [--batch 3] [--fix-turn] [--keepalive]
 //                        [--no-calls] [--call-step ./module.mjs] [--json out.json]
+//   npm run bench:nat -- --wan [--only cone-cone,sym-sym] [--rtt 50,150,300] [--loss 1,5]
+//                        [--seed 1] [--json out.json]
 //
+// --wan        instead of the matrix: chat and a call through an emulated WAN
+//              line (latency × loss grid, bench/nat-wan.mjs).
 // --fix-turn   what-if for the proposed TURN fixes (see docs): encode TURN
 //              credentials for node-datachannel, bind the supernode's TURN to
 //              its public address.
@@ -50,6 +54,10 @@ const { values: args } = parseArgs({
     },
     calls: { type: 'boolean', default: true },
     json: { type: 'string' },
+    wan: { type: 'boolean', default: false },
+    rtt: { type: 'string' },
+    loss: { type: 'string' },
+    seed: { type: 'string' },
   },
   allowNegative: true,
 })
@@ -63,6 +71,12 @@ await assertBuilt()
 
 const t0 = Date.now()
 const say = (m) => process.stderr.write(`[nat ${((Date.now() - t0) / 1000).toFixed(0)}s] ${m}\n`)
+if (args.wan) {
+  const { runWan } = await import('./nat-wan.mjs')
+  await runWan(args, say)
+  say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+  process.exit(0)
+}
 const udpTimeoutS = Number(args['udp-timeout'])
 const fixTurn = args['fix-turn']
 const hooks = {}
