@@ -45,6 +45,7 @@ export class TestClient {
   private constructor(
     readonly socket: Socket,
     readonly server: number,
+    readonly host: string,
   ) {
     socket.on('message', (buf) => {
       const raw = new Uint8Array(buf)
@@ -58,10 +59,12 @@ export class TestClient {
     })
   }
 
-  static async open(serverPort: number): Promise<TestClient> {
-    const s = createSocket('udp4')
-    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))
-    return new TestClient(s, serverPort)
+  /** A client on loopback of `host`'s family, talking to host:serverPort. */
+  static async open(serverPort: number, host = '127.0.0.1'): Promise<TestClient> {
+    const v6 = host.includes(':')
+    const s = createSocket(v6 ? 'udp6' : 'udp4')
+    await new Promise<void>((resolve) => s.bind(0, v6 ? '::1' : '127.0.0.1', resolve))
+    return new TestClient(s, serverPort, host)
   }
 
   get port(): number {
@@ -69,7 +72,7 @@ export class TestClient {
   }
 
   sendRaw(bytes: Uint8Array): void {
-    this.socket.send(bytes, this.server, '127.0.0.1')
+    this.socket.send(bytes, this.server, this.host)
   }
 
   /** Send a request (class request or indication) and wait for its response (not indications). */
