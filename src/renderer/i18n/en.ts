@@ -89,7 +89,7 @@ export const en = {
   'banner.sipOffline':
     'Calls and live messages are paused while Kaiwa reconnects to your node. Messages you send are still delivered by the node.',
   'banner.noSupernode':
-    'Not connected to any supernode yet: people may not find you, and calls across the internet may fail. Kaiwa keeps trying.',
+    'Not on a Kaiwa network: your node is connected to no supernode, so nobody can find or call you. Ask someone on the network for an invite link and use "Join with an invite" in Settings → Network, or start a new network there.',
 
   'common.dismiss': 'Dismiss',
   'common.close': 'Close',
@@ -289,15 +289,17 @@ export const en = {
 
   'supernode.title': 'Supernode',
   'supernode.intro':
-    'Supernodes keep the network running: they store the directory, relay calls for people behind strict firewalls and keep messages for people who are offline.',
+    "Supernodes keep the network running: they store the directory, relay calls for people behind strict firewalls (TURN, on port 3478) and keep messages for people who are offline. Serving is opt-in, and it costs: upload and download bandwidth for every relayed call (up to the relay cap below), disk space for others' records and messages (up to the storage cap), and a computer that stays on. Your own calls and messages work the same either way.",
   'supernode.mode': 'Help the network',
   'supernode.off': 'Off',
-  'supernode.offHelp': 'Never serve others. Best on metered or slow connections.',
+  'supernode.offHelp':
+    'The default. Never serve others: no relaying, no storage for others. Best on metered, slow or battery-powered connections.',
   'supernode.auto': 'Automatic',
   'supernode.autoHelp':
-    'Serve others when this computer is publicly reachable and the network needs it.',
+    'You opt in; the network decides: serve others (relay calls, store records and messages) when this computer is publicly reachable and the network needs it. It never starts a network on its own.',
   'supernode.on': 'On',
-  'supernode.onHelp': 'Always serve others, within the caps below.',
+  'supernode.onHelp':
+    'Always serve others, within the caps below: relaying calls with TURN, storing the directory and offline messages. Needed to start a new network.',
   'supernode.usage': 'What this node does for others',
   'supernode.noUsage': 'No figures yet.',
   'supernode.role': 'Role now',
@@ -319,6 +321,34 @@ export const en = {
   'role.supernode': 'Supernode',
 
   'network.title': 'Network',
+  'join.title': 'Join with an invite',
+  'join.help':
+    'Paste the invite link someone on a Kaiwa network gave you (it starts with kaiwa: and contains ?invite=). Your node saves its supernodes and adds that person to your contacts.',
+  'join.label': 'Invite link',
+  'join.submit': 'Join',
+  'join.working': 'Joining…',
+  'join.done':
+    "Joined {name}'s network through {connected} supernode(s); {name} is in your contacts.",
+  'join.empty': 'Paste an invite link first.',
+  'join.notInvite':
+    'That is a contact link, not an invite: it does not say how to reach a network. Ask for an invite link (kaiwa invite, or "Create an invite link" in the app).',
+  'join.malformed': 'That link is incomplete or damaged. Copy the whole invite link again.',
+  'join.tampered':
+    'That invite was changed after it was made ({reason}), so it is refused. Ask for a new one.',
+  'join.expired': 'That invite has expired. Ask for a new one.',
+  'join.failed': 'Joining failed: {reason}',
+  'join.startTitle': 'Start a new network',
+  'join.startHelp':
+    'Only if you are the first: this computer becomes a supernode (it relays calls with TURN, stores the directory and offline messages for others, and should stay on), and others join through your invite link.',
+  'join.start': 'Start a new network',
+  'join.started': 'This node now serves as a supernode: claim your user ID, then invite others.',
+  'invite.title': 'Invite someone',
+  'invite.help':
+    'An invite link lets someone join this network and adds you to their contacts with your key. It lists a few supernodes and is signed with your account key; it expires in a week.',
+  'invite.create': 'Create an invite link',
+  'invite.qr': 'QR code of your invite link',
+  'invite.expires': 'Valid until {date}.',
+  'invite.failed': 'No invite yet: {reason}',
   'network.noStatus': 'Waiting for the node…',
   'network.role': 'Role',
   'network.reachability': 'Reachability',

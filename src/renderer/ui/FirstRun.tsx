@@ -1,6 +1,8 @@
 /**
  * First run: claim a user ID (with live availability while typing), then
- * offer a backup; or restore an account from a backup file instead.
+ * offer a backup; or restore an account from a backup file instead. A node on
+ * no network yet (supernodes are opt-in) is offered "Join with an invite" and
+ * "Start a new network" first: a claim needs a network.
  */
 import { useEffect, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
@@ -10,10 +12,14 @@ import { toApiError } from '../bridge/api-error.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { BackupForm } from './BackupForm.js'
+import { useStore } from './hooks.js'
+import { JoinNetwork } from './JoinNetwork.js'
 
 export function FirstRun() {
   const [claimed, setClaimed] = useState<string | undefined>()
   const app = useApp()
+  const { status } = useStore(app.session.store)
+  const alone = status != null && status.role === 'client' && status.supernodes.length === 0
   return (
     <main className="first-run">
       <div className="first-run-card">
@@ -24,6 +30,7 @@ export function FirstRun() {
         {claimed == null ? (
           <>
             <p className="lead">{t('firstRun.intro')}</p>
+            {alone && <JoinNetwork offerStart open />}
             <ClaimForm onClaimed={setClaimed} />
             <RestoreForm />
           </>

@@ -1,9 +1,14 @@
-/** How this node sits in the overlay: role, reachability, supernodes, peers, the SIP link. */
+/**
+ * How this node sits in the overlay: role, reachability, supernodes, peers, the
+ * SIP link; and the ways in and out: join with an invite, invite someone.
+ */
 import { t } from '../i18n/t.js'
 import type { MessageKey } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { formatDuration } from './format.js'
 import { useStore } from './hooks.js'
+import { InviteCard } from './InviteCard.js'
+import { JoinNetwork } from './JoinNetwork.js'
 
 const REACH: Record<string, MessageKey> = {
   public: 'network.public',
@@ -66,6 +71,12 @@ export function NetworkStatus() {
               </>
             )}
           </details>
+          {status.name != null &&
+            status.supernodes.length + (status.role === 'supernode' ? 1 : 0) > 0 && <InviteCard />}
+          <JoinNetwork
+            offerStart={status.role === 'client' && status.supernodes.length === 0}
+            open={status.role === 'client' && status.supernodes.length === 0}
+          />
         </>
       )}
     </section>
