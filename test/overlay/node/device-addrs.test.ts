@@ -88,3 +88,49 @@ describe('pickDeviceAddrs', () => {
     expect(input.map(String)).toEqual([LOOP4, CIRCUIT])
   })
 })
+
+describe('pickDeviceAddrs on a dual-stack host', () => {
+  const PUBLIC4B = '/ip4/203.0.113.10/udp/4001/webrtc-direct'
+  const PUBLIC4C = '/ip4/203.0.113.9/tcp/4002/ws'
+  const TEMP6 = '/ip6/2606:4700::2/tcp/4001'
+  const TEMP6B = '/ip6/2606:4700::3/tcp/4001'
+
+  it('alternates IPv4 and IPv6 within a rank, so the cap keeps both families', () => {
+    expect(pick([PUBLIC4, PUBLIC4B, PUBLIC4C, PUBLIC6, TEMP6, TEMP6B], 4)).toEqual([
+      PUBLIC4,
+      PUBLIC6,
+      PUBLIC4B,
+      TEMP6,
+    ])
+    // The family listed first leads; the rest of the longer family follows in order.
+    expect(pick([PUBLIC6, TEMP6, TEMP6B, PUBLIC4])).toEqual([PUBLIC6, PUBLIC4, TEMP6, TEMP6B])
+  })
+
+  it('keeps global IPv6 beside IPv4 in every rank, and ranks ULA as LAN', () => {
+    expect(pick([LOOP6, ULA6, LAN, PUBLIC6, LOOP4, PUBLIC4, CIRCUIT])).toEqual([
+      CIRCUIT,
+      PUBLIC6,
+      PUBLIC4,
+      ULA6,
+      LAN,
+      LOOP6,
+      LOOP4,
+    ])
+  })
+
+  it('leaves out IPv6 link-local addresses (they need a zone), but not fe8:: look-alikes', () => {
+    const linkLocal = [
+      '/ip6/fe80::1/tcp/4001',
+      '/ip6/febf::1/tcp/1',
+      '/ip6zone/eth0/ip6/fe80::2/tcp/1',
+    ]
+    expect(pick([...linkLocal, PUBLIC6])).toEqual([PUBLIC6])
+    expect(pick(['/ip6/fe8::1/tcp/1'])).toEqual(['/ip6/fe8::1/tcp/1'])
+    expect(pick(['/ip6/fec0::1/tcp/1']).length).toBe(1)
+  })
+
+  it('leaves DNS and other non-IP addresses in place', () => {
+    const DNS = '/dns4/example.com/tcp/443/wss'
+    expect(pick([PUBLIC4, DNS, PUBLIC4C, PUBLIC6])).toEqual([PUBLIC4, DNS, PUBLIC6, PUBLIC4C])
+  })
+})
