@@ -16,6 +16,7 @@ const nodes: KaiwaNode[] = []
 let sns: KaiwaNode[]
 let alice: KaiwaNode
 let bob: KaiwaNode
+let carol: KaiwaNode
 
 /** The relay's peer id in a `/p2p/<relay>/p2p-circuit` address (bytes from a record). */
 const relayIn = (addr: Uint8Array): string | undefined =>
@@ -30,7 +31,8 @@ beforeAll(async () => {
   alice = await startClient(sns[0]!, { bootstrap, name: 'alice' })
   // No listen address: reachable only through its relay reservations.
   bob = await startClient(sns[0]!, { bootstrap, listen: [] })
-  nodes.push(alice, bob)
+  carol = await startClient(sns[0]!, { bootstrap })
+  nodes.push(alice, bob, carol)
 }, 90_000)
 
 afterAll(async () => {
@@ -43,8 +45,9 @@ describe('a relay-only client whose relay supernodes die', () => {
     const before = await bob.claim('bob')
     const held = reservedRelays(bob.libp2p())
     expect((await alice.api.message({ to: 'bob', text: 'before' })).status).toBe('delivered')
-    // Alice now holds bob's record in her lookup cache.
+    // Alice now holds bob's record in her lookup cache; so does carol.
     expect((await alice.directory.lookup('bob'))!.source).toBe('cache')
+    await carol.directory.lookup('bob')
 
     // Kill every supernode bob holds a reservation on (half of them).
     const dead = sns.filter((s) => held.includes(s.peerId))
@@ -63,12 +66,13 @@ describe('a relay-only client whose relay supernodes die', () => {
     await Promise.all(dead.map((s) => s.stop()))
     // A direct link alice and bob may have punched over the relay would hide
     // the point: the next message must find bob through his record.
-    await Promise.all(
-      alice
-        .libp2p()
-        .getConnections(bob.libp2p().peerId)
-        .map((c) => c.close()),
-    )
+    for (const n of [alice, carol])
+      await Promise.all(
+        n
+          .libp2p()
+          .getConnections(bob.libp2p().peerId)
+          .map((c) => c.close()),
+      )
 
     let attempts = 0
     let status = ''
@@ -94,6 +98,14 @@ describe('a relay-only client whose relay supernodes die', () => {
     const relays = now.record.devices.flatMap((d) => d.addrs.map(relayIn))
     expect(relays.length).toBeGreaterThan(0)
     for (const s of dead) expect(relays).not.toContain(s.peerId)
+    // Carol still has the stale record cached; warming a call to bob (the UI's
+    // prepareCall) fails to link it, looks again, and links bob's new address.
+    const stale = (await carol.directory.lookup('bob'))!
+    expect(stale.source).toBe('cache')
+    expect(stale.record.seq).toBe(before.record.seq)
+    expect(await carol.sip.prepare('bob')).toBe(1)
+    expect((await carol.directory.lookup('bob'))!.record.seq).toBe(now.record.seq)
+
     // Bob's inbox has the message that got through.
     await waitFor(
       async () => (await bob.api.inbox({})).messages.some((m) => m.text.startsWith('after')),
