@@ -15,6 +15,12 @@ export type InterfaceMap = Readonly<Record<string, readonly NetworkInterfaceInfo
 /** Not reachable from another host: loopback, unspecified, link-local (RFC 4291 §2.5). */
 const LOCAL_ONLY = ['::1/128', '::/128', 'fe80::/10'].map((c) => parseCidr(c))
 
+/** Is `address` an IPv6 address another host can reach (global or unique local)? */
+export function isReachableIpv6(address: string): boolean {
+  const ip = parseIp(address.split('%')[0]!)
+  return ip !== undefined && ip.bytes.length === 16 && !anyContains(LOCAL_ONLY, ip)
+}
+
 /** The host's IPv6 addresses that another host can reach (global or unique local). */
 export function reachableIpv6(interfaces: InterfaceMap): string[] {
   const out: string[] = []
@@ -22,8 +28,7 @@ export function reachableIpv6(interfaces: InterfaceMap): string[] {
     for (const i of list ?? []) {
       // Node < 18.4 reported family as the number 6.
       if (i.internal || (String(i.family) !== 'IPv6' && String(i.family) !== '6')) continue
-      const ip = parseIp(i.address.split('%')[0]!)
-      if (ip !== undefined && !anyContains(LOCAL_ONLY, ip)) out.push(i.address)
+      if (isReachableIpv6(i.address)) out.push(i.address)
     }
   }
   return out

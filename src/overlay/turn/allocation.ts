@@ -18,6 +18,17 @@ export class RelayPortsExhaustedError extends KaiwaError {
   }
 }
 
+/**
+ * A relay socket could not be bound for another reason than a taken port, e.g. the configured
+ * IPv6 address is not (or no longer) on the host (EADDRNOTAVAIL): no port of the range would do.
+ */
+export class RelayBindError extends KaiwaError {
+  constructor(host: string, cause: unknown) {
+    super(`cannot bind a relay socket on ${host}: ${String(cause)}`, 'unavailable', { cause })
+    this.name = 'RelayBindError'
+  }
+}
+
 /** RFC 8656 §9: permissions last 300 s; §12: channel bindings last 10 minutes. */
 export const PERMISSION_LIFETIME_MS = 300_000
 export const CHANNEL_LIFETIME_MS = 600_000
@@ -208,13 +219,17 @@ export class Allocation {
   }
 }
 
-/** Bind a socket of `family` to host:port; resolves undefined when the port is taken. */
+/**
+ * Bind a socket of `family` to host:port; resolves undefined when the port is taken (or not ours
+ * to take), rejects with RelayBindError when the address itself cannot be bound.
+ */
 function tryBind(host: string, port: number, family: AddressFamily): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const s = udpSocket(undefined, family)
-    const onError = () => {
+    const onError = (err: NodeJS.ErrnoException) => {
       s.close()
-      resolve(undefined)
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(undefined)
+      else reject(new RelayBindError(host, err))
     }
     s.once('error', onError)
     s.bind({ address: host, port, exclusive: true }, () => {

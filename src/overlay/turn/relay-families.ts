@@ -2,9 +2,11 @@
  * Which relayed address families an Allocate asks for, and which of them this server can give
  * (RFC 8656 §7.2). REQUESTED-ADDRESS-FAMILY picks one family (absent: IPv4);
  * ADDITIONAL-ADDRESS-FAMILY (IPv6 only) asks for an IPv6 relayed address beside the IPv4 one, a
- * "dual allocation". Pure: turn-server.ts binds the sockets.
+ * "dual allocation". planFamilies decides; bindRelays binds the sockets the plan asks for.
  */
 import { isIPv6 } from 'node:net'
+import { RelayBindError, RelayPortsExhaustedError, bindRelaySocket } from './allocation.js'
+import type { RelayEndpoint } from './allocation.js'
 import type { AddressFamily } from './stun-address.js'
 import type { DecodedStunMessage, StunAttribute } from './stun-message.js'
 import { find } from './turn-helpers.js'
@@ -50,8 +52,9 @@ export function planFamilies(req: DecodedStunMessage, hosts: RelayHosts): Family
 }
 
 /** ADDRESS-ERROR-CODE for a family the server did not allocate (RFC 8656 §18.12). */
-export function addressError(family: AddressFamily, code: number, reason: string): StunAttribute {
-  return { name: 'ADDRESS-ERROR-CODE', value: { family, code, reason } }
+export function addressError(m: { family: AddressFamily; code: number }): StunAttribute {
+  const reason = m.code === 440 ? 'Address Family not Supported' : 'Insufficient Capacity'
+  return { name: 'ADDRESS-ERROR-CODE', value: { family: m.family, code: m.code, reason } }
 }
 
 /**
@@ -76,4 +79,42 @@ export function relayHosts(
     }
   }
   return hosts
+}
+
+/** The relays of an Allocate, and the family of a dual allocation left out, with its code. */
+export interface BoundRelays {
+  relays: RelayEndpoint[]
+  missing?: { family: AddressFamily; code: number }
+}
+
+/**
+ * Bind the relay sockets `plan` asks for, on ports of `range` not in `inUse` (which gains the
+ * new ports). RFC 8656 §7.2: when the IPv6 half of a dual allocation cannot be had, the IPv4 one
+ * is still given, and ADDRESS-ERROR-CODE says why: 440 without an IPv6 address (or one that
+ * cannot be bound), 508 without a free port. A first family that fails throws
+ * (RelayPortsExhaustedError, RelayBindError) with nothing left bound.
+ */
+export async function bindRelays(
+  plan: { families: AddressFamily[]; missing?: AddressFamily },
+  hosts: RelayHosts,
+  range: readonly [number, number],
+  inUse: Set<number>,
+  even: boolean,
+): Promise<BoundRelays> {
+  const relays: RelayEndpoint[] = []
+  for (const family of plan.families) {
+    try {
+      const r = await bindRelaySocket(hosts[family]!.bind, range, inUse, even, family)
+      relays.push(r)
+      inUse.add(r.port)
+    } catch (e) {
+      const known = e instanceof RelayPortsExhaustedError || e instanceof RelayBindError
+      if (relays.length > 0 && known) {
+        return { relays, missing: { family, code: e instanceof RelayBindError ? 440 : 508 } }
+      }
+      for (const r of relays) r.socket.close()
+      throw e
+    }
+  }
+  return plan.missing ? { relays, missing: { family: plan.missing, code: 440 } } : { relays }
 }

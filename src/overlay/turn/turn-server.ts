@@ -12,8 +12,8 @@
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { InvalidInputError } from '../../shared/errors.js'
-import { Allocation, RelayPortsExhaustedError, bindRelaySocket } from './allocation.js'
-import type { ClientLink, RelayEndpoint } from './allocation.js'
+import { Allocation, RelayBindError, RelayPortsExhaustedError } from './allocation.js'
+import type { ClientLink } from './allocation.js'
 import { AllocationTable } from './allocation-table.js'
 import { onAllocationRequest } from './turn-allocation-requests.js'
 import type { AllocationRequestComponents } from './turn-allocation-requests.js'
@@ -22,7 +22,7 @@ import { RelayCounters } from './relay-counters.js'
 import { ServerCaps, allocationLimits } from './relay-limits.js'
 import type { AllocationLimits, RelayCaps } from './relay-limits.js'
 import { RelayPath } from './relay-path.js'
-import { addressError, planFamilies, relayHosts } from './relay-families.js'
+import { addressError, bindRelays, planFamilies, relayHosts } from './relay-families.js'
 import type { RelayHosts } from './relay-families.js'
 import { TokenBucketLimiter } from './rate-limit.js'
 import {
@@ -347,14 +347,10 @@ export class TurnServer {
     if (this.allocations.countFor(username) >= quota) return err(486)
     const inUse = this.allocations.relayPorts()
     this.allocations.reserve(key, username)
-    const relays: RelayEndpoint[] = []
     try {
       const even = find(req, 'EVEN-PORT') !== undefined
-      for (const family of plan.families) {
-        const r = await bindRelaySocket(this.hosts[family]!.bind, this.range, inUse, even, family)
-        relays.push(r)
-        inUse.add(r.port)
-      }
+      const bound = await bindRelays(plan, this.hosts, this.range, inUse, even)
+      const relays = bound.relays
       if (!this.socket) return void relays.forEach((r) => r.socket.close()) // closed meanwhile
       const lifetimeMs = this.lifetimeS(find(req, 'LIFETIME')?.value) * 1000
       const alloc = new Allocation({
@@ -372,12 +368,11 @@ export class TurnServer {
       }
       this.allocations.add(alloc)
       this.counters.served(peerIdOf(username))
-      // §7.2: the IPv6 half of a dual allocation the server has no address for.
-      const missing = plan.missing
-      success(alloc, missing ? [addressError(missing, 440, 'Address Family not Supported')] : [])
+      // §7.2: the IPv6 half of a dual allocation the server could not give.
+      success(alloc, bound.missing ? [addressError(bound.missing)] : [])
     } catch (e) {
-      relays.forEach((r) => r.socket.close())
       if (e instanceof RelayPortsExhaustedError) return err(508)
+      if (e instanceof RelayBindError) return err(440)
       throw e
     } finally {
       this.allocations.release(key)

@@ -7,6 +7,7 @@
  */
 import { open, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../../shared/logger.js'
 import { DEFAULT_RELAY_PORTS, TurnServer } from './turn-server.js'
@@ -22,6 +23,8 @@ import { requestTurnCredentials, TurnCredentialsError } from './turn-credentials
 import type { IssuedTurnCredentials } from './turn-credentials-protocol.js'
 
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
+import { isReachableIpv6, reachableIpv6 } from '../node/listen-addrs.js'
+import type { InterfaceMap } from '../node/listen-addrs.js'
 
 /** Credentials live this long; the UI asks again before a call (RFC 8656 §9.2 style expiry). */
 export const TURN_CREDENTIAL_TTL_S = 3600
@@ -79,6 +82,8 @@ export class TurnService {
         allowLoopback: this.init.host === '127.0.0.1',
         // Bound to all interfaces, the relay is announced at the node's own address.
         relayedAddress: () => this.announceHost(),
+        // IPv6 relays (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY) where the host has IPv6.
+        ...this.ipv6Relays(),
         relayPortRange: this.init.relayPorts ?? DEFAULT_RELAY_PORTS,
         ...(this.init.allowPeers != null ? { allowPeers: this.init.allowPeers } : {}),
       })
@@ -214,6 +219,27 @@ export class TurnService {
     return [`stun:${hp}`, `turn:${hp}?transport=udp`, `turn:${hp}?transport=tcp`]
   }
 
+  /** host6 and relayedAddress6 of the TURN server, when it can relay IPv6 (ipv6RelayHost). */
+  private ipv6Relays(): { host6?: string; relayedAddress6?: () => string } {
+    const host6 = ipv6RelayHost(this.init.host, networkInterfaces())
+    if (host6 === undefined) return {}
+    if (host6 !== '::') return { host6 }
+    return { host6, relayedAddress6: () => this.announceHost6() }
+  }
+
+  /**
+   * Relays bound to `::`: announce the node's first reachable IPv6 listen address, else the
+   * host's first reachable IPv6 interface address (the node may listen on IPv4 only).
+   */
+  private announceHost6(): string {
+    const ips = this.init
+      .node()
+      .getMultiaddrs()
+      .map((m) => /^\/ip6\/([\da-fA-F:.]+)\//.exec(m.toString())?.[1])
+      .filter((ip): ip is string => ip != null && isReachableIpv6(ip))
+    return ips[0] ?? reachableIpv6(networkInterfaces())[0] ?? '::1'
+  }
+
   /** Bound to all interfaces: announce the node's first public, else LAN, IPv4 address. */
   private announceHost(): string {
     if (this.bound == null) return '127.0.0.1'
@@ -258,4 +284,17 @@ async function warnIfEphemeral(range: readonly [number, number], log: Logger): P
       `TURN relay ports ${range[0]}-${range[1]} overlap the kernel's ephemeral range ${lo}-${hi}; ` +
         'choose --turn-relay-ports outside it (or narrow net.ipv4.ip_local_port_range)',
     )
+}
+
+/**
+ * Where a TURN server listening on `host` binds its IPv6 relays, given the host's interfaces:
+ * `::1` for a loopback server (the demo, the tests) when the host has ::1; `::` for one on all
+ * interfaces when the host has a reachable IPv6 address (global or unique local); otherwise none
+ * (a server on one IPv4 address relays IPv4 only, and an IPv6 `host` relays there by itself).
+ */
+export function ipv6RelayHost(host: string, interfaces: InterfaceMap): string | undefined {
+  const all = Object.values(interfaces).flatMap((l) => l ?? [])
+  if (host === '127.0.0.1') return all.some((i) => i.address === '::1') ? '::1' : undefined
+  if (host === '0.0.0.0') return reachableIpv6(interfaces).length > 0 ? '::' : undefined
+  return undefined
 }

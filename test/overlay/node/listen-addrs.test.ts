@@ -6,7 +6,11 @@ import type { NetworkInterfaceInfo } from 'node:os'
 import { networkInterfaces } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { InvalidInputError } from '../../../src/shared/errors.js'
-import { defaultListenAddrs, reachableIpv6 } from '../../../src/overlay/node/listen-addrs.js'
+import {
+  defaultListenAddrs,
+  isReachableIpv6,
+  reachableIpv6,
+} from '../../../src/overlay/node/listen-addrs.js'
 import type { InterfaceMap } from '../../../src/overlay/node/listen-addrs.js'
 
 const iface = (address: string, extra: Partial<NetworkInterfaceInfo> = {}): NetworkInterfaceInfo =>
@@ -75,5 +79,20 @@ describe('reachableIpv6', () => {
       down: undefined,
     }
     expect(reachableIpv6(map)).toEqual(['2001:db8::7', 'fd12::1'])
+  })
+})
+
+describe('isReachableIpv6', () => {
+  it.each([
+    ['2001:db8::1', true],
+    ['fd00::2', true],
+    ['fe80::1%eth0', false],
+    ['fe80::1', false],
+    ['::1', false],
+    ['::', false],
+    ['127.0.0.1', false],
+    ['not an address', false],
+  ])('%s → %s', (address, want) => {
+    expect(isReachableIpv6(address)).toBe(want)
   })
 })

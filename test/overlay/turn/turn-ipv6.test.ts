@@ -12,6 +12,7 @@ import type { Socket } from 'node:dgram'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { planFamilies, relayHosts } from '../../../src/overlay/turn/relay-families.js'
+import { ipv6RelayHost } from '../../../src/overlay/turn/turn-service.js'
 import {
   StunMethod,
   decodeChannelData,
@@ -128,6 +129,29 @@ describe('Allocate with REQUESTED-ADDRESS-FAMILY / ADDITIONAL-ADDRESS-FAMILY (RF
     expect(dual.r.class).toBe('success')
     expect(dual.relayed.map((a) => a.family)).toEqual(['IPv4'])
     expect(attr(dual.r, 'ADDRESS-ERROR-CODE')).toMatchObject({ family: 'IPv6', code: 440 })
+  })
+
+  it('keeps the IPv4 half of a dual allocation when IPv6 cannot be bound (440) or has no port (508)', async () => {
+    // 2001:db8::99 is on no interface of this host: binding it fails with EADDRNOTAVAIL.
+    const absent = await start({ host6: '2001:db8::99' })
+    const t0 = Date.now()
+    expect(errorCode((await allocate(absent.port, [V6])).r)).toBe(440)
+    expect(Date.now() - t0).toBeLessThan(1000) // one failed bind, not a scan of the port range
+    const dual = await allocate(absent.port, [DUAL])
+    expect(dual.relayed.map((a) => a.family)).toEqual(['IPv4'])
+    expect(attr(dual.r, 'ADDRESS-ERROR-CODE')).toMatchObject({ family: 'IPv6', code: 440 })
+    const one = await allocate(absent.port, [])
+    expect(one.r.class).toBe('success')
+    // One relay port: the IPv4 relay takes it, the IPv6 one finds none.
+    const probe = await peer('127.0.0.1')
+    const free = probe.port
+    probe.socket.close()
+    cleanup.pop()
+    const narrow = await start({ relayPortRange: [free, free] })
+    const full = await allocate(narrow.port, [DUAL])
+    expect(full.relayed).toEqual([{ family: 'IPv4', address: '127.0.0.1', port: free }])
+    expect(attr(full.r, 'ADDRESS-ERROR-CODE')).toMatchObject({ family: 'IPv6', code: 508 })
+    expect(errorCode((await allocate(narrow.port, [V6])).r)).toBe(508)
   })
 
   it('answers 400 to both family attributes, and to ADDITIONAL-ADDRESS-FAMILY=IPv4', async () => {
@@ -285,6 +309,19 @@ describe('relay-families.ts', () => {
     const v6only = relayHosts('::', undefined, () => '2001:db8::8', undefined)
     expect(v6only.IPv4).toBeUndefined()
     expect(v6only.IPv6?.announced()).toBe('2001:db8::8')
+  })
+
+  it('puts IPv6 relays on ::1 beside a loopback server, on :: beside 0.0.0.0 with IPv6', () => {
+    const info = (address: string, internal = false) =>
+      ({ address, family: address.includes(':') ? 'IPv6' : 'IPv4', internal }) as never
+    const lo = [info('127.0.0.1', true), info('::1', true)]
+    expect(ipv6RelayHost('127.0.0.1', { lo })).toBe('::1')
+    expect(ipv6RelayHost('127.0.0.1', { lo: [info('127.0.0.1', true)] })).toBeUndefined()
+    const linkLocal = { lo, eth0: [info('192.0.2.4'), info('fe80::1')] }
+    expect(ipv6RelayHost('0.0.0.0', linkLocal)).toBeUndefined()
+    const global = { lo, eth0: [info('192.0.2.4'), info('2001:db8::4')] }
+    expect(ipv6RelayHost('0.0.0.0', global)).toBe('::')
+    expect(ipv6RelayHost('192.0.2.4', global)).toBeUndefined()
   })
 
   it('round-trips ADDITIONAL-ADDRESS-FAMILY and ADDRESS-ERROR-CODE', () => {

@@ -14,14 +14,24 @@ let sn: KaiwaNode
 let client: KaiwaNode
 let turnPort: number
 
-/** coturn's client: `clients` allocations relaying `messages` 172-byte packets (Send indications). */
-function uclient(username: string, password: string, messages: number, clients: number) {
+/**
+ * coturn's client: `clients` allocations relaying `messages` 172-byte packets (Send indications);
+ * `extra` flags, e.g. -x for IPv6 relayed addresses.
+ */
+function uclient(
+  username: string,
+  password: string,
+  messages: number,
+  clients: number,
+  extra: string[] = [],
+) {
   return run(
     'turnutils_uclient',
     [
       '-y',
       '-c',
       '-s',
+      ...extra,
       '-u',
       username,
       '-w',
@@ -71,6 +81,14 @@ describe('TURN on supernodes', () => {
     const stats = (await sn.api.status({})).turn!.stats
     expect(stats.allocationsTotal).toBeGreaterThan(0)
     expect(stats.bytesToPeers).toBeGreaterThan(0)
+  })
+
+  it('relays IPv6 too: a supernode on 127.0.0.1 has IPv6 relays on ::1 (uclient -x)', async () => {
+    const creds = await client.api.turnCredentials({})
+    const before = (await sn.api.status({})).turn!.stats.packetsToPeers
+    const { stdout, stderr } = await uclient(creds.username, creds.password, 10, 1, ['-x'])
+    expect(stdout + stderr).toMatch(/Total lost packets 0 \(0\.0+%\)/)
+    expect((await sn.api.status({})).turn!.stats.packetsToPeers - before).toBe(20)
   })
 
   it('names the supernode as STUN and TURN server, with credentials cached while valid', async () => {
