@@ -79,6 +79,8 @@ export interface AllocationInit {
   username: string
   /** One relay, or an IPv4 and an IPv6 one (dual allocation, RFC 8656 §7.2). */
   relays: readonly RelayEndpoint[]
+  /** The family a dual allocation asked for but did not get, and why (ADDRESS-ERROR-CODE). */
+  missing?: { family: AddressFamily; code: number } | undefined
   /** Transaction id of the Allocate that created it (retransmissions get the same answer). */
   transactionId: Uint8Array
   lifetimeMs: number
@@ -92,6 +94,8 @@ export class Allocation {
   readonly client: ClientLink
   readonly username: string
   readonly relays: readonly RelayEndpoint[]
+  /** Repeated in the answer to a retransmitted Allocate (RFC 8656 §7.2). */
+  readonly missing: { family: AddressFamily; code: number } | undefined
   /** The relay sockets by family; per packet the family of the peer picks one. */
   private readonly relay4: Socket | undefined
   private readonly relay6: Socket | undefined
@@ -112,6 +116,7 @@ export class Allocation {
     this.key = init.client.key
     this.username = init.username
     this.relays = init.relays
+    this.missing = init.missing
     this.relay4 = init.relays.find((r) => r.family === 'IPv4')?.socket
     this.relay6 = init.relays.find((r) => r.family === 'IPv6')?.socket
     this.transactionId = init.transactionId

@@ -79,14 +79,14 @@ export const mappedAddress = (p: Peer): StunAddress => ({
 export function dataIndication(
   peer: Peer,
   payload: Uint8Array,
-  family: AddressFamily | string = 'IPv4',
+  family: AddressFamily = 'IPv4',
 ): Uint8Array {
   return encodeStun({
     method: StunMethod.Data,
     class: 'indication',
     transactionId: new Uint8Array(randomBytes(12)),
     attributes: [
-      { name: 'XOR-PEER-ADDRESS', value: { family: family === 'IPv6' ? 'IPv6' : 'IPv4', ...peer } },
+      { name: 'XOR-PEER-ADDRESS', value: { family, ...peer } },
       { name: 'DATA', value: payload },
     ],
   })

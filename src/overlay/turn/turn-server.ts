@@ -312,7 +312,7 @@ export class TurnServer {
     err: (code: number, a?: Attrs) => void,
   ): Promise<void> {
     const existing = this.allocation(key)
-    const success = (a: Allocation, extra: Attrs = []): void => {
+    const success = (a: Allocation): void => {
       const lifetime = Math.max(0, Math.round((a.expires - this.now()) / 1000))
       // RFC 8656 §7.2: one XOR-RELAYED-ADDRESS per relayed address, IPv4 first.
       const relayed: Attrs = a.relays.map((r) => ({
@@ -321,7 +321,8 @@ export class TurnServer {
       }))
       ok([
         ...relayed,
-        ...extra,
+        // §7.2: the IPv6 half of a dual allocation the server could not give.
+        ...(a.missing ? [addressError(a.missing)] : []),
         { name: 'XOR-MAPPED-ADDRESS', value: mappedAddress(from) },
         { name: 'LIFETIME', value: lifetime },
       ])
@@ -357,6 +358,7 @@ export class TurnServer {
         client: from,
         username,
         relays,
+        missing: bound.missing,
         transactionId: req.transactionId,
         lifetimeMs: lifetimeMs || (this.opts.defaultLifetimeS ?? 600) * 1000,
         now: this.now(),
@@ -368,8 +370,7 @@ export class TurnServer {
       }
       this.allocations.add(alloc)
       this.counters.served(peerIdOf(username))
-      // §7.2: the IPv6 half of a dual allocation the server could not give.
-      success(alloc, bound.missing ? [addressError(bound.missing)] : [])
+      success(alloc)
     } catch (e) {
       if (e instanceof RelayPortsExhaustedError) return err(508)
       if (e instanceof RelayBindError) return err(440)

@@ -140,6 +140,15 @@ describe('Allocate with REQUESTED-ADDRESS-FAMILY / ADDITIONAL-ADDRESS-FAMILY (RF
     const dual = await allocate(absent.port, [DUAL])
     expect(dual.relayed.map((a) => a.family)).toEqual(['IPv4'])
     expect(attr(dual.r, 'ADDRESS-ERROR-CODE')).toMatchObject({ family: 'IPv6', code: 440 })
+    // A retransmission gets the same answer, ADDRESS-ERROR-CODE included (§7.2).
+    const again = await dual.c.authed(
+      StunMethod.Allocate,
+      [UDP, DUAL],
+      dual.creds,
+      dual.r.transactionId,
+    )
+    expect(relayedOf(again)).toEqual(dual.relayed)
+    expect(attr(again, 'ADDRESS-ERROR-CODE')).toMatchObject({ family: 'IPv6', code: 440 })
     const one = await allocate(absent.port, [])
     expect(one.r.class).toBe('success')
     // One relay port: the IPv4 relay takes it, the IPv6 one finds none.
