@@ -219,7 +219,9 @@ export function wanColumns(r: WanResult): Record<string, string> {
   return {
     rtt: `${r.point.rttMs}`,
     loss: `${r.point.lossPct}`,
-    chat: `${r.chatAb.ok ? ms(r.chatAb.ms) : 'FAIL'} / ${r.chatBa.ok ? ms(r.chatBa.ms) : 'FAIL'}`,
+    chat: [r.chatAb, r.chatBa]
+      .map((c) => (c.ok ? ms(c.ms) : `FAIL after ${ms(c.ms)} (${c.error ?? '?'})`))
+      .join(' / '),
     call: r.call.ok ? 'ok' : `FAIL${r.call.error ? ` (${r.call.error})` : ''}`,
     media: r.call.media,
     ring: r.call.ringMs > 0 ? ms(r.call.ringMs) : '–',

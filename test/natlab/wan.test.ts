@@ -15,7 +15,7 @@ import { closePhones, phonesFor } from './call-step.js'
 import { labUnavailableReason } from './exec.js'
 import type { Lab } from './lab.js'
 import { startLabNode } from './kaiwa-lab.js'
-import { createPairingsLab, modePairing, startPairing } from './pairings.js'
+import { chat, createPairingsLab, modePairing, startPairing } from './pairings.js'
 import type { PairingContext } from './pairings.js'
 import { chromiumUnavailableReason } from './phone.js'
 import { wanColumns, wanStep } from './wan-step.js'
@@ -45,6 +45,16 @@ describe.skipIf(skip != null)(
         nodeOptions: { ui: true },
       })
       await phonesFor(ctx)
+      // The overlay link is dialled on the ideal network first: this test is
+      // about calls and messages over a long, lossy path on an established
+      // link. (A cold dial through the line is bench:nat -- --wan's subject.)
+      for (const [from, to, name] of [
+        [ctx.a, ctx.b, ctx.names.b],
+        [ctx.b, ctx.a, ctx.names.a],
+      ] as const) {
+        const warm = await chat(from, to, name, `warm-up from ${from.label}`)
+        if (!warm.ok) throw new Error(`warm-up chat failed on the ideal network: ${warm.error}`)
+      }
     }, 150_000)
 
     afterAll(async () => {
