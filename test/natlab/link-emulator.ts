@@ -32,7 +32,6 @@ const PYTHON = '/usr/bin/python3'
 const PING = fileURLToPath(new URL('./link-emulator-ping.py', import.meta.url))
 
 export class LinkSpecError extends Error {
-  static readonly name = 'LinkSpecError'
   constructor(message: string) {
     super(message)
     this.name = 'LinkSpecError'
@@ -40,7 +39,6 @@ export class LinkSpecError extends Error {
 }
 
 export class LinkEmulatorError extends Error {
-  static readonly name = 'LinkEmulatorError'
   constructor(message: string) {
     super(message)
     this.name = 'LinkEmulatorError'
