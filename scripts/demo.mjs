@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // npm run demo — a whole Kaiwa overlay on this machine, no setup: one supernode
 // and two users (alice, bob) as separate `kaiwa node` processes on loopback.
-// It shows each user finding the other through the DHT, then keeps running so
-// you can try the CLI against them. Ctrl-C stops everything.
+// Supernodes are opt-in, so the network starts with an explicit
+// `--supernode on`; alice joins it with --bootstrap, and bob with alice's
+// invite link (`kaiwa invite`, `kaiwa node --join LINK`), which also pins
+// alice as his contact. It shows each user finding the other through the DHT,
+// then keeps running so you can try the CLI against them. Ctrl-C stops everything.
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -47,6 +50,16 @@ function kaiwa(...args) {
   return execFileSync(process.execPath, [join(root, 'bin/kaiwa.js'), ...args], { encoding: 'utf8' })
 }
 
+/** `kaiwa invite` once the node is attached to a supernode (an invite lists live ones). */
+async function inviteOf(node) {
+  for (let i = 0; i < 100; i++) {
+    if (JSON.parse(kaiwa('status', '--data', node.dataDir)).supernodes.length > 0)
+      return kaiwa('invite', '--data', node.dataDir).trim()
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error('alice found no supernode in 20 s')
+}
+
 function stopAll() {
   for (const c of children) c.kill('SIGTERM')
 }
@@ -67,10 +80,28 @@ try {
     '0',
   ])
   const boot = sn.addrs.find((a) => !a.includes('p2p-circuit'))
-  const common = ['--supernode', 'off', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', boot]
-  const [alice, bob] = await Promise.all([
-    startNode('alice', [...common, '--name', 'alice', '--sip-port', '15060', '--ui']),
-    startNode('bob', [...common, '--name', 'bob', '--sip-port', '15062', '--ui']),
+  const common = ['--supernode', 'off', '--listen', '/ip4/127.0.0.1/tcp/0']
+  const alice = await startNode('alice', [
+    ...common,
+    '--bootstrap',
+    boot,
+    '--name',
+    'alice',
+    '--sip-port',
+    '15060',
+    '--ui',
+  ])
+  const invite = await inviteOf(alice)
+  console.log(`alice's invite link (kaiwa invite):\n  ${invite}`)
+  const bob = await startNode('bob', [
+    ...common,
+    '--join',
+    invite,
+    '--name',
+    'bob',
+    '--sip-port',
+    '15062',
+    '--ui',
   ])
   console.log(`\n  supernode  ${sn.peerId}  api ${sn.api}`)
   console.log(`  alice      ${alice.peerId}  api ${alice.api}`)
