@@ -3,7 +3,9 @@
  * the key fingerprint to skip trust on first use: `kaiwa:alice` or
  * `kaiwa:alice#abcd-efgh-ijkl-mnop`. The same text goes into the QR code.
  * Typed input is forgiving: a bare user ID, `alice#fp`, `kaiwa://alice`,
- * mixed case and whitespace are all accepted.
+ * mixed case and whitespace are all accepted. An invite link
+ * (`kaiwa:alice?invite=…#fp`, see shared/invite/invite-link.ts) read here is
+ * its contact part: the query is dropped, the user and fingerprint kept.
  */
 import { normalizeUserId } from '../../shared/user-id.js'
 
@@ -33,7 +35,8 @@ export function parseKaiwaLink(input: string): ParsedLink {
       .toLowerCase()
     s = s.slice(0, hash)
   }
-  s = s.replace(/\/+$/, '')
+  // An invite's query says how to reach a network; as a contact link it is not needed.
+  s = s.replace(/\?.*$/s, '').replace(/\/+$/, '')
   try {
     s = decodeURIComponent(s)
   } catch {

@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest'
 import { formatKaiwaLink, parseKaiwaLink } from '../../../src/renderer/contacts/kaiwa-link.js'
 import { qrPath } from '../../../src/renderer/contacts/qr.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createInviteLink } from '../../../src/shared/invite/invite-link.js'
+import { fingerprint } from '../../../src/shared/records/contact-record.js'
 
 const FP = 'abcd-efgh-ijkl-mn23'
 
@@ -58,5 +61,29 @@ describe('qrPath', () => {
     }
     // The top-left finder pattern: a full 7-module run on its first row.
     expect(d.startsWith('M4 4h7v1h-7z')).toBe(true)
+  })
+})
+
+describe('invite links as contact links', () => {
+  const SN = '/ip4/198.51.100.7/tcp/4001/p2p/12D3KooWGzh9ELiSwAQdDqXbMU9MALyM4ZYHhRZbdbyEAmGh5sTC'
+
+  it('reads an invite as its user and fingerprint, and fits a QR code with 4 supernodes', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const link = await createInviteLink({
+      name: 'alice',
+      accountKey: key,
+      supernodes: [
+        SN,
+        SN.replace('4001', '4002'),
+        SN.replace('4001', '4003'),
+        SN.replace('4001', '4004'),
+      ],
+      now: Date.now(),
+    })
+    expect(parseKaiwaLink(link)).toEqual({
+      ok: true,
+      link: { name: 'alice', fingerprint: fingerprint(key.publicKey.raw) },
+    })
+    expect(qrPath(link).size).toBeGreaterThan(29 + 8)
   })
 })
