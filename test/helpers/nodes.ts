@@ -35,6 +35,8 @@ export interface TestNodeOptions {
   sipPort?: number
   sipPassword?: string
   sipTuning?: Partial<SipGatewayTuning>
+  /** Claim proof-of-work bits; the network's nodes must agree (a `kaiwa node` uses the default). */
+  claimPowBits?: number
 }
 
 export async function startTestNode(opts: TestNodeOptions = {}): Promise<KaiwaNode> {
@@ -51,7 +53,7 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<KaiwaNo
     ...(opts.sipTuning != null ? { sipTuning: opts.sipTuning } : {}),
     ...(opts.turnPort != null ? { turnPort: opts.turnPort, turnHost: '127.0.0.1' } : {}),
     // Cheap claim stamps: multi-node tests claim dozens of names.
-    claimPowBits: TEST_CLAIM_POW_BITS,
+    claimPowBits: opts.claimPowBits ?? TEST_CLAIM_POW_BITS,
     log: createStderrLogger(LOG_LEVEL, 'test-node'),
   })
 }

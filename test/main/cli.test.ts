@@ -178,7 +178,10 @@ describe('kaiwa claim / lookup / status', () => {
     const url = `${node1.ready.api}/api/v1/status`
     const none = await fetch(url, { method: 'POST' })
     expect(none.status).toBe(401)
-    expect(await none.text()).toContain(join(d1, 'api-token'))
+    // It says what to do without telling a stranger where the data directory is.
+    const body = await none.text()
+    expect(body).toContain('kaiwa status --data DIR')
+    expect(body).not.toContain(d1)
     const wrong = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer nope' } })
     expect(wrong.status).toBe(401)
     const token = (await readFile(join(d1, 'api-token'), 'utf8')).trim()

@@ -70,6 +70,9 @@ export async function startNameNode(opts: NameNodeOptions): Promise<NameNode> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // Many nodes on one host dial each other at once: libp2p's default (5
+    // inbound per second per host) resets some of them (as in libp2p-factory.ts).
+    connectionManager: { inboundConnectionThreshold: 1000 },
     services: {
       identify: identify(),
       ping: ping(),

@@ -13,6 +13,7 @@ import { createLan, netnsAvailable } from '../../helpers/netns.js'
 import type { Lan } from '../../helpers/netns.js'
 import { assertBuilt } from '../../helpers/cli.js'
 import { required } from '../../helpers/requirements.js'
+import { ROOT } from '../../helpers/cli.js'
 
 const procs: ChildProcess[] = []
 let lan: Lan
@@ -37,7 +38,7 @@ function nodeIn(ns: string, dataDir: string, extra: string[]): Promise<{ peerId:
       'warn',
       ...extra,
     ],
-    { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   )
   procs.push(child)
   return new Promise((resolve, reject) => {

@@ -23,7 +23,7 @@ import type { KaiwaNode } from '../../../../src/main/kaiwa-node.js'
 import type { SipMessage } from '../../../../src/shared/sip/sip-message.js'
 import { parseSipMessage } from '../../../../src/shared/sip/sip-parser.js'
 
-const DIR = new URL('../../../../shared/testdata/rfc4475/', import.meta.url)
+const DIR = new URL('../../../../../shared/testdata/rfc4475/', import.meta.url)
 const PASSWORD = 'torture-test-password'
 
 interface Row {

@@ -22,6 +22,8 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, LOOPBACK, spawnNode, stopAllNodes } from '../../../helpers/cli.js'
+// The supernode is a real `kaiwa node` (default stamp difficulty): the in-process nodes match it.
+import { CLAIM_POW_BITS } from '../../../../src/shared/records/claim-pow.js'
 import type { NodeProcess } from '../../../helpers/cli.js'
 import { dhtServers, freePort, startTestNode, tempDir, waitFor } from '../../../helpers/nodes.js'
 import { explain, killAllSipp, runSipp, startSipp } from '../../../helpers/sipp.js'
@@ -80,12 +82,19 @@ describe('sipp phones through the SIP gateway and the overlay', () => {
     expect(sn.ready.sip).toBeUndefined() // --sip-port 0: no gateway
     ;[PA, PB, U1, U2] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
     a = await startTestNode({
+      claimPowBits: CLAIM_POW_BITS,
       bootstrap: [snAddr],
       name: 'alice',
       sipPort: PA,
       sipPassword: ALICE_PW,
     })
-    b = await startTestNode({ bootstrap: [snAddr], name: 'bob', sipPort: PB, sipPassword: BOB_PW })
+    b = await startTestNode({
+      claimPowBits: CLAIM_POW_BITS,
+      bootstrap: [snAddr],
+      name: 'bob',
+      sipPort: PB,
+      sipPassword: BOB_PW,
+    })
     await waitFor(
       () => dhtServers(a) > 0 && dhtServers(b) > 0,
       15_000,
@@ -204,7 +213,12 @@ describe('sipp phones through the SIP gateway and the overlay', () => {
     const phone = await startSipp({ scenario: 'message-uas.xml', port: U1, timeoutS: 30 })
     // B comes back on its own first, so that bob's phone is registered before the
     // mailbox is collected (otherwise the node itself would take the message).
-    b = await startTestNode({ dataDir: bobDir, sipPort: PB, sipPassword: BOB_PW })
+    b = await startTestNode({
+      claimPowBits: CLAIM_POW_BITS,
+      dataDir: bobDir,
+      sipPort: PB,
+      sipPassword: BOB_PW,
+    })
     await registerBob(U1)
     await b.libp2p().dial(multiaddr(snAddr))
     await waitFor(() => dhtServers(b) > 0, 15_000, 'B to see the supernode again')
