@@ -44,6 +44,13 @@ export interface SipRouterInit {
   domain: string
   ownName: () => Promise<string | null>
   resolve: (user: string) => Promise<Resolution>
+  /**
+   * Resolve `user` again past every cache (the implementation invalidates its
+   * cached record first). Called at most once per request, when every device
+   * of the first answer failed to link (fresh-retry.ts). Without it the router
+   * answers 480 at once.
+   */
+  resolveFresh?: (user: string) => Promise<Resolution>
   linkTo: (peer: string, addrs: ResolvedDevice['addrs']) => Promise<SipLink>
   /** Store a MESSAGE for an offline user; true when stored (answer 202). */
   storeOffline?: (req: SipRequest, user: string) => Promise<boolean>

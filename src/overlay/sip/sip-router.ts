@@ -25,8 +25,8 @@ import { extractUri, LocalRegistrar } from './local-registrar.js'
 import { ForkingTransaction } from './forking-transaction.js'
 import type { ForkTarget } from './forking-transaction.js'
 import type { SipLink } from './sip-links.js'
-import type { ResolvedDevice, SipFlow } from './sip-router-types.js'
-import { sameDevices, type SipRouterOptions } from './fresh-retry.js'
+import type { ResolvedDevice, SipFlow, SipRouterInit } from './sip-router-types.js'
+import { sameDevices } from './fresh-retry.js'
 
 const DEFAULT_MAX_PENDING = 4096
 
@@ -39,7 +39,7 @@ export class SipRouter {
   /** Requests from links whose Identity is being checked (retransmissions are dropped meanwhile). */
   private readonly verifying = new Set<string>()
 
-  constructor(private readonly init: SipRouterOptions) {
+  constructor(private readonly init: SipRouterInit) {
     this.registrar = new LocalRegistrar(init.now, () => init.onRegistered?.())
   }
 
