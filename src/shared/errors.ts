@@ -128,7 +128,7 @@ export class KeyChangedError extends KaiwaError {
 /** A name's closest nodes hold different keys: nothing is pinned until the user chooses. */
 export class NameConflictError extends KaiwaError {
   constructor(message: string) {
-    super(message, 'key_changed')
+    super(message, 'conflict')
     this.name = 'NameConflictError'
   }
 }

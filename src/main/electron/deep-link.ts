@@ -6,6 +6,7 @@
  * event (macOS), and go to the renderer as a `link` event; the renderer
  * offers to add the contact with `contactAdd {name, fingerprint}`.
  */
+import { isInviteLink } from '../../shared/invite/invite-link.js'
 import { normalizeUserId } from '../../shared/user-id.js'
 
 export const LINK_SCHEME = 'kaiwa'
@@ -14,10 +15,12 @@ export interface KaiwaLink {
   name: string
   /** Canonical `xxxx-xxxx-xxxx-xxxx` (base32 of 80 bits, see contact-record.ts). */
   fingerprint?: string
+  /** The whole link when it is an invite; the renderer offers to join with it. */
+  invite?: string
 }
 
-/** Links are short; a long argument is not one of ours. */
-const MAX_LINK_CHARS = 256
+/** Links are short (an invite, with its supernode addresses, up to a few KiB); longer is not ours. */
+const MAX_LINK_CHARS = 4096
 const FINGERPRINT_RE = /^[a-z2-7]{16}$/
 
 /** The launch flag autostart uses: start in the tray, without a window. */
@@ -55,9 +58,10 @@ export function parseKaiwaLink(text: unknown): KaiwaLink | undefined {
   } catch {
     return undefined
   }
-  if (hash === -1) return { name }
+  const invite = isInviteLink(text) ? { invite: text.trim() } : {}
+  if (hash === -1) return { name, ...invite }
   const fingerprint = canonicalFingerprint(rest.slice(hash + 1))
-  return fingerprint === undefined ? undefined : { name, fingerprint }
+  return fingerprint === undefined ? undefined : { name, fingerprint, ...invite }
 }
 
 /** The first valid `kaiwa:` link among command-line arguments. */

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { startApiServer } from '../api/api-server.js'
 import { parseCommand, UsageError } from '../cli/args.js'
 import { resolveNodeConfig } from '../cli/node-config.js'
+import { startNoSupernodeNotice } from '../no-supernode-notice.js'
 import { startKaiwaNode } from '../kaiwa-node.js'
 import { createStderrLogger, redactingLogger } from '../logger.js'
 import { nodeEvents } from '../node-events.js'
@@ -66,6 +67,12 @@ export async function startHostedNode(args: string[]): Promise<HostedNode> {
   })
   const token = randomBytes(32).toString('base64url')
   log.addSecret(token)
+  // A client alone says so in the log, as `kaiwa node` does (issue 13).
+  const stopNotice = startNoSupernodeNotice({
+    role: () => node.role(),
+    supernodes: () => node.supernodes.connected(),
+    log,
+  })
   try {
     const server = await startApiServer({
       port: 0,
@@ -82,11 +89,13 @@ export async function startHostedNode(args: string[]): Promise<HostedNode> {
       peerId: node.peerId,
       dataDir: node.dataDir,
       stop: async () => {
+        stopNotice()
         await server.close().catch(() => {})
         await node.stop()
       },
     }
   } catch (err) {
+    stopNotice()
     await node.stop().catch(() => {})
     throw err
   }

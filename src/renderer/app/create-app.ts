@@ -80,7 +80,7 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     }
   })
   // Electron: a kaiwa: link opened the app; offer to add that contact.
-  const offLinks = bridge.onLink((link) => contacts.offer(formatKaiwaLink(link)))
+  const offLinks = bridge.onLink((link) => contacts.offer(link.invite ?? formatKaiwaLink(link)))
   const offEvents = bridge.onEvent((e) => {
     if (e.event === 'message') chat.onNodeMessage(e.data)
   })

@@ -33,6 +33,7 @@ import { ApiError, toApiError } from './api-error.js'
 const LinkSchema: ZodType<OpenedLink> = z.object({
   name: z.string().min(1).max(64),
   fingerprint: z.string().max(128).optional(),
+  invite: z.string().max(4096).optional(),
 })
 // `unauthorized` is the web token's; the shell has no token to refuse.
 const ConnectionSchema = z.enum(['connecting', 'open', 'closed'])

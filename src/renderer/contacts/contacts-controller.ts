@@ -5,6 +5,7 @@
  * Presence is polled: records are refreshed on the overlay every few minutes,
  * so a faster poll would show nothing new.
  */
+import { isInviteLink } from '../../shared/invite/invite-link.js'
 import type { KaiwaBridge } from '../../shared/api/bridge.js'
 import type { ContactJson } from '../../shared/api/contract.js'
 import { toApiError } from '../bridge/api-error.js'
@@ -63,10 +64,22 @@ export function createContactsController(bridge: KaiwaBridge): ContactsControlle
       contacts: sorted([...s.contacts.filter((x) => x.name !== c.name), c]),
     }))
 
+  async function joinFromInvite(link: string): Promise<string | undefined> {
+    try {
+      await bridge.call('joinInvite', { link: link.trim() })
+      await refresh()
+      return undefined
+    } catch (err) {
+      return t('join.failed', { reason: toApiError(err).message })
+    }
+  }
+
   return {
     store,
     refresh,
     async add(input) {
+      // An invite also joins the inviter's network (and pins the inviter).
+      if (isInviteLink(input)) return joinFromInvite(input)
       const parsed = parseKaiwaLink(input)
       if (!parsed.ok) {
         return parsed.error === 'user_id'
@@ -88,6 +101,9 @@ export function createContactsController(bridge: KaiwaBridge): ContactsControlle
             return t('contacts.notFound', { name })
           case 'key_changed':
             return t('contacts.fingerprintMismatch', { name })
+          case 'conflict':
+            // The overlay's nodes disagree on the key: the message lists both fingerprints.
+            return e.message
           case 'no_peers':
             return t('contacts.noPeers')
           default:

@@ -36,6 +36,8 @@ export interface OpenedLink {
   name: string
   /** The key fingerprint the link carries; absent: trust on first use. */
   fingerprint?: string
+  /** The whole link when it is an invite (the node verifies it in `joinInvite`). */
+  invite?: string
 }
 
 /**

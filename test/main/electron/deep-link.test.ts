@@ -49,6 +49,16 @@ describe('kaiwa: links', () => {
     }
   })
 
+  it('carries an invite link whole, for the renderer to offer joining with it', () => {
+    const link = `kaiwa:alice?invite=${'A'.repeat(600)}#abcd-efgh-ijkl-mnop`
+    expect(parseKaiwaLink(link)).toEqual({
+      name: 'alice',
+      fingerprint: 'abcd-efgh-ijkl-mnop',
+      invite: link,
+    })
+    expect(parseKaiwaLink(`kaiwa:alice?invite=${'A'.repeat(5000)}`)).toBeUndefined()
+  })
+
   it('finds the link among command-line arguments', () => {
     const argv = ['/opt/Kaiwa/kaiwa', '--no-sandbox', 'kaiwa:bad name', 'kaiwa:carol']
     expect(findKaiwaLink(argv)).toEqual({ name: 'carol' })
