@@ -37,7 +37,8 @@ export const USAGE = `Usage:
   kaiwa help
 
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)
-  --listen MA       libp2p listen address (default /ip4/0.0.0.0/tcp/0)
+  --listen MA       libp2p listen address (default /ip4/0.0.0.0/tcp/0, plus
+                    /ip6/::/tcp/0 when the host has a routable IPv6 address)
   --bootstrap MA    a peer to join through, e.g. /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo...
   --supernode MODE  off (default): a client, serving nobody; on: a supernode (DHT
                     server, relay, TURN on 3478), which also starts a new network

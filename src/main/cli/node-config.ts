@@ -5,6 +5,8 @@
  * The config file may also set `sipPort`, `sipRate` and `overlay`; the SIP
  * password is only a flag or the generated DIR/sip-password file.
  */
+import { networkInterfaces } from 'node:os'
+import { defaultListenAddrs } from '../../overlay/node/listen-addrs.js'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -57,14 +59,17 @@ export interface ResolvedNodeConfig {
 /** STUN/TURN's registered port (RFC 8489 §18.6); used only on supernodes. */
 export const DEFAULT_TURN_PORT = 3478
 
-export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+/** IPv4 everywhere, plus IPv6 when the host has a routable IPv6 address (listen-addrs.ts). */
+export function defaultListen(): string[] {
+  return defaultListenAddrs(networkInterfaces())
+}
 
 export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeConfig> {
   const file = await readConfigFile(
     cmd.config ?? join(cmd.dataDir, 'config.json'),
     cmd.config != null,
   )
-  const listen = cmd.listen ?? file.listen ?? DEFAULT_LISTEN
+  const listen = cmd.listen ?? file.listen ?? defaultListen()
   const bootstrap = mergeBootstrap(cmd.bootstrap ?? file.bootstrap ?? [], DEFAULT_BOOTSTRAP)
   for (const [flag, list] of [
     ['--listen', listen],
