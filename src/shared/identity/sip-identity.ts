@@ -25,6 +25,7 @@
  * the caller's `publicKeyFor` (e.g. a DHT timeout) propagate, so the caller
  * can answer them as lookups, not as bad signatures.
  */
+import { toString } from 'uint8arrays'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { KaiwaError } from '../errors.js'
@@ -263,13 +264,23 @@ function check(field: string): { kid: string; parts: PassportParts; iat: number 
   return { kid, parts, iat }
 }
 
+/** Parsed public keys by their raw bytes: a node hears from few keys, many times. */
+const publicKeys = new Map<string, ReturnType<typeof publicKeyFromRaw>>()
+const MAX_CACHED_KEYS = 1024
+
 async function verifySignature(
   key: Uint8Array,
   data: Uint8Array,
   sig: Uint8Array,
 ): Promise<boolean> {
   try {
-    const pub = publicKeyFromRaw(key)
+    const id = toString(key, 'base64')
+    let pub = publicKeys.get(id)
+    if (pub == null) {
+      pub = publicKeyFromRaw(key)
+      if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.clear()
+      publicKeys.set(id, pub)
+    }
     return pub.type === 'Ed25519' && (await pub.verify(data, sig))
   } catch {
     return false
