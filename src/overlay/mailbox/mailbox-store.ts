@@ -23,6 +23,8 @@
  * prefix on first use) so quota checks do not read the disk. Mutations run one
  * at a time, so two concurrent puts cannot both squeeze under the same quota.
  */
+import { quarantineEntry } from '../store/quarantine.js'
+import { claimSchemaVersion } from '../store/schema-version.js'
 import type { Datastore } from 'interface-datastore'
 import { equals, toString } from 'uint8arrays'
 import { KaiwaError } from '../../shared/errors.js'
@@ -80,6 +82,10 @@ export interface MailboxStats {
 export type PutResult = 'stored' | 'duplicate'
 
 const hex = (b: Uint8Array): string => toString(b, 'base16')
+
+/** The mailbox's entry format (mailbox-wire.ts); raise it with a migration. */
+const MAILBOX_COLLECTION = 'mailbox'
+const MAILBOX_VERSION = 1
 
 export class MailboxStore {
   private readonly limits: RoomLimits
@@ -217,7 +223,8 @@ export class MailboxStore {
 
   /**
    * Unexpired mail for `recipientKey`, oldest first, at most `limit`. Entries
-   * that no longer decode (disk corruption) are skipped, not returned.
+   * that no longer decode (disk corruption) are quarantined with their bytes
+   * and reported (`kaiwa status`), never silently skipped.
    */
   async list(
     recipientKey: Uint8Array,
@@ -230,15 +237,25 @@ export class MailboxStore {
         .filter((e) => e.createdAt + this.ttlMs > now)
         .sort((a, b) => (a.key.toString() < b.key.toString() ? -1 : 1))
       const out: MailEnvelope[] = []
+      const unreadable: MailEntry[] = []
       for (const e of live) {
         if (out.length >= limit) break
+        const raw = await this.datastore.get(e.key)
         try {
-          const env = decodeMail(await this.datastore.get(e.key))
+          const env = decodeMail(raw)
           if (hex(env.recipientKey) === rcpt && hex(env.id) === e.id) out.push(env)
         } catch (err) {
-          this.log?.warn(`skipping unreadable mail ${e.key.toString()}: ${String(err)}`)
+          await quarantineEntry(this.datastore, {
+            collection: MAILBOX_COLLECTION,
+            key: e.key,
+            raw,
+            reason: `unreadable mail: ${String(err)}`,
+            log: this.log,
+          })
+          unreadable.push(e)
         }
       }
+      index.forget(unreadable)
       return out
     })
   }
@@ -291,7 +308,13 @@ export class MailboxStore {
    */
   private exclusive<T>(fn: (index: MailboxIndex) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      const index = this.index ?? (this.index = await MailboxIndex.load(this.datastore))
+      if (this.index == null) {
+        // Versioned like every stored collection (docs/storage.md): a newer
+        // build's mailbox is refused untouched rather than misread.
+        await claimSchemaVersion(this.datastore, MAILBOX_COLLECTION, MAILBOX_VERSION)
+        this.index = await MailboxIndex.load(this.datastore)
+      }
+      const index = this.index
       try {
         return await fn(index)
       } catch (err) {

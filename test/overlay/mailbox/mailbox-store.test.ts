@@ -9,7 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
+import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
+import { storageHealth } from '../../../src/overlay/store/quarantine.js'
+import { StorageVersionError } from '../../../src/overlay/store/storage-errors.js'
 import {
   MailboxFullError,
   MailboxStore,
@@ -253,7 +256,8 @@ describe('MailboxStore', () => {
   })
 
   it('a failing write (disk full) reports an error and leaves earlier mail intact', async () => {
-    const flaky = failingAfter(ds, 2)
+    // Three writes succeed: the collection's schema version, then two mails.
+    const flaky = failingAfter(ds, 3)
     const s = store({}, flaky)
     const kept = [await mail(alice, bob, NOW - 1), await mail(alice, bob, NOW)]
     for (const m of kept) await s.put(m, SENDER, NOW)
@@ -272,5 +276,37 @@ describe('MailboxStore', () => {
     const results = await Promise.allSettled(many.map((m, i) => s.put(m, `sender${i}`, NOW)))
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3)
     expect((await s.stats()).messages).toBe(3)
+  })
+})
+
+describe('MailboxStore storage (docs/storage.md)', () => {
+  it('quarantines unreadable mail with its bytes and reports it; the rest stays readable', async () => {
+    const store = new MailboxStore(ds)
+    const good = await mail(alice, bob, NOW)
+    const bad = await mail(carol, bob, NOW + 1)
+    await store.put(good, SENDER, NOW)
+    await store.put(bad, 'carol', NOW + 1)
+    // Corrupt carol's stored bytes, as a damaged disk would.
+    let badKey: Key | undefined
+    for await (const { key, value } of ds.query({ prefix: '/kaiwa/mailbox' }))
+      if (Buffer.from(value).includes(Buffer.from(bad.id))) badKey = key
+    expect(badKey).toBeDefined()
+    await ds.put(badKey!, new Uint8Array([0xff, 0x00, 0x13]))
+
+    const listed = await store.list(bob.publicKey.raw, NOW + 2)
+    expect(ids(listed)).toEqual(ids([good]))
+    const health = await storageHealth(ds)
+    expect(health.quarantined).toHaveLength(1)
+    expect(health.quarantined[0]).toMatchObject({ collection: 'mailbox', key: badKey!.toString() })
+    expect(store.usage().messages).toBe(1)
+  })
+
+  it('refuses a mailbox written by a newer Kaiwa, untouched', async () => {
+    await ds.put(
+      new Key('/kaiwa/schema/mailbox'),
+      new TextEncoder().encode('{"version":9,"complete":true}'),
+    )
+    const store = new MailboxStore(ds)
+    await expect(store.list(bob.publicKey.raw, NOW)).rejects.toThrow(StorageVersionError)
   })
 })
