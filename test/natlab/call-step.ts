@@ -274,7 +274,8 @@ export async function readNetworkStatus(page: Page): Promise<UiNetworkStatus> {
         .locator('xpath=following-sibling::dd[1]')
         .textContent()) ?? ''
     ).trim()
-  await section.locator('summary').click()
+  // The section also holds "Join with an invite"; open the network details.
+  await section.locator('summary', { hasText: 'Details' }).first().click()
   const ids = (
     await section.locator('details ul.mono-list').first().locator('li').allTextContents()
   )

@@ -85,7 +85,10 @@ export function createChatController(deps: {
       const { conversations } = await bridge.call('conversations', {})
       store.patch({ conversations, listError: undefined })
     } catch (err) {
-      store.patch({ listError: t('chat.listUnavailable', { reason: toApiError(err).message }) })
+      const e = toApiError(err)
+      // The node-lost banner already says so, and the list reloads on reconnect.
+      if (e.code === 'disconnected') return
+      store.patch({ listError: t('chat.listUnavailable', { reason: e.message }) })
     }
   }
 
@@ -94,10 +97,13 @@ export function createChatController(deps: {
       const { messages } = await bridge.call('conversation', { peer, limit: 500 })
       setThread(peer, (th) => ({ ...th, messages, loaded: true, error: undefined }))
     } catch (err) {
+      const e = toApiError(err)
+      // The node-lost banner already says so; the thread reloads on reconnect (resync).
+      if (e.code === 'disconnected') return
       setThread(peer, (th) => ({
         ...th,
         loaded: true,
-        error: t('chat.historyUnavailable', { reason: toApiError(err).message }),
+        error: t('chat.historyUnavailable', { reason: e.message }),
       }))
     }
   }

@@ -98,11 +98,10 @@ describe('a relay-only client whose relay supernodes die', () => {
     const relays = now.record.devices.flatMap((d) => d.addrs.map(relayIn))
     expect(relays.length).toBeGreaterThan(0)
     for (const s of dead) expect(relays).not.toContain(s.peerId)
-    // Carol still has the stale record cached; warming a call to bob (the UI's
-    // prepareCall) fails to link it, looks again, and links bob's new address.
-    const stale = (await carol.directory.lookup('bob'))!
-    expect(stale.source).toBe('cache')
-    expect(stale.record.seq).toBe(before.record.seq)
+    // Carol looked bob up before the relays died. Warming a call to bob (the
+    // UI's prepareCall) links bob's new address: through the second look when
+    // her cached record is still the stale one (fresh-retry.test.ts covers that
+    // path alone), directly when a slow machine has let the cache expire.
     expect(await carol.sip.prepare('bob')).toBe(1)
     expect((await carol.directory.lookup('bob'))!.record.seq).toBe(now.record.seq)
 
