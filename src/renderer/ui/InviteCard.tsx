@@ -6,28 +6,20 @@ import { useState } from 'react'
 import { toApiError } from '../bridge/api-error.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
+import { useCopy } from './hooks.js'
 import { QrCode } from './QrCode.js'
 
 export function InviteCard() {
   const app = useApp()
   const [invite, setInvite] = useState<{ link: string; expiresAt: string } | undefined>()
   const [error, setError] = useState<string | undefined>()
-  const [copied, setCopied] = useState(false)
+  const { copied, copy } = useCopy(app.win)
   const create = async (): Promise<void> => {
     setError(undefined)
     try {
       setInvite(await app.bridge.call('invite', {}))
     } catch (err) {
       setError(t('invite.failed', { reason: toApiError(err).message }))
-    }
-  }
-  const copy = async (link: string): Promise<void> => {
-    try {
-      await app.win.navigator.clipboard.writeText(link)
-      setCopied(true)
-      setTimeout(() => setCopied(false), 2000)
-    } catch {
-      setCopied(false)
     }
   }
   return (

@@ -15,3 +15,18 @@ export function useNow(everyMs = 1000): number {
   }, [everyMs])
   return now
 }
+
+/** Copy text to the clipboard; `copied` is true for two seconds after it worked. */
+export function useCopy(win: Window): { copied: boolean; copy: (text: string) => Promise<void> } {
+  const [copied, setCopied] = useState(false)
+  const copy = async (text: string): Promise<void> => {
+    try {
+      await win.navigator.clipboard.writeText(text)
+      setCopied(true)
+      setTimeout(() => setCopied(false), 2000)
+    } catch {
+      setCopied(false)
+    }
+  }
+  return { copied, copy }
+}
