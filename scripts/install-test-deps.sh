@@ -12,7 +12,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 # for the NAT lab's routers; dpkg-deb (dpkg) and unshare (util-linux) for
 # `npm run dist:check`, which builds the .deb offline in an empty network
 # namespace (both are Essential on Debian, so normally already there); faketime
-# for a node with a shifted clock.
+# for a node with a shifted clock; baresip (baresip-core) and linphonec
+# (linphone-cli) as stock SIP phones at the gateway.
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v sipp >/dev/null || need+=(sip-tester)
@@ -23,6 +24,8 @@ command -v nft >/dev/null || need+=(nftables)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v faketime >/dev/null || need+=(faketime)
+command -v baresip >/dev/null || need+=(baresip-core)
+command -v linphonec >/dev/null || need+=(linphone-cli)
 if [ ${#need[@]} -eq 0 ]; then
   echo "== test dependencies: all installed"
   exit 0
