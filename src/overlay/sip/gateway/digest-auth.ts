@@ -5,26 +5,73 @@
  *
  * - Algorithms MD5 and SHA-256 (and their -sess forms), qop=auth; a request
  *   without qop (RFC 2069 style) is accepted for old phones.
- * - Nonces are stateless: base64url(timestamp ‖ HMAC-SHA-256(secret, timestamp ‖
- *   realm)) with a per-process secret. A nonce whose MAC checks but which is
- *   older than `nonceTtlMs` is *stale*: the client knew the password, so it is
- *   challenged again with `stale=true` (RFC 2617 §3.2.1) and retries silently.
+ * - One MD5 challenge by default: Debian's baresip 1.0.0 (libre 1.1) gives up
+ *   (ENOSYS) on any challenge that is not MD5, even when an MD5 one is also
+ *   offered, and many phones know nothing else. SHA-256 is there when asked
+ *   for (`--sip-digest sha256|both`, see parseDigestOption).
+ * - Nonces are stateless: base64url(timestamp ‖ epoch ‖ HMAC-SHA-256(secret,
+ *   timestamp ‖ epoch ‖ realm)). The secret is kept in the node's datastore
+ *   (nonce-key.ts), so a nonce issued before a restart still verifies; the
+ *   epoch is new at each start. A nonce whose MAC checks but which is older
+ *   than `nonceTtlMs`, or from an earlier epoch, is *stale* (RFC 7616 §3.3,
+ *   §3.4; RFC 2617 §3.2.1): the client knew the password, so it is challenged
+ *   again with `stale=true` and retries silently with no prompt. A nonce whose
+ *   MAC does not check is forged or from another key: a plain challenge.
  * - The digest-uri is not compared with the Request-URI: phones and sipp differ
  *   in what they put there, and a replay would need a capture of loopback traffic.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { KaiwaError } from '../../../shared/errors.js'
 
 export type DigestAlgorithm = 'SHA-256' | 'MD5' | 'SHA-256-sess' | 'MD5-sess'
 
 export const DEFAULT_NONCE_TTL_MS = 5 * 60_000
+const EPOCH_BYTES = 4
+const MAC_BYTES = 16
 /**
- * RFC 8760 §2.4: one challenge per algorithm, most preferred first. MD5 comes
- * first on purpose: many phones and sipp 3.6 answer only the first challenge
- * and know only MD5, and the threat here is another local process without the
- * password, not an eavesdropper on loopback (who could read the password file
- * anyway). Clients that pick SHA-256 get it.
+ * One MD5 challenge (RFC 2617; RFC 7616 §3.3 with qop=auth). The threat here
+ * is another local process without the password, not an eavesdropper on
+ * loopback (who could read the password file anyway), and a second,
+ * SHA-256, challenge makes libre-based phones (baresip) fail outright.
  */
-export const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5', 'SHA-256']
+export const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5']
+
+/** What `--sip-digest` and the setting accept. */
+export type DigestOption = 'md5' | 'sha256' | 'both'
+export const DIGEST_OPTIONS: readonly DigestOption[] = ['md5', 'sha256', 'both']
+
+/** A `--sip-digest` value that is none of md5, sha256, both. */
+export class DigestOptionError extends KaiwaError {
+  constructor(readonly value: string) {
+    super(
+      `--sip-digest must be one of ${DIGEST_OPTIONS.join(', ')} (got ${JSON.stringify(value.slice(0, 40))})`,
+      'invalid_input',
+    )
+    this.name = 'DigestOptionError'
+  }
+}
+
+/**
+ * The challenges for a `--sip-digest` value, in the order they are sent.
+ * `both` puts MD5 first (RFC 8760 §2.4 lets the server order them): sipp and
+ * most phones that read only the first challenge know only MD5, and a client
+ * that prefers SHA-256 picks it from the list. libre (baresip) still fails on
+ * `both` whatever the order (it stops at the first non-MD5 challenge it
+ * meets, see the baresip test), which is why `md5` is the default.
+ */
+export function parseDigestOption(value: string): readonly DigestAlgorithm[] {
+  switch (value.trim().toLowerCase()) {
+    case 'md5':
+      return ['MD5']
+    case 'sha256':
+    case 'sha-256':
+      return ['SHA-256']
+    case 'both':
+      return ['MD5', 'SHA-256']
+    default:
+      throw new DigestOptionError(value)
+  }
+}
 
 const HASH: Record<string, 'md5' | 'sha256'> = {
   md5: 'md5',
@@ -121,14 +168,21 @@ export interface DigestAuthenticatorInit {
   realm: string
   nonceTtlMs?: number
   algorithms?: readonly DigestAlgorithm[]
-  /** HMAC key for nonces; random per process by default. */
+  /**
+   * HMAC key for nonces (at least 16 bytes). Random per process by default;
+   * the gateway passes the key kept in the datastore (nonce-key.ts) so nonces
+   * from before a restart are recognised, and answered `stale=true`.
+   */
   secret?: Uint8Array
+  /** This start's epoch (4 bytes); random by default. Nonces of other epochs are stale. */
+  epoch?: Uint8Array
   now?: () => number
 }
 
 export class DigestAuthenticator {
   readonly realm: string
   private readonly secret: Uint8Array
+  private readonly epoch: Buffer
   private readonly ttl: number
   private readonly algorithms: readonly DigestAlgorithm[]
   private readonly now: () => number
@@ -136,16 +190,20 @@ export class DigestAuthenticator {
   constructor(init: DigestAuthenticatorInit) {
     this.realm = init.realm
     this.secret = init.secret ?? randomBytes(32)
+    if (this.secret.length < 16) throw new RangeError('a nonce key needs at least 16 bytes')
+    this.epoch = Buffer.from(init.epoch ?? randomBytes(EPOCH_BYTES))
+    if (this.epoch.length !== EPOCH_BYTES) throw new RangeError(`an epoch is ${EPOCH_BYTES} bytes`)
     this.ttl = init.nonceTtlMs ?? DEFAULT_NONCE_TTL_MS
     this.algorithms = init.algorithms ?? DEFAULT_ALGORITHMS
     this.now = init.now ?? Date.now
   }
 
-  /** A fresh stateless nonce. */
+  /** A fresh stateless nonce: timestamp ‖ epoch ‖ MAC. */
   nonce(at: number = this.now()): string {
-    const ts = Buffer.alloc(8)
-    ts.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(at))))
-    return Buffer.concat([ts, this.mac(ts)]).toString('base64url')
+    const head = Buffer.alloc(8 + EPOCH_BYTES)
+    head.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(at))))
+    this.epoch.copy(head, 8)
+    return Buffer.concat([head, this.mac(head)]).toString('base64url')
   }
 
   /**
@@ -201,8 +259,8 @@ export class DigestAuthenticator {
     if (qop != null && qop.toLowerCase() !== 'auth') return { kind: 'bad', why: `qop ${qop}` }
     if (qop != null && (get('nc') == null || get('cnonce') == null))
       return { kind: 'bad', why: 'qop without nc/cnonce' }
-    const age = this.nonceAge(nonce)
-    if (age == null) return { kind: 'bad', why: 'nonce not issued by us' }
+    const issued = this.checkNonce(nonce)
+    if (issued == null) return { kind: 'bad', why: 'nonce not issued by us' }
     if (user !== username) return { kind: 'bad', why: `unknown user ${user.slice(0, 64)}` }
     const expected = digestResponse({
       username: user,
@@ -216,31 +274,33 @@ export class DigestAuthenticator {
     })
     if (expected == null || !safeEqualHex(expected, response.toLowerCase()))
       return { kind: 'bad', why: 'wrong password' }
-    // Checked last: only a client that knows the password is told "stale" (§3.2.1).
-    if (age > this.ttl || age < -60_000) return { kind: 'stale' }
+    // Checked last: only a client that knows the password is told "stale"
+    // (RFC 7616 §3.3: the nonce was valid, "the client may wish to simply retry").
+    const age = this.now() - issued.at
+    if (!issued.thisEpoch || age > this.ttl || age < -60_000) return { kind: 'stale' }
     return { kind: 'ok', username: user }
   }
 
-  /** Milliseconds since the nonce was issued, or undefined if its MAC does not check. */
-  private nonceAge(nonce: string): number | undefined {
-    let raw: Buffer
-    try {
-      raw = Buffer.from(nonce, 'base64url')
-    } catch {
-      return undefined
+  /** When the nonce was issued and whether in this epoch; undefined if its MAC does not check. */
+  private checkNonce(nonce: string): { at: number; thisEpoch: boolean } | undefined {
+    if (!/^[A-Za-z0-9_-]+$/.test(nonce)) return undefined
+    const raw = Buffer.from(nonce, 'base64url')
+    const headLength = 8 + EPOCH_BYTES
+    if (raw.length !== headLength + MAC_BYTES) return undefined
+    const head = raw.subarray(0, headLength)
+    if (!timingSafeEqual(raw.subarray(headLength), this.mac(head))) return undefined
+    return {
+      at: Number(head.readBigUInt64BE(0)),
+      thisEpoch: head.subarray(8).equals(this.epoch),
     }
-    if (raw.length !== 8 + 16) return undefined
-    const ts = raw.subarray(0, 8)
-    if (!timingSafeEqual(raw.subarray(8), this.mac(ts))) return undefined
-    return this.now() - Number(ts.readBigUInt64BE())
   }
 
-  private mac(ts: Uint8Array): Buffer {
+  private mac(head: Uint8Array): Buffer {
     return createHmac('sha256', this.secret)
-      .update(ts)
+      .update(head)
       .update(this.realm, 'utf8')
       .digest()
-      .subarray(0, 16)
+      .subarray(0, MAC_BYTES)
   }
 }
 

@@ -2,13 +2,18 @@
  * Digest authentication of the gateway: the request-digest against the RFCs'
  * worked examples (RFC 2617 §3.5 for MD5, RFC 7616 §3.9.1 for MD5 and
  * SHA-256), and challenge/verify round trips: good, wrong password, wrong user,
- * forged and stale nonces, algorithms not offered, other realms.
+ * forged and stale nonces (expired, or from before a restart with the same
+ * kept key), algorithms not offered, other realms; the default single MD5
+ * challenge and the `--sip-digest` parser.
  */
 import { describe, expect, it } from 'vitest'
 import {
+  DEFAULT_ALGORITHMS,
   DigestAuthenticator,
+  DigestOptionError,
   digestResponse,
   parseDigestCredentials,
+  parseDigestOption,
 } from '../../../../src/overlay/sip/gateway/digest-auth.js'
 import type { DigestAlgorithm } from '../../../../src/overlay/sip/gateway/digest-auth.js'
 
@@ -99,11 +104,43 @@ function answer(
   )
 }
 
+describe('parseDigestOption (--sip-digest)', () => {
+  it('maps md5, sha256 and both to the challenges, MD5 first for both', () => {
+    expect(parseDigestOption('md5')).toEqual(['MD5'])
+    expect(parseDigestOption('sha256')).toEqual(['SHA-256'])
+    expect(parseDigestOption(' BOTH ')).toEqual(['MD5', 'SHA-256'])
+  })
+
+  it('refuses anything else with a named error', () => {
+    for (const bad of ['', 'sha512', 'md5,sha256', 'x'.repeat(500)]) {
+      expect(() => parseDigestOption(bad)).toThrow(DigestOptionError)
+    }
+    try {
+      parseDigestOption('sha1')
+    } catch (err) {
+      expect(err).toMatchObject({ name: 'DigestOptionError', code: 'invalid_input' })
+      expect((err as Error).message).toMatch(/md5, sha256, both .*"sha1"/)
+    }
+  })
+})
+
 describe('DigestAuthenticator', () => {
   let clock = 1_700_000_000_000
-  const auth = new DigestAuthenticator({ realm: 'kaiwa', now: () => clock })
+  const auth = new DigestAuthenticator({
+    realm: 'kaiwa',
+    algorithms: parseDigestOption('both'),
+    now: () => clock,
+  })
 
-  it('offers MD5 first (for clients that read only the first), then SHA-256, with qop=auth', () => {
+  it('offers one MD5 challenge with qop=auth by default (libre/baresip take nothing else)', () => {
+    expect(DEFAULT_ALGORITHMS).toEqual(['MD5'])
+    const ch = new DigestAuthenticator({ realm: 'kaiwa' }).challenge()
+    expect(ch).toEqual([
+      expect.stringMatching(/^Digest realm="kaiwa", nonce="[\w-]+", algorithm=MD5, qop="auth"$/),
+    ])
+  })
+
+  it('with both, offers MD5 first (for clients that read only the first), then SHA-256', () => {
     const ch = auth.challenge()
     expect(ch).toHaveLength(2)
     expect(ch[0]).toMatch(/^Digest realm="kaiwa", nonce="[\w-]+", algorithm=MD5, qop="auth"$/)
@@ -173,5 +210,42 @@ describe('DigestAuthenticator', () => {
     // A nonce from another process (another secret) does not verify at all.
     const other = new DigestAuthenticator({ realm: 'kaiwa', now: () => clock }).challenge()[0]!
     expect(auth.verify('REGISTER', [answer(other)], 'alice', 'secret').kind).toBe('bad')
+  })
+
+  it('says stale for a fresh nonce from before a restart (same kept key), bad for a forged one', () => {
+    const secret = new Uint8Array(32).fill(7)
+    const now = (): number => clock
+    const before = new DigestAuthenticator({ realm: 'kaiwa', secret, now })
+    const ch = before.challenge()[0]!
+    // The restart: the same key from the datastore, a new epoch.
+    const after = new DigestAuthenticator({ realm: 'kaiwa', secret, now })
+    expect(after.verify('REGISTER', [answer(ch)], 'alice', 'secret')).toEqual({ kind: 'stale' })
+    expect(after.challenge(true)[0]).toMatch(/, stale=true$/)
+    // Only a client that knows the password hears "stale".
+    expect(
+      after.verify('REGISTER', [answer(ch, { password: 'nope' })], 'alice', 'secret'),
+    ).toMatchObject({ kind: 'bad', why: 'wrong password' })
+    // A nonce made with another key (or altered) is not ours: plain bad.
+    const forged = new DigestAuthenticator({
+      realm: 'kaiwa',
+      secret: new Uint8Array(32).fill(8),
+      now,
+    }).challenge()[0]!
+    expect(after.verify('REGISTER', [answer(forged)], 'alice', 'secret')).toMatchObject({
+      kind: 'bad',
+      why: 'nonce not issued by us',
+    })
+    expect(
+      after.verify('REGISTER', [answer(ch.replace(/nonce="/, 'nonce="%'))], 'alice', 'secret'),
+    ).toMatchObject({ kind: 'bad', why: 'nonce not issued by us' })
+    // The same epoch (no restart) takes its own fresh nonce.
+    const c2 = after.challenge()[0]!
+    expect(after.verify('REGISTER', [answer(c2)], 'alice', 'secret').kind).toBe('ok')
+  })
+
+  it('refuses a nonce key shorter than 16 bytes', () => {
+    expect(() => new DigestAuthenticator({ realm: 'kaiwa', secret: new Uint8Array(8) })).toThrow(
+      RangeError,
+    )
   })
 })
