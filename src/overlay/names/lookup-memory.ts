@@ -45,6 +45,12 @@ export class LookupMemory<T extends Answer> {
     return c != null && now - c.at < this.init.cacheTtlMs ? c.result : undefined
   }
 
+  /** How long ago the cached answer for `name` was taken (undefined: none). */
+  ageOf(name: string, now: number): number | undefined {
+    const c = this.cache.get(name)
+    return c == null ? undefined : now - c.at
+  }
+
   /** The newest record seen for `name`, if any (whatever its key). */
   known(name: string): ContactRecord | undefined {
     return this.newest.get(name)?.record

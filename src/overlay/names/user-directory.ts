@@ -23,7 +23,6 @@ import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import {
-  KaiwaError,
   NameTakenError,
   NoOverlayPeersError,
   OverlayTimeoutError,
@@ -38,6 +37,9 @@ import {
 import { CLAIM_POW_BITS, mintClaimStamp, verifyClaimStamp } from '../../shared/records/claim-pow.js'
 import { isConflict, tallyClaims } from '../../shared/records/claim-ranking.js'
 import { quorumRead, type QuorumReadInit, type Responder } from './quorum-read.js'
+import { SingleFlight } from './single-flight.js'
+import { PublishError } from './lookup-types.js'
+import type { LookupOptions, LookupResult, PublishResult } from './lookup-types.js'
 import { LookupMemory } from './lookup-memory.js'
 import type { ContactRecord, Device } from '../../shared/records/contact-record.js'
 import {
@@ -58,49 +60,13 @@ const OWN_RECORD_KEY = new Key('/kaiwa/own-record')
 /** A record issued this recently is the newest one an online owner has published. */
 const FRESH_SLACK_MS = 30_000
 const CACHE_TTL_MS = 30_000
+/** A cached answer this old is still served, and refreshed in the background. */
+const REFRESH_AHEAD_MS = 20_000
 const DEFAULT_TIMEOUT_MS = 10_000
 const PEER_WAIT_MS = 5_000
 
-/** No storing node took the record: the overlay refused it (503, with the reason for the user). */
-export class PublishError extends KaiwaError {
-  constructor(message: string) {
-    super(message, 'rejected')
-    this.name = 'PublishError'
-  }
-}
-
-/** Responders disagree on which account key holds the name. */
-export interface NameConflict {
-  /** Every account key with a live claim among the responders, the one used for routing first. */
-  keys: Array<{ fingerprint: string; publicKey: Uint8Array; count: number }>
-}
-
-export interface LookupResult {
-  /** The record used for routing: the majority key's newest record. */
-  record: ContactRecord
-  bytes: Uint8Array
-  /** Where the answer came from: the in-memory cache, this node's store, or the DHT. */
-  source: 'cache' | 'local' | 'network'
-  /** Responders (DHT servers, this node included when it stores the name) whose records were compared. */
-  responses: number
-  /** Set when responders disagree on the key. Never pin a key from a conflicting result. */
-  conflict?: NameConflict
-}
-
-export interface LookupOptions {
-  /** Skip the cache and the early stop; run the whole query and use the selector. */
-  fresh?: boolean
-  /** Use the in-memory cache of recent answers (default true; ignored with `fresh`). */
-  cache?: boolean
-  signal?: AbortSignal
-  timeoutMs?: number
-}
-
-export interface PublishResult {
-  record: ContactRecord
-  /** Remote DHT servers that stored it (plus this node when it is one). */
-  stored: number
-}
+export { PublishError } from './lookup-types.js'
+export type { LookupOptions, LookupResult, NameConflict, PublishResult } from './lookup-types.js'
 
 export interface UserDirectoryComponents {
   node: () => KaiwaLibp2p
@@ -118,6 +84,7 @@ export interface UserDirectoryComponents {
 
 export class UserDirectory {
   private readonly memory = new LookupMemory<LookupResult>({ cacheTtlMs: CACHE_TTL_MS })
+  private readonly flights = new SingleFlight<string, LookupResult | undefined>()
   private readonly now: () => number
   private readonly powBits: number
 
@@ -129,9 +96,31 @@ export class UserDirectory {
   async lookup(rawName: string, options: LookupOptions = {}): Promise<LookupResult | undefined> {
     const name = normalizeUserId(rawName)
     const now = this.now()
-    const cached = this.memory.cached(name, now)
     const useCache = options.fresh !== true && options.cache !== false
-    if (useCache && cached != null) return { ...cached, source: 'cache' }
+    if (!useCache) return this.lookupNow(name, options)
+    const cached = this.memory.cached(name, now)
+    // Only callers without their own abort signal share a lookup: one caller
+    // giving up must not fail the others.
+    const shareable = options.signal == null
+    if (cached != null) {
+      // Refresh ahead, so a name in steady use never has an expired cache
+      // entry that every concurrent request would then wait on.
+      if (shareable && (this.memory.ageOf(name, now) ?? 0) >= REFRESH_AHEAD_MS)
+        this.shared(name, options).catch(() => undefined)
+      return { ...cached, source: 'cache' }
+    }
+    return shareable ? this.shared(name, options) : this.lookupNow(name, options)
+  }
+
+  /** One network lookup of `name` at a time, whoever asks (see SingleFlight). */
+  private shared(name: string, options: LookupOptions): Promise<LookupResult | undefined> {
+    return this.flights.run(name, () =>
+      this.lookupNow(name, options.timeoutMs != null ? { timeoutMs: options.timeoutMs } : {}),
+    )
+  }
+
+  private async lookupNow(name: string, options: LookupOptions): Promise<LookupResult | undefined> {
+    const now = this.now()
     const key = userRecordKey(name)
     const node = this.components.node()
     const self = node.peerId.toString()

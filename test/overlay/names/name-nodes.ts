@@ -47,6 +47,8 @@ export interface NameNodeOptions {
   /** First-claim neighbour check on this storing node. */
   neighbourCheck?: boolean
   quorum?: QuorumReadInit
+  /** The directory's clock (tests that need a cached answer to age). */
+  now?: () => number
 }
 
 export async function startNameNode(opts: NameNodeOptions): Promise<NameNode> {
@@ -95,6 +97,7 @@ export async function startNameNode(opts: NameNodeOptions): Promise<NameNode> {
     accountKey,
     powBits: TEST_POW_BITS,
     ...(opts.quorum ? { quorum: opts.quorum } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
   })
   return {
     libp2p,
