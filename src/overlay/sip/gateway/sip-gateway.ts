@@ -9,6 +9,9 @@
  * and back: the router answers through the flow's `send`; requests for a
  * registered phone come through the REGISTER's `deliver`, run in a client
  * transaction over the phone's TCP connection or over UDP to its contact.
+ * Between the transactions and the router, media-edge.ts Record-Routes
+ * dialogs through the gateway (dialog-routes.ts says why) and passes every
+ * SDP body through the GatewayMedia.
  *
  * Only well-formed requests that passed authentication reach the router (ACK
  * and CANCEL are never challenged, §22.1); a malformed request that can be
@@ -23,15 +26,18 @@ import type { ParseResult } from '../../../shared/sip/sip-parser.js'
 import { parseSipUri } from '../../../shared/sip/sip-uri.js'
 import { respond } from '../../../shared/sip/responses.js'
 import type { Deliver } from '../local-registrar.js'
-import { extractUri } from '../local-registrar.js'
 import type { SipFlow } from '../sip-router-types.js'
 import { ClientTransactions } from './client-transactions.js'
 import { DEFAULT_ALGORITHMS, DEFAULT_NONCE_TTL_MS } from './digest-auth.js'
 import type { DigestAlgorithm } from './digest-auth.js'
+import { DialogRoutes } from './dialog-routes.js'
 import { FlowBindings, unregisterRequest } from './flow-bindings.js'
 import { GatewayAuth } from './gateway-auth.js'
+import { PASSTHROUGH_MEDIA } from './gateway-media.js'
+import type { GatewayMedia } from './gateway-media.js'
 import { DEFAULT_TIMERS, SipGatewayError, isLoopbackHost } from './gateway-types.js'
 import type { GatewayFlow, SipTimers } from './gateway-types.js'
+import { MediaEdge } from './media-edge.js'
 import { DEFAULT_RATE_LIMIT, LogThrottle, RateLimiter } from './rate-limiter.js'
 import type { RateLimit } from './rate-limiter.js'
 import { ServerTransactions } from './server-transactions.js'
@@ -86,6 +92,12 @@ export interface SipGatewayInit {
   password: string
   log: Logger
   tuning?: Partial<SipGatewayTuning>
+  /**
+   * Every SDP body between a phone and the overlay crosses it (the media
+   * anchor, issue 12 §3). The gateway owns it: stop() closes it.
+   * @default PASSTHROUGH_MEDIA (bodies cross untouched)
+   */
+  media?: GatewayMedia
 }
 
 export class SipGateway {
@@ -99,6 +111,9 @@ export class SipGateway {
   private readonly clients: ClientTransactions
   private readonly badInput: LogThrottle
   private readonly flowBindings = new FlowBindings()
+  private readonly routes = new DialogRoutes(() => this.address)
+  private readonly media: GatewayMedia
+  private readonly edge: MediaEdge
   private boundPort = 0
 
   constructor(private readonly init: SipGatewayInit) {
@@ -121,6 +136,16 @@ export class SipGateway {
       timers: t.timers,
       log: this.log,
       sentBy: () => `${GATEWAY_HOST}:${this.boundPort}`,
+    })
+    this.media = init.media ?? PASSTHROUGH_MEDIA
+    this.edge = new MediaEdge({
+      media: this.media,
+      routes: this.routes,
+      log: this.log,
+      toOverlay: (req) => void this.toRouter(req, { send: () => {} }).catch(() => {}),
+      toPhone: (contact, req, flow, onResponse) =>
+        this.clients.send(contact, req, flow, onResponse),
+      sentBy: () => this.address,
     })
     this.udp = new UdpTransport({
       host: GATEWAY_HOST,
@@ -183,6 +208,7 @@ export class SipGateway {
     this.servers.close()
     this.clients.close()
     await Promise.all([this.udp.close(), this.tcp.close()])
+    await this.media.close()
   }
 
   // ---- input ---------------------------------------------------------------
@@ -241,7 +267,11 @@ export class SipGateway {
     }
     if (rx.kind === 'absorbed') return
     if (rx.kind === 'ack') {
-      void this.toRouter(msg, { send: () => {} })
+      this.routes.popOwnRoutes(msg, this.boundPort, DEFAULT_SIP_PORT)
+      void this.edge
+        .ackFromPhone(msg, flow)
+        .then((ack) => this.toRouter(ack, { send: () => {} }))
+        .catch((err) => this.log.debug(`ACK from ${flow.key} not routed: ${String(err)}`))
       return
     }
     void this.process(msg, flow, rx.reply)
@@ -259,7 +289,7 @@ export class SipGateway {
         reply(respond(req, 420, 'Bad Extension', [['Unsupported', pr.join(', ')]]))
         return
       }
-      this.stripOwnRoutes(req)
+      this.routes.popOwnRoutes(req, this.boundPort, DEFAULT_SIP_PORT)
       if (req.method !== 'CANCEL') {
         const refusal = await this.auth.check(req, flow)
         if (refusal != null) {
@@ -267,7 +297,11 @@ export class SipGateway {
           return
         }
       }
-      if (req.method !== 'REGISTER') return await this.toRouter(req, { send: reply })
+      if (req.method !== 'REGISTER') {
+        const routed = await this.edge.fromPhone(req, flow, reply)
+        if (routed != null) await this.toRouter(routed.req, { send: routed.reply })
+        return
+      }
       await this.toRouter(req, {
         send: (res) => {
           if (res.status >= 200 && res.status < 300) this.flowBindings.registered(req, flow)
@@ -306,29 +340,6 @@ export class SipGateway {
 
   // ---- routing helpers -----------------------------------------------------
 
-  /** §16.4: Route values naming this gateway (a phone's outbound proxy setting) are consumed. */
-  private stripOwnRoutes(req: SipRequest): void {
-    const routes = req.headers.getAll('route')
-    let i = 0
-    while (i < routes.length && this.isOwnUri(extractUri(routes[i]!))) i++
-    if (i === 0) return
-    req.headers.remove('route')
-    for (const r of routes.slice(i)) req.headers.add('Route', r)
-  }
-
-  private isOwnUri(uri: string): boolean {
-    try {
-      const u = parseSipUri(uri)
-      return (
-        u.kind === 'sip' &&
-        isLoopbackHost(u.host) &&
-        (u.port ?? DEFAULT_SIP_PORT) === this.boundPort
-      )
-    } catch {
-      return false
-    }
-  }
-
   /**
    * How the router reaches a phone that registered on `regFlow`: its TCP
    * connection, or UDP to the contact's host:port (loopback only; any other
@@ -347,7 +358,7 @@ export class SipGateway {
               )
             : this.udp.flow(regFlow.remote.address, regFlow.remote.port)
       }
-      this.clients.send(contact, req, flow, onResponse)
+      this.edge.deliver(contact, req, flow, onResponse)
     }
   }
 
