@@ -4,7 +4,10 @@
  * WWW-Authenticate (§22.2), every other request with 407 and
  * Proxy-Authenticate (§22.3); the caller never passes ACK or CANCEL here
  * (§22.1: they cannot be resubmitted). Before a user ID is claimed there is
- * nobody to authenticate as: 403. Wrong credentials are challenged again,
+ * nobody to authenticate as: 403. A REGISTER for another user (its To or
+ * From, or the digest username) is refused with 403 naming the one user this
+ * gateway registers (§10.3 step 3: the registrar decides whom it serves), not
+ * challenged: no password would help. Wrong credentials are challenged again,
  * until `maxFailures` from one source within `windowMs`, which then get 403
  * until the window passes. Credentials for our realm are removed before the
  * request is forwarded (§22.3).
@@ -16,6 +19,7 @@ import { DigestAuthenticator, parseDigestCredentials } from './digest-auth.js'
 import type { DigestAlgorithm } from './digest-auth.js'
 import type { GatewayFlow } from './gateway-types.js'
 import { LogThrottle } from './rate-limiter.js'
+import { extractUri } from '../local-registrar.js'
 
 export interface GatewayAuthInit {
   realm: string
@@ -23,6 +27,8 @@ export interface GatewayAuthInit {
   username: () => Promise<string | null>
   nonceTtlMs: number
   algorithms: readonly DigestAlgorithm[]
+  /** The nonce key kept across restarts (nonce-key.ts); random per process without it. */
+  secret?: Uint8Array
   maxFailures: number
   windowMs: number
   log: Logger
@@ -45,6 +51,7 @@ export class GatewayAuth {
       realm: init.realm,
       nonceTtlMs: init.nonceTtlMs,
       algorithms: init.algorithms,
+      ...(init.secret != null ? { secret: init.secret } : {}),
       now: this.now,
     })
   }
@@ -59,6 +66,13 @@ export class GatewayAuth {
     if (failed >= this.init.maxFailures) return respond(req, 403, 'Too many failed authentications')
     const register = req.method === 'REGISTER'
     const header = register ? 'authorization' : 'proxy-authorization'
+    if (register) {
+      const foreign = foreignUser(req, header, this.init.realm, name)
+      if (foreign != null) {
+        this.failLog.log(`REGISTER from ${flow.key} for ${foreign.slice(0, 64)} refused`)
+        return respond(req, 403, `This gateway registers only sip:${name}@${this.init.realm}`)
+      }
+    }
     const v = this.digest.verify(req.method, req.headers.getAll(header), name, this.init.password)
     if (v.kind === 'ok') {
       this.failures.delete(flow.key)
@@ -95,5 +109,38 @@ export class GatewayAuth {
     if (keep.length === all.length) return
     req.headers.remove(header)
     for (const v of keep) req.headers.add(header, v)
+  }
+}
+
+/**
+ * The user a REGISTER is for when it is not `name`: the user part of To or
+ * From (RFC 3261 §10.2: To is the address of record, From the one
+ * registering), or the digest username of credentials for our realm.
+ */
+function foreignUser(
+  req: SipRequest,
+  header: string,
+  realm: string,
+  name: string,
+): string | undefined {
+  for (const h of ['to', 'from']) {
+    const uri = extractUri(req.headers.get(h) ?? '')
+    const user = /^sips?:([^@;?]+)@/i.exec(uri)?.[1]
+    if (user != null && decodeUser(user) !== name) return decodeUser(user)
+  }
+  for (const v of req.headers.getAll(header)) {
+    const c = parseDigestCredentials(v)
+    const user = c?.get('realm') === realm ? c.get('username') : undefined
+    if (user != null && user !== name) return user
+  }
+  return undefined
+}
+
+/** RFC 3261 §19.1.2: the user part may be %-escaped. */
+function decodeUser(user: string): string {
+  try {
+    return decodeURIComponent(user)
+  } catch {
+    return user
   }
 }
