@@ -1,6 +1,7 @@
 /**
  * One TURN allocation (RFC 8656 §6, §7): its relayed transport addresses (a UDP socket on the
- * server each; one, or one per family for a dual allocation, §7.2 ADDITIONAL-ADDRESS-FAMILY), lifetime, permissions (§9) and channel bindings (§12). Expiry is evaluated lazily
+ * server each; one, or one per family for a dual allocation, §7.2 ADDITIONAL-ADDRESS-FAMILY),
+ * lifetime, permissions (§9) and channel bindings (§12). Expiry is evaluated lazily
  * against the server clock, so a fake clock in tests drives every timer.
  */
 import type { Socket } from 'node:dgram'
@@ -83,6 +84,8 @@ export interface AllocationInit {
   missing?: { family: AddressFamily; code: number } | undefined
   /** Transaction id of the Allocate that created it (retransmissions get the same answer). */
   transactionId: Uint8Array
+  /** The RESERVATION-TOKEN of the port reserved with it (EVEN-PORT R=1, relay-reservations.ts). */
+  reservationToken?: Uint8Array | undefined
   lifetimeMs: number
   now: number
   /** Per-direction limits (relay-limits.ts). */
@@ -100,6 +103,8 @@ export class Allocation {
   private readonly relay4: Socket | undefined
   private readonly relay6: Socket | undefined
   readonly transactionId: Uint8Array
+  /** Repeated in the answer to a retransmitted Allocate, as `missing` is. */
+  readonly reservationToken: Uint8Array | undefined
   /** Expiry time (ms, server clock). */
   expires: number
   /** Client → peer and peer → client limits. */
@@ -120,6 +125,7 @@ export class Allocation {
     this.relay4 = init.relays.find((r) => r.family === 'IPv4')?.socket
     this.relay6 = init.relays.find((r) => r.family === 'IPv6')?.socket
     this.transactionId = init.transactionId
+    this.reservationToken = init.reservationToken
     this.expires = init.now + init.lifetimeMs
     this.toPeer = new DirectionLimit(init.limits, init.now)
     this.toClient = new DirectionLimit(init.limits, init.now)
@@ -228,7 +234,11 @@ export class Allocation {
  * Bind a socket of `family` to host:port; resolves undefined when the port is taken (or not ours
  * to take), rejects with RelayBindError when the address itself cannot be bound.
  */
-function tryBind(host: string, port: number, family: AddressFamily): Promise<Socket | undefined> {
+export function tryBind(
+  host: string,
+  port: number,
+  family: AddressFamily,
+): Promise<Socket | undefined> {
   return new Promise((resolve, reject) => {
     const s = udpSocket(undefined, family)
     const onError = (err: NodeJS.ErrnoException) => {

@@ -348,14 +348,19 @@ export function decodeChannelData(
   return { channel, data: buf.slice(4, 4 + len), size }
 }
 
-/** Encode a ChannelData frame; `pad: true` (required over TCP/TLS) pads to a multiple of 4. */
+/**
+ * Encode a ChannelData frame; `pad: true` (required over TCP/TLS) pads to a multiple of 4.
+ * Channels are 0x4000..0x4FFF (RFC 8656 §12), or 0x4000..0x7FFF with `legacyRange` (RFC 5766 §11).
+ */
 export function encodeChannelData(
   channel: number,
   data: Uint8Array,
-  opts: { pad?: boolean } = {},
+  opts: { pad?: boolean; legacyRange?: boolean } = {},
 ): Uint8Array {
-  if (!Number.isInteger(channel) || channel < 0x4000 || channel > 0x4fff) {
-    throw new InvalidInputError(`channel number 0x${channel.toString(16)} outside 0x4000..0x4FFF`)
+  const max = opts.legacyRange ? 0x7fff : 0x4fff
+  if (!Number.isInteger(channel) || channel < 0x4000 || channel > max) {
+    const range = `0x4000..0x${max.toString(16).toUpperCase()}`
+    throw new InvalidInputError(`channel number 0x${channel.toString(16)} outside ${range}`)
   }
   if (data.length > 0xffff) throw new InvalidInputError('ChannelData payload too long')
   const out = new Uint8Array(4 + (opts.pad ? pad4(data.length) : data.length))

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type { Peer } from './allocation.js'
 import type { AddressFamily, StunAddress } from './stun-address.js'
 import { familyOf } from './udp-socket.js'
-import { AttrType, StunMethod, encodeStun } from './stun-message.js'
+import { StunMethod, encodeStun } from './stun-message.js'
 import type { DecodedStunMessage, StunAttribute, StunMessage } from './stun-message.js'
 
 /** Reason phrases (RFC 8489 §14.8, RFC 8656 §19). */
@@ -48,18 +48,13 @@ export function findAll<N extends StunAttribute['name']>(m: StunMessage, name: N
 }
 
 /**
- * Comprehension-required attributes the codec knows but this server does not implement; RFC 8656
- * §7.2 says a server without DONT-FRAGMENT support treats it as unknown (420).
+ * Types for UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1, §14.13), without duplicates: the
+ * comprehension-required types the codec does not know. Every known one is implemented,
+ * DONT-FRAGMENT included (RFC 8656 §7.2: a server that can send with DF=1 accepts it; what that
+ * means on each OS is in turn-allocate.ts).
  */
-const UNSUPPORTED = new Set<number>([AttrType['DONT-FRAGMENT'], AttrType['RESERVATION-TOKEN']])
-
-/** Types for UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1, §14.13), without duplicates. */
 export function unknownAttributes(req: DecodedStunMessage): number[] {
-  const types = [
-    ...req.unknownRequired,
-    ...req.layout.map((l) => l.type).filter((t) => UNSUPPORTED.has(t)),
-  ]
-  return [...new Set(types)]
+  return [...new Set(req.unknownRequired)]
 }
 
 /** RFC 8656 §7.2/§8: clamp a requested lifetime to [default, max] seconds; 0 stays 0. */
@@ -119,5 +114,8 @@ export function stunResponse(
   )
 }
 
-/** Highest channel number: 0x4FFF (RFC 8656 §12), or 0x7FFF with the RFC 5766 §11 range. */
+/**
+ * Highest channel number: 0x7FFF with the RFC 5766 §11 range, which RFC 5766 clients (coturn's
+ * turnutils_uclient) pick from, else RFC 8656 §12's 0x4FFF.
+ */
 export const maxChannel = (legacy: boolean) => (legacy ? 0x7fff : 0x4fff)

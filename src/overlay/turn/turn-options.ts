@@ -40,7 +40,11 @@ export interface TurnServerOptions {
   relayPortRange?: readonly [number, number]
   defaultLifetimeS?: number
   maxLifetimeS?: number
-  /** Concurrent allocations per username (486, RFC 8656 §7.2). @default 5 */
+  /**
+   * Concurrent allocations per username (486, RFC 8656 §7.2); also the most ports one username
+   * may hold reserved by EVEN-PORT with the R bit (more: 508, relay-reservations.ts).
+   * @default 5
+   */
   maxAllocationsPerUser?: number
   nonceTtlS?: number
   /** Requests per second per source IP (token bucket) and burst size. */
@@ -77,9 +81,12 @@ export interface TurnServerOptions {
    */
   allowPeers?: readonly string[]
   /**
-   * Accept channel numbers 0x4000-0x7FFF as RFC 5766 §11 did (coturn's turnutils_uclient picks
-   * them), instead of RFC 8656 §12's 0x4000-0x4FFF. 0x5000-0x7FFF collide with the RFC 7983
-   * demultiplexing ranges, so keep it off unless such clients must be served.
+   * Accept channel numbers 0x4000-0x7FFF as RFC 5766 §11 did (coturn's turnutils_uclient and
+   * other RFC 5766 clients pick them); false narrows to RFC 8656 §12's 0x4000-0x4FFF. RFC 8656
+   * reserved 0x5000-0x7FFF for the RFC 7983 demultiplexing of a port shared with DTLS/SRTP;
+   * the server's listen port carries only STUN and ChannelData, where every first byte
+   * 0x40-0x7F is ChannelData (turn-server.ts, turn-tcp.ts), so the wider range costs nothing.
+   * @default true
    */
   legacyChannelRange?: boolean
   /** Clock in milliseconds; tests inject a fake one. */

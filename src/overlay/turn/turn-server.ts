@@ -5,16 +5,19 @@
  * (relay-path.ts) under per-allocation and server-wide limits (relay-limits.ts), changeable at
  * runtime with setCaps, to the peers the peer policy allows (peer-policy.ts: by default public
  * unicast addresses only; allowLoopback, allowPeers). Refresh, CreatePermission and ChannelBind
- * are in turn-allocation-requests.ts. IPv6 relays (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY,
+ * are in turn-allocation-requests.ts, Allocate in turn-allocate.ts: EVEN-PORT with its R bit and
+ * RESERVATION-TOKEN (even-port.ts, relay-reservations.ts), DONT-FRAGMENT accepted (what that
+ * means for the DF bit: turn-allocate.ts). IPv6 relays (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY,
  * ADDITIONAL-ADDRESS-FAMILY dual allocations) where the server has an IPv6 address (`host6`, or
- * an IPv6 `host`): relay-families.ts. Not implemented: TLS, RESERVATION-TOKEN, DONT-FRAGMENT
- * (→ 420).
+ * an IPv6 `host`): relay-families.ts. Channel numbers 0x4000-0x7FFF (RFC 5766 §11) unless
+ * legacyChannelRange is false. Not implemented: TLS, TCP relays (RFC 6062).
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { InvalidInputError } from '../../shared/errors.js'
-import { Allocation, RelayBindError, RelayPortsExhaustedError } from './allocation.js'
-import type { ClientLink } from './allocation.js'
+import type { Allocation, ClientLink } from './allocation.js'
 import { AllocationTable } from './allocation-table.js'
+import { allocate } from './turn-allocate.js'
+import type { AllocateComponents } from './turn-allocate.js'
 import { onAllocationRequest } from './turn-allocation-requests.js'
 import type { AllocationRequestComponents } from './turn-allocation-requests.js'
 import { PeerPolicy } from './peer-policy.js'
@@ -22,7 +25,8 @@ import { RelayCounters } from './relay-counters.js'
 import { ServerCaps, allocationLimits } from './relay-limits.js'
 import type { AllocationLimits, RelayCaps } from './relay-limits.js'
 import { RelayPath } from './relay-path.js'
-import { addressError, bindRelays, planFamilies, relayHosts } from './relay-families.js'
+import { relayHosts } from './relay-families.js'
+import { ReservationTable } from './relay-reservations.js'
 import type { RelayHosts } from './relay-families.js'
 import { TokenBucketLimiter } from './rate-limit.js'
 import {
@@ -52,9 +56,6 @@ import { bindUdp } from './udp-socket.js'
 export type { AllocationLimits, RelayCaps, TurnServerOptions, TurnStats } from './turn-options.js'
 
 type Attrs = StunAttribute[]
-const UDP = 17
-/** The peer ID of a REST username `expiry:peerId` (turn-credentials.ts). */
-const peerIdOf = (username: string) => username.slice(username.indexOf(':') + 1)
 
 /** Relay ports: the RFC 8656 dynamic range above Linux's default ephemeral range. */
 export const DEFAULT_RELAY_PORTS: readonly [number, number] = [61000, 65535]
@@ -75,6 +76,9 @@ export class TurnServer {
   private readonly relay: RelayPath
   private readonly policy: PeerPolicy
   private readonly allocationRequests: AllocationRequestComponents
+  private readonly allocateComponents: AllocateComponents
+  /** Ports N+1 reserved by EVEN-PORT with the R bit (relay-reservations.ts). */
+  private readonly reservations = new ReservationTable()
   /** Where relays of each family bind and what they announce (relay-families.ts). */
   private readonly hosts: RelayHosts
 
@@ -111,7 +115,26 @@ export class TurnServer {
       counters: this.counters,
       now: () => this.now(),
       lifetimeS: (requested) => this.lifetimeS(requested),
-      legacyChannelRange: opts.legacyChannelRange === true,
+      legacyChannelRange: opts.legacyChannelRange !== false,
+    }
+    this.allocateComponents = {
+      allocations: this.allocations,
+      reservations: this.reservations,
+      hosts: this.hosts,
+      range: this.range,
+      serverCaps: this.serverCaps,
+      counters: this.counters,
+      limits: this.limits,
+      quota: opts.maxAllocationsPerUser ?? 5,
+      now: () => this.now(),
+      lifetimeS: (requested) => this.lifetimeS(requested),
+      open: () => this.socket !== undefined,
+      attach: (alloc) => {
+        for (const { socket } of alloc.relays) {
+          socket.on('message', (data, rinfo) => this.relay.fromPeer(alloc, data, rinfo, this.now()))
+          socket.on('error', () => undefined)
+        }
+      },
     }
   }
 
@@ -174,6 +197,7 @@ export class TurnServer {
     await this.tcp?.close()
     this.tcp = undefined
     this.allocations.closeAll()
+    this.reservations.closeAll()
     const s = this.socket
     this.socket = undefined
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()))
@@ -183,9 +207,13 @@ export class TurnServer {
     return this.counters.snapshot(this.allocations.size)
   }
 
-  /** Drop expired allocations (RFC 8656 §6: deleted when the lifetime runs out). */
+  /**
+   * Drop expired allocations (RFC 8656 §6: deleted when the lifetime runs out) and expired port
+   * reservations (§7.2: held for 30 s).
+   */
   sweep(): void {
     this.allocations.sweep(this.now())
+    this.reservations.sweep(this.now())
   }
 
   private allocation(key: string): Allocation | undefined {
@@ -288,7 +316,7 @@ export class TurnServer {
     const unknown = unknownAttributes(req)
     if (unknown.length) return err(420, [{ name: 'UNKNOWN-ATTRIBUTES', value: unknown }])
     if (req.method === StunMethod.Allocate) {
-      return this.allocate(req, from, key, auth.username, ok, err)
+      return allocate(req, from, key, auth.username, this.allocateComponents, ok, err)
     }
     // Refresh, CreatePermission, ChannelBind (turn-allocation-requests.ts).
     const alloc = this.allocation(key)
@@ -301,83 +329,6 @@ export class TurnServer {
       this.opts.defaultLifetimeS ?? 600,
       this.opts.maxLifetimeS ?? 3600,
     )
-  }
-
-  private async allocate(
-    req: DecodedStunMessage,
-    from: ClientLink,
-    key: string,
-    username: string,
-    ok: (a: Attrs) => void,
-    err: (code: number, a?: Attrs) => void,
-  ): Promise<void> {
-    const existing = this.allocation(key)
-    const success = (a: Allocation): void => {
-      const lifetime = Math.max(0, Math.round((a.expires - this.now()) / 1000))
-      // RFC 8656 §7.2: one XOR-RELAYED-ADDRESS per relayed address, IPv4 first.
-      const relayed: Attrs = a.relays.map((r) => ({
-        name: 'XOR-RELAYED-ADDRESS',
-        value: { family: r.family, address: this.hosts[r.family]!.announced(), port: r.port },
-      }))
-      ok([
-        ...relayed,
-        // §7.2: the IPv6 half of a dual allocation the server could not give.
-        ...(a.missing ? [addressError(a.missing)] : []),
-        { name: 'XOR-MAPPED-ADDRESS', value: mappedAddress(from) },
-        { name: 'LIFETIME', value: lifetime },
-      ])
-    }
-    if (existing) {
-      // RFC 8656 §7.2: a retransmitted Allocate gets the original success; anything else 437.
-      const same = Buffer.compare(existing.transactionId, req.transactionId) === 0
-      return same ? success(existing) : err(437)
-    }
-    if (this.allocations.isPending(key)) return // retransmission while the relay socket is being bound
-    const transport = find(req, 'REQUESTED-TRANSPORT')?.value
-    if (transport === undefined) return err(400)
-    if (transport !== UDP) return err(442)
-    const plan = planFamilies(req, this.hosts)
-    if ('code' in plan) return err(plan.code)
-    // RFC 8656 §19: 508 "due to some capacity limit being reached"; 486 (below) is a quota that
-    // §7.2 wants based on the username, so the server-wide caps answer 508.
-    if (!this.serverCaps.allocationAllowed(this.allocations.sizeWithPending)) {
-      this.counters.allocationsRefused++
-      return err(508)
-    }
-    const quota = this.opts.maxAllocationsPerUser ?? 5
-    if (this.allocations.countFor(username) >= quota) return err(486)
-    const inUse = this.allocations.relayPorts()
-    this.allocations.reserve(key, username)
-    try {
-      const even = find(req, 'EVEN-PORT') !== undefined
-      const bound = await bindRelays(plan, this.hosts, this.range, inUse, even)
-      const relays = bound.relays
-      if (!this.socket) return void relays.forEach((r) => r.socket.close()) // closed meanwhile
-      const lifetimeMs = this.lifetimeS(find(req, 'LIFETIME')?.value) * 1000
-      const alloc = new Allocation({
-        client: from,
-        username,
-        relays,
-        missing: bound.missing,
-        transactionId: req.transactionId,
-        lifetimeMs: lifetimeMs || (this.opts.defaultLifetimeS ?? 600) * 1000,
-        now: this.now(),
-        limits: this.limits,
-      })
-      for (const { socket } of relays) {
-        socket.on('message', (data, rinfo) => this.relay.fromPeer(alloc, data, rinfo, this.now()))
-        socket.on('error', () => undefined)
-      }
-      this.allocations.add(alloc)
-      this.counters.served(peerIdOf(username))
-      success(alloc)
-    } catch (e) {
-      if (e instanceof RelayPortsExhaustedError) return err(508)
-      if (e instanceof RelayBindError) return err(440)
-      throw e
-    } finally {
-      this.allocations.release(key)
-    }
   }
 
   /** A Send indication (RFC 8656 §11.2); relay-path.ts checks permission and limits. */
