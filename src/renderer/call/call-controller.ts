@@ -5,43 +5,27 @@
  * history (`calls`, `callLog`). Screens read `store` and call the actions.
  */
 import { unverifiedPeer } from '../../shared/identity/verification-state.js'
-import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { KaiwaBridge } from '../../shared/api/bridge.js'
-import type { CallRecordJson, MediaPath } from '../../shared/api/contract.js'
+import type { MediaPath } from '../../shared/api/contract.js'
 import { normalizeUserId } from '../../shared/user-id.js'
 import { createStore } from '../base/store.js'
 import type { Store } from '../base/store.js'
 import type { Platform } from '../base/platform.js'
 import { t } from '../i18n/t.js'
-import type { CallPhase, KaiwaCall } from '../sip/call-session.js'
+import type { KaiwaCall } from '../sip/call-session.js'
 import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
 import { audioConstraints } from '../sip/media-handler.js'
 import { callRecord, mergeCallHistory } from './call-record.js'
+import type { CallHistoryEntry } from './call-record.js'
+import { callView, preparingView } from './call-view.js'
+import type { CallView } from './call-view.js'
 import { describeCallEnd, describeMediaError } from './call-messages.js'
 import { qualityFromStats } from './call-quality.js'
 import type { CallQuality, StatsEntry, StatsSnapshot } from './call-quality.js'
 import type { RemoteAudio } from './remote-audio.js'
 import type { TonePlayer } from './tones.js'
 
-export interface CallView {
-  id: string
-  peer: string
-  direction: 'in' | 'out'
-  /** `preparing`: fetching ICE servers and the microphone, before the INVITE. */
-  phase: CallPhase | 'preparing'
-  muted: boolean
-  held: boolean
-  heldByRemote: boolean
-  startedAt: number
-  answeredAt: number | undefined
-  quality: CallQuality | undefined
-  path: MediaPath
-  /** DTMF digits sent in this call. */
-  dtmf: string
-  busy: boolean
-  /** The caller's verification state (incoming calls), shown before answering. */
-  verification?: SenderState
-}
+export type { CallView } from './call-view.js'
 
 export interface Notice {
   text: string
@@ -51,7 +35,7 @@ export interface Notice {
 export interface CallsState {
   current: CallView | undefined
   notice: Notice | undefined
-  history: CallRecordJson[]
+  history: CallHistoryEntry[]
   historyError: string | undefined
 }
 
@@ -97,7 +81,7 @@ export function createCallController(deps: CallControllerDeps): CallController {
   let ua: KaiwaUserAgent | undefined
   let call: KaiwaCall | undefined
   let preparing: { peer: string; aborted: boolean } | undefined
-  let localHistory: CallRecordJson[] = []
+  let localHistory: CallHistoryEntry[] = []
   let poll: ReturnType<typeof setInterval> | undefined
   let snapshot: StatsSnapshot | undefined
   let quality: CallQuality | undefined
@@ -110,49 +94,15 @@ export function createCallController(deps: CallControllerDeps): CallController {
   const notice = (text: string | undefined, tone: Notice['tone'] = 'error'): void =>
     store.patch({ notice: text === undefined ? undefined : { text, tone } })
 
-  const sync = (): void => {
-    if (call == null) {
-      store.patch({
-        current:
-          preparing == null
-            ? undefined
-            : {
-                id: '',
-                peer: preparing.peer,
-                direction: 'out',
-                phase: 'preparing',
-                muted: false,
-                held: false,
-                heldByRemote: false,
-                startedAt,
-                answeredAt: undefined,
-                quality: undefined,
-                path: 'unknown',
-                dtmf: '',
-                busy: false,
-              },
-      })
-      return
-    }
+  const sync = (): void =>
     store.patch({
-      current: {
-        id: call.id,
-        peer: call.peer,
-        direction: call.direction,
-        phase: call.phase,
-        muted: call.muted,
-        held: call.held,
-        heldByRemote: call.heldByRemote,
-        startedAt,
-        answeredAt,
-        quality,
-        path,
-        dtmf: dtmfSent,
-        busy,
-        ...(call.verification != null ? { verification: call.verification } : {}),
-      },
+      current:
+        call != null
+          ? callView(call, { startedAt, answeredAt, quality, path, dtmf: dtmfSent, busy })
+          : preparing != null
+            ? preparingView(preparing.peer, startedAt)
+            : undefined,
     })
-  }
 
   async function iceServers(): Promise<RTCIceServer[]> {
     try {
@@ -230,16 +180,21 @@ export function createCallController(deps: CallControllerDeps): CallController {
     tones.stop()
     audio.detach()
     platform.callEnded()
-    const end = c.end ?? { outcome: 'failed' as const, by: 'local' as const, reason: '' }
-    const text = describeCallEnd(end, c.peer, c.direction)
-    if (text !== undefined) {
-      notice(text, end.outcome === 'missed' ? 'info' : 'error')
-      if (end.outcome === 'missed' && !platform.foreground())
-        platform.notify(t('notify.missedTitle'), text)
-    }
+    tell(c)
     record(c, answeredAt, startedAt, path)
     call = undefined
     sync()
+  }
+
+  /** The notice for a finished call; a call the user never got to answer also notifies. */
+  function tell(c: KaiwaCall): void {
+    const end = c.end ?? { outcome: 'failed' as const, by: 'local' as const, reason: '' }
+    const text = describeCallEnd(end, c.peer, c.direction)
+    if (text === undefined) return
+    notice(text, end.outcome === 'missed' ? 'info' : 'error')
+    const unanswered = end.outcome === 'missed' || end.offerProblem != null
+    if (c.direction === 'in' && unanswered && !platform.foreground())
+      platform.notify(t('notify.missedTitle'), text)
   }
 
   function record(
@@ -263,8 +218,10 @@ export function createCallController(deps: CallControllerDeps): CallController {
       path: mediaPath,
     })
     if (rec == null) return
-    localHistory = [rec, ...localHistory].slice(0, 200)
-    store.patch({ history: mergeCallHistory(store.get().history, [rec]) })
+    // The node's call log has no field for the anchor (yet): this session remembers it.
+    const entry: CallHistoryEntry = c.anchor != null ? { ...rec, anchor: c.anchor } : rec
+    localHistory = [entry, ...localHistory].slice(0, 200)
+    store.patch({ history: mergeCallHistory(store.get().history, [entry]) })
     bridge
       .call('callLog', rec)
       .then(() => refreshHistory())
@@ -284,6 +241,12 @@ export function createCallController(deps: CallControllerDeps): CallController {
   }
 
   function incoming(c: KaiwaCall): void {
+    if (c.phase === 'ended') {
+      // Refused before it rang (an offer this app cannot use): say who called and why.
+      tell(c)
+      record(c, undefined, Date.now(), 'unknown')
+      return
+    }
     if (call != null || preparing != null) {
       // One call at a time: the caller hears busy, the user sees a missed call.
       const started = Date.now()

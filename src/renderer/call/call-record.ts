@@ -1,6 +1,14 @@
 /** A finished call as the node's call history keeps it (`callLog`). */
 import type { CallRecordJson, MediaPath } from '../../shared/api/contract.js'
+import type { MediaAnchorKind } from '../../shared/sip/media-anchor.js'
 import type { CallEnd } from '../sip/call-session.js'
+
+/**
+ * A row of the call history: the node's record, plus where the far end's
+ * media was anchored when this session saw the call (the node's call log
+ * does not keep that field).
+ */
+export type CallHistoryEntry = CallRecordJson & { anchor?: MediaAnchorKind }
 
 export interface FinishedCall {
   id: string
@@ -28,13 +36,19 @@ export function callRecord(c: FinishedCall): CallRecordJson | undefined {
   }
 }
 
-/** Newest first, one entry per id (the node's copy wins over the local one). */
+/**
+ * Newest first, one entry per id (the node's copy wins over the local one,
+ * keeping the anchor only this session knows).
+ */
 export function mergeCallHistory(
-  fromNode: CallRecordJson[],
-  local: CallRecordJson[],
-): CallRecordJson[] {
-  const byId = new Map<string, CallRecordJson>()
+  fromNode: CallHistoryEntry[],
+  local: CallHistoryEntry[],
+): CallHistoryEntry[] {
+  const byId = new Map<string, CallHistoryEntry>()
   for (const r of local) byId.set(r.id, r)
-  for (const r of fromNode) byId.set(r.id, r)
+  for (const r of fromNode) {
+    const anchor = r.anchor ?? byId.get(r.id)?.anchor
+    byId.set(r.id, anchor != null ? { ...r, anchor } : r)
+  }
   return [...byId.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt))
 }

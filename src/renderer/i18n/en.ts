@@ -1,9 +1,12 @@
 /**
  * Every string the UI shows, in English. Keys are `area.what`; `{name}`
  * marks a value filled in by t(). Sentences that report a problem say what
- * to do next.
+ * to do next. Calls have their own table (en-calls.ts), spread in here.
  */
+import { enCalls } from './en-calls.js'
+
 export const en = {
+  ...enCalls,
   'app.name': 'Kaiwa',
 
   'start.title': 'Connecting to your Kaiwa node…',
@@ -105,55 +108,6 @@ export const en = {
     'This caller is not the {peer} you know: the key is different ({fp}). Do not trust this call until you have compared keys with {peer} another way.',
   'messages.firstContact': 'First message from this key: {fp}',
 
-  'call.region': 'Call with {peer}',
-  'call.dialing': 'Calling…',
-  'call.ringing': 'Ringing…',
-  'call.connecting': 'Connecting…',
-  'call.active': 'In call',
-  'call.onHold': 'On hold',
-  'call.heldByRemote': '{peer} put the call on hold',
-  'call.duration': 'Call duration',
-  'call.quality': 'Call quality',
-  'call.qualityGrade': 'Quality',
-  'call.path': 'Path',
-  'call.direct': 'Direct',
-  'call.relayed': 'Relayed',
-  'call.pathUnknown': 'Finding…',
-  'call.rtt': 'Round trip',
-  'call.jitter': 'Jitter',
-  'call.loss': 'Loss',
-  'call.mute': 'Mute',
-  'call.hold': 'Hold',
-  'call.resume': 'Resume',
-  'call.keypad': 'Keypad',
-  'call.tone': 'Tone {key}',
-  'call.tonesSent': 'Tones sent',
-  'call.hangup': 'Hang up',
-  'call.keyWarning': 'The key of {peer} changed since you added them: verify it in Contacts.',
-  'call.alreadyInCall': 'You are already in a call. Hang up first.',
-  'call.invalidUserId': '"{input}" is not a user ID. Check the spelling and try again.',
-  'call.notConnected': 'Kaiwa is still connecting to your node. Try again in a moment.',
-  'call.missed': 'Missed call from {peer}.',
-  'call.noSuchUser': 'There is no user "{peer}". Check the user ID and try again.',
-  'call.offline':
-    '{peer} is offline. Send a message instead: it will be delivered when {peer} is back.',
-  'call.timeout': '{peer} could not be reached in time. Check your network and try again.',
-  'call.busy': '{peer} is busy. Try again later, or send a message.',
-  'call.declined': '{peer} declined the call.',
-  'call.incompatible':
-    "{peer}'s phone could not agree on audio with this one. Ask {peer} to update Kaiwa.",
-  'call.noRoute': 'No path to {peer} right now. Try again in a minute.',
-  'call.noAnswer': '{peer} did not answer.',
-  'call.failedStatus': 'The call to {peer} failed ({status} {reason}). Try again.',
-  'call.failedLocal': 'The call failed: {reason}. Try again.',
-  'call.holdFailed': 'Hold did not work ({reason}). Try again.',
-  'call.dtmfFailed': 'The tone could not be sent ({reason}).',
-
-  'media.denied':
-    'Kaiwa may not use your microphone. Allow microphone access for this page in the browser (the icon in the address bar), then call again.',
-  'media.missing': 'No microphone found. Connect one, pick it in Settings → Audio, and call again.',
-  'media.busy': 'Your microphone is in use by another application. Close it and call again.',
-
   'quality.good': 'Good',
   'quality.fair': 'Fair',
   'quality.poor': 'Poor',
@@ -248,22 +202,11 @@ export const en = {
   'chat.tooLong': 'The message is too long. Split it and send again.',
   'chat.failed': 'Not sent ({status} {reason}). Try again.',
   'chat.failedOther': 'Not sent: {reason}. Try again.',
-  'chat.failedNode': 'Not sent ({status}).',
+  'chat.failedNode': 'Not sent ({status}). Try again.',
   'chat.listUnavailable':
     'Conversations could not be loaded ({reason}). Kaiwa tries again shortly.',
-  'chat.historyUnavailable': 'Earlier messages could not be loaded ({reason}).',
-
-  'calls.title': 'Calls',
-  'calls.empty': 'No calls yet. Type a user ID above and press Call.',
-  'calls.historyUnavailable':
-    'The call history could not be loaded from the node; showing this session only.',
-  'calls.incoming': 'Incoming',
-  'calls.outgoing': 'Outgoing',
-  'calls.answered': 'Answered',
-  'calls.missedOutcome': 'Missed',
-  'calls.declined': 'Declined',
-  'calls.failed': 'Failed',
-  'calls.cancelled': 'Cancelled',
+  'chat.historyUnavailable':
+    'Earlier messages could not be loaded ({reason}). Open the conversation again to retry.',
 
   'settings.title': 'Settings',
   'settings.audio': 'Audio',

@@ -6,27 +6,26 @@
  *
  * Phases:  out: dialing -> ringing (180) -> active -> ended
  *          in:  incoming -> connecting (answer) -> active -> ended
+ *
+ * A call the user answered never ends as "missed": when the answer cannot
+ * be set up, the call ends as failed with the error (issue 12 §4).
  */
 import { IDENTITY_STATE_HEADER, parseState } from '../../shared/identity/verification-state.js'
 import type { SenderState } from '../../shared/identity/verification-state.js'
+import { mediaAnchorOf } from '../../shared/sip/media-anchor.js'
+import type { MediaAnchorKind } from '../../shared/sip/media-anchor.js'
+import { formatReason } from '../../shared/sip/reason-header.js'
+import type { OfferProblem } from '../../shared/sip/webrtc-offer.js'
 import { Invitation, SessionState } from 'sip.js'
 import type { Inviter, Session, Web } from 'sip.js'
+import { finalResponse, remoteCallEnd } from './call-end.js'
+import { sendDtmf } from './dtmf.js'
+import type { CallEnd, FinalResponse } from './call-end.js'
 import type { CallMedia } from './media-handler.js'
 import { preferOpus } from './sdp-codecs.js'
 
+export type { CallEnd, CallOutcome } from './call-end.js'
 export type CallPhase = 'dialing' | 'ringing' | 'incoming' | 'connecting' | 'active' | 'ended'
-export type CallOutcome = 'answered' | 'missed' | 'declined' | 'failed' | 'cancelled'
-
-export interface CallEnd {
-  outcome: CallOutcome
-  /** Who ended it. */
-  by: 'local' | 'remote'
-  /** The SIP status that ended it, when one did (404, 480, 486, 487, 603, ...). */
-  status?: number
-  reason: string
-  /** A local failure (no microphone, ...). */
-  error?: Error
-}
 
 export interface KaiwaCall {
   /** The SIP Call-ID. */
@@ -47,6 +46,12 @@ export interface KaiwaCall {
   /** The other side put the call on hold. */
   readonly heldByRemote: boolean
   readonly end: CallEnd | undefined
+  /**
+   * Where the far end's media is anchored (`a=x-kaiwa-anchor`, media-anchor.ts):
+   * `phone` means encryption ends at the far user's node, plain RTP from there
+   * to their SIP phone. Undefined: end-to-end WebRTC (or not known yet).
+   */
+  readonly anchor: MediaAnchorKind | undefined
   /** Any change of the above; returns an unsubscribe function. */
   onChange(listener: () => void): () => void
   answer(media: CallMedia): Promise<void>
@@ -69,9 +74,6 @@ export interface CallDeps {
   log(text: string): void
 }
 
-const DECLINED = new Set([486, 600, 603])
-const DTMF_TONES = /^[0-9A-D#*,]+$/i
-
 export class SipCall implements KaiwaCall {
   readonly id: string
   readonly direction: 'in' | 'out'
@@ -83,9 +85,12 @@ export class SipCall implements KaiwaCall {
   private _held = false
   private _heldByRemote = false
   private _end: CallEnd | undefined
+  private _anchor: MediaAnchorKind | undefined
   private answered = false
+  /** accept() is running: its outcome, not the Terminated state, decides how the call ended. */
+  private accepting = false
   private localEnd: CallEnd | undefined
-  private finalResponse: { status: number; reason: string } | undefined
+  private finalResponse: FinalResponse | undefined
   private remoteCancelled = false
   private holdInFlight = false
   private readonly listeners = new Set<() => void>()
@@ -104,6 +109,7 @@ export class SipCall implements KaiwaCall {
         ? parseState(session.request.getHeader(IDENTITY_STATE_HEADER))
         : undefined
     this._phase = this.direction === 'in' ? 'incoming' : 'dialing'
+    if (session instanceof Invitation) this._anchor = mediaAnchorOf(session.body ?? '')
     session.stateChange.addListener((state) => this.onState(state))
     session.delegate = {
       onCancel: () => {
@@ -119,6 +125,7 @@ export class SipCall implements KaiwaCall {
           this._heldByRemote = held
           this.changed()
         }
+        this.noteRemoteSdp(request.body)
       },
     }
   }
@@ -138,6 +145,9 @@ export class SipCall implements KaiwaCall {
   get end(): CallEnd | undefined {
     return this._end
   }
+  get anchor(): MediaAnchorKind | undefined {
+    return this._anchor
+  }
 
   onChange(listener: () => void): () => void {
     this.listeners.add(listener)
@@ -155,11 +165,13 @@ export class SipCall implements KaiwaCall {
         requestDelegate: {
           onProgress: (r) => {
             const code = r.message.statusCode ?? 0
+            this.noteRemoteSdp(r.message.body)
             if ((code === 180 || code === 183) && this._phase === 'dialing')
               this.setPhase('ringing')
           },
-          onReject: (r) => this.noteFinal(r.message.statusCode, r.message.reasonPhrase),
-          onRedirect: (r) => this.noteFinal(r.message.statusCode, r.message.reasonPhrase),
+          onAccept: (r) => this.noteRemoteSdp(r.message.body),
+          onReject: (r) => this.noteFinal(r.message),
+          onRedirect: (r) => this.noteFinal(r.message),
         },
       })
       .catch((err: unknown) => this.fail(err))
@@ -169,15 +181,41 @@ export class SipCall implements KaiwaCall {
     if (!(this.session instanceof Invitation) || this._phase !== 'incoming') return
     this.deps.setMedia(this.session, media)
     this.setPhase('connecting')
+    this.accepting = true
     try {
       await this.session.accept({
         sessionDescriptionHandlerOptions: { constraints: { audio: media.audio, video: false } },
         sessionDescriptionHandlerModifiers: [preferOpus],
       })
     } catch (err) {
+      // sip.js has already refused the INVITE (480) and terminated the session; the error
+      // it rejects with is the cause the user reads, instead of "missed".
       this.fail(err)
       throw err
+    } finally {
+      this.accepting = false
+      if (this.session.state === SessionState.Terminated) queueMicrotask(() => this.finish())
     }
+  }
+
+  /**
+   * Refuse an incoming offer this app cannot use, before it rings: 488 Not
+   * Acceptable Here (RFC 3261 §21.4.26) with the cause in a Reason header
+   * (RFC 3326) so the caller's side can say why.
+   */
+  async refuse(problem: OfferProblem): Promise<void> {
+    const s = this.session
+    if (!(s instanceof Invitation) || s.state !== SessionState.Initial) return
+    this.localEnd ??= {
+      outcome: 'failed',
+      by: 'local',
+      status: 488,
+      reason: 'Not Acceptable Here',
+      offerProblem: problem,
+    }
+    const extraHeaders = [`Reason: ${formatReason(488, problem.text)}`]
+    await s.reject({ statusCode: 488, extraHeaders }).catch((err: unknown) => this.fail(err))
+    this.finish()
   }
 
   async decline(busy = false): Promise<void> {
@@ -257,28 +295,8 @@ export class SipCall implements KaiwaCall {
     }
   }
 
-  async sendDtmf(tones: string): Promise<'rtp' | 'info'> {
-    if (!DTMF_TONES.test(tones)) throw new Error(`not DTMF tones: ${tones}`)
-    const sender = this.peerConnection()
-      ?.getSenders()
-      .find((s) => s.track?.kind === 'audio')
-    // canInsertDTMF is false when the other side did not offer telephone-event.
-    if (sender?.dtmf?.canInsertDTMF) {
-      sender.dtmf.insertDTMF(tones, 100, 70)
-      return 'rtp'
-    }
-    for (const tone of tones.replace(/,/g, '')) {
-      await this.session.info({
-        requestOptions: {
-          body: {
-            contentDisposition: 'render',
-            contentType: 'application/dtmf-relay',
-            content: `Signal=${tone}\r\nDuration=100`,
-          },
-        },
-      })
-    }
-    return 'info'
+  sendDtmf(tones: string): Promise<'rtp' | 'info'> {
+    return sendDtmf(this.session, this.peerConnection(), tones)
   }
 
   remoteStream(): MediaStream | undefined {
@@ -303,8 +321,21 @@ export class SipCall implements KaiwaCall {
     }
   }
 
-  private noteFinal(status: number | undefined, reason: string | undefined): void {
-    this.finalResponse = { status: status ?? 0, reason: reason ?? '' }
+  private noteFinal(m: {
+    statusCode?: number
+    reasonPhrase?: string
+    getHeaders(name: string): string[]
+  }): void {
+    this.finalResponse = finalResponse(m.statusCode, m.reasonPhrase, m.getHeaders('reason'))
+  }
+
+  /** The far end's SDP names where its media is anchored (media-anchor.ts). */
+  private noteRemoteSdp(body: string | undefined): void {
+    if (body == null || body === '') return
+    const anchor = mediaAnchorOf(body)
+    if (anchor === this._anchor) return
+    this._anchor = anchor
+    this.changed()
   }
 
   private fail(err: unknown): void {
@@ -323,7 +354,7 @@ export class SipCall implements KaiwaCall {
       this.answered = true
       this.applyTracks()
       this.setPhase('active')
-    } else if (state === SessionState.Terminated) {
+    } else if (state === SessionState.Terminated && !this.accepting) {
       // sip.js terminates the session before it hands the final response to our request
       // delegate (Inviter.onReject, then requestDelegate.onReject): let that land first.
       queueMicrotask(() => this.finish())
@@ -332,23 +363,15 @@ export class SipCall implements KaiwaCall {
 
   private finish(): void {
     if (this._phase === 'ended') return
-    this._end = this.localEnd ?? this.remoteEnd()
+    this._end =
+      this.localEnd ??
+      remoteCallEnd({
+        direction: this.direction,
+        answered: this.answered,
+        remoteCancelled: this.remoteCancelled,
+        finalResponse: this.finalResponse,
+      })
     this.setPhase('ended')
-  }
-
-  private remoteEnd(): CallEnd {
-    if (this.answered) return { outcome: 'answered', by: 'remote', reason: 'Hung up' }
-    if (this.direction === 'in') {
-      return { outcome: 'missed', by: 'remote', reason: this.remoteCancelled ? 'Cancelled' : '' }
-    }
-    const r = this.finalResponse
-    if (r == null) return { outcome: 'failed', by: 'remote', reason: 'No answer' }
-    return {
-      outcome: DECLINED.has(r.status) ? 'declined' : 'failed',
-      by: 'remote',
-      status: r.status,
-      reason: r.reason,
-    }
   }
 
   private setPhase(phase: CallPhase): void {

@@ -14,6 +14,7 @@
 import { Inviter, Messager, Registerer, RegistererState, UserAgent } from 'sip.js'
 import type { Core, Invitation, LogLevel, Message, Session, UserAgentOptions } from 'sip.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../../shared/sip/overlay-uri.js'
+import { webrtcOfferProblem } from '../../shared/sip/webrtc-offer.js'
 import type { SipBridgeChannel } from './bridge-channel.js'
 import { SipCall } from './call-session.js'
 import type { KaiwaCall } from './call-session.js'
@@ -74,7 +75,10 @@ export interface KaiwaUserAgent {
   call(toUser: string, media: CallMedia): KaiwaCall
   /**
    * Incoming calls, already ringing (180 sent). With no listener they are
-   * refused (480) so another device of the user can take them.
+   * refused (480) so another device of the user can take them. An offer this
+   * app cannot use (not WebRTC, no common codec) is refused with 488 and a
+   * Reason before it rings, and reaches listeners already ended, so the user
+   * learns who called and why it could not connect.
    */
   onIncomingCall(cb: (call: KaiwaCall) => void): () => void
   /** The bridge to the node was lost (false) or is back (true). */
@@ -125,6 +129,9 @@ export async function createKaiwaUserAgent(opts: KaiwaUserAgentOptions): Promise
     logConnector: (level, category, _label, content) =>
       opts.log?.(level, `${category}: ${content}`),
     userAgentString: 'Kaiwa',
+    // sip.js would send 180 before onInvite, and incomingCall sends its own: the caller
+    // got two. Ours is the one: it goes only once the call can ring (RFC 3261 §13.3.1.1).
+    sendInitialProvisionalResponse: false,
     ...(opts.displayName != null ? { displayName: opts.displayName } : {}),
     ...(opts.password != null
       ? { authorizationUsername: opts.user, authorizationPassword: opts.password }
@@ -173,8 +180,14 @@ export async function createKaiwaUserAgent(opts: KaiwaUserAgentOptions): Promise
       return
     }
     const call = new SipCall(invitation, callDeps)
-    // 180 Ringing: the caller hears that this device rings.
-    await invitation.progress().catch((err: unknown) => log(`180 failed: ${String(err)}`))
+    const problem = webrtcOfferProblem(invitation.body)
+    if (problem != null) {
+      log(`refusing call ${call.id} with 488: ${problem.text}`)
+      await call.refuse(problem)
+    } else {
+      // 180 Ringing, once: the caller hears that this device rings.
+      await invitation.progress().catch((err: unknown) => log(`180 failed: ${String(err)}`))
+    }
     for (const l of [...callListeners]) {
       try {
         l(call)

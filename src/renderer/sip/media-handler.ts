@@ -8,10 +8,14 @@
  *   and an early finish once a relay or server-reflexive candidate exists
  *   (see ice-gathering.ts);
  * - a hook before the microphone is opened (Electron asks for the
- *   permission there).
+ *   permission there);
+ * - an offer the browser refuses after the user pressed Answer is answered
+ *   488 with the browser's words in a Reason header (RFC 3326), where sip.js
+ *   would send 480 (issue 12 §4).
  */
-import { Web } from 'sip.js'
+import { Invitation, SessionState, Web } from 'sip.js'
 import type { Session } from 'sip.js'
+import { formatReason } from '../../shared/sip/reason-header.js'
 import { EarlyGathering, gatheringTimeoutMs, hasTurnServer } from './ice-gathering.js'
 
 /** What one call needs for its media. */
@@ -66,6 +70,7 @@ export function createMediaHandlerFactory(
         iceCandidatePoolSize: 1,
       },
     })
+    refuseUnusableOffers(session, sdh)
     const early = new EarlyGathering(turn, () => sdh.iceGatheringComplete())
     sdh.peerConnectionDelegate = {
       onicecandidate: (ev) => {
@@ -76,5 +81,31 @@ export function createMediaHandlerFactory(
       },
     }
     return sdh
+  }
+}
+
+/**
+ * While an incoming call is being answered, a remote offer that
+ * setRemoteDescription refuses is 488 Not Acceptable Here (RFC 3261
+ * §21.4.26), not sip.js's 480 Temporarily Unavailable: the caller's side can
+ * then say that the audio could not be agreed, and why. sip.js sees the
+ * session terminated and sends nothing more.
+ */
+function refuseUnusableOffers(session: Session, sdh: Web.SessionDescriptionHandler): void {
+  if (!(session instanceof Invitation)) return
+  const setDescription = sdh.setDescription.bind(sdh)
+  sdh.setDescription = async (...args) => {
+    try {
+      await setDescription(...args)
+    } catch (err) {
+      if (session.state === SessionState.Establishing) {
+        const why = err instanceof Error ? err.message : String(err)
+        const extraHeaders = [
+          `Reason: ${formatReason(488, `the browser refused the offer: ${why}`)}`,
+        ]
+        await session.reject({ statusCode: 488, extraHeaders }).catch(() => {})
+      }
+      throw err
+    }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The call in progress: who, its state and timer, live quality (RTT, jitter,
- * loss) with the media path (Direct or Relayed), and the controls: Mute,
+ * loss) with the media path (Direct or Relayed) and where encryption ends
+ * (end to end, or only to the far user's node for a SIP phone), and the controls: Mute,
  * Hold/Resume, the DTMF keypad and Hang up. Incoming calls that are still
  * ringing are IncomingCall's.
  */
@@ -10,6 +11,7 @@ import type { MessageKey } from '../i18n/t.js'
 import type { CallView } from '../call/call-controller.js'
 import type { QualityGrade } from '../call/call-quality.js'
 import { useApp } from './app-context.js'
+import { AnchorNote, encryptionLabel } from './CallEncryption.js'
 import { DtmfPad } from './DtmfPad.js'
 import { formatDuration } from './format.js'
 import { useNow, useStore } from './hooks.js'
@@ -80,6 +82,7 @@ function ActiveCall({ call }: { call: CallView }) {
           </p>
         </div>
       </div>
+      <AnchorNote anchor={call.anchor} peer={call.peer} />
       {active && (
         <dl className="call-quality" aria-label={t('call.quality')}>
           <div className={`quality-grade grade-${q?.grade ?? 'unknown'}`}>
@@ -94,6 +97,12 @@ function ActiveCall({ call }: { call: CallView }) {
                 : call.path === 'direct'
                   ? t('call.direct')
                   : t('call.pathUnknown')}
+            </dd>
+          </div>
+          <div>
+            <dt>{t('call.encryption')}</dt>
+            <dd className={call.anchor != null ? 'encryption-partial' : undefined}>
+              {encryptionLabel(call.anchor, call.peer)}
             </dd>
           </div>
           <div>

@@ -1,6 +1,10 @@
-/** Call history, newest first, with outcome, duration, media path, and a way to call back. */
+/**
+ * Call history, newest first, with outcome, duration, media path, whether a
+ * SIP phone took part (encrypted only to its node), and a way to call back.
+ */
 import { useEffect } from 'react'
 import type { CallRecordJson } from '../../shared/api/contract.js'
+import type { CallHistoryEntry } from '../call/call-record.js'
 import { t } from '../i18n/t.js'
 import type { MessageKey } from '../i18n/t.js'
 import { useApp } from './app-context.js'
@@ -42,7 +46,7 @@ export function CallsView(props: { nav: Navigate }) {
   )
 }
 
-function CallRow({ call: c, nav }: { call: CallRecordJson; nav: Navigate }) {
+function CallRow({ call: c, nav }: { call: CallHistoryEntry; nav: Navigate }) {
   const missed = c.outcome === 'missed' && c.direction === 'in'
   const duration =
     c.answeredAt != null
@@ -62,6 +66,7 @@ function CallRow({ call: c, nav }: { call: CallRecordJson; nav: Navigate }) {
           {duration != null && ` · ${duration}`}
           {c.path !== 'unknown' &&
             ` · ${c.path === 'relay' ? t('call.relayed') : t('call.direct')}`}
+          {c.anchor === 'phone' && ` · ${t('calls.anchoredPhone', { peer: c.peer })}`}
         </span>
       </div>
       <time className="call-when" dateTime={c.startedAt}>

@@ -4,10 +4,12 @@
  * on a button, so a stray Enter from typing does not answer. Before the user
  * answers it shows how the node verified the caller (the INVITE's
  * X-Kaiwa-Identity): verified, first contact with the key fingerprint, or a
- * loud warning when the key is not the one pinned for that name.
+ * loud warning when the key is not the one pinned for that name, and where
+ * encryption ends when the caller is on a SIP phone behind their node.
  */
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
+import { AnchorNote } from './CallEncryption.js'
 import { Dialog } from './Dialog.js'
 import { useStore } from './hooks.js'
 import { CallerVerification } from './SenderVerification.js'
@@ -37,6 +39,7 @@ export function IncomingCall() {
           {t('incoming.body', { peer: current.peer })}
         </p>
         <CallerVerification peer={current.peer} sender={sender} />
+        <AnchorNote anchor={current.anchor} peer={current.peer} />
         {keyChanged && (
           <p className="pill pill-danger" role="alert">
             {t('call.keyWarning', { peer: current.peer })}

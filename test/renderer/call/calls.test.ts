@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { describeCallEnd, describeMediaError } from '../../../src/renderer/call/call-messages.js'
 import { callRecord, mergeCallHistory } from '../../../src/renderer/call/call-record.js'
+import { finalResponse, remoteCallEnd } from '../../../src/renderer/sip/call-end.js'
 import type { CallRecordJson } from '../../../src/shared/api/contract.js'
 import { CallRecordJsonSchema } from '../../../src/shared/api/contract.js'
 
@@ -74,6 +75,21 @@ describe('call record', () => {
       ['b', 'direct'],
     ])
   })
+
+  it('keeps the media anchor only this session knows when the node copy wins', () => {
+    const rec: CallRecordJson = {
+      id: 'a',
+      peer: 'bob',
+      direction: 'in',
+      outcome: 'answered',
+      startedAt: '2025-01-01T10:00:00Z',
+      answeredAt: '2025-01-01T10:00:00Z',
+      endedAt: '2025-01-01T10:01:00Z',
+      path: 'direct',
+    }
+    const merged = mergeCallHistory([rec], [{ ...rec, path: 'unknown', anchor: 'phone' }])
+    expect(merged).toEqual([{ ...rec, anchor: 'phone' }])
+  })
 })
 
 describe('call end messages', () => {
@@ -86,12 +102,71 @@ describe('call end messages', () => {
 
   it('explains failed outgoing calls and what to do next', () => {
     expect(out(486, 'declined')).toBe('bob is busy. Try again later, or send a message.')
-    expect(out(603, 'declined')).toBe('bob declined the call.')
+    expect(out(603, 'declined')).toBe('bob declined the call. Try again later, or send a message.')
     expect(out(480)).toMatch(/offline. Send a message instead/)
     expect(out(404)).toMatch(/no user "bob"/)
     expect(out(408)).toMatch(/Check your network/)
-    expect(out(undefined)).toBe('bob did not answer.')
+    expect(out(undefined)).toBe('bob did not answer. Try again later, or send a message.')
     expect(out(500)).toBe('The call to bob failed (500 x). Try again.')
+    expect(out(503)).toMatch(/^No path to bob right now.*Try again in a minute/)
+  })
+
+  it('says a phone with no common audio format is about its settings, not about updating Kaiwa', () => {
+    for (const status of [488, 606]) {
+      const text = out(status)
+      expect(text).toBe(
+        "bob's phone can't use this call's audio format. Ask bob to turn on Opus or G.711 (PCMU/PCMA) in that phone's settings, or to answer in the Kaiwa app.",
+      )
+      expect(text).not.toMatch(/update Kaiwa/)
+    }
+    const why = describeCallEnd(
+      {
+        outcome: 'failed',
+        by: 'remote',
+        status: 488,
+        reason: 'Not Acceptable Here',
+        reasonText: 'phone offers G.729 only',
+      },
+      'bob',
+      'out',
+    )
+    expect(why).toMatch(
+      /^bob's phone can't use this call's audio format \(phone offers G\.729 only\)\. Ask bob/,
+    )
+  })
+
+  it('shows the Reason text (RFC 3326) in place of the bare phrase', () => {
+    expect(
+      describeCallEnd(
+        {
+          outcome: 'failed',
+          by: 'remote',
+          status: 500,
+          reason: 'Server Error',
+          reasonText: 'anchor out of ports',
+        },
+        'bob',
+        'out',
+      ),
+    ).toBe('The call to bob failed (500 anchor out of ports). Try again.')
+  })
+
+  it('never calls an answered call that failed "missed"', () => {
+    const error = Object.assign(new Error('SDP without DTLS fingerprint'), {
+      name: 'InvalidAccessError',
+    })
+    const text = describeCallEnd(
+      { outcome: 'failed', by: 'local', reason: 'x', error },
+      'bob',
+      'in',
+    )
+    expect(text).toMatch(
+      /^The call from bob could not be connected \(SDP without DTLS fingerprint\)\. Ask bob to call again/,
+    )
+    const mic = Object.assign(new Error('x'), { name: 'NotAllowedError' })
+    expect(
+      describeCallEnd({ outcome: 'failed', by: 'local', reason: 'x', error: mic }, 'bob', 'in'),
+    ).toMatch(/Allow microphone access/)
   })
 
   it('is silent for normal hang-ups and own cancels, and reports missed calls', () => {
@@ -107,6 +182,28 @@ describe('call end messages', () => {
     expect(
       describeCallEnd({ outcome: 'declined', by: 'local', reason: '' }, 'bob', 'in'),
     ).toBeUndefined()
+  })
+
+  it('reads the final response and its Reason into the call end', () => {
+    const r = finalResponse(488, 'Not Acceptable Here', [
+      'Q.850;cause=65, SIP ;cause=488 ;text="no common codec"',
+    ])
+    expect(r).toEqual({ status: 488, reason: 'Not Acceptable Here', reasonText: 'no common codec' })
+    expect(finalResponse(undefined, undefined, [])).toEqual({ status: 0, reason: '' })
+    const facts = { direction: 'out' as const, answered: false, remoteCancelled: false }
+    expect(remoteCallEnd({ ...facts, finalResponse: r })).toEqual({
+      outcome: 'failed',
+      by: 'remote',
+      status: 488,
+      reason: 'Not Acceptable Here',
+      reasonText: 'no common codec',
+    })
+    expect(
+      remoteCallEnd({ ...facts, finalResponse: { status: 603, reason: 'Decline' } }).outcome,
+    ).toBe('declined')
+    expect(
+      remoteCallEnd({ ...facts, direction: 'in', remoteCancelled: true, finalResponse: undefined }),
+    ).toEqual({ outcome: 'missed', by: 'remote', reason: 'Cancelled' })
   })
 
   it('turns microphone errors into instructions', () => {
