@@ -4,6 +4,11 @@
  * ID binds a contact; other AORs get 403. The overlay-wide "registration" is the
  * node's contact record in the DHT, which the node keeps published while it
  * runs; local bindings decide where an incoming request is delivered.
+ *
+ * Listeners (`subscribe`) hear of every binding made, refreshed, restored or
+ * removed: phone-registrations.ts keeps UDP bindings in the datastore so they
+ * outlive a restart, and phone-mail.ts hands waiting mail to a phone when it
+ * registers.
  */
 import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
 import { respond } from '../../shared/sip/responses.js'
@@ -34,8 +39,18 @@ export type Deliver = (
   onResponse: (res: SipResponse) => void,
 ) => void
 
+/** What happened to a binding, for listeners. */
+export type BindingEvent =
+  /** A REGISTER added (`fresh`) or refreshed the binding, or it was restored after a restart. */
+  | { kind: 'bound'; binding: LocalBinding; fresh: boolean; cause: 'register' | 'restore' }
+  /** Removed by `Expires: 0`, a wildcard, or its expiry passing. */
+  | { kind: 'removed'; contact: string }
+
+export type BindingListener = (event: BindingEvent) => void
+
 export class LocalRegistrar {
   private readonly bindings = new Map<string, LocalBinding>()
+  private readonly listeners = new Set<BindingListener>()
   private seq = 0
 
   constructor(
@@ -45,8 +60,30 @@ export class LocalRegistrar {
 
   active(): LocalBinding[] {
     const now = this.now()
-    for (const [id, b] of this.bindings) if (b.expiresAt <= now) this.bindings.delete(id)
+    for (const [id, b] of this.bindings) {
+      if (b.expiresAt > now) continue
+      this.bindings.delete(id)
+      this.emit({ kind: 'removed', contact: b.contact })
+    }
     return [...this.bindings.values()]
+  }
+
+  /** Hear of bindings made and removed; returns the unsubscribe function. */
+  subscribe(listener: BindingListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /**
+   * Bring back a binding kept across a restart (no REGISTER in this process):
+   * its phone is reached through `deliver`. Refused (undefined) when it has
+   * expired or the contact is bound already (a REGISTER since start wins).
+   */
+  restore(contact: string, expiresAt: number, deliver: Deliver): LocalBinding | undefined {
+    if (expiresAt <= this.now() || this.byContact(contact) != null) return undefined
+    const binding = this.bind(`b${++this.seq}`, contact, expiresAt, deliver)
+    this.emit({ kind: 'bound', binding, fresh: true, cause: 'restore' })
+    return binding
   }
 
   get(id: string): LocalBinding | undefined {
@@ -78,9 +115,13 @@ export class LocalRegistrar {
       // Contacts or another expiry the request is invalid (400).
       if (contacts.length !== 1 || headerExpires !== 0)
         return respond(req, 400, 'Wildcard Contact needs Expires: 0 and no other Contact')
+      const gone = [...this.bindings.values()]
       this.bindings.clear()
       this.onChange()
-      return respond(req, 200, 'OK')
+      return this.thenEmit(
+        respond(req, 200, 'OK'),
+        gone.map((b) => ({ kind: 'removed', contact: b.contact })),
+      )
     }
     const updates = contacts.map((c) => ({
       uri: extractUri(c),
@@ -97,20 +138,20 @@ export class LocalRegistrar {
       ])
     }
     let changed = false
+    const events: BindingEvent[] = []
     for (const { uri, expires } of updates) {
       const existing = this.byContact(uri)
       if (expires === 0) {
-        if (existing != null) this.bindings.delete(existing.id)
+        if (existing != null) {
+          this.bindings.delete(existing.id)
+          events.push({ kind: 'removed', contact: existing.contact })
+        }
         changed = true
         continue
       }
-      const id = existing?.id ?? `b${++this.seq}`
-      this.bindings.set(id, {
-        id,
-        contact: uri,
-        expiresAt: this.now() + Math.min(expires, MAX_BINDING_EXPIRES_S) * 1000,
-        sendRequest: (r, onResponse) => deliver(uri, r, onResponse),
-      })
+      const expiresAt = this.now() + Math.min(expires, MAX_BINDING_EXPIRES_S) * 1000
+      const binding = this.bind(existing?.id ?? `b${++this.seq}`, uri, expiresAt, deliver)
+      events.push({ kind: 'bound', binding, fresh: existing == null, cause: 'register' })
       changed ||= existing == null
     }
     if (changed) this.onChange()
@@ -123,7 +164,41 @@ export class LocalRegistrar {
           `<${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`,
         ] as [string, string],
     )
-    return respond(req, 200, 'OK', list)
+    return this.thenEmit(respond(req, 200, 'OK', list), events)
+  }
+
+  /**
+   * `events` go to listeners once the caller has sent `res` (the router sends
+   * it synchronously): a listener may send to the phone at once (waiting
+   * mail), and that request must not overtake the phone's 200.
+   */
+  private thenEmit(res: SipResponse, events: BindingEvent[]): SipResponse {
+    if (events.length > 0)
+      queueMicrotask(() => {
+        for (const ev of events) this.emit(ev)
+      })
+    return res
+  }
+
+  private bind(id: string, contact: string, expiresAt: number, deliver: Deliver): LocalBinding {
+    const binding: LocalBinding = {
+      id,
+      contact,
+      expiresAt,
+      sendRequest: (r, onResponse) => deliver(contact, r, onResponse),
+    }
+    this.bindings.set(id, binding)
+    return binding
+  }
+
+  private emit(event: BindingEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event)
+      } catch {
+        // A listener's failure is its own (each logs what it does); the registrar goes on.
+      }
+    }
   }
 }
 

@@ -18,6 +18,11 @@ import { checkIdentityVersion } from './migrations/identity.js'
 import { messagesCollection } from './migrations/messages.js'
 import { readMarksCollection } from './migrations/read-marks.js'
 import { settingsCollection } from './migrations/settings.js'
+import {
+  phoneBindingsCollection,
+  phoneMailCollection,
+  sipNonceKeyCollection,
+} from './migrations/sip-gateway.js'
 import { readSchemaRecord } from './schema-version.js'
 import { StorageVersionError } from './storage-errors.js'
 import { openCollection } from './versioned-collection.js'
@@ -33,6 +38,9 @@ export const STORED_COLLECTIONS: readonly CollectionSpec[] = [
   callsCollection,
   readMarksCollection,
   messagesCollection,
+  sipNonceKeyCollection,
+  phoneBindingsCollection,
+  phoneMailCollection,
 ]
 
 export async function migrateAll(datastore: Datastore, log?: Logger): Promise<OpenReport[]> {
