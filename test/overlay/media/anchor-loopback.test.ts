@@ -1,0 +1,285 @@
+/**
+ * Two media anchors on loopback, as two nodes would run them for a phone-to-
+ * phone call across the overlay: anchor A anchors the calling phone (its
+ * offer goes out as WebRTC), anchor B the called phone (the WebRTC offer
+ * comes in and goes to its phone as RTP/AVP). Real libdatachannel ICE and
+ * DTLS-SRTP run between the anchors on 127.0.0.1; the phones are UDP sockets.
+ */
+import { createSocket } from 'node:dgram'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { MediaAnchor } from '../../../src/overlay/media/media-anchor.js'
+import { RtpPhone, audioOf, waitFor } from './rtp-phone.js'
+
+const loopback = (base: number) => ({
+  bindAddress: '127.0.0.1',
+  icePortRange: [base, base + 199] as const,
+  rtpPortRange: [base + 200, base + 399] as const,
+})
+
+describe('two media anchors on loopback', () => {
+  let a: MediaAnchor
+  let b: MediaAnchor
+  let phoneA: RtpPhone
+  let phoneB: RtpPhone
+
+  beforeEach(async () => {
+    a = new MediaAnchor(loopback(39000))
+    b = new MediaAnchor(loopback(39400))
+    phoneA = await RtpPhone.open(0x1111)
+    phoneB = await RtpPhone.open(0x2222)
+  })
+
+  afterEach(async () => {
+    await a.close()
+    await b.close()
+    phoneA.close()
+    phoneB.close()
+  })
+
+  /** Phone A calls phone B; returns the ports each phone sends its RTP to. */
+  async function call(): Promise<{ toA: number; toB: number }> {
+    // Phone A: PCMU, PCMA and telephone-event at 96.
+    const offerA = phoneA.sdp({
+      formats: '0 8 96',
+      rtpmaps: ['rtpmap:96 telephone-event/8000', 'fmtp:96 0-16'],
+    })
+    const webrtcOffer = await a.cross({
+      callId: 'ca',
+      kind: 'offer',
+      direction: 'phone-to-overlay',
+      sdp: offerA,
+    })
+    expect(webrtcOffer).toMatch(/^a=x-kaiwa-anchor:phone\r$/m)
+    expect(webrtcOffer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 96\r$/m)
+    expect(webrtcOffer).toMatch(/^a=candidate:.* 127\.0\.0\.1 \d+ typ host/m)
+    expect(webrtcOffer).toMatch(/^a=fingerprint:sha-256 /m)
+
+    const offerB = await b.cross({
+      callId: 'cb',
+      kind: 'offer',
+      direction: 'overlay-to-phone',
+      sdp: webrtcOffer,
+    })
+    expect(offerB).toMatch(/^c=IN IP4 127\.0\.0\.1\r$/m)
+    expect(offerB).not.toMatch(/ice-ufrag|fingerprint|x-kaiwa-anchor/)
+    expect(audioOf(offerB).formats).toEqual([0, 8, 96])
+    // Phone B picks PCMU and numbers telephone-event 97 (RFC 3264 §6.1 lets it).
+    const answerB = phoneB.sdp({
+      formats: '0 97',
+      rtpmaps: ['rtpmap:97 telephone-event/8000', 'fmtp:97 0-16'],
+    })
+    const webrtcAnswer = await b.cross({
+      callId: 'cb',
+      kind: 'answer',
+      direction: 'phone-to-overlay',
+      sdp: answerB,
+    })
+    expect(webrtcAnswer).toMatch(/^a=x-kaiwa-anchor:phone\r$/m)
+    expect(webrtcAnswer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 96\r$/m)
+
+    const answerA = await a.cross({
+      callId: 'ca',
+      kind: 'answer',
+      direction: 'overlay-to-phone',
+      sdp: webrtcAnswer,
+    })
+    expect(answerA).toMatch(/^m=audio \d+ RTP\/AVP 0 96\r$/m)
+    expect(answerA).toMatch(/^c=IN IP4 127\.0\.0\.1\r$/m)
+    return { toA: audioOf(answerA).port, toB: audioOf(offerB).port }
+  }
+
+  it(
+    'relays RTP and RFC 4733 events both ways, mapping payload types',
+    { timeout: 30_000 },
+    async () => {
+      const { toA, toB } = await call()
+      // ICE and DTLS take a moment; phone A keeps talking until phone B hears it.
+      await waitFor(
+        () => phoneB.received.length > 0,
+        10_000,
+        'audio at phone B',
+        () => phoneA.sendAudio(toA, 0),
+      )
+      const heard = phoneB.received.at(-1)!
+      expect(heard.pt).toBe(0)
+      expect(heard.ssrc).not.toBe(0x1111)
+      expect(heard.payload).toEqual(Buffer.alloc(160, 0x55))
+
+      await waitFor(
+        () => phoneA.received.length > 0,
+        10_000,
+        'audio at phone A',
+        () => phoneB.sendAudio(toB, 0, 0x33),
+      )
+      expect(phoneA.received.at(-1)!.payload).toEqual(Buffer.alloc(160, 0x33))
+
+      // DTMF '5' from A (PT 96) reaches B as its PT 97; '#' from B (PT 97) reaches A as 96.
+      phoneB.received.length = 0
+      phoneA.received.length = 0
+      const digit5 = phoneA.sendDtmf(toA, 96, 5)
+      await waitFor(() => phoneB.received.some((p) => p.pt === 97), 3000, 'DTMF at phone B')
+      expect(phoneB.received.find((p) => p.pt === 97)!.payload).toEqual(digit5)
+      const hash = phoneB.sendDtmf(toB, 97, 11)
+      await waitFor(() => phoneA.received.some((p) => p.pt === 96), 3000, 'DTMF at phone A')
+      const got = phoneA.received.find((p) => p.pt === 96)!
+      expect(got.payload).toEqual(hash)
+      expect(got.marker).toBe(true)
+      // Phone B may also send with the numbering of the offer it received (96): still DTMF.
+      phoneB.sendDtmf(toB, 96, 1)
+      await waitFor(
+        () => phoneA.received.filter((p) => p.pt === 96).length >= 2,
+        3000,
+        'second DTMF at A',
+      )
+
+      // Sequence numbers towards a phone continue one by one.
+      phoneA.received.length = 0
+      for (let i = 0; i < 5; i++) phoneB.sendAudio(toB, 0)
+      await waitFor(() => phoneA.received.length >= 5, 3000, 'five packets at A')
+      const seqs = phoneA.received.slice(0, 5).map((p) => p.seq)
+      expect(seqs.slice(1).map((s, i) => (s - seqs[i]! + 65536) % 65536)).toEqual([1, 1, 1, 1])
+
+      const sa = a.stats('ca')!
+      expect(sa.packetsToOverlay).toBeGreaterThan(0)
+      expect(sa.packetsToPhone).toBeGreaterThanOrEqual(8)
+      expect(sa.bytesToPhone).toBeGreaterThan(5 * 172)
+      expect(sa.codecs).toBe('PCMU/8000')
+      expect(sa.connection).toBe('connected')
+      expect(b.allStats().map((s) => s.callId)).toEqual(['cb'])
+    },
+  )
+
+  it(
+    'puts the call on hold with a re-offer on the same sockets, and resumes',
+    { timeout: 30_000 },
+    async () => {
+      const { toA, toB } = await call()
+      await waitFor(
+        () => phoneB.received.length > 0,
+        10_000,
+        'audio at phone B',
+        () => phoneA.sendAudio(toA, 0),
+      )
+
+      // Phone A holds (sendonly re-INVITE, RFC 3264 §8.4).
+      const hold = phoneA.sdp({
+        formats: '0 8 96',
+        rtpmaps: ['rtpmap:96 telephone-event/8000'],
+        direction: 'sendonly',
+      })
+      const reoffer = await a.cross({
+        callId: 'ca',
+        kind: 'offer',
+        direction: 'phone-to-overlay',
+        sdp: hold,
+      })
+      expect(reoffer).toMatch(/^a=sendonly\r$/m)
+      expect(reoffer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 96\r$/m)
+      expect(reoffer).toMatch(/^o=\S+ \S+ 1 /m)
+      const offerB = await b.cross({
+        callId: 'cb',
+        kind: 'offer',
+        direction: 'overlay-to-phone',
+        sdp: reoffer,
+      })
+      expect(audioOf(offerB)).toMatchObject({ port: toB, direction: 'sendonly', formats: [0, 97] })
+      const answerB = phoneB.sdp({
+        formats: '0 97',
+        rtpmaps: ['rtpmap:97 telephone-event/8000'],
+        direction: 'recvonly',
+      })
+      const reanswer = await b.cross({
+        callId: 'cb',
+        kind: 'answer',
+        direction: 'phone-to-overlay',
+        sdp: answerB,
+      })
+      expect(reanswer).toMatch(/^a=recvonly\r$/m)
+      expect(reanswer).toMatch(/^a=setup:(active|passive)\r$/m)
+      const answerA = await a.cross({
+        callId: 'ca',
+        kind: 'answer',
+        direction: 'overlay-to-phone',
+        sdp: reanswer,
+      })
+      expect(audioOf(answerA)).toMatchObject({ port: toA, direction: 'recvonly' })
+
+      // On hold: A's audio still reaches B; B's does not reach A.
+      phoneA.received.length = 0
+      phoneB.received.length = 0
+      for (let i = 0; i < 10; i++) {
+        phoneA.sendAudio(toA, 0)
+        phoneB.sendAudio(toB, 0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await waitFor(() => phoneB.received.length >= 5, 3000, 'audio at B while holding')
+      expect(phoneA.received).toHaveLength(0)
+
+      // Resume (sendrecv re-INVITE).
+      const resume = phoneA.sdp({ formats: '0 96', rtpmaps: ['rtpmap:96 telephone-event/8000'] })
+      const offer2 = await a.cross({
+        callId: 'ca',
+        kind: 'offer',
+        direction: 'phone-to-overlay',
+        sdp: resume,
+      })
+      const phoneOffer2 = await b.cross({
+        callId: 'cb',
+        kind: 'offer',
+        direction: 'overlay-to-phone',
+        sdp: offer2,
+      })
+      const answer2 = await b.cross({
+        callId: 'cb',
+        kind: 'answer',
+        direction: 'phone-to-overlay',
+        sdp: phoneB.sdp({
+          formats: audioOf(phoneOffer2).formats.join(' '),
+          rtpmaps: ['rtpmap:97 telephone-event/8000'],
+        }),
+      })
+      expect(
+        audioOf(
+          await a.cross({
+            callId: 'ca',
+            kind: 'answer',
+            direction: 'overlay-to-phone',
+            sdp: answer2,
+          }),
+        ).direction,
+      ).toBe('sendrecv')
+      await waitFor(
+        () => phoneA.received.length > 0,
+        3000,
+        'audio at A after resume',
+        () => phoneB.sendAudio(toB, 0),
+      )
+    },
+  )
+
+  it('frees sockets and peer connections on end() and close()', { timeout: 30_000 }, async () => {
+    const { toA } = await call()
+    expect(a.size).toBe(1)
+    a.end('ca')
+    expect(a.size).toBe(0)
+    expect(a.stats('ca')).toBeUndefined()
+    await b.close()
+    expect(b.size).toBe(0)
+    await expect(
+      b.cross({
+        callId: 'x',
+        kind: 'offer',
+        direction: 'phone-to-overlay',
+        sdp: phoneB.sdp({ formats: '0' }),
+      }),
+    ).rejects.toThrow(/closed/)
+    // The phone-side port is released: binding it again works.
+    expect(toA).toBeGreaterThanOrEqual(39200)
+    const again = createSocket('udp4')
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject)
+      again.bind(toA, '127.0.0.1', resolve)
+    })
+    again.close()
+  })
+})
