@@ -50,7 +50,8 @@ export const en = {
     'This file is not a Kaiwa backup, or the passphrase is wrong. Check both and try again.',
   'restore.conflict':
     'This node already has a user ID. Restore a backup only on a new installation (an empty data directory).',
-  'restore.failed': 'Restoring failed: {reason}.',
+  'restore.failed':
+    'Restoring failed: {reason}. Check the backup file and the passphrase, and try again.',
   'restore.needsName': 'Account restored. It has no user ID yet: claim one above.',
 
   'backup.help':
@@ -220,7 +221,8 @@ export const en = {
   'settings.noSinkSelection': 'This browser plays calls on the system default speaker only.',
   'settings.labelsHidden': 'Device names are hidden until Kaiwa may use the microphone.',
   'settings.allowMic': 'Show device names',
-  'settings.deviceError': 'Audio devices could not be listed ({reason}).',
+  'settings.deviceError':
+    'Audio devices could not be listed ({reason}). Allow microphone access for this page, then reload it.',
   'settings.processing': 'Echo cancellation, noise suppression and automatic gain are always on.',
   'settings.appearance': 'Appearance and notifications',
   'settings.notifications': 'Notifications',
@@ -279,7 +281,8 @@ export const en = {
   'join.tampered':
     'That invite was changed after it was made ({reason}), so it is refused. Ask for a new one.',
   'join.expired': 'That invite has expired. Ask for a new one.',
-  'join.failed': 'Joining failed: {reason}',
+  'join.failed':
+    'Joining failed: {reason}. Try again; if it keeps failing, ask for a new invite link.',
   'join.startTitle': 'Start a new network',
   'join.startHelp':
     'Only if you are the first: this computer becomes a supernode (it relays calls with TURN, stores the directory and offline messages for others, and should stay on), and others join through your invite link.',
@@ -291,7 +294,7 @@ export const en = {
   'invite.create': 'Create an invite link',
   'invite.qr': 'QR code of your invite link',
   'invite.expires': 'Valid until {date}.',
-  'invite.failed': 'No invite yet: {reason}',
+  'invite.failed': 'No invite yet: {reason}. Try again in a moment.',
   'network.noStatus': 'Waiting for the node…',
   'network.role': 'Role',
   'network.reachability': 'Reachability',
