@@ -4,6 +4,10 @@
  * signalling links it sends on are the `sipLinks` libp2p service of whichever
  * instance is current, and the supernode mailbox is a service of a
  * supernode's instance.
+ *
+ * Phones on the gateway keep their UDP registrations across restarts
+ * (phone-registrations.ts) and are handed offline mail when they register
+ * (phone-mail.ts); collected mail is always filed in the node's inbox too.
  */
 import { ALLOWED_SKEW_MS } from '../../shared/clock/clock-limits.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -24,7 +28,10 @@ import type { MessageEvent, Resolution, ResolvedDevice } from './sip-router-type
 import type { ContactRecord } from '../../shared/records/contact-record.js'
 import { peerIdFromBytes } from '../../shared/records/contact-record.js'
 import type { UserDirectory } from '../names/user-directory.js'
-import { SipGateway } from './gateway/sip-gateway.js'
+import type { SipGateway } from './gateway/sip-gateway.js'
+import { Phones } from './phones.js'
+import type { GatewayOptions } from './phones.js'
+import type { PhoneMailItem } from './phone-mail.js'
 import { ContactBook } from '../store/contact-book.js'
 import { SenderIdentity } from './sender-identity.js'
 import {
@@ -34,8 +41,9 @@ import {
   unverifiedPeer,
 } from '../../shared/identity/verification-state.js'
 import type { SenderState } from '../../shared/identity/verification-state.js'
-import type { SipGatewayTuning } from './gateway/sip-gateway.js'
 import type { Role, SipGatewayStatus } from '../../shared/api/contract.js'
+
+export type { GatewayOptions } from './phones.js'
 
 export interface SipServiceInit {
   /** The current libp2p instance (it changes with the role). */
@@ -58,13 +66,6 @@ export interface SipServiceInit {
   contacts?: Pick<ContactBook, 'get'>
 }
 
-export interface GatewayOptions {
-  /** UDP and TCP port on 127.0.0.1 (0: any free port). */
-  port: number
-  password: string
-  tuning?: Partial<SipGatewayTuning>
-}
-
 export class SipService {
   readonly router: SipRouter
   readonly history: MessageHistory
@@ -75,9 +76,10 @@ export class SipService {
     ContactRecord,
     Array<ResolvedDevice & { expiresAt: number }>
   >()
-  private gateway: SipGateway | undefined
   /** Signs what local UAs send and verifies what links bring (RFC 8224). */
   readonly identity: SenderIdentity
+  /** The gateway and its phones' registrations and mail. */
+  readonly phones: Phones
 
   constructor(private readonly init: SipServiceInit) {
     const log = init.log
@@ -118,6 +120,14 @@ export class SipService {
       },
       log: log.child('router'),
     })
+    this.phones = new Phones({
+      router: this.router,
+      datastore: init.datastore,
+      ownName: init.ownName,
+      domain: init.domain,
+      viaHost: () => `${init.node().peerId.toString()}.invalid`,
+      log,
+    })
   }
 
   /** What arrives on any signalling link (the `sipLinks` service's `onMessage`). */
@@ -135,36 +145,16 @@ export class SipService {
    * Throws SipGatewayError when the port is taken.
    */
   async startGateway(opts: GatewayOptions): Promise<SipGateway> {
-    if (this.gateway != null) return this.gateway
-    const gateway = new SipGateway({
-      router: this.router,
-      domain: this.init.domain,
-      username: this.init.ownName,
-      password: opts.password,
-      log: this.init.log.child('gateway'),
-      ...(opts.tuning != null ? { tuning: opts.tuning } : {}),
-    })
-    await gateway.start(opts.port)
-    this.gateway = gateway
-    return gateway
+    return this.phones.startGateway(opts)
   }
 
-  async stopGateway(): Promise<void> {
-    const g = this.gateway
-    this.gateway = undefined
-    await g?.stop()
+  stopGateway(): Promise<void> {
+    return this.phones.stopGateway()
   }
 
   /** Where phones register and with which credentials; null when the gateway is off. */
-  async gatewayStatus(): Promise<SipGatewayStatus | null> {
-    const g = this.gateway
-    if (g == null) return null
-    return {
-      address: g.address,
-      domain: g.domain,
-      username: await this.init.ownName(),
-      password: g.password,
-    }
+  gatewayStatus(): Promise<SipGatewayStatus | null> {
+    return this.phones.status()
   }
 
   /**
@@ -192,7 +182,7 @@ export class SipService {
 
   /** The running gateway's address (127.0.0.1:PORT), if any. */
   gatewayAddress(): string | undefined {
-    return this.gateway?.address
+    return this.phones.address()
   }
 
   /** `resolve` past the directory's cache and early stop, after dropping the cached record. */
@@ -271,7 +261,7 @@ export class SipService {
     if (name == null) return
     const { mail, ack } = await this.offline.collect()
     if (mail.length === 0) return
-    let delivered = 0
+    const forPhones: PhoneMailItem[] = []
     for (const m of mail) {
       // The supernode admits only mail signed by the sender name's verified
       // key; this is the same check at delivery, against the record as this
@@ -284,7 +274,10 @@ export class SipService {
         )
         continue
       }
-      // Delivered with its original From and Date (RFC 3428 §7 allows Date).
+      // Filed in the node's inbox with its original From and Date (RFC 3428 §7
+      // allows Date), and kept for the phones (phone-mail.ts), which get it as
+      // a MESSAGE now or when they next register.
+      const identity = formatState(sender)
       const req = buildRequest({
         method: 'MESSAGE',
         uri: `sip:${name}@${this.init.domain}`,
@@ -294,17 +287,26 @@ export class SipService {
           ['Call-ID', `${m.id}@${this.init.domain}`],
           ['Date', m.date],
           ['Content-Type', m.contentType],
-          [IDENTITY_STATE_HEADER, formatState(sender)],
+          [IDENTITY_STATE_HEADER, identity],
         ],
         body: m.body,
       })
-      const status = await this.router.deliverLocally(req)
-      delivered++
-      if (status >= 300)
-        this.init.log.warn(`offline mail ${m.id} was refused locally (${status}); kept in history`)
+      await this.record({ direction: 'in', request: req, status: 200 })
+      forPhones.push({
+        id: m.id,
+        fromUri: m.fromUri,
+        date: m.date,
+        contentType: m.contentType,
+        body: m.body,
+        identity,
+      })
     }
+    // Both on disk before the mailbox deletes them: nothing is lost in between.
+    await this.phones.keepMail(forPhones)
     await ack()
-    this.init.log.info(`delivered ${delivered} message(s) kept while this node was offline`)
+    this.init.log.info(
+      `filed ${forPhones.length} message(s) kept while this node was offline; phones get them as they register`,
+    )
   }
 
   /** Verification state of `name`'s current record key, undefined if it has no record. */
