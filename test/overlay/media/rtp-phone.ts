@@ -104,6 +104,11 @@ export class RtpPhone {
     return payload
   }
 
+  /** Send a prepared packet to the anchor's phone-side port. */
+  socketSend(packet: Buffer, port: number): void {
+    this.socket.send(packet, port, '127.0.0.1')
+  }
+
   close(): void {
     this.socket.close()
   }
