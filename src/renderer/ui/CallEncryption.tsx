@@ -1,24 +1,18 @@
 /**
- * Where a call's encryption ends (issue 12 §4): end to end between two Kaiwa
- * apps, or, when the far end's media is anchored at its node for a SIP phone
- * (`a=x-kaiwa-anchor:phone`), only to that node, with plain RTP from there to
- * the phone. Shown in the call panel, the incoming-call dialog and the call
- * history, so the user knows before and while they talk.
+ * The note that says where a call's encryption ends when the far end is a
+ * SIP phone anchored at its node (call/call-encryption.ts has the words).
+ * Shown in the call panel and the incoming-call dialog, so the user knows
+ * before and while they talk.
  */
 import type { MediaAnchorKind } from '../../shared/sip/media-anchor.js'
-import { t } from '../i18n/t.js'
+import { anchorNote } from '../call/call-encryption.js'
 
-/** The short value of the call panel's "Encryption" field. */
-export function encryptionLabel(anchor: MediaAnchorKind | undefined, peer: string): string {
-  return anchor === 'phone' ? t('call.toNode', { peer }) : t('call.endToEnd')
-}
-
-/** The sentence that says where encryption ends; nothing for end-to-end calls. */
 export function AnchorNote(props: { anchor: MediaAnchorKind | undefined; peer: string }) {
-  if (props.anchor !== 'phone') return null
+  const text = anchorNote(props.anchor, props.peer)
+  if (text === undefined) return null
   return (
     <p className="call-anchor" role="note">
-      {t('call.anchoredPhone', { peer: props.peer })}
+      {text}
     </p>
   )
 }

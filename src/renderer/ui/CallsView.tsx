@@ -4,6 +4,7 @@
  */
 import { useEffect } from 'react'
 import type { CallRecordJson } from '../../shared/api/contract.js'
+import { anchorHistoryNote } from '../call/call-encryption.js'
 import type { CallHistoryEntry } from '../call/call-record.js'
 import { t } from '../i18n/t.js'
 import type { MessageKey } from '../i18n/t.js'
@@ -48,6 +49,7 @@ export function CallsView(props: { nav: Navigate }) {
 
 function CallRow({ call: c, nav }: { call: CallHistoryEntry; nav: Navigate }) {
   const missed = c.outcome === 'missed' && c.direction === 'in'
+  const anchored = anchorHistoryNote(c.anchor, c.peer)
   const duration =
     c.answeredAt != null
       ? formatDuration(Date.parse(c.endedAt) - Date.parse(c.answeredAt))
@@ -66,7 +68,7 @@ function CallRow({ call: c, nav }: { call: CallHistoryEntry; nav: Navigate }) {
           {duration != null && ` · ${duration}`}
           {c.path !== 'unknown' &&
             ` · ${c.path === 'relay' ? t('call.relayed') : t('call.direct')}`}
-          {c.anchor === 'phone' && ` · ${t('calls.anchoredPhone', { peer: c.peer })}`}
+          {anchored != null && ` · ${anchored}`}
         </span>
       </div>
       <time className="call-when" dateTime={c.startedAt}>
