@@ -9,7 +9,8 @@
  * - -s: Send/Data indications instead of channels;
  * - -t: TCP to the server (ChannelData padded, RFC 8656 §12.5);
  * - -y: client to client, each client's peer the other's relayed address;
- * - -g: DONT-FRAGMENT in every Allocate.
+ * - -g: DONT-FRAGMENT in every Allocate;
+ * - -y -x: client to client on IPv6 relays (the server given host6 ::1).
  * The peer is coturn's turnutils_peer, an echo server on 127.0.0.1 (the port and the one above,
  * for the RTCP half).
  */
@@ -23,6 +24,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { ReservationTable } from '../../../src/overlay/turn/relay-reservations.js'
 import { issueTurnCredentials } from '../../../src/overlay/turn/turn-credentials.js'
 import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
+import type { TurnServerOptions } from '../../../src/overlay/turn/turn-server.js'
 import { required } from '../../helpers/requirements.js'
 
 const run = promisify(execFile)
@@ -94,8 +96,8 @@ describe.runIf(haveCoturn)('coturn turnutils_uclient in its default modes', () =
     server = undefined
   })
 
-  async function uclient(flags: string[]) {
-    server = new TurnServer({ secret: SECRET, allowLoopback: true })
+  async function uclient(flags: string[], opts: Partial<TurnServerOptions> = {}) {
+    server = new TurnServer({ secret: SECRET, allowLoopback: true, ...opts })
     const { port } = await server.listen()
     const c = issueTurnCredentials(SECRET, 'uclient', 600)
     const args = [...flags, '-u', c.username, '-w', c.password, '-p', String(port)]
@@ -152,4 +154,11 @@ describe.runIf(haveCoturn)('coturn turnutils_uclient in its default modes', () =
       expect(stats).toMatchObject(relayedAll(messages))
     })
   }
+
+  it('relays RTCP pairs client to client on IPv6 relays (-y -x) with 0 % loss', async () => {
+    // The R bit reserves N+1 on the IPv6 relay address; the token's Allocate gets it there.
+    const { out, stats } = await uclient(['-y', '-x'], { host6: '::1' })
+    expect(summary(out)).toEqual(lossless(4 * MESSAGES))
+    expect(stats).toMatchObject(relayedAll(4 * MESSAGES))
+  })
 })
