@@ -44,6 +44,8 @@ export class ReservationTable {
     do token = new Uint8Array(randomBytes(RESERVATION_TOKEN_BYTES))
     while (this.byToken.has(hex(token)))
     this.byToken.set(hex(token), { endpoint, username, expires: now + RESERVATION_LIFETIME_MS })
+    // Idle until claimed, but a socket error without a listener would crash the process.
+    endpoint.socket.on('error', () => undefined)
     return token
   }
 
