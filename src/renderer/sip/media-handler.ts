@@ -88,24 +88,27 @@ export function createMediaHandlerFactory(
  * While an incoming call is being answered, a remote offer that
  * setRemoteDescription refuses is 488 Not Acceptable Here (RFC 3261
  * §21.4.26), not sip.js's 480 Temporarily Unavailable: the caller's side can
- * then say that the audio could not be agreed, and why. sip.js sees the
- * session terminated and sends nothing more.
+ * then say that the audio could not be agreed, and why. Only the peer
+ * connection's own refusal counts: a microphone that cannot be opened is not
+ * the offer's fault. sip.js then sees the session terminated and sends
+ * nothing more.
  */
 function refuseUnusableOffers(session: Session, sdh: Web.SessionDescriptionHandler): void {
-  if (!(session instanceof Invitation)) return
-  const setDescription = sdh.setDescription.bind(sdh)
-  sdh.setDescription = async (...args) => {
+  const pc = sdh.peerConnection
+  if (!(session instanceof Invitation) || pc == null) return
+  const setRemote = pc.setRemoteDescription.bind(pc)
+  pc.setRemoteDescription = (async (description: RTCSessionDescriptionInit) => {
     try {
-      await setDescription(...args)
+      await setRemote(description)
     } catch (err) {
       if (session.state === SessionState.Establishing) {
         const why = err instanceof Error ? err.message : String(err)
-        const extraHeaders = [
-          `Reason: ${formatReason(488, `the browser refused the offer: ${why}`)}`,
-        ]
-        await session.reject({ statusCode: 488, extraHeaders }).catch(() => {})
+        const reason = formatReason(488, `the browser refused the offer: ${why}`)
+        await session
+          .reject({ statusCode: 488, extraHeaders: [`Reason: ${reason}`] })
+          .catch(() => {})
       }
       throw err
     }
-  }
+  }) as RTCPeerConnection['setRemoteDescription']
 }

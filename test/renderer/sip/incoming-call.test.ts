@@ -85,7 +85,7 @@ const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms))
  * setRemoteDescription, which refuses the offer the way Chromium refused
  * real phones' offers (issue 12 §4).
  */
-function browserRefusingOffers(): void {
+function browserRefusingOffers(micDenied = false): void {
   class FakeStream extends EventTarget {
     private tracks: MediaStreamTrack[]
     constructor(tracks: MediaStreamTrack[] = []) {
@@ -124,7 +124,14 @@ function browserRefusingOffers(): void {
   vi.stubGlobal('MediaStreamTrackEvent', FakeTrackEvent)
   vi.stubGlobal('RTCPeerConnection', RefusingPeerConnection)
   vi.stubGlobal('navigator', {
-    mediaDevices: { getUserMedia: () => Promise.resolve(new FakeStream([track as never])) },
+    mediaDevices: {
+      getUserMedia: () =>
+        micDenied
+          ? Promise.reject(
+              Object.assign(new Error('Permission denied'), { name: 'NotAllowedError' }),
+            )
+          : Promise.resolve(new FakeStream([track as never])),
+    },
   })
 }
 
@@ -199,6 +206,22 @@ describe('incoming calls', () => {
     expect(node.response(488)).toMatch(
       /\r\nReason: SIP ;cause=488 ;text="the browser refused the offer: Failed to set remote offer sdp: SDP without DTLS fingerprint"\r\n/,
     )
+  })
+
+  it('does not blame the offer when the microphone is refused: no 488, and says what to allow', async () => {
+    browserRefusingOffers(true)
+    const { node, calls } = await start()
+    node.deliver(invite(WEBRTC))
+    await tick()
+    const c = calls[0]!
+    await expect(c.answer({ iceServers: [], audio: {} })).rejects.toThrow(/Permission denied/)
+    await tick()
+    expect(c.end?.outcome).toBe('failed')
+    expect(describeCallEnd(c.end!, c.peer, c.direction)).toMatch(
+      /^Kaiwa may not use your microphone/,
+    )
+    const finals = node.statuses().filter((l) => /^SIP\/2\.0 [2-6]\d\d/.test(l))
+    expect(finals).toEqual(['SIP/2.0 480 Temporarily Unavailable'])
   })
 
   it('ends a call whose answer failed before any SDP as failed too', async () => {
