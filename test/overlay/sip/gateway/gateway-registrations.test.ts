@@ -8,8 +8,15 @@
  *   is right, a forged one with a plain challenge;
  * - the real Debian baresip 1.0.0 (libre 1.1) registers with the default
  *   single MD5 challenge, fails on MD5+SHA-256 in either order (why md5 is the
- *   default), and shows the 403 for a foreign user.
+ *   default), and shows the 403 for a foreign user; Debian's linphonec 5.1
+ *   registers with the default too.
  */
+import { spawn } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { GatewayAuth } from '../../../../src/overlay/sip/gateway/gateway-auth.js'
 import type { GatewayAuthInit } from '../../../../src/overlay/sip/gateway/gateway-auth.js'
@@ -206,3 +213,75 @@ describe('baresip (Debian 1.0.0) at the gateway', () => {
     20_000,
   )
 })
+
+describe('linphonec (Debian 5.1) at the gateway', () => {
+  const run = required(existsSync('/usr/bin/linphonec'), 'linphonec (/usr/bin/linphonec)')
+
+  it.runIf(run)(
+    'registers with the default single MD5 challenge',
+    async () => {
+      const router = new SipRouter({
+        selfPeer: () => 'self',
+        domain: 'kaiwa',
+        ownName: async () => 'alice',
+        resolve: async () => ({ kind: 'unknown' }),
+        linkTo: () => Promise.reject(new Error('no links in this test')),
+        log: silent,
+      })
+      const gw = new SipGateway({
+        router,
+        domain: 'kaiwa',
+        username: async () => 'alice',
+        password: 'phone-pw',
+        log: silent,
+      })
+      await gw.start(0)
+      const home = await mkdtemp(join(tmpdir(), 'kd-linphonec-'))
+      const rc = join(home, 'linphonerc')
+      await writeFile(
+        rc,
+        '[sip]\nsip_port=0\nsip_tcp_port=0\nsip_tls_port=0\nregister_only_when_network_is_up=0\n',
+      )
+      const child = spawn('/usr/bin/linphonec', ['-c', rc, '-S'], {
+        env: { ...process.env, HOME: home },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+      let out = ''
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()))
+      const exited = new Promise((r) => child.once('exit', r))
+      try {
+        // linphonec 5.1 opens no SIP port from the rc at start; `ports sip` does.
+        // Then its own account command: identity, the gateway as proxy, the password.
+        child.stdin.write(`ports sip ${await freeUdpPort()}\n`)
+        child.stdin.write(
+          `register sip:alice@kaiwa <sip:127.0.0.1:${gw.port};transport=udp> phone-pw\n`,
+        )
+        const deadline = Date.now() + 15_000
+        while (router.registrar.active().length === 0) {
+          if (Date.now() > deadline) throw new Error(`linphonec did not register:\n${out}`)
+          await new Promise((r) => setTimeout(r, 100))
+        }
+        expect(router.registrar.active()).toHaveLength(1)
+      } finally {
+        child.stdin.write('quit\n')
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000)
+        await exited
+        clearTimeout(t)
+        await gw.stop()
+        await rm(home, { recursive: true, force: true })
+      }
+    },
+    30_000,
+  )
+})
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4')
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port
+      s.close(() => resolve(port))
+    })
+  })
+}
