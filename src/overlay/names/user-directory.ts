@@ -22,11 +22,7 @@ import { hash } from 'node:crypto'
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
-import {
-  NameTakenError,
-  NoOverlayPeersError,
-  OverlayTimeoutError,
-} from '../../shared/errors.js'
+import { NameTakenError, NoOverlayPeersError, OverlayTimeoutError } from '../../shared/errors.js'
 import { normalizeUserId } from '../../shared/user-id.js'
 import { userRecordKey } from '../../shared/records/dht-key.js'
 import {
@@ -85,6 +81,8 @@ export interface UserDirectoryComponents {
 export class UserDirectory {
   private readonly memory = new LookupMemory<LookupResult>({ cacheTtlMs: CACHE_TTL_MS })
   private readonly flights = new SingleFlight<string, LookupResult | undefined>()
+  /** Stamps minted by this node, so a publish that failed and retries does not mint again. */
+  private readonly minted = new Map<string, Uint8Array>()
   private readonly now: () => number
   private readonly powBits: number
 
@@ -283,7 +281,11 @@ export class UserDirectory {
     if (latest?.stamp != null && verifyClaimStamp(name, key, latest.stamp, this.powBits)) {
       return latest.stamp
     }
-    return mintClaimStamp(name, key, this.powBits, { sha256: nativeSha256 })
+    const mine = this.minted.get(name)
+    if (mine != null && verifyClaimStamp(name, key, mine, this.powBits)) return mine
+    const stamp = await mintClaimStamp(name, key, this.powBits, { sha256: nativeSha256 })
+    this.minted.set(name, stamp)
+    return stamp
   }
 
   private async put(name: string, bytes: Uint8Array, seq: number): Promise<number> {

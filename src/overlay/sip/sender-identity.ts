@@ -22,6 +22,8 @@ import type { Logger } from '../../shared/logger.js'
 import { fingerprint, peerIdFromBytes } from '../../shared/records/contact-record.js'
 import { ReplayCache } from '../../shared/identity/replay-cache.js'
 import { addIdentityHeader, verifyIdentityHeader } from '../../shared/identity/sip-identity.js'
+import type { IdentitySigningKey } from '../../shared/identity/sip-identity.js'
+import { nativeSigningKey, nativeVerifier } from '../identity/native-ed25519.js'
 import type { SipRequest } from '../../shared/sip/sip-message.js'
 import { parseNameAddr } from '../../shared/sip/sip-uri.js'
 import type { LookupResult } from '../names/user-directory.js'
@@ -55,10 +57,19 @@ export interface SenderIdentityInit {
 export class SenderIdentity {
   private readonly replayCache: ReplayCache
   private readonly now: () => number
+  private signer?: { of: PrivateKey; key: IdentitySigningKey }
+  private readonly verifySignature = nativeVerifier()
 
   constructor(private readonly init: SenderIdentityInit) {
     this.replayCache = init.replayCache ?? new ReplayCache()
     this.now = init.now ?? Date.now
+  }
+
+  /** The account key with a native signer, made again if the key was replaced (a restore). */
+  private get signingKey(): IdentitySigningKey {
+    const of = this.init.accountKey
+    if (this.signer?.of !== of) this.signer = { of, key: nativeSigningKey(of) }
+    return this.signer.key
   }
 
   /**
@@ -91,7 +102,7 @@ export class SenderIdentity {
     req.headers.remove('Identity')
     req.headers.remove(IDENTITY_STATE_HEADER)
     try {
-      await addIdentityHeader(req, { accountKey: this.init.accountKey, name, now: this.now() })
+      await addIdentityHeader(req, { accountKey: this.signingKey, name, now: this.now() })
       return undefined
     } catch (err) {
       const detail = (err as Error).message
@@ -118,6 +129,7 @@ export class SenderIdentity {
         },
         now: this.now(),
         replayCache: this.replayCache,
+        verifySignature: this.verifySignature,
       })
     } catch (err) {
       if (err instanceof OverlayTimeoutError) {

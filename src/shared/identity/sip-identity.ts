@@ -65,9 +65,27 @@ export class IdentityKeyError extends KaiwaError {
 
 export { IdentityRequestError }
 
+/**
+ * What signing needs of an account key: a libp2p PrivateKey has this shape,
+ * and so does a caller's faster native signer (see the overlay's
+ * native-ed25519.ts).
+ */
+export interface IdentitySigningKey {
+  readonly type: PrivateKey['type']
+  readonly publicKey: { readonly raw: Uint8Array }
+  sign(data: Uint8Array): Uint8Array | Promise<Uint8Array>
+}
+
+/** Checks an ed25519 signature by a raw 32-byte public key; false on any error. */
+export type SignatureVerifier = (
+  publicKey: Uint8Array,
+  data: Uint8Array,
+  signature: Uint8Array,
+) => boolean | Promise<boolean>
+
 export interface CreateIdentityOptions {
   /** The sender's account key (the one in its contact record), as user-directory holds it. */
-  accountKey: PrivateKey
+  accountKey: IdentitySigningKey
   /** The sender's user ID; must equal the From user part. */
   name: string
   /** Current time, ms since epoch: becomes `iat`. */
@@ -174,6 +192,12 @@ export interface VerifyIdentityOptions {
    * (only for a check that is not the point of acceptance).
    */
   replayCache: ReplayCache | null
+  /**
+   * How signatures are checked.
+   *
+   * @default @libp2p/crypto's Ed25519 public key objects (cached per key)
+   */
+  verifySignature?: SignatureVerifier
 }
 
 const invalid = (detail: string): IdentityResult => ({
@@ -230,7 +254,8 @@ export async function verifyIdentityHeader(
   if (fingerprint(publicKey) !== kid) {
     return invalid(`signed by key ${kid}, not by the account key of ${rc.name}`)
   }
-  if (!(await verifySignature(publicKey, parts.signingInput, parts.signature))) {
+  const checkSignature = opts.verifySignature ?? verifySignature
+  if (!(await checkSignature(publicKey, parts.signingInput, parts.signature))) {
     return invalid('the signature does not verify')
   }
   if (opts.replayCache !== null) {

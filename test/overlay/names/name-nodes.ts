@@ -47,6 +47,8 @@ export interface NameNodeOptions {
   /** First-claim neighbour check on this storing node. */
   neighbourCheck?: boolean
   quorum?: QuorumReadInit
+  /** Claim difficulty this storing node demands (default TEST_POW_BITS). */
+  powBits?: number
   /** The directory's clock (tests that need a cached answer to age). */
   now?: () => number
 }
@@ -60,7 +62,7 @@ export async function startNameNode(opts: NameNodeOptions): Promise<NameNode> {
   const holder: { node?: Libp2p<{ dht: KadDHT }> } = {}
   const records = userRecordValidators({
     datastore,
-    powBits: TEST_POW_BITS,
+    powBits: opts.powBits ?? TEST_POW_BITS,
     onRefused: (name, reason) => refused.push({ name, reason }),
     ...(opts.neighbourCheck === true
       ? { neighbours: dhtNeighbourQuery(() => holder.node as unknown as KaiwaLibp2p) }
