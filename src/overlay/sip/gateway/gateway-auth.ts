@@ -69,7 +69,9 @@ export class GatewayAuth {
     if (register) {
       const foreign = foreignUser(req, header, this.init.realm, name)
       if (foreign != null) {
-        this.failLog.log(`REGISTER from ${flow.key} for ${foreign.slice(0, 64)} refused`)
+        this.failLog.log(
+          `REGISTER from ${flow.key} for ${JSON.stringify(foreign.slice(0, 64))} refused`,
+        )
         return respond(req, 403, `This gateway registers only sip:${name}@${this.init.realm}`)
       }
     }
