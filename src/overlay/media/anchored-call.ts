@@ -2,32 +2,33 @@
  * One anchored call: the RFC 3264 offer/answer state on both legs, the phone
  * socket, the WebRTC peer connection and the relay between them.
  *
- *   phone ──RTP/AVP, 127.0.0.1── [PhoneLeg ⇄ MediaRelay ⇄ WebRtcLeg] ──ICE+DTLS-SRTP── overlay
+ *   phone ──RTP/AVP, 127.0.0.1── [PhoneLeg ⇄ MediaRelay ⇄ OverlaySide] ──ICE+DTLS-SRTP── overlay
  *
  * An offer from one side becomes our offer to the other; that side's answer
  * becomes our answer to the first. The first exchange creates the peer
- * connection; later ones (re-INVITE, UPDATE: hold, resume, a moved phone port)
- * keep both legs. libdatachannel 0.23 cannot restart ICE nor change a track's
- * direction once added, so a re-offer that keeps the far end's ICE credentials
- * is answered from our existing WebRTC description with the new direction
- * written into the SDP and enforced by the relay; one that restarts ICE is
- * refused (488, and RFC 3261 §14.1 keeps the old session going).
+ * connection and fixes the codec plan (codec-plan.ts); later ones (re-INVITE
+ * or UPDATE: hold, resume, a moved phone port) keep both legs and the codecs,
+ * and change the direction and the phone's address (overlay-side.ts says how
+ * the WebRTC description is reused).
  */
 import { randomInt } from 'node:crypto'
 import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
-import type { Codec } from './codecs.js'
+import type { CodecPlan } from './codec-plan.js'
 import {
-  codecKey,
-  codecsOf,
-  describeCodecs,
-  intersect,
-  isRelayable,
-  isTelephoneEvent,
-} from './codecs.js'
+  overlayOfferCodecs,
+  phoneOfferCodecs,
+  planFromOverlayAnswer,
+  planFromPhoneAnswer,
+  relayableSet,
+} from './codec-plan.js'
+import type { Codec } from './codecs.js'
+import { codecKey, codecsOf, describeCodecs, isTelephoneEvent } from './codecs.js'
 import type { RelayStats } from './media-relay.js'
 import { MediaRelay } from './media-relay.js'
+import { OverlaySide } from './overlay-side.js'
 import { PhoneLeg, phoneTarget } from './phone-leg.js'
-import type { MediaDirection, Sdp } from './sdp.js'
+import type { RtpTarget } from './phone-leg.js'
+import type { MediaDirection, Sdp, SdpMedia } from './sdp.js'
 import {
   attribute,
   directionFrom,
@@ -37,9 +38,8 @@ import {
   sends,
   serializeSdp,
 } from './sdp.js'
-import { audioIndex, overlaySdp, parseOrReject, phoneSdp } from './sdp-translate.js'
+import { audioIndex, parseOrReject, phoneSdp } from './sdp-translate.js'
 import type { WebRtcLegInit } from './webrtc-leg.js'
-import { WebRtcLeg } from './webrtc-leg.js'
 
 /** What a phone can be offered from the overlay, named in 488 reasons. */
 const CARRIED = 'opus/48000/2, PCMU/8000, PCMA/8000'
@@ -49,17 +49,38 @@ export interface AnchoredCallInit {
   /** Everything for a new peer connection except the packet handler. */
   webrtc: Omit<WebRtcLegInit, 'onPacket' | 'name'>
   rtpPortRange?: readonly [number, number]
+  /** Offer the G.711 ↔ Opus transcoder's codecs when relaying alone would fail. */
+  transcoding: boolean
   now?: () => number
 }
 
-type Pending =
-  | { from: 'phone'; offer: Sdp; audio: number; codecs: Codec[] }
-  | { from: 'overlay'; offer: Sdp; text: string; audio: number; codecs: Codec[] }
+/** The state an offer changes, restored when it goes unanswered. */
+interface Snapshot {
+  phoneDir: MediaDirection
+  overlayDir: MediaDirection
+  phoneOffered: readonly Codec[]
+  overlayLocal: Sdp | undefined
+  target: RtpTarget | undefined
+}
+
+interface Pending {
+  from: 'phone' | 'overlay'
+  offer: Sdp
+  text: string
+  audio: number
+  /** What we offered the other side (its numbering), on a first exchange. */
+  ours: Codec[]
+  /** The offerer's usable codecs (its numbering), on a first exchange. */
+  theirs: Codec[]
+  before: Snapshot
+}
 
 export interface AnchoredCallStats extends RelayStats {
   callId: string
   /** The negotiated audio codecs, in the phone's numbering ('' before an answer). */
   codecs: string
+  /** The Opus side when the call is transcoded. */
+  transcodedTo?: string
   /** The WebRTC leg's connection state ('none' before it exists). */
   connection: string
   toOverlay: boolean
@@ -70,22 +91,19 @@ export interface AnchoredCallStats extends RelayStats {
 export class AnchoredCall {
   readonly relay: MediaRelay
   readonly startedAt: number
-  private webrtc: WebRtcLeg | undefined
+  /** Date.now() when the last offer/answer exchange completed; 0 before the first. */
+  settledAt = 0
+  private readonly overlay: OverlaySide
   private pending: Pending | undefined
   private ended = false
   private readonly sessionId = String(randomInt(1, 2 ** 47))
   private phoneVersion = 0
-  private overlayVersion = 0
   private phoneDir: MediaDirection = 'sendrecv'
   private overlayDir: MediaDirection = 'sendrecv'
-  private phoneCodecs: Codec[] = []
-  private overlayCodecs: Codec[] = []
+  private plan: CodecPlan | undefined
   /** The codecs as numbered in our last SDP to the phone. */
   private phoneOffered: readonly Codec[] = []
-  /** Our last WebRTC description as sent, and our DTLS role once settled (RFC 4145 §4.1). */
-  private overlayLocal: Sdp | undefined
-  private dtlsRole: 'active' | 'passive' | undefined
-  private remoteUfrag: string | undefined
+  private phonePtime: number | undefined
 
   private constructor(
     private readonly init: AnchoredCallInit,
@@ -94,6 +112,15 @@ export class AnchoredCall {
   ) {
     this.relay = relay
     this.startedAt = (init.now ?? Date.now)()
+    this.overlay = new OverlaySide(
+      {
+        ...init.webrtc,
+        name: `anchor-${init.callId.slice(0, 16)}`,
+        onPacket: (p) => relay.fromOverlay(p),
+      },
+      relay.overlaySsrc,
+      `kaiwa-${this.sessionId}`,
+    )
   }
 
   static async open(init: AnchoredCallInit): Promise<AnchoredCall> {
@@ -103,15 +130,9 @@ export class AnchoredCall {
       onPacket: (p) => relay.fromPhone(p),
     })
     const call = new AnchoredCall(init, phone, relay)
-    relay.attach({
-      sendToPhone: (p) => phone.send(p),
-      sendToOverlay: (p) => call.webrtc?.send(p) ?? false,
-    })
+    relay.attach({ sendToPhone: (p) => phone.send(p), sendToOverlay: (p) => call.overlay.send(p) })
     return call
   }
-
-  /** Date.now() when the last offer/answer exchange completed; 0 before the first. */
-  settledAt = 0
 
   /** True until the first offer/answer exchange completes (the setup timeout applies). */
   get negotiating(): boolean {
@@ -120,80 +141,64 @@ export class AnchoredCall {
 
   /** The phone offered (INVITE, re-INVITE): our WebRTC offer for the overlay. */
   async phoneOffer(text: string): Promise<string> {
-    this.expectNoPending()
+    const before = this.dropUnansweredOffer()
     const offer = parseOrReject(text, 'phone')
     const audio = audioIndex(offer, 'phone')
     const media = offer.media[audio]!
     const offered = codecsOf(media)
     const target = phoneTarget(offer, media)
-    const codecs =
-      this.webrtc == null ? relayableSet(offered) : this.keepNegotiated(offered, this.phoneCodecs)
-    if (!codecs.some((c) => !isTelephoneEvent(c))) {
-      throw new MediaNegotiationError(
-        `no common codec: phone offers ${describeCodecs(offered)}, far end offers ${CARRIED}`,
-      )
-    }
-    this.phone.setTarget(target)
     const direction = directionOf(offer, media)
-    let local: Sdp
-    if (this.webrtc == null) {
-      const { leg, sdp } = await WebRtcLeg.offer(this.legInit(), {
-        mid: '0',
-        direction,
-        codecs,
-        ssrc: this.relay.overlaySsrc,
-        cname: `kaiwa-${this.sessionId}`,
-      })
-      this.adopt(leg)
-      local = overlaySdp(parseOrReject(sdp, 'our WebRTC'), { direction })
-    } else {
-      local = overlaySdp(this.overlayLocal!, {
-        direction,
-        payloadTypes: this.overlayCodecs.map((c) => c.pt),
-        version: ++this.overlayVersion,
-        ...(this.dtlsRole != null ? { setup: this.dtlsRole } : {}),
-      })
-    }
-    this.overlayLocal = local
+    let ours: Codec[] = []
+    let theirs: Codec[] = []
+    if (this.plan == null) {
+      theirs = relayableSet(offered)
+      if (!theirs.some((c) => !isTelephoneEvent(c))) {
+        throw new MediaNegotiationError(
+          `no common codec: phone offers ${describeCodecs(offered)}, far end offers ${CARRIED}`,
+        )
+      }
+      ours = overlayOfferCodecs(theirs, this.init.transcoding)
+    } else this.expectNegotiated(offered, this.plan.phone, 'phone')
+    this.phone.setTarget(target)
     this.phoneDir = direction
-    this.pending = { from: 'phone', offer, audio, codecs }
+    this.phonePtime = ptimeOf(media) ?? this.phonePtime
+    const local =
+      this.plan == null
+        ? await this.overlay.offer(direction, ours)
+        : this.overlay.again(
+            direction,
+            this.plan.overlay.map((c) => c.pt),
+          )
+    this.pending = { from: 'phone', offer, text, audio, ours, theirs, before }
     return serializeSdp(local)
   }
 
   /** The overlay answered our offer: apply it, and answer the phone in plain RTP/AVP. */
   overlayAnswer(text: string): string {
     const pending = this.takePending('phone')
+    try {
+      return this.settleOverlayAnswer(text, pending)
+    } catch (err) {
+      this.rollback(pending)
+      throw err
+    }
+  }
+
+  private settleOverlayAnswer(text: string, pending: Pending): string {
     const answer = parseOrReject(text, 'far end')
-    const media = answer.media.find((m) => m.media === 'audio')
-    const answered = media != null && media.port !== 0 ? codecsOf(media) : []
-    const overlay = intersect(answered, pending.codecs)
-    const phone = intersect(pending.codecs, overlay)
-    if (!overlay.some((c) => !isTelephoneEvent(c)) || media == null) {
-      throw new MediaNegotiationError(
-        `no common codec: phone offers ${describeCodecs(pending.codecs)}, far end offers ${describeCodecs(answered)}`,
-      )
-    }
-    const ufrag = mediaAttribute(answer, media, 'ice-ufrag')
-    if (this.remoteUfrag == null) {
-      this.webrtc!.acceptAnswer(text)
-      this.remoteUfrag = ufrag
-      const theirs = mediaAttribute(answer, media, 'setup')
-      this.dtlsRole = theirs === 'active' ? 'passive' : 'active'
-    } else if (ufrag !== this.remoteUfrag) {
-      throw new MediaNegotiationError(
-        'the far end restarted ICE, which the media anchor cannot follow',
-      )
-    }
-    this.overlayDir = directionOf(answer, media)
-    this.phoneCodecs = phone
-    this.overlayCodecs = overlay
-    this.phoneOffered = phone
+    const media = answer.media.find((m) => m.media === 'audio' && m.port !== 0)
+    const answered = media != null ? codecsOf(media) : []
+    if (this.plan == null) this.plan = planFromOverlayAnswer(pending.theirs, pending.ours, answered)
+    else this.expectNegotiated(answered, this.plan.overlay, 'far end')
+    this.overlay.acceptAnswer(text, answer, media!)
+    this.overlayDir = directionOf(answer, media!)
+    this.phoneOffered = this.plan.phone
     const route = this.applyRoute()
     return phoneSdp({
       sessionId: this.sessionId,
       version: ++this.phoneVersion,
       port: this.phone.port,
-      codecs: phone,
+      codecs: this.plan.phone,
       direction: directionFrom(route.toPhone, route.toOverlay),
       answering: { offer: pending.offer, audio: pending.audio },
     })
@@ -201,43 +206,42 @@ export class AnchoredCall {
 
   /** The overlay offered (an app or another node calls the phone): a plain RTP/AVP offer for the phone. */
   overlayOffer(text: string): string {
-    this.expectNoPending()
+    const before = this.dropUnansweredOffer()
     const offer = parseOrReject(text, 'far end')
     const audio = audioIndex(offer, 'far end')
     const media = offer.media[audio]!
-    const ufrag = mediaAttribute(offer, media, 'ice-ufrag')
-    if (ufrag == null || mediaAttribute(offer, media, 'fingerprint') == null) {
+    if (
+      mediaAttribute(offer, media, 'ice-ufrag') == null ||
+      mediaAttribute(offer, media, 'fingerprint') == null
+    ) {
       throw new MediaNegotiationError(
         'far end offer is not WebRTC: it has no ICE credentials or DTLS fingerprint',
       )
     }
-    if (this.remoteUfrag != null && ufrag !== this.remoteUfrag) {
-      throw new MediaNegotiationError(
-        'the far end restarted ICE, which the media anchor cannot follow',
-      )
-    }
+    this.overlay.checkUfrag(mediaAttribute(offer, media, 'ice-ufrag'))
     const offered = codecsOf(media)
-    // A re-offer keeps the negotiated codecs and numbers the phone's stream as before (RFC 3264 §8.3.2).
-    const codecs =
-      this.webrtc == null
-        ? relayableSet(offered)
-        : this.keepNegotiated(offered, this.overlayCodecs).some((c) => !isTelephoneEvent(c))
-          ? this.phoneCodecs
-          : []
-    if (!codecs.some((c) => !isTelephoneEvent(c))) {
-      throw new MediaNegotiationError(
-        `no common codec: phone can use ${CARRIED}, far end offers ${describeCodecs(offered)}`,
-      )
+    let ours: Codec[]
+    if (this.plan == null) {
+      ours = phoneOfferCodecs(offered, this.init.transcoding)
+      if (!ours.some((c) => !isTelephoneEvent(c))) {
+        throw new MediaNegotiationError(
+          `no common codec: phone can use ${CARRIED}, far end offers ${describeCodecs(offered)}`,
+        )
+      }
+    } else {
+      // A re-offer keeps the codecs and the phone's numbering (RFC 3264 §8.3.2).
+      this.expectNegotiated(offered, this.plan.overlay, 'far end')
+      ours = this.plan.phone
     }
     this.overlayDir = directionOf(offer, media)
-    this.pending = { from: 'overlay', offer, text, audio, codecs }
-    this.phoneOffered = codecs
+    this.phoneOffered = ours
+    this.pending = { from: 'overlay', offer, text, audio, ours, theirs: offered, before }
     const ptime = attribute(media.lines, 'ptime')
     return phoneSdp({
       sessionId: this.sessionId,
       version: ++this.phoneVersion,
       port: this.phone.port,
-      codecs,
+      codecs: ours,
       direction: this.overlayDir,
       ...(ptime != null ? { ptime } : {}),
     })
@@ -246,93 +250,73 @@ export class AnchoredCall {
   /** The phone answered our offer: our WebRTC answer for the overlay. */
   async phoneAnswer(text: string): Promise<string> {
     const pending = this.takePending('overlay')
+    try {
+      return await this.settlePhoneAnswer(text, pending)
+    } catch (err) {
+      this.rollback(pending)
+      throw err
+    }
+  }
+
+  private async settlePhoneAnswer(text: string, pending: Pending): Promise<string> {
     const answer = parseOrReject(text, 'phone')
     const media = answer.media.find((m) => m.media === 'audio' && m.port !== 0)
     const answered = media != null ? codecsOf(media) : []
-    const phone = intersect(answered, pending.codecs)
-    const offerMedia = pending.offer.media[pending.audio]!
-    const overlayOffered = codecsOf(offerMedia)
-    if (!phone.some((c) => !isTelephoneEvent(c)) || media == null) {
-      throw new MediaNegotiationError(
-        `no common codec: phone offers ${describeCodecs(answered)}, far end offers ${describeCodecs(overlayOffered)}`,
-      )
-    }
-    // The far end's numbering of what the phone chose, in the phone's preference order.
-    const overlay =
-      this.webrtc == null
-        ? intersect(phone, overlayOffered).map((c) => byKey(overlayOffered, c))
-        : this.overlayCodecs
-    this.phone.setTarget(phoneTarget(answer, media))
-    this.phoneDir = directionOf(answer, media)
-    this.phoneCodecs = phone
-    this.overlayCodecs = overlay
+    const first = this.plan == null
+    if (this.plan == null) this.plan = planFromPhoneAnswer(pending.theirs, pending.ours, answered)
+    else this.expectNegotiated(answered, this.plan.phone, 'phone')
+    this.phone.setTarget(phoneTarget(answer, media!))
+    this.phoneDir = directionOf(answer, media!)
+    this.phonePtime = ptimeOf(media!) ?? this.phonePtime
     const ours = directionFrom(
       sends(this.phoneDir) && receives(this.overlayDir),
       sends(this.overlayDir) && receives(this.phoneDir),
     )
-    let local: Sdp
-    if (this.webrtc == null) {
-      const mid = attribute(offerMedia.lines, 'mid')
-      if (mid == null)
-        throw new MediaNegotiationError(
-          'far end offer has no a=mid for its audio (RFC 8843 needs one)',
+    const offerMedia = pending.offer.media[pending.audio]!
+    const local = first
+      ? await this.overlay.answer(pending.text, pending.offer, offerMedia, ours, this.plan.overlay)
+      : this.overlay.again(
+          ours,
+          this.plan.overlay.map((c) => c.pt),
         )
-      const { leg, sdp } = await WebRtcLeg.answer(
-        this.legInit(),
-        {
-          mid,
-          direction: ours,
-          codecs: overlay,
-          ssrc: this.relay.overlaySsrc,
-          cname: `kaiwa-${this.sessionId}`,
-        },
-        pending.text,
-      )
-      this.adopt(leg)
-      this.remoteUfrag = mediaAttribute(pending.offer, offerMedia, 'ice-ufrag')
-      local = overlaySdp(parseOrReject(sdp, 'our WebRTC'), { direction: ours })
-      const setup = local.media.map((m) => attribute(m.lines, 'setup')).find((s) => s != null)
-      this.dtlsRole = setup === 'passive' ? 'passive' : 'active'
-    } else {
-      local = overlaySdp(this.overlayLocal!, {
-        direction: ours,
-        payloadTypes: overlay.map((c) => c.pt),
-        version: ++this.overlayVersion,
-        ...(this.dtlsRole != null ? { setup: this.dtlsRole } : {}),
-      })
-    }
-    this.overlayLocal = local
     this.applyRoute()
     return serializeSdp(local)
   }
 
   stats(): AnchoredCallStats {
+    const audio = (list: readonly Codec[] | undefined): string =>
+      describeCodecs((list ?? []).filter((c) => !isTelephoneEvent(c)))
     return {
       callId: this.init.callId,
       ...this.relay.stats(),
-      codecs: describeCodecs(this.phoneCodecs.filter((c) => !isTelephoneEvent(c))),
-      connection: this.webrtc?.connectionState ?? 'none',
+      codecs: audio(this.plan?.phone),
+      ...(this.plan?.transcode != null ? { transcodedTo: audio(this.plan.overlay) } : {}),
+      connection: this.overlay.connectionState,
       toOverlay: sends(this.phoneDir) && receives(this.overlayDir),
       toPhone: sends(this.overlayDir) && receives(this.phoneDir),
       startedAt: this.startedAt,
     }
   }
 
-  /** Free the socket and the peer connection; later calls on this object fail. */
+  /** Free the socket, the peer connection and any transcoder; later calls on this object fail. */
   close(): void {
     this.ended = true
     this.pending = undefined
     this.phone.close()
-    this.webrtc?.close()
+    this.overlay.close()
+    this.relay.close()
   }
 
   private applyRoute(): { toOverlay: boolean; toPhone: boolean } {
     const toOverlay = sends(this.phoneDir) && receives(this.overlayDir)
     const toPhone = sends(this.overlayDir) && receives(this.phoneDir)
+    const plan = this.plan!
     this.relay.setRoute({
-      phoneCodecs: this.phoneCodecs,
-      overlayCodecs: this.overlayCodecs,
+      phoneCodecs: plan.phone,
+      overlayCodecs: plan.overlay,
       phoneAlt: this.phoneOffered,
+      ...(plan.transcode != null ? { transcode: plan.transcode } : {}),
+      ...(this.phonePtime != null ? { phonePtimeMs: this.phonePtime } : {}),
       toOverlay,
       toPhone,
     })
@@ -340,36 +324,49 @@ export class AnchoredCall {
     return { toOverlay, toPhone }
   }
 
-  private legInit(): WebRtcLegInit {
-    return {
-      ...this.init.webrtc,
-      name: `anchor-${this.init.callId.slice(0, 16)}`,
-      onPacket: (p) => this.relay.fromOverlay(p),
+  /** A later offer or answer must still carry the negotiated audio codec (by identity). */
+  private expectNegotiated(
+    offered: readonly Codec[],
+    negotiated: readonly Codec[],
+    whose: string,
+  ): void {
+    const keys = new Set(offered.map(codecKey))
+    const audio = negotiated.filter((c) => !isTelephoneEvent(c))
+    if (!audio.some((c) => keys.has(codecKey(c)))) {
+      throw new MediaNegotiationError(
+        `no common codec: ${whose} dropped ${describeCodecs(audio)}, and the anchor cannot switch codecs mid-call`,
+      )
     }
   }
 
-  /** Keep a leg built while we awaited gathering, unless the call ended meanwhile. */
-  private adopt(leg: WebRtcLeg): void {
-    if (this.ended) {
-      leg.close()
-      throw new MediaNegotiationError('the call ended during media negotiation')
-    }
-    this.webrtc = leg
-  }
-
-  /** A re-offer may renumber but must still carry the negotiated codecs (by identity). */
-  private keepNegotiated(offered: readonly Codec[], negotiated: readonly Codec[]): Codec[] {
-    return intersect(offered, negotiated)
-  }
-
-  private expectNoPending(): void {
+  /**
+   * Called by each new offer. SIP never overlaps two offers in a dialog (RFC
+   * 3261 §14.1, 491 on glare), so an offer of ours still waiting on an
+   * established call was refused (its re-INVITE failed) without a body
+   * reaching us: the session stays as it was before it (RFC 3264 §8). During
+   * the first exchange there is nothing to go back to. Returns the state the
+   * new offer may change.
+   */
+  private dropUnansweredOffer(): Snapshot {
     if (this.ended) throw new MediaNegotiationError('the call has ended')
-    // RFC 3264 §4: no new offer until the previous one is answered (SIP would say 491).
-    if (this.pending != null)
-      throw new MediaNegotiationError('an offer is already waiting for its answer')
+    const p = this.pending
+    if (p != null) {
+      if (this.settledAt === 0)
+        throw new MediaNegotiationError('an offer is already waiting for its answer')
+      this.pending = undefined
+      this.restore(p.before)
+    }
+    return {
+      phoneDir: this.phoneDir,
+      overlayDir: this.overlayDir,
+      phoneOffered: this.phoneOffered,
+      overlayLocal: this.overlay.description,
+      target: this.phone.currentTarget,
+    }
   }
 
-  private takePending<F extends Pending['from']>(from: F): Extract<Pending, { from: F }> {
+  /** The offer an answer answers. If the answer is refused, the session stays as before the offer. */
+  private takePending(from: Pending['from']): Pending {
     if (this.ended) throw new MediaNegotiationError('the call has ended')
     const p = this.pending
     if (p == null || p.from !== from) {
@@ -378,16 +375,25 @@ export class AnchoredCall {
       )
     }
     this.pending = undefined
-    return p as Extract<Pending, { from: F }>
+    return p
+  }
+
+  /** A refused answer to a re-offer leaves the session as it was (the first exchange has nothing to keep). */
+  private rollback(p: Pending): void {
+    if (this.settledAt !== 0 && !this.ended) this.restore(p.before)
+  }
+
+  private restore(s: Snapshot): void {
+    this.phoneDir = s.phoneDir
+    this.overlayDir = s.overlayDir
+    this.phoneOffered = s.phoneOffered
+    this.overlay.description = s.overlayLocal
+    this.phone.setTarget(s.target)
   }
 }
 
-/** The relayable codecs of an offer; telephone-event only at a kept audio clock (RFC 4733 §2.1). */
-function relayableSet(offered: readonly Codec[]): Codec[] {
-  const relayable = offered.filter(isRelayable)
-  return intersect(relayable, relayable)
-}
-
-function byKey(list: readonly Codec[], c: Codec): Codec {
-  return list.find((x) => codecKey(x) === codecKey(c))!
+/** The phone's a=ptime in whole milliseconds (RFC 8866 §6.4), if it gave one. */
+function ptimeOf(media: SdpMedia): number | undefined {
+  const v = Number(attribute(media.lines, 'ptime'))
+  return Number.isInteger(v) && v >= 10 && v <= 200 ? v : undefined
 }

@@ -43,6 +43,13 @@ export interface MediaAnchorOptions {
   iceServers?: () => Promise<readonly IceServerInit[]> | readonly IceServerInit[]
   /** @default 32 */
   maxCalls?: number
+  /**
+   * Offer G.711 ↔ Opus transcoding (transcode/) when the phone has only G.711
+   * and the far end only Opus, or the other way round. Costs CPU per call
+   * (libopus as WASM); off, such calls fail with 488 "no common codec".
+   * @default true
+   */
+  transcoding?: boolean
   /** Bound on ICE gathering before an SDP is sent with the candidates found so far. @default 2000 */
   gatherTimeoutMs?: number
   /** Free a call when no packet arrives from either leg for this long while media should flow. @default 60000 */
@@ -114,8 +121,9 @@ export class MediaAnchor implements GatewayMedia {
         ? call.overlayAnswer(sdp)
         : await call.phoneAnswer(sdp)
     } catch (err) {
-      // A call that failed its first exchange holds sockets for nothing.
-      if (existing == null) this.end(callId)
+      // A call whose first offer or first answer failed holds sockets for
+      // nothing (the gateway answers 488 and the dialog never starts).
+      if (existing == null || (kind === 'answer' && call.negotiating)) this.end(callId)
       if (err instanceof MediaNegotiationError) throw err
       throw new MediaNegotiationError(`media anchor failed: ${String(err)}`)
     }
@@ -166,6 +174,7 @@ export class MediaAnchor implements GatewayMedia {
           ...(this.options.icePortRange != null ? { portRange: this.options.icePortRange } : {}),
         },
         ...(this.options.rtpPortRange != null ? { rtpPortRange: this.options.rtpPortRange } : {}),
+        transcoding: this.options.transcoding ?? true,
         now: this.now,
       })
     })()

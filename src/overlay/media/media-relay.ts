@@ -13,7 +13,9 @@
 import { randomInt } from 'node:crypto'
 import type { Codec } from './codecs.js'
 import { payloadMap } from './codecs.js'
+import type { TranscodePlan } from './codec-plan.js'
 import { RtpRewriter, isRtcp, isRtp } from './rtp-rewriter.js'
+import { G711OpusTranscoder } from './transcode/transcoder.js'
 
 /** Per-call counters, for the bench and the UI. */
 export interface RelayStats {
@@ -38,6 +40,10 @@ export interface RelayRoute {
    * accepted (the phone's own first).
    */
   phoneAlt?: readonly Codec[]
+  /** Transcode between the phone's G.711 and the overlay's Opus instead of relaying. */
+  transcode?: TranscodePlan
+  /** The phone's a=ptime, for transcoded packets sent to it. */
+  phonePtimeMs?: number
   toOverlay: boolean
   toPhone: boolean
 }
@@ -56,6 +62,7 @@ export class MediaRelay {
   private legs: RelayLegs | undefined
   private toOverlay: RtpRewriter | undefined
   private toPhone: RtpRewriter | undefined
+  private transcoder: G711OpusTranscoder | undefined
   private readonly counters: RelayStats = {
     packetsToOverlay: 0,
     bytesToOverlay: 0,
@@ -74,6 +81,27 @@ export class MediaRelay {
   /** Install (or, after a re-offer, replace) the negotiated route; streams keep their SSRC and offsets. */
   setRoute(route: RelayRoute): void {
     this.route = route
+    if (route.transcode != null) {
+      this.transcoder ??= new G711OpusTranscoder({
+        phone: {
+          codec: route.transcode.phone.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU',
+          payloadType: route.transcode.phone.pt,
+          ssrc: this.phoneSsrc,
+          ...(route.transcode.phoneEvent != null
+            ? { telephoneEventPayloadType: route.transcode.phoneEvent.pt }
+            : {}),
+          ...(route.phonePtimeMs != null ? { ptimeMs: route.phonePtimeMs } : {}),
+        },
+        overlay: {
+          payloadType: route.transcode.overlay.pt,
+          ssrc: this.overlaySsrc,
+          ...(route.transcode.overlayEvent != null
+            ? { telephoneEventPayloadType: route.transcode.overlayEvent.pt }
+            : {}),
+        },
+      })
+      return
+    }
     const p2o = payloadMap(route.phoneCodecs, route.overlayCodecs)
     const o2p = payloadMap(route.overlayCodecs, route.phoneCodecs)
     const phoneClocks = new Map(route.phoneCodecs.map((c) => [c.pt, c.clock]))
@@ -109,23 +137,43 @@ export class MediaRelay {
   fromPhone(packet: Buffer): void {
     this.counters.lastPacketAt = this.now()
     if (!isRtp(packet)) return
-    const out = this.route?.toOverlay === true ? this.toOverlay?.rewrite(packet) : undefined
-    if (out == null || this.legs?.sendToOverlay(out) !== true) {
-      this.counters.packetsDropped++
+    if (this.route?.toOverlay !== true) return void this.counters.packetsDropped++
+    if (this.transcoder != null) {
+      for (const out of this.transcoder.phoneToOverlay(packet)) this.toOverlayLeg(Buffer.from(out))
       return
     }
-    this.counters.packetsToOverlay++
-    this.counters.bytesToOverlay += out.length
+    const out = this.toOverlay?.rewrite(packet)
+    if (out == null) this.counters.packetsDropped++
+    else this.toOverlayLeg(out)
   }
 
   fromOverlay(packet: Buffer): void {
     this.counters.lastPacketAt = this.now()
-    if (isRtcp(packet)) return
-    const out = this.route?.toPhone === true ? this.toPhone?.rewrite(packet) : undefined
-    if (out == null || this.legs?.sendToPhone(out) !== true) {
-      this.counters.packetsDropped++
+    if (isRtcp(packet) || !isRtp(packet)) return
+    if (this.route?.toPhone !== true) return void this.counters.packetsDropped++
+    if (this.transcoder != null) {
+      for (const out of this.transcoder.overlayToPhone(packet)) this.toPhoneLeg(Buffer.from(out))
       return
     }
+    const out = this.toPhone?.rewrite(packet)
+    if (out == null) this.counters.packetsDropped++
+    else this.toPhoneLeg(out)
+  }
+
+  /** Free the transcoder's Opus state (the legs are closed by their owner). */
+  close(): void {
+    this.transcoder?.destroy()
+    this.route = undefined
+  }
+
+  private toOverlayLeg(out: Buffer): void {
+    if (this.legs?.sendToOverlay(out) !== true) return void this.counters.packetsDropped++
+    this.counters.packetsToOverlay++
+    this.counters.bytesToOverlay += out.length
+  }
+
+  private toPhoneLeg(out: Buffer): void {
+    if (this.legs?.sendToPhone(out) !== true) return void this.counters.packetsDropped++
     this.counters.packetsToPhone++
     this.counters.bytesToPhone += out.length
   }

@@ -86,6 +86,10 @@ export class PhoneLeg {
     throw new MediaNegotiationError(`no free RTP port for the phone leg: ${String(lastError)}`)
   }
 
+  get currentTarget(): RtpTarget | undefined {
+    return this.target
+  }
+
   setTarget(target: RtpTarget | undefined): void {
     this.target = target
   }

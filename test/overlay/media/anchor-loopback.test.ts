@@ -8,7 +8,10 @@
 import { createSocket } from 'node:dgram'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MediaAnchor } from '../../../src/overlay/media/media-anchor.js'
-import { RtpPhone, audioOf, waitFor } from './rtp-phone.js'
+import { RtpPhone, audioOf, rtp, waitFor } from './rtp-phone.js'
+
+/** An Opus packet of silence (RFC 6716 §3.1: TOC 0xf8, CELT FB 20 ms). */
+const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe])
 
 const loopback = (base: number) => ({
   bindAddress: '127.0.0.1',
@@ -50,7 +53,8 @@ describe('two media anchors on loopback', () => {
       sdp: offerA,
     })
     expect(webrtcOffer).toMatch(/^a=x-kaiwa-anchor:phone\r$/m)
-    expect(webrtcOffer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 96\r$/m)
+    // G.711 first, then Opus (and 48 kHz events) that the anchor would transcode to.
+    expect(webrtcOffer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 111 96 110\r$/m)
     expect(webrtcOffer).toMatch(/^a=candidate:.* 127\.0\.0\.1 \d+ typ host/m)
     expect(webrtcOffer).toMatch(/^a=fingerprint:sha-256 /m)
 
@@ -62,7 +66,7 @@ describe('two media anchors on loopback', () => {
     })
     expect(offerB).toMatch(/^c=IN IP4 127\.0\.0\.1\r$/m)
     expect(offerB).not.toMatch(/ice-ufrag|fingerprint|x-kaiwa-anchor/)
-    expect(audioOf(offerB).formats).toEqual([0, 8, 96])
+    expect(audioOf(offerB).formats).toEqual([0, 8, 111, 96, 110])
     // Phone B picks PCMU and numbers telephone-event 97 (RFC 3264 §6.1 lets it).
     const answerB = phoneB.sdp({
       formats: '0 97',
@@ -254,6 +258,75 @@ describe('two media anchors on loopback', () => {
         'audio at A after resume',
         () => phoneB.sendAudio(toB, 0),
       )
+    },
+  )
+
+  it(
+    'transcodes when the phone has only G.711 and the far end only Opus',
+    { timeout: 30_000 },
+    async () => {
+      const offerA = phoneA.sdp({ formats: '0 96', rtpmaps: ['rtpmap:96 telephone-event/8000'] })
+      const webrtcOffer = await a.cross({
+        callId: 'ca',
+        kind: 'offer',
+        direction: 'phone-to-overlay',
+        sdp: offerA,
+      })
+      const offerB = await b.cross({
+        callId: 'cb',
+        kind: 'offer',
+        direction: 'overlay-to-phone',
+        sdp: webrtcOffer,
+      })
+      expect(offerB).toMatch(/^a=rtpmap:111 opus\/48000\/2\r$/m)
+      expect(offerB).toMatch(/^a=rtpmap:110 telephone-event\/48000\r$/m)
+      // Phone B takes Opus only: anchor B relays it, anchor A must transcode.
+      const answerB = phoneB.sdp({
+        formats: '111 110',
+        rtpmaps: ['rtpmap:111 opus/48000/2', 'rtpmap:110 telephone-event/48000'],
+      })
+      const webrtcAnswer = await b.cross({
+        callId: 'cb',
+        kind: 'answer',
+        direction: 'phone-to-overlay',
+        sdp: answerB,
+      })
+      const answerA = await a.cross({
+        callId: 'ca',
+        kind: 'answer',
+        direction: 'overlay-to-phone',
+        sdp: webrtcAnswer,
+      })
+      expect(audioOf(answerA).formats).toEqual([0, 96])
+      const toA = audioOf(answerA).port
+      const toB = audioOf(offerB).port
+
+      // PCMU from phone A arrives at phone B as Opus (PT 111) ...
+      await waitFor(
+        () => phoneB.received.some((p) => p.pt === 111),
+        10_000,
+        'Opus at phone B',
+        () => phoneA.sendAudio(toA, 0),
+      )
+      // ... and Opus from phone B (RFC 6716 silence frames) at phone A as 20 ms of PCMU.
+      let seq = 1
+      const opus = () =>
+        phoneB.socketSend(
+          rtp({ pt: 111, seq: seq++, ts: seq * 960, ssrc: 0x2222, payload: OPUS_SILENCE }),
+          toB,
+        )
+      await waitFor(() => phoneA.received.some((p) => p.pt === 0), 10_000, 'PCMU at phone A', opus)
+      expect(phoneA.received.find((p) => p.pt === 0)!.payload).toHaveLength(160)
+
+      // DTMF '7' crosses at the other clock: 800 units at 8 kHz are 4800 at 48 kHz (RFC 4733 §2.5.1.3).
+      phoneA.sendDtmf(toA, 96, 7)
+      await waitFor(() => phoneB.received.some((p) => p.pt === 110), 3000, 'DTMF at phone B')
+      const ev = phoneB.received.find((p) => p.pt === 110)!.payload
+      expect([ev[0], ev.readUInt16BE(2)]).toEqual([7, 4800])
+
+      expect(a.stats('ca')).toMatchObject({ codecs: 'PCMU/8000', transcodedTo: 'opus/48000/2' })
+      expect(b.stats('cb')).toMatchObject({ codecs: 'opus/48000/2' })
+      expect(b.stats('cb')!.transcodedTo).toBeUndefined()
     },
   )
 

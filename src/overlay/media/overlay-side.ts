@@ -1,0 +1,143 @@
+/**
+ * Our side of the WebRTC leg across offer/answer exchanges: the peer
+ * connection (created by the first exchange), the description we last sent,
+ * our settled DTLS role and the far end's ICE credentials.
+ *
+ * libdatachannel cannot restart ICE nor change a track's direction once it is
+ * added, so every later exchange reuses the first description: same ICE
+ * credentials, candidates and fingerprint, with the new direction, the
+ * negotiated payload types, our settled DTLS role (RFC 8842 §5.5: the far end
+ * keeps the existing association) and a higher o= version (RFC 3264 §8).
+ * The relay enforces the direction. A far end that restarts ICE is refused.
+ */
+import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
+import type { Codec } from './codecs.js'
+import type { MediaDirection, Sdp, SdpMedia } from './sdp.js'
+import { attribute, mediaAttribute } from './sdp.js'
+import { overlaySdp, parseOrReject } from './sdp-translate.js'
+import type { WebRtcLegInit } from './webrtc-leg.js'
+import { WebRtcLeg } from './webrtc-leg.js'
+
+export class OverlaySide {
+  private leg: WebRtcLeg | undefined
+  private local: Sdp | undefined
+  private dtlsRole: 'active' | 'passive' | undefined
+  private remoteUfrag: string | undefined
+  private version = 0
+  private closed = false
+
+  constructor(
+    private readonly legInit: WebRtcLegInit,
+    private readonly ssrc: number,
+    private readonly cname: string,
+  ) {}
+
+  /** True once the peer connection exists (the first exchange has started). */
+  get established(): boolean {
+    return this.leg != null
+  }
+
+  get connectionState(): string {
+    return this.leg?.connectionState ?? 'none'
+  }
+
+  /** The description we last sent; restored when an offer of ours goes unanswered. */
+  get description(): Sdp | undefined {
+    return this.local
+  }
+
+  set description(sdp: Sdp | undefined) {
+    this.local = sdp
+  }
+
+  send(packet: Buffer): boolean {
+    return this.leg?.send(packet) ?? false
+  }
+
+  /** The first offer: a new peer connection and its full description. */
+  async offer(direction: MediaDirection, codecs: readonly Codec[]): Promise<Sdp> {
+    const { leg, sdp } = await WebRtcLeg.offer(this.legInit, this.spec('0', direction, codecs))
+    this.adopt(leg)
+    this.local = overlaySdp(parseOrReject(sdp, 'our WebRTC'), { direction })
+    return this.local
+  }
+
+  /** The first answer, to the far end's offer `text` (parsed as `offer`, audio at `media`). */
+  async answer(
+    text: string,
+    offer: Sdp,
+    media: SdpMedia,
+    direction: MediaDirection,
+    codecs: readonly Codec[],
+  ): Promise<Sdp> {
+    const mid = attribute(media.lines, 'mid')
+    if (mid == null) {
+      throw new MediaNegotiationError(
+        'far end offer has no a=mid for its audio (RFC 8843 needs one)',
+      )
+    }
+    const { leg, sdp } = await WebRtcLeg.answer(
+      this.legInit,
+      this.spec(mid, direction, codecs),
+      text,
+    )
+    this.adopt(leg)
+    this.remoteUfrag = mediaAttribute(offer, media, 'ice-ufrag')
+    this.local = overlaySdp(parseOrReject(sdp, 'our WebRTC'), { direction })
+    const setup = this.local.media.map((m) => attribute(m.lines, 'setup')).find((s) => s != null)
+    this.dtlsRole = setup === 'passive' ? 'passive' : 'active'
+    return this.local
+  }
+
+  /** A later offer or answer: our first description with a new direction and payload types. */
+  again(direction: MediaDirection, payloadTypes: readonly number[]): Sdp {
+    if (this.local == null) throw new MediaNegotiationError('no WebRTC description to renegotiate')
+    this.local = overlaySdp(this.local, {
+      direction,
+      payloadTypes,
+      version: ++this.version,
+      ...(this.dtlsRole != null ? { setup: this.dtlsRole } : {}),
+    })
+    return this.local
+  }
+
+  /** The far end's answer to our offer: applied the first time, checked afterwards. */
+  acceptAnswer(text: string, answer: Sdp, media: SdpMedia): void {
+    const ufrag = mediaAttribute(answer, media, 'ice-ufrag')
+    if (this.remoteUfrag != null) {
+      this.checkUfrag(ufrag)
+      return
+    }
+    this.leg!.acceptAnswer(text)
+    this.remoteUfrag = ufrag
+    // RFC 4145 §4.1: we offered actpass; the answerer's choice settles our role.
+    this.dtlsRole = mediaAttribute(answer, media, 'setup') === 'active' ? 'passive' : 'active'
+  }
+
+  /** A far-end re-offer must keep its ICE credentials (no ICE restart, RFC 8839 §4.4.1.1.1). */
+  checkUfrag(ufrag: string | undefined): void {
+    if (this.remoteUfrag != null && ufrag !== this.remoteUfrag) {
+      throw new MediaNegotiationError(
+        'the far end restarted ICE, which the media anchor cannot follow',
+      )
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    this.leg?.close()
+  }
+
+  private spec(mid: string, direction: MediaDirection, codecs: readonly Codec[]) {
+    return { mid, direction, codecs, ssrc: this.ssrc, cname: this.cname }
+  }
+
+  /** Keep a leg built while we awaited gathering, unless the call ended meanwhile. */
+  private adopt(leg: WebRtcLeg): void {
+    if (this.closed) {
+      leg.close()
+      throw new MediaNegotiationError('the call ended during media negotiation')
+    }
+    this.leg = leg
+  }
+}
