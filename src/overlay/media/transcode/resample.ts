@@ -89,15 +89,31 @@ export class Upsampler {
     const buf = this.work
     for (let i = 0; i < input.length; i++) buf[hist + i] = input[i]!
     const out = new Int16Array(input.length * RESAMPLE_FACTOR)
-    let o = 0
-    for (let m = 0; m < input.length; m++) {
-      const newest = hist + m
-      for (let p = 0; p < RESAMPLE_FACTOR; p++) {
-        const base = p * TAPS_PER_PHASE
-        let acc = 0
-        for (let k = 0; k < TAPS_PER_PHASE; k++) acc += UP_PHASES[base + k]! * buf[newest - k]!
-        out[o++] = toInt16(acc)
+    const c = UP_PHASES
+    for (let m = 0, o = 0; m < input.length; m++, o += RESAMPLE_FACTOR) {
+      // All six phases read the same TAPS_PER_PHASE inputs: read each once and
+      // keep six sums (about twice as fast as one phase at a time).
+      let a0 = 0
+      let a1 = 0
+      let a2 = 0
+      let a3 = 0
+      let a4 = 0
+      let a5 = 0
+      for (let k = 0, i = hist + m; k < TAPS_PER_PHASE; k++, i--) {
+        const x = buf[i]!
+        a0 += c[k]! * x
+        a1 += c[TAPS_PER_PHASE + k]! * x
+        a2 += c[2 * TAPS_PER_PHASE + k]! * x
+        a3 += c[3 * TAPS_PER_PHASE + k]! * x
+        a4 += c[4 * TAPS_PER_PHASE + k]! * x
+        a5 += c[5 * TAPS_PER_PHASE + k]! * x
       }
+      out[o] = toInt16(a0)
+      out[o + 1] = toInt16(a1)
+      out[o + 2] = toInt16(a2)
+      out[o + 3] = toInt16(a3)
+      out[o + 4] = toInt16(a4)
+      out[o + 5] = toInt16(a5)
     }
     // Keep the newest inputs as the next call's history.
     buf.copyWithin(0, input.length, input.length + hist)
@@ -133,8 +149,10 @@ export class Downsampler {
     const out = new Int16Array(count)
     let i = hist + this.skip
     for (let o = 0; o < count; o++, i += RESAMPLE_FACTOR) {
+      // The prototype is symmetric (linear phase): pair the taps, halve the multiplies.
       let acc = 0
-      for (let j = 0; j < TAPS; j++) acc += H[j]! * buf[i - j]!
+      for (let j = 0, far = i - TAPS + 1; j < TAPS / 2; j++)
+        acc += H[j]! * (buf[i - j]! + buf[far + j]!)
       out[o] = toInt16(acc)
     }
     this.skip = i - end
