@@ -247,4 +247,70 @@ describe.skipIf(!haveChromium)('media anchor ↔ Chromium', () => {
       expect(phone.received.find((p) => p.pt === tePt)!.payload[0]).toBe(5)
     },
   )
+
+  it(
+    'the app with only Opus calls a G.711 phone: the anchor transcodes',
+    { timeout: 60_000 },
+    async () => {
+      await page.evaluate(() => {
+        const { pc } = globalThis as unknown as PageGlobals
+        const codecs = RTCRtpReceiver.getCapabilities('audio')!.codecs.filter((c) =>
+          /^audio\/(opus|telephone-event)$/i.test(c.mimeType),
+        )
+        pc.getTransceivers()[0]!.setCodecPreferences(codecs)
+      })
+      const webrtcOffer = await page.evaluate(createOffer)
+      expect(webrtcOffer).not.toMatch(/PCMU|PCMA/)
+      const phoneOffer = await anchor.cross({
+        callId: 'tx',
+        kind: 'offer',
+        direction: 'overlay-to-phone',
+        sdp: webrtcOffer,
+      })
+      expect(phoneOffer).toMatch(/^a=rtpmap:0 PCMU\/8000\r$/m)
+      const tePt = Number(/^a=rtpmap:(\d+) telephone-event\/8000/m.exec(phoneOffer)![1])
+      const answer = phone.sdp({
+        formats: `0 ${tePt}`,
+        rtpmaps: [`rtpmap:${tePt} telephone-event/8000`],
+      })
+      const webrtcAnswer = await anchor.cross({
+        callId: 'tx',
+        kind: 'answer',
+        direction: 'phone-to-overlay',
+        sdp: answer,
+      })
+      expect(webrtcAnswer).toMatch(/^a=rtpmap:\d+ opus\/48000\/2\r$/m)
+      await page.evaluate(acceptAnswer, webrtcAnswer)
+      const port = audioOf(phoneOffer).port
+
+      // Chromium's Opus reaches the phone as 20 ms PCMU packets ...
+      await waitFor(
+        () => phone.received.some((p) => p.pt === 0),
+        20_000,
+        'PCMU at the phone',
+        () => phone.sendAudio(port, 0),
+      )
+      expect(phone.received.find((p) => p.pt === 0)!.payload).toHaveLength(160)
+      // ... and the phone's PCMU reaches Chromium as Opus.
+      for (let i = 0; i < 25; i++) {
+        phone.sendAudio(port, 0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      const stats = await page.evaluate(inbound)
+      expect(stats.packets).toBeGreaterThan(10)
+      expect(stats.codec).toBe('audio/opus')
+      expect(anchor.stats('tx')).toMatchObject({
+        codecs: 'PCMU/8000',
+        transcodedTo: 'opus/48000/2',
+      })
+
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).dtmf!.insertDTMF('3', 100))
+      await waitFor(
+        () => phone.received.some((p) => p.pt === tePt),
+        5000,
+        'telephone-event at the phone',
+      )
+      expect(phone.received.find((p) => p.pt === tePt)!.payload[0]).toBe(3)
+    },
+  )
 })
