@@ -186,11 +186,13 @@ export class OpusCodec {
 
   /**
    * Packet loss concealment for `samples` missing 48 kHz samples. A packet of
-   * only a TOC byte (code 0) holds one zero-length frame, which libopus
-   * decodes as a lost frame of that configuration's duration (RFC 6716
-   * §3.2.1: "a 1-byte code 0 packet … [is] DTX or lost"); reusing the last
-   * TOC keeps the decoder in the same mode and bandwidth. Before any packet
-   * was decoded there is nothing to extrapolate, so this is silence.
+   * only a TOC byte (code 0, RFC 6716 §3.2.2) holds one zero-length frame,
+   * and libopus's opus_decode_frame conceals a frame of one byte or less as
+   * lost, for the duration the TOC's configuration gives (§3.1) — so, unlike
+   * opus_decode's own PLC entry (an empty packet), it conceals one frame,
+   * not the 120 ms opusscript's buffer allows. Reusing the last TOC keeps the
+   * decoder in the same mode and bandwidth. Before any packet was decoded
+   * there is nothing to extrapolate, so this is silence.
    */
   conceal(samples: number): Int16Array {
     const handler = this.live()

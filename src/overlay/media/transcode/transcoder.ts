@@ -251,7 +251,11 @@ export class G711OpusTranscoder {
       if (err instanceof RtpParseError) s.malformed++
       else {
         s.failures++
-        this.init.onError?.(err)
+        try {
+          this.init.onError?.(err)
+        } catch {
+          // A throwing error hook must not break the relay either.
+        }
       }
       return []
     }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { g711Decode, g711Encode } from '../../../../src/overlay/media/transcode/g711.js'
 import type { G711Law } from '../../../../src/overlay/media/transcode/g711.js'
+import { OpusCodecError } from '../../../../src/overlay/media/transcode/opus-codec.js'
 import { parseRtp, serializeRtp } from '../../../../src/overlay/media/transcode/rtp.js'
 import type { RtpPacket } from '../../../../src/overlay/media/transcode/rtp.js'
 import { G711OpusTranscoder } from '../../../../src/overlay/media/transcode/transcoder.js'
@@ -361,5 +362,6 @@ describe('G711OpusTranscoder: loss and bad input', () => {
     expect(t.phoneToOverlay(phoneStream(tone(440, 8000, 160))[0]!)).toEqual([])
     expect(() => transcoder({ ptimeMs: 5 })).toThrow(RangeError)
     expect(() => transcoder({ payloadType: 200 })).toThrow(RangeError)
+    expect(() => transcoder({}, { opus: { bitrate: -5 } })).toThrow(OpusCodecError)
   })
 })
