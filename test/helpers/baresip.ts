@@ -58,7 +58,27 @@ function udpFree(port: number): Promise<boolean> {
   })
 }
 
+/**
+ * Start baresip and wait until it is ready. The port pair is free when picked
+ * but other processes on the machine may take it before baresip binds, so a
+ * start that fails is retried on a new pair.
+ */
 export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
+  let last = ''
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const phone = await spawnBaresip(o)
+    const ready = await phone
+      .waitFor(/baresip is ready\./, 5000)
+      .then(() => true)
+      .catch(() => false)
+    if (ready && !/address already in use|could not|failed/i.test(phone.log())) return phone
+    last = phone.log()
+    await phone.stop()
+  }
+  throw new Error(`baresip did not start:\n${last}`)
+}
+
+async function spawnBaresip(o: BaresipOptions): Promise<Baresip> {
   const home = await mkdtemp(join(tmpdir(), 'kd-baresip-'))
   const port = await freePair()
   await writeFile(

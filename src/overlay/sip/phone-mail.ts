@@ -108,7 +108,9 @@ export class PhoneMail {
         owedTo,
       })
     }
-    for (const b of phones) this.offer(b)
+    // The phones registered now, not at the start: one that registered while
+    // the entries were being written may have looked before they were there.
+    for (const b of this.phones()) this.offer(b)
   }
 
   /** Resolves when no offer is running and every update is on disk (tests, shutdown). */

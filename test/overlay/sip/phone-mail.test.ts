@@ -144,6 +144,18 @@ describe('PhoneMail', () => {
     expect(a.got).toHaveLength(2)
   })
 
+  it('offers mail to a phone that registered while the mail was being written', async () => {
+    const a = new FakePhone()
+    const put = mailStore.put.bind(mailStore)
+    mailStore.put = async (m) => {
+      await put(m)
+      if (reg.active().length === 0) await registerPhone(PHONE_A, a) // finds nothing yet
+    }
+    await mail.add([item('m1'), item('m2')])
+    await mail.idle()
+    expect(a.texts()).toEqual(['text m1', 'text m2'])
+  })
+
   it('keeps what a phone refused (or left unanswered) for its next registration', async () => {
     const a = new FakePhone()
     await registerPhone(PHONE_A, a)
