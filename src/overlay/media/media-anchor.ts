@@ -76,6 +76,8 @@ export class MediaAnchor implements GatewayMedia {
   /** Calls being set up (socket opening): counted against maxCalls. */
   private readonly opening = new Map<string, Promise<AnchoredCall>>()
   private readonly passthrough = new Set<string>()
+  /** Calls ended while their socket was still opening. */
+  private readonly cancelled = new Set<string>()
   private readonly sweep: ReturnType<typeof setInterval>
   private closed = false
   private readonly maxCalls: number
@@ -97,7 +99,8 @@ export class MediaAnchor implements GatewayMedia {
     if (this.closed) throw new MediaNegotiationError('the media anchor is closed')
     const { callId, kind, direction, sdp } = crossing
     if (this.passthrough.has(callId)) return sdp
-    const existing = this.calls.get(callId) ?? (await this.opening.get(callId))
+    const existing =
+      this.calls.get(callId) ?? (await this.opening.get(callId)?.catch(() => undefined))
     if (
       existing == null &&
       kind === 'offer' &&
@@ -131,6 +134,7 @@ export class MediaAnchor implements GatewayMedia {
 
   end(callId: string): void {
     this.passthrough.delete(callId)
+    if (this.opening.has(callId)) this.cancelled.add(callId)
     const call = this.calls.get(callId)
     if (call == null) return
     this.calls.delete(callId)
@@ -164,7 +168,7 @@ export class MediaAnchor implements GatewayMedia {
     if (this.calls.size + this.opening.size >= this.maxCalls)
       throw new MediaAnchorFullError(this.maxCalls)
     const opening = (async () => {
-      const servers = toLibdatachannel((await this.options.iceServers?.()) ?? [])
+      const servers = toLibdatachannel(await this.iceServers())
       return AnchoredCall.open({
         callId,
         webrtc: {
@@ -181,14 +185,27 @@ export class MediaAnchor implements GatewayMedia {
     this.opening.set(callId, opening)
     try {
       const call = await opening
-      if (this.closed) {
+      if (this.closed || this.cancelled.has(callId)) {
         call.close()
-        throw new MediaNegotiationError('the media anchor is closed')
+        throw new MediaNegotiationError(
+          this.closed ? 'the media anchor is closed' : 'the call has ended',
+        )
       }
       this.calls.set(callId, call)
       return call
     } finally {
       this.opening.delete(callId)
+      this.cancelled.delete(callId)
+    }
+  }
+
+  /** The configured ICE servers; without them the call still gets host candidates. */
+  private async iceServers(): Promise<readonly IceServerInit[]> {
+    try {
+      return (await this.options.iceServers?.()) ?? []
+    } catch (err) {
+      this.options.log?.warn(`media anchor: no ICE servers (${String(err)}), host candidates only`)
+      return []
     }
   }
 

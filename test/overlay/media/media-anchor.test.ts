@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { MediaNegotiationError } from '../../../src/overlay/sip/gateway/gateway-media.js'
 import { MediaAnchor, MediaAnchorFullError } from '../../../src/overlay/media/media-anchor.js'
 import type { MediaAnchorOptions } from '../../../src/overlay/media/media-anchor.js'
+import { issueTurnCredentials } from '../../../src/overlay/turn/turn-credentials.js'
+import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
 import { RtpPhone, waitFor } from './rtp-phone.js'
 
 const anchors: MediaAnchor[] = []
@@ -230,4 +232,66 @@ describe('MediaAnchor', () => {
       expect(a.size).toBe(0)
     },
   )
+
+  it(
+    'gathers a TURN relay candidate from the ICE servers it is given (REST credentials)',
+    { timeout: 20_000 },
+    async () => {
+      const server = new TurnServer({
+        secret: 'anchor-secret',
+        host: '127.0.0.1',
+        allowLoopback: true,
+      })
+      const { port } = await server.listen()
+      try {
+        const creds = issueTurnCredentials('anchor-secret', 'media-anchor', 600)
+        const a = anchor({
+          iceServers: async () => [
+            { urls: [`stun:127.0.0.1:${port}`] },
+            {
+              urls: [`turn:127.0.0.1:${port}?transport=udp`],
+              username: creds.username,
+              credential: creds.password,
+            },
+          ],
+        })
+        const p = await phone()
+        const offer = await a.cross({
+          callId: 't',
+          kind: 'offer',
+          direction: 'phone-to-overlay',
+          sdp: p.sdp({ formats: '0' }),
+        })
+        expect(offer).toMatch(/^a=candidate:.* typ relay/m)
+        expect(offer).toMatch(/^a=candidate:.* typ host/m)
+      } finally {
+        await server.close()
+      }
+    },
+  )
+
+  it('falls back to host candidates without ICE servers, and honours end() during setup', async () => {
+    const a = anchor({
+      iceServers: () =>
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no supernode')), 100)),
+    })
+    const p = await phone()
+    const first = a.cross({
+      callId: 'e',
+      kind: 'offer',
+      direction: 'phone-to-overlay',
+      sdp: p.sdp({ formats: '0' }),
+    })
+    await new Promise((r) => setTimeout(r, 30))
+    a.end('e')
+    await expect(first).rejects.toThrow('the call has ended')
+    expect(a.size).toBe(0)
+    const second = await a.cross({
+      callId: 'f',
+      kind: 'offer',
+      direction: 'phone-to-overlay',
+      sdp: p.sdp({ formats: '0' }),
+    })
+    expect(second).toMatch(/^a=candidate:.* 127\.0\.0\.1 \d+ typ host/m)
+  })
 })
