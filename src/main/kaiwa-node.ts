@@ -102,6 +102,8 @@ async function openBase(data: DataDir, log: Logger) {
     settings,
     saved: await settings.get(),
     mailboxStore: new MailboxStore(data.datastore, { log: log.child('mailbox') }),
+    // One book for the SIP service (sender checks) and the API (the UI's edits).
+    contacts: new ContactBook(data.datastore, undefined, { log: storeLog }),
     startedAt: Date.now(),
     storeLog,
   }
@@ -177,6 +179,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     directory,
     datastore: data.datastore,
     mailboxStore: base.mailboxStore,
+    contacts: base.contacts,
     get accountKey() {
       return account.accountKey
     },
@@ -341,7 +344,7 @@ function assemble(
     startedAt: base.startedAt,
     supernodeLocked: opts.supernodeLocked === true,
     ui: {
-      contacts: new ContactBook(data.datastore, undefined, { log: base.storeLog }),
+      contacts: base.contacts,
       calls: new CallLog(data.datastore, undefined, { log: base.storeLog }),
       readMarks: new ReadMarks(data.datastore, { log: base.storeLog }),
       logText: ring.text,

@@ -85,7 +85,10 @@ export class SipService {
     const log = init.log
     const contacts = init.contacts ?? new ContactBook(init.datastore)
     this.identity = new SenderIdentity({
-      accountKey: init.accountKey,
+      // A getter: restoring a backup replaces the account key at runtime.
+      get accountKey() {
+        return init.accountKey
+      },
       ownName: init.ownName,
       lookup: (name, fresh) =>
         init.directory.lookup(name, { timeoutMs: 8000, ...(fresh === true ? { fresh } : {}) }),

@@ -14,30 +14,74 @@ import type { StoredContact } from './migrations/contacts.js'
 export const PinnedContactSchema = StoredContactSchema
 export type PinnedContact = StoredContact
 
+/** Names remembered as "not a contact" before that memory is dropped. */
+const MAX_REMEMBERED_MISSES = 10_000
+
+/**
+ * The composition root makes one book per node and hands it to everyone who
+ * reads or writes contacts, so its memory of what is stored stays true: every
+ * incoming request's sender is compared with the book (RFC 8224 §6.2 happens
+ * per request), and a disk read per request was the largest per-message cost
+ * bench:sip found on the receiving node.
+ */
 export class ContactBook {
   private readonly entries: JsonCollection<typeof StoredContactSchema>
+  /** What the store holds for a name: the contact, or null for none. */
+  private readonly known = new Map<string, PinnedContact | null>()
+  private misses = 0
+  /** Bumped by every write, so a read that raced one is not remembered. */
+  private writes = 0
 
   constructor(datastore: Datastore, onDamaged?: (key: string) => void, options: StoreOptions = {}) {
     this.entries = new JsonCollection(datastore, contactsCollection, { ...options, onDamaged })
   }
 
-  list(): Promise<PinnedContact[]> {
-    return this.entries.list()
+  /** Every contact, read from the store; the memory takes what it says. */
+  async list(): Promise<PinnedContact[]> {
+    const writes = this.writes
+    const all = await this.entries.list()
+    if (writes === this.writes) {
+      for (const [name, v] of this.known) if (v !== null) this.known.delete(name)
+      for (const c of all) this.known.set(c.name, c)
+    }
+    return all
   }
 
-  get(name: string): Promise<PinnedContact | undefined> {
-    return this.entries.get(name)
+  async get(name: string): Promise<PinnedContact | undefined> {
+    const hit = this.known.get(name)
+    if (hit !== undefined) return hit ?? undefined
+    const writes = this.writes
+    const stored = await this.entries.get(name)
+    if (writes === this.writes) this.remember(name, stored ?? null)
+    return stored
   }
 
   /** Pin `fingerprint` for `name` (adding or re-trusting). */
   async pin(name: string, fingerprint: string, now = Date.now()): Promise<PinnedContact> {
     const existing = await this.entries.get(name)
     const entry = { name, fingerprint, addedAt: existing?.addedAt ?? new Date(now).toISOString() }
+    this.writes++
+    this.known.delete(name)
     await this.entries.put(name, entry)
+    this.remember(name, entry)
     return entry
   }
 
-  remove(name: string): Promise<void> {
-    return this.entries.delete(name)
+  async remove(name: string): Promise<void> {
+    this.writes++
+    this.known.delete(name)
+    await this.entries.delete(name)
+    this.remember(name, null)
+  }
+
+  private remember(name: string, value: PinnedContact | null): void {
+    if (value === null) {
+      // Anyone can send from any name: bound the memory of names that are not contacts.
+      if (++this.misses > MAX_REMEMBERED_MISSES) {
+        for (const [k, v] of this.known) if (v === null) this.known.delete(k)
+        this.misses = 1
+      }
+    }
+    this.known.set(name, value)
   }
 }
