@@ -79,7 +79,12 @@ export class BaresipPhone implements StockPhone {
     proc.start(BARESIP, ['-f', proc.dir, '-s'])
     await proc.waitFor(/baresip is ready/, 10_000, 0, 'baresip to start')
     await this.connectCtrl(p + 2)
-    await proc.waitFor(/registered successfully|^EVENT REGISTER_OK/, 10_000, 0, `${this.aor} to register`)
+    await proc.waitFor(
+      /registered successfully|^EVENT REGISTER_OK/,
+      10_000,
+      0,
+      `${this.aor} to register`,
+    )
   }
 
   async dial(uri: string): Promise<void> {
@@ -180,6 +185,9 @@ function pattern(e: PhoneEvent): RegExp {
       return /^EVENT CALL_ESTABLISHED/
     case 'closed':
       return /^EVENT CALL_CLOSED/
+    case 'held':
+      // The SIP trace shows the far end's answer to our a=sendonly offer.
+      return /^a=recvonly/
     case 'remote-hold':
       return /^a=(sendonly|inactive)/
     case 'remote-resume':

@@ -5,7 +5,7 @@
  * gateway, as Linphone's "SIP server address" and "Outbound proxy" fields
  * write them; without the route linphonec looks the domain up in DNS for an
  * INVITE), one auth_info, fixed SIP and RTP ports, no TCP/TLS listener, and
- * `ipv6 disable` (linphonec 5.1 otherwise listens on [::] only and finds no
+ * `use_ipv6=0` (linphonec 5.1 otherwise listens on [::] only and finds no
  * listening point for 127.0.0.1). Audio is
  * in file mode (`soundcard use files`): the phone plays a WAV tone and records
  * what it hears into the rc's directory.
@@ -14,7 +14,8 @@
  * `chat <uri> <text>`, and a single DTMF digit on its own line sends it as an
  * RFC 4733 telephone-event), observed through what it prints with `-S`
  * (general state messages): "Receiving new incoming call", "Call N with X
- * connected.", "... ended", "has been paused by", "Receiving tone D from",
+ * connected.", "... ended", "is now paused", "has been paused by", "Media streams
+ * established" (again, on the far end's resume), "Receiving tone D from",
  * "Message received from X: text".
  */
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -53,6 +54,10 @@ export class LinphonecPhone implements StockPhone {
         'sip_tls_port=0',
         'default_proxy=0',
         'register_only_when_network_is_up=0',
+        // 5.1 listens on [::] only with IPv6 on, and then finds no listening
+        // point for 127.0.0.1; its one-time migration would turn IPv6 back on.
+        'use_ipv6=0',
+        'ipv6_migration_done=1',
         '[rtp]',
         `audio_rtp_port=${p + 4}`,
         `video_rtp_port=${p + 6}`,
@@ -80,12 +85,9 @@ export class LinphonecPhone implements StockPhone {
     const tone = join(proc.dir, 'tone.wav')
     await writeToneWav(tone, toneHz, 30)
     // KAIWA_PHONE_TRACE=1: liblinphone's full log (every SIP message) in the dir.
-    const trace = process.env.KAIWA_PHONE_TRACE === '1' ? ['-d', '6', '-l', join(proc.dir, 'sip.log')] : []
+    const trace =
+      process.env.KAIWA_PHONE_TRACE === '1' ? ['-d', '6', '-l', join(proc.dir, 'sip.log')] : []
     proc.start(LINPHONEC, ['-c', rc, '-S', ...trace])
-    await proc.waitFor(/linphonec>/, 10_000, 0, 'linphonec to start').catch(() => undefined)
-    // linphonec 5.1 listens on [::] only, and then finds no listening point
-    // for 127.0.0.1: with IPv6 off it listens on the rc's sip_port over IPv4.
-    proc.write('ipv6 disable')
     proc.write('soundcard use files')
     proc.write(`play ${tone}`)
     proc.write(`record ${join(proc.dir, 'heard.wav')}`)
@@ -171,10 +173,13 @@ function pattern(e: PhoneEvent): RegExp {
       return /Call \d+ with .* connected\./
     case 'closed':
       return /Call \d+ with .* ended/
+    case 'held':
+      return /Call \d+ with .* is now paused\./
     case 'remote-hold':
       return /has been paused by/
     case 'remote-resume':
-      return /resumed|Call \d+ with .* connected\./
+      // Printed again when the far end's re-INVITE brings the streams back.
+      return /Media streams established with/
     case 'dtmf':
       return new RegExp(`Receiving tone ${e.digit.replace(/[*#]/, '\\$&')} from`)
     case 'message':

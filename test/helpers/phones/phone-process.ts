@@ -116,7 +116,8 @@ export class PhoneProcess {
         await gone
       }
     }
-    if (keepDir) await writeFile(join(this.dir, 'phone.log'), this.lines.map((l) => l.text).join('\n'))
+    if (keepDir)
+      await writeFile(join(this.dir, 'phone.log'), this.lines.map((l) => l.text).join('\n'))
     else await rm(this.dir, { recursive: true, force: true })
   }
 

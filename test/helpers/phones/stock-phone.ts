@@ -54,6 +54,8 @@ export type PhoneEvent =
   | { kind: 'incoming' }
   | { kind: 'established' }
   | { kind: 'closed' }
+  /** This phone's own hold (re-INVITE) was accepted. */
+  | { kind: 'held' }
   /** The far end put this phone on hold (a=sendonly/inactive re-INVITE), or took it off. */
   | { kind: 'remote-hold' }
   | { kind: 'remote-resume' }

@@ -138,8 +138,10 @@ describe.runIf(havePhones)('stock SIP phones through the gateway and the overlay
         await alice.waitFor({ kind: 'dtmf', digit: '7' }, 5000, m)
 
         m = bob.mark()
+        const ma = alice.mark()
         await alice.hold()
         await bob.waitFor({ kind: 'remote-hold' }, 5000, m)
+        await alice.waitFor({ kind: 'held' }, 5000, ma)
         m = bob.mark()
         await alice.resume()
         await bob.waitFor({ kind: 'remote-resume' }, 5000, m)
