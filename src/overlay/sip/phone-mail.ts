@@ -39,13 +39,13 @@ export interface PhoneMailItem {
   identity: string
 }
 
+const VIA_HOST = 'phone-mail.invalid'
+
 export interface PhoneMailInit {
   registrar: LocalRegistrar
   store: PhoneMailStore
   ownName: () => Promise<string | null>
   domain: string
-  /** Via sent-by host of the MESSAGE (the gateway pushes its own Via above it). */
-  viaHost: () => string
   /** Whether a bound contact is a phone on the gateway (the UI reads the inbox instead). */
   isPhone: (contact: string) => boolean
   log: Logger
@@ -165,7 +165,10 @@ export class PhoneMail {
       method: 'MESSAGE',
       uri: `sip:${name}@${this.init.domain}`,
       from: m.fromUri,
-      viaHost: this.init.viaHost(),
+      // Never dialled back: the gateway pushes its own Via above this one, and
+      // a fixed host needs no libp2p instance (restored phones are offered
+      // mail before libp2p starts).
+      viaHost: VIA_HOST,
       headers: [
         ['Call-ID', `${m.id}@${this.init.domain}`],
         ['Date', m.date],

@@ -39,8 +39,6 @@ export interface PhonesInit {
   datastore: Datastore
   ownName: () => Promise<string | null>
   domain: string
-  /** Via sent-by host for requests the node itself sends (`<peer id>.invalid`). */
-  viaHost: () => string
   log: Logger
 }
 
@@ -67,7 +65,6 @@ export class Phones {
       store: new PhoneMailStore(init.datastore, { log: init.log }),
       ownName: init.ownName,
       domain: init.domain,
-      viaHost: init.viaHost,
       isPhone: (contact) => this.contacts.has(bindingKey(contact)),
       log: init.log.child('phone-mail'),
     })

@@ -128,7 +128,6 @@ export class SipService {
       datastore: init.datastore,
       ownName: init.ownName,
       domain: init.domain,
-      viaHost: () => `${init.node().peerId.toString()}.invalid`,
       log,
     })
   }

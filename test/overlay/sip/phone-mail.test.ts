@@ -84,7 +84,6 @@ function start(ds = store.ds): void {
     store: mailStore,
     ownName: async () => 'alice',
     domain: 'kaiwa',
-    viaHost: () => 'peer.invalid',
     isPhone: (c) => !c.endsWith('.invalid;transport=tcp'),
     log: silent,
     now: () => clock.t,
@@ -246,7 +245,6 @@ describe('offline mail to a real baresip through the gateway', () => {
         datastore: store.ds,
         ownName: async () => 'alice',
         domain: 'kaiwa',
-        viaHost: () => 'peer.invalid',
         log: silent,
       })
       const gw = await phones.startGateway({ port: 0, password: 'phone-pw' })
