@@ -266,6 +266,39 @@ describe('the gateway between a phone and the overlay: dialog routes and SDP cro
     expect(body(ack)).toBe(`${ANSWER}a=x-crossed:answer phone-to-overlay\r\n`)
   })
 
+  it('pops our Route from the phone’s in-dialog UPDATE, INFO and REFER; an UPDATE’s offer and answer cross', async () => {
+    router.handler = (m, flow) => {
+      if (m.kind !== 'request') return
+      const res = respond(m, 200, 'OK')
+      flow.send(m.method === 'UPDATE' ? withSdp(res, ANSWER) : res)
+    }
+    const route = `<sip:127.0.0.1:${gw.port};transport=udp;lr>`
+    for (const method of ['UPDATE', 'INFO', 'REFER']) {
+      const req = buildRequest({
+        method,
+        uri: GRUU,
+        from: 'sip:alice@kaiwa',
+        extra: [
+          ['Route', route],
+          ['Contact', `<sip:alice@127.0.0.1:${phone.port}>`],
+        ],
+      })
+      req.headers.set('To', '<sip:bob@kaiwa>;tag=far')
+      req.headers.set('Call-ID', `indialog-${method}-${++n}`)
+      const sent = await signed(method === 'UPDATE' ? withSdp(req, OFFER) : req)
+      const id = callIdOf(sent)
+      const routed = await until(() => routedReq(method, id), `the ${method} at the router`)
+      expect(routed.uri).toBe(GRUU)
+      expect(routed.headers.has('route')).toBe(false)
+      const ok = (await phone.next((m) => isResponse(200)(m) && callIdOf(m) === id)) as SipResponse
+      expect(ok.headers.has('record-route')).toBe(false) // in-dialog: the route set is fixed (§12.2.1.2)
+      if (method === 'UPDATE') {
+        expect(body(routed)).toBe(`${OFFER}a=x-crossed:offer phone-to-overlay\r\n`)
+        expect(body(ok)).toBe(`${ANSWER}a=x-crossed:answer overlay-to-phone\r\n`)
+      }
+    }
+  })
+
   it('answers 488 with an RFC 3326 Reason when the phone’s offer is refused; the overlay sees nothing', async () => {
     media.refuse = () => true
     const inv = await signed(invite(OFFER))
