@@ -4,7 +4,7 @@
  * Stock configuration: one proxy config (`reg_proxy` and `reg_route`: the
  * gateway, as Linphone's "SIP server address" and "Outbound proxy" fields
  * write them; without the route linphonec looks the domain up in DNS for an
- * INVITE), one auth_info, fixed SIP and RTP ports, no TCP/TLS listener, and
+ * INVITE), one auth_info, fixed SIP and RTP ports, one SIP listener (UDP or TCP, as the account's transport), and
  * `use_ipv6=0` (linphonec 5.1 otherwise listens on [::] only and finds no
  * listening point for 127.0.0.1). Audio is
  * in file mode (`soundcard use files`): the phone plays a WAV tone and records
@@ -49,8 +49,9 @@ export class LinphonecPhone implements StockPhone {
       rc,
       [
         '[sip]',
-        `sip_port=${p}`,
-        'sip_tcp_port=0',
+        // One listener, on the account's transport.
+        `sip_port=${t === 'udp' ? p : 0}`,
+        `sip_tcp_port=${t === 'tcp' ? p : 0}`,
         'sip_tls_port=0',
         'default_proxy=0',
         'register_only_when_network_is_up=0',

@@ -5,8 +5,10 @@
  * dialog rules on their own: the ACK, BYE and re-INVITEs go where the
  * gateway's Record-Route tells them, never to `kaiwa` in DNS.
  *
- * Both pairings run: linphonec at A with baresip at B, then baresip at A with
- * linphonec at B. Each registers; calls both ways, hung up from either side
+ * Both pairings run over UDP (linphonec at A with baresip at B, then baresip
+ * at A with linphonec at B), and the second once more over TCP (in-dialog
+ * requests then come back on the phone's connection: our Record-Route says
+ * transport=tcp). Each registers; calls both ways, hung up from either side
  * (the BYE reaches the other phone within 1 s); holds and resumes by
  * re-INVITE; sends DTMF both ways (RFC 4733 telephone-event, as the other
  * phone reports it); and MESSAGEs both ways.
@@ -41,7 +43,12 @@ let b: KaiwaNode
 let PA: number
 let PB: number
 
-async function phone(kind: Kind, user: 'alice' | 'bob', toneHz: number): Promise<StockPhone> {
+async function phone(
+  kind: Kind,
+  user: 'alice' | 'bob',
+  toneHz: number,
+  transport: 'udp' | 'tcp',
+): Promise<StockPhone> {
   const peer = user === 'alice' ? 'bob' : 'alice'
   const opts: PhoneOptions = {
     account: {
@@ -49,6 +56,7 @@ async function phone(kind: Kind, user: 'alice' | 'bob', toneHz: number): Promise
       domain: DOMAIN,
       password: PW[user],
       gatewayPort: user === 'alice' ? PA : PB,
+      transport,
     },
     basePort: await freePortBlock(),
     toneHz,
@@ -98,17 +106,18 @@ describe.runIf(havePhones)('stock SIP phones through the gateway and the overlay
     await sn?.stop()
   })
 
-  for (const [kindA, kindB] of [
-    ['linphonec', 'baresip'],
-    ['baresip', 'linphonec'],
-  ] as Array<[Kind, Kind]>) {
-    describe(`${kindA} as alice at A, ${kindB} as bob at B`, () => {
+  for (const [kindA, kindB, transport] of [
+    ['linphonec', 'baresip', 'udp'],
+    ['baresip', 'linphonec', 'udp'],
+    ['baresip', 'linphonec', 'tcp'],
+  ] as Array<[Kind, Kind, 'udp' | 'tcp']>) {
+    describe(`${kindA} as alice at A, ${kindB} as bob at B, over ${transport.toUpperCase()}`, () => {
       let alice: StockPhone
       let bob: StockPhone
 
       beforeAll(async () => {
-        alice = await phone(kindA, 'alice', 440)
-        bob = await phone(kindB, 'bob', 1000)
+        alice = await phone(kindA, 'alice', 440, transport)
+        bob = await phone(kindB, 'bob', 1000, transport)
       })
       afterAll(async () => {
         await Promise.allSettled([alice?.stop(), bob?.stop()])
