@@ -12,6 +12,7 @@ import type { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
 import type { KaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
 import type { RoleController } from '../overlay/node/role-controller.js'
 import type { SettingsStore } from '../overlay/store/settings-store.js'
+import type { ContactBook } from '../overlay/store/contact-book.js'
 import type { SipGatewayTuning } from '../overlay/sip/gateway/sip-gateway.js'
 import type { SipService } from '../overlay/sip/sip-service.js'
 import type { TurnService } from '../overlay/turn/turn-service.js'
@@ -78,6 +79,8 @@ export interface KaiwaNode {
   readonly supernodes: ApiComponents['supernodes']
   readonly election: ElectionService
   readonly mailbox: MailboxStore
+  /** The address book the SIP service checks senders against and the API edits. */
+  readonly contacts: ContactBook
   role(): Role
   /** Claim a user ID for this account, publish this device under it, and keep it refreshed. */
   claim(name: string): Promise<PublishResult>

@@ -372,6 +372,7 @@ function assemble(
     supernodes: parts.supernodes,
     election: parts.election,
     mailbox: base.mailboxStore,
+    contacts: base.contacts,
     role: () => roles.role(),
     claim,
     libp2p: node,

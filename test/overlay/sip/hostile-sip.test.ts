@@ -25,7 +25,6 @@ import type { SipMessage, SipRequest, SipResponse } from '../../../src/shared/si
 import { SipStreamFramer } from '../../../src/shared/sip/stream-framer.js'
 import { sealMail } from '../../../src/shared/mail/sealed-mail.js'
 import { SIP_PROTOCOL } from '../../../src/overlay/sip/sip-links.js'
-import { ContactBook } from '../../../src/overlay/store/contact-book.js'
 import { freePort, startClient, startTestNode, tcpAddr, waitFor } from '../../helpers/nodes.js'
 import { UdpPeer, buildRequest as wireRequest, withCredentials } from '../../helpers/sip-wire.js'
 import { plainNode } from '../rpc/plain-libp2p.js'
@@ -138,7 +137,7 @@ describe('hostile SIP senders', () => {
       fingerprint: fpOf(alice),
     })
 
-    const book = new ContactBook(bob.datastore)
+    const book = bob.contacts
     await book.pin('alice', fpOf(alice))
     await alice.api.message({ to: 'bob', text: 'pinned now' })
     last = (await bob.sip.history.list({ direction: 'in' })).at(-1)
