@@ -22,6 +22,7 @@ import type { Exchange } from '../../../helpers/sip-wire.js'
 import type { KaiwaNode } from '../../../../src/main/kaiwa-node.js'
 import type { SipMessage } from '../../../../src/shared/sip/sip-message.js'
 import { parseSipMessage } from '../../../../src/shared/sip/sip-parser.js'
+import { parseDigestOption } from '../../../../src/overlay/sip/gateway/digest-auth.js'
 
 const DIR = new URL('../../../../../shared/testdata/rfc4475/', import.meta.url)
 const PASSWORD = 'torture-test-password'
@@ -94,7 +95,11 @@ describe('the SIP gateway under RFC 4475 torture and abuse', () => {
       name: 'alice',
       sipPort: port,
       sipPassword: PASSWORD,
-      sipTuning: { slowSenderMs: 300, rateLimit: { perSecond: 100, burst: 200 } },
+      sipTuning: {
+        slowSenderMs: 300,
+        rateLimit: { perSecond: 100, burst: 200 },
+        algorithms: parseDigestOption('both'), // both are offered and accepted below
+      },
     })
     const router = node.sip.router
     const original = router.fromLocal.bind(router)
