@@ -16,7 +16,7 @@
  * Ports: SIP on `basePort` (UDP+TCP); baresip also opens SIP-TLS on
  * basePort + 1, so ctrl_tcp is on basePort + 2 and RTP from basePort + 4.
  */
-import { writeFile } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
@@ -126,6 +126,12 @@ export class BaresipPhone implements StockPhone {
   async waitFor(event: PhoneEvent, timeoutMs: number, from = 0): Promise<number> {
     const line = await this.need().waitFor(pattern(event), timeoutMs, from, describe(event))
     return line.at
+  }
+
+  /** sndfile writes `dump-<time>-dec.wav` per call: what the phone decoded. */
+  async recordings(): Promise<string[]> {
+    const dir = this.need().dir
+    return (await readdir(dir)).filter((f) => /^dump-.*-dec\.wav$/.test(f)).map((f) => join(dir, f))
   }
 
   tail(): string {

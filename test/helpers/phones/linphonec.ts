@@ -19,6 +19,7 @@
  * "Message received from X: text".
  */
 import { mkdir, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PhoneProcess, installed } from './phone-process.js'
 import { writeToneWav } from './stock-phone.js'
@@ -131,6 +132,12 @@ export class LinphonecPhone implements StockPhone {
   async waitFor(event: PhoneEvent, timeoutMs: number, from = 0): Promise<number> {
     const line = await this.need().waitFor(pattern(event), timeoutMs, from, describe(event))
     return line.at
+  }
+
+  /** File mode records every call into the one `record` file. */
+  async recordings(): Promise<string[]> {
+    const heard = join(this.need().dir, 'heard.wav')
+    return existsSync(heard) ? [heard] : []
   }
 
   tail(): string {

@@ -45,6 +45,11 @@ export interface StockPhone {
   mark(): number
   /** Resolves with the time (ms) the event was observed. */
   waitFor(event: PhoneEvent, timeoutMs: number, from?: number): Promise<number>
+  /**
+   * WAV files of what the phone heard so far (for checking the far side's
+   * tone by frequency); read them before stop(), which removes the directory.
+   */
+  recordings(): Promise<string[]>
   /** Everything the phone printed lately (for failure messages). */
   tail(): string
   stop(): Promise<void>

@@ -155,6 +155,9 @@ describe.runIf(havePhones)('stock SIP phones through the gateway and the overlay
         await alice.resume()
         await bob.waitFor({ kind: 'remote-resume' }, 5000, m)
         await hangUp(alice, bob)
+        // What each phone heard is on disk for the frequency checks of §3.
+        expect((await alice.recordings()).length).toBeGreaterThan(0)
+        expect((await bob.recordings()).length).toBeGreaterThan(0)
       }, 60_000)
 
       it('delivers a MESSAGE each way', async () => {
