@@ -222,6 +222,7 @@ describe('usage errors', () => {
     [['turn-credentials', 'extra'], 'takes no arguments'],
     [['node', '--sip-password', ''], '--sip-password must be non-empty'],
     [['node', '--sip-rate', '0'], '--sip-rate must be a positive'],
+    [['node', '--sip-digest', 'sha1'], '--sip-digest must be one of md5, sha256, both'],
     [['node', '--overlay', 'not a domain'], '--overlay must be a domain name'],
   ])('kaiwa %j exits 2 with the usage', async (args, why) => {
     const dir = join(home, 'usage')
@@ -277,7 +278,7 @@ describe('the local SIP gateway', () => {
     // LOOPBACK turns the gateway off (--sip-port 0); the later flag wins.
     const args = ['--data', d3, '--supernode', 'on', '--name', 'carol', ...LOOPBACK]
     const n3 = await spawnNode(
-      [...args, '--sip-port', String(port), '--overlay', 'Example.Test'],
+      [...args, '--sip-port', String(port), '--overlay', 'Example.Test', '--sip-digest', 'sha256'],
       home,
     )
     try {
@@ -300,6 +301,7 @@ describe('the local SIP gateway', () => {
       const ex = await udpExchange(port, wire(options), 2000)
       expect(ex.responses.map((r) => r.status)).toEqual([407])
       expect(ex.responses[0]!.headers.get('proxy-authenticate')).toContain('realm="example.test"')
+      expect(ex.responses[0]!.headers.get('proxy-authenticate')).toContain('algorithm=SHA-256')
       // The same port again, given explicitly: a clear error, nothing left running.
       const busy = await kaiwa(
         'node',

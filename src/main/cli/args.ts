@@ -2,6 +2,8 @@
  * Command-line parsing for `kaiwa`. Strict: an unknown flag or a bad value is a
  * usage error (exit 2), never silently ignored.
  */
+import { DIGEST_OPTIONS } from '../../overlay/sip/gateway/digest-auth.js'
+import type { DigestOption } from '../../overlay/sip/gateway/digest-auth.js'
 import { parseAllowPeers } from '../../overlay/turn/turn-options.js'
 import { parseArgs } from 'node:util'
 import { homedir } from 'node:os'
@@ -22,7 +24,8 @@ export class UsageError extends KaiwaError {
 export const USAGE = `Usage:
   kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                [--supernode off|auto|on] [--api-port N] [--name NAME]
-               [--sip-port N] [--sip-password P] [--sip-rate N] [--overlay NAME]
+               [--sip-port N] [--sip-password P] [--sip-rate N] [--sip-digest md5|sha256|both]
+               [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
                [--turn-allow-peers CIDR,...]
                [--ui] [--metrics-port N] [--join LINK]
@@ -58,6 +61,9 @@ export const USAGE = `Usage:
   --sip-password P  the phone's digest password (username = the user ID, realm = the
                     domain); default: generated once and kept in DIR/sip-password.
                     \`kaiwa status\` shows the address, username and password
+  --sip-digest A    the digest challenges phones get: md5 (default: one MD5
+                    challenge, qop=auth; baresip 1.0 registers only with this),
+                    sha256, or both (MD5 first)
   --sip-rate N      gateway rate limit per source (UDP ip:port, TCP connection) in
                     messages per second, bursts up to 2N (default 5000); past it 503
   --overlay NAME    the overlay's SIP domain: sip:user@NAME is routed by the DHT
@@ -93,6 +99,7 @@ export interface NodeCommand {
   sipPort?: number
   sipPassword?: string
   sipRate?: number
+  sipDigest?: DigestOption
   /** Undefined: the default (3478 on supernodes, optional); 0: no TURN. */
   turnPort?: number
   overlay?: string
@@ -175,6 +182,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       'turn-port': { type: 'string' },
       'sip-password': { type: 'string' },
       'sip-rate': { type: 'string' },
+      'sip-digest': { type: 'string' },
       overlay: { type: 'string' },
       config: { type: 'string' },
       'no-mdns': { type: 'boolean' },
@@ -215,6 +223,11 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
   if (sipRateRaw != null && (!/^\d+$/.test(sipRateRaw) || Number(sipRateRaw) < 1)) {
     throw new UsageError(`--sip-rate must be a positive whole number (got "${sipRateRaw}")`)
   }
+  const sipDigest = values['sip-digest'] as string | undefined
+  if (sipDigest != null && !(DIGEST_OPTIONS as readonly string[]).includes(sipDigest))
+    throw new UsageError(
+      `--sip-digest must be one of ${DIGEST_OPTIONS.join(', ')} (got "${sipDigest}")`,
+    )
   const overlay = (values.overlay as string | undefined)?.toLowerCase()
   if (overlay != null && !isDomainName(overlay)) {
     throw new UsageError(
@@ -262,6 +275,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     ...(turnPortRaw != null ? { turnPort: Number(turnPortRaw) } : {}),
     ...(sipPassword != null ? { sipPassword } : {}),
     ...(sipRateRaw != null ? { sipRate: Number(sipRateRaw) } : {}),
+    ...(sipDigest != null ? { sipDigest: sipDigest as DigestOption } : {}),
     ...(overlay != null ? { overlay } : {}),
     config: values.config as string | undefined,
     mdns: values['no-mdns'] === true ? false : undefined,

@@ -5,6 +5,7 @@
  * The config file may also set `sipPort`, `sipRate` and `overlay`; the SIP
  * password is only a flag or the generated DIR/sip-password file.
  */
+import { parseDigestOption } from '../../overlay/sip/gateway/digest-auth.js'
 import { networkInterfaces } from 'node:os'
 import { defaultListenAddrs } from '../../overlay/node/listen-addrs.js'
 import { readFile } from 'node:fs/promises'
@@ -103,8 +104,13 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
-    ...(sipRate != null
-      ? { sipTuning: { rateLimit: { perSecond: sipRate, burst: 2 * sipRate } } }
+    ...(sipRate != null || cmd.sipDigest != null
+      ? {
+          sipTuning: {
+            ...(sipRate != null ? { rateLimit: { perSecond: sipRate, burst: 2 * sipRate } } : {}),
+            ...(cmd.sipDigest != null ? { algorithms: parseDigestOption(cmd.sipDigest) } : {}),
+          },
+        }
       : {}),
   }
 }
