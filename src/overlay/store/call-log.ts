@@ -1,7 +1,7 @@
 /**
  * Call history. The node sees only signalling, so the UI reports each
- * finished call (who, direction, outcome, times, media path) and the node
- * keeps it; ids sort by start time so the newest are a tail of the scan.
+ * finished call (who, direction, outcome, times, media path and anchor) and
+ * the node keeps it; ids sort by start time so the newest are a tail of the scan.
  */
 import type { Datastore } from 'interface-datastore'
 import type { CallRecordJson } from '../../shared/api/contract.js'
@@ -15,14 +15,34 @@ export const CALL_LOG_MAX = 5000
 
 /** API → stored. Field by field, so a new API field is a compile error here, not a silent disk change. */
 function toStored(c: CallRecordJson): StoredCall {
-  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path } = c
-  return { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path }
+  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path, anchor } = c
+  return {
+    id,
+    peer,
+    direction,
+    outcome,
+    startedAt,
+    answeredAt,
+    endedAt,
+    path,
+    anchor: anchor ?? null,
+  }
 }
 
-/** Stored → API. */
+/** Stored → API. An end-to-end call (anchor null) has no `anchor` field, as the API states it. */
 function toApi(c: StoredCall): CallRecordJson {
-  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path } = c
-  return { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path }
+  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path, anchor } = c
+  const call: CallRecordJson = {
+    id,
+    peer,
+    direction,
+    outcome,
+    startedAt,
+    answeredAt,
+    endedAt,
+    path,
+  }
+  return anchor !== null ? { ...call, anchor } : call
 }
 
 export class CallLog {

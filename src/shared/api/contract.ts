@@ -102,6 +102,12 @@ export const CallRecordJsonSchema = z.object({
   answeredAt: z.string().nullable(),
   endedAt: z.string(),
   path: MediaPathSchema,
+  /**
+   * Where the far end's media was anchored (src/shared/sip/media-anchor.ts):
+   * `phone` is a plain SIP phone behind that user's node, so the call was
+   * encrypted only as far as that node. Absent for an end-to-end call.
+   */
+  anchor: z.enum(['phone']).optional(),
 })
 export type CallRecordJson = z.infer<typeof CallRecordJsonSchema>
 
