@@ -218,12 +218,13 @@ export function createCallController(deps: CallControllerDeps): CallController {
       path: mediaPath,
     })
     if (rec == null) return
-    // The node's call log has no field for the anchor (yet): this session remembers it.
+    // The node keeps the anchor with the call (calls v3), so the Calls tab shows
+    // it after a restart too; this session's copy covers a node it did not reach.
     const entry: CallHistoryEntry = c.anchor != null ? { ...rec, anchor: c.anchor } : rec
     localHistory = [entry, ...localHistory].slice(0, 200)
     store.patch({ history: mergeCallHistory(store.get().history, [entry]) })
     bridge
-      .call('callLog', rec)
+      .call('callLog', entry)
       .then(() => refreshHistory())
       .catch((err: unknown) => log(`callLog failed: ${String(err)}`))
   }

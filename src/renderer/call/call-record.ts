@@ -4,9 +4,10 @@ import type { MediaAnchorKind } from '../../shared/sip/media-anchor.js'
 import type { CallEnd } from '../sip/call-session.js'
 
 /**
- * A row of the call history: the node's record, plus where the far end's
- * media was anchored when this session saw the call (the node's call log
- * does not keep that field).
+ * A row of the call history: the node's record, which carries where the far
+ * end's media was anchored (`anchor`, kept by the node's call log since its
+ * stored v3). Calls the node did not log (it was unreachable) come from this
+ * session alone.
  */
 export type CallHistoryEntry = CallRecordJson & { anchor?: MediaAnchorKind }
 
@@ -38,7 +39,7 @@ export function callRecord(c: FinishedCall): CallRecordJson | undefined {
 
 /**
  * Newest first, one entry per id (the node's copy wins over the local one,
- * keeping the anchor only this session knows).
+ * keeping an anchor this session saw if the node's copy lacks it).
  */
 export function mergeCallHistory(
   fromNode: CallHistoryEntry[],

@@ -1,92 +1,13 @@
 /**
  * The call controller with the session faked: a call refused before it rang
  * (an offer this app cannot use) is told and logged, and the far end's media
- * anchor reaches the call view and the history.
+ * anchor reaches the call view, the node's call log and, from there, the
+ * history of a later session (calls-tab.test.tsx renders it).
  */
-import { describe, expect, it, vi } from 'vitest'
-import type { KaiwaBridge } from '../../../src/shared/api/bridge.js'
+import { describe, expect, it } from 'vitest'
 import type { CallRecordJson } from '../../../src/shared/api/contract.js'
-import type { MediaAnchorKind } from '../../../src/shared/sip/media-anchor.js'
-import type { Platform } from '../../../src/renderer/base/platform.js'
-import { createCallController } from '../../../src/renderer/call/call-controller.js'
-import type { CallEnd, CallPhase, KaiwaCall } from '../../../src/renderer/sip/call-session.js'
-import type { KaiwaUserAgent } from '../../../src/renderer/sip/kaiwa-ua.js'
-
-class FakeCall implements KaiwaCall {
-  readonly direction = 'in' as const
-  readonly displayName: string
-  muted = false
-  held = false
-  heldByRemote = false
-  private listeners = new Set<() => void>()
-  constructor(
-    readonly id: string,
-    readonly peer: string,
-    public phase: CallPhase,
-    public end: CallEnd | undefined,
-    public anchor: MediaAnchorKind | undefined,
-  ) {
-    this.displayName = peer
-  }
-  onChange(l: () => void) {
-    this.listeners.add(l)
-    return () => this.listeners.delete(l)
-  }
-  emit(phase: CallPhase, end?: CallEnd) {
-    this.phase = phase
-    if (end) this.end = end
-    for (const l of [...this.listeners]) l()
-  }
-  answer = () => Promise.resolve()
-  decline = () => Promise.resolve()
-  hangup = () => Promise.resolve()
-  setMuted() {}
-  setHeld = () => Promise.resolve()
-  sendDtmf = () => Promise.resolve('info' as const)
-  remoteStream = () => undefined
-  getStats = () => Promise.resolve(undefined)
-}
-
-function setup(foreground = false) {
-  const logged: CallRecordJson[] = []
-  const bridge = {
-    call: vi.fn((method: string, input: unknown) => {
-      if (method === 'callLog') logged.push(input as CallRecordJson)
-      return Promise.resolve(method === 'calls' ? { calls: [...logged] } : {})
-    }),
-  } as unknown as KaiwaBridge
-  const notify = vi.fn()
-  const platform = {
-    kind: 'web',
-    notify,
-    foreground: () => foreground,
-    notificationPermission: () => 'granted',
-    askNotifications: () => Promise.resolve('granted'),
-    callStarting: () => Promise.resolve(),
-    callEnded: () => {},
-    versions: {},
-  } as Platform
-  const silent = { ring() {}, ringback() {}, dtmf() {}, stop() {}, setSink() {} }
-  const audio = { attach() {}, detach() {}, setSink: () => Promise.resolve(), sinkSupported: false }
-  const calls = createCallController({
-    bridge,
-    platform,
-    tones: silent,
-    audio,
-    micId: () => undefined,
-  })
-  let deliver: (c: KaiwaCall) => void = () => {}
-  const ua = {
-    onIncomingCall(cb: (c: KaiwaCall) => void) {
-      deliver = cb
-      return () => {}
-    },
-  } as unknown as KaiwaUserAgent
-  calls.attach(ua)
-  return { calls, deliver: (c: KaiwaCall) => deliver(c), notify, logged }
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 0))
+import type { CallEnd } from '../../../src/renderer/sip/call-session.js'
+import { FakeCall, nodeCall, setupCalls as setup, tick } from './call-controller-fakes.js'
 
 describe('call controller: anchored and refused calls', () => {
   it('tells the user about a call refused before it rang, notifies, and logs it as failed', async () => {
@@ -110,7 +31,7 @@ describe('call controller: anchored and refused calls', () => {
     expect(logged.map((r) => [r.peer, r.direction, r.outcome])).toEqual([['alice', 'in', 'failed']])
   })
 
-  it('shows where encryption ends on an anchored call, and keeps it in this session’s history', async () => {
+  it('shows where encryption ends on an anchored call, and the node logs the anchor with it', async () => {
     const { calls, deliver, logged } = setup(true)
     const c = new FakeCall('c2', 'alice', 'incoming', undefined, 'phone')
     deliver(c)
@@ -118,17 +39,56 @@ describe('call controller: anchored and refused calls', () => {
     c.emit('active')
     c.emit('ended', { outcome: 'answered', by: 'remote', reason: 'Hung up' })
     await tick()
-    // The node's copy has no anchor field; the history row keeps this session's.
-    expect(logged[0]).not.toHaveProperty('anchor')
+    expect(logged.map((r) => [r.id, r.anchor])).toEqual([['c2', 'phone']])
     expect(calls.store.get().history.map((h) => [h.id, h.outcome, h.anchor])).toEqual([
       ['c2', 'answered', 'phone'],
     ])
     expect(calls.store.get().notice).toBeUndefined()
   })
 
+  it('logs an end-to-end call without an anchor field', async () => {
+    const { deliver, logged } = setup(true)
+    const c = new FakeCall('c4', 'bob', 'incoming', undefined, undefined)
+    deliver(c)
+    c.emit('ended', { outcome: 'missed', by: 'remote', reason: '' })
+    await tick()
+    expect(logged.map((r) => [r.id, r.outcome])).toEqual([['c4', 'missed']])
+    expect(logged[0]).not.toHaveProperty('anchor')
+  })
+
   it('leaves end-to-end calls without an anchor', () => {
     const { calls, deliver } = setup(true)
     deliver(new FakeCall('c3', 'bob', 'incoming', undefined, undefined))
     expect(calls.store.get().current).not.toHaveProperty('anchor')
+  })
+})
+
+describe('call history from the node', () => {
+  it('keeps the anchor of a call a previous session logged, and none for an end-to-end one', async () => {
+    // What the node lists after a restart: nothing of it is in this session's memory.
+    const nodeLog: CallRecordJson[] = [
+      { ...nodeCall('old-anchored', 'alice', '2025-01-02T10:00:00.000Z'), anchor: 'phone' },
+      nodeCall('old-e2e', 'bob', '2025-01-01T10:00:00.000Z'),
+    ]
+    const { calls } = setup(true, nodeLog)
+    await calls.refreshHistory()
+    expect(calls.store.get().history.map((h) => [h.id, h.anchor])).toEqual([
+      ['old-anchored', 'phone'],
+      ['old-e2e', undefined],
+    ])
+  })
+
+  it('lists the anchor after a restart for a call this app logged before it', async () => {
+    const nodeLog: CallRecordJson[] = []
+    const first = setup(true, nodeLog)
+    const c = new FakeCall('c5', 'alice', 'incoming', undefined, 'phone')
+    first.deliver(c)
+    c.emit('active')
+    c.emit('ended', { outcome: 'answered', by: 'remote', reason: 'Hung up' })
+    await tick()
+
+    const later = setup(true, nodeLog)
+    await later.calls.refreshHistory()
+    expect(later.calls.store.get().history.map((h) => [h.id, h.anchor])).toEqual([['c5', 'phone']])
   })
 })

@@ -76,7 +76,7 @@ describe('call record', () => {
     ])
   })
 
-  it('keeps the media anchor only this session knows when the node copy wins', () => {
+  it('keeps an anchor this session saw when the node copy lacks one', () => {
     const rec: CallRecordJson = {
       id: 'a',
       peer: 'bob',
