@@ -9,12 +9,13 @@
  *   INVITE: the 2xx's offer, then the ACK's answer); `end` on BYE;
  * - a refused offer is a 488 with an RFC 3326 Reason to the phone; a refused
  *   answer in the overlay's 2xx is a 488 to the phone, and the overlay's 2xx
- *   is ACKed and BYE'd.
+ *   is ACKed and BYE'd; a refused answer in the phone's ACK (offerless
+ *   INVITE) lets the ACK on without its body and BYEs both legs.
  */
 import { describe, expect, it } from 'vitest'
 import { respond } from '../../../../src/shared/sip/responses.js'
-import type { SipResponse } from '../../../../src/shared/sip/sip-message.js'
-import { buildRequest, isResponse, withCredentials } from '../../../helpers/sip-wire.js'
+import type { SipRequest, SipResponse } from '../../../../src/shared/sip/sip-message.js'
+import { buildRequest, isRequest, isResponse, withCredentials } from '../../../helpers/sip-wire.js'
 import {
   ANSWER,
   GRUU,
@@ -96,6 +97,29 @@ describe('the gateway between a phone and the overlay: requests from the phone',
     phone.send(gw.port, withSdp(inDialog('ACK', inv, ok, seq), ANSWER))
     const ack = await until(() => routedReq('ACK', id), 'the ACK at the router')
     expect(body(ack)).toBe(`${ANSWER}a=x-crossed:answer phone-to-overlay\r\n`)
+  })
+
+  it('when the phone’s answer in an ACK is refused, the ACK goes on bare and both legs get a BYE', async () => {
+    media.refuse = (c) => c.kind === 'answer'
+    router.handler = (m, flow) => {
+      if (m.kind === 'request' && m.method === 'INVITE')
+        flow.send(withSdp(respond(m, 200, 'OK', [['Contact', `<${GRUU}>`]]), OFFER))
+    }
+    const inv = await signed(invite())
+    const id = callIdOf(inv)
+    const ok = (await phone.next((m) => isResponse(200)(m) && callIdOf(m) === id)) as SipResponse
+    const seq = Number(/^\d+/.exec(inv.headers.get('cseq')!)![0])
+    phone.send(gw.port, withSdp(inDialog('ACK', inv, ok, seq), ANSWER))
+    const ack = await until(() => routedReq('ACK', id), 'the ACK at the router')
+    expect(ack.body.length).toBe(0)
+    const bye = await until(() => routedReq('BYE', id), 'the BYE toward the overlay')
+    expect(bye.uri).toBe(GRUU)
+    const toPhone = (await phone.next(
+      (m) => isRequest('BYE')(m) && callIdOf(m) === id,
+    )) as SipRequest
+    expect(toPhone.uri).toBe(`sip:alice@127.0.0.1:${phone.port}`)
+    expect(toPhone.headers.get('from')).toBe(ok.headers.get('to'))
+    expect(media.ended).toEqual([id])
   })
 
   it('pops our Route from the phone’s in-dialog UPDATE, INFO and REFER; an UPDATE’s offer and answer cross', async () => {

@@ -5,7 +5,8 @@
  * overlay-to-phone and the phone's answer back, without the Record-Route it
  * echoed; a refused offer is a 488 toward the overlay (the phone never
  * rings); a refused answer is a 488 toward the overlay while the phone's 2xx
- * is ACKed and BYE'd; BYE, CANCEL and a decline end the media.
+ * is ACKed and BYE'd; BYE, CANCEL and a decline end the media; a CANCEL never
+ * overtakes the INVITE whose offer is still crossing.
  */
 import { describe, expect, it } from 'vitest'
 import { createResponse } from '../../../../src/shared/sip/sip-message.js'
@@ -132,5 +133,25 @@ describe('the gateway between a phone and the overlay: requests from the overlay
     cancel.headers.set('CSeq', '1 CANCEL')
     deliver(contact, cancel, () => {})
     expect(media.ended).toEqual([callIdOf(inv), callIdOf(second)])
+  })
+
+  it('keeps a CANCEL behind the INVITE whose offer is still crossing (one lane per Call-ID)', async () => {
+    const contact = `sip:alice@127.0.0.1:${phone.port}`
+    const inv = overlayInvite(OFFER)
+    const cancel = {
+      ...inv,
+      method: 'CANCEL',
+      headers: inv.headers.clone(),
+      body: new Uint8Array(0),
+    }
+    cancel.headers.set('CSeq', '1 CANCEL')
+    deliver(contact, inv, () => {})
+    deliver(contact, cancel, () => {}) // while the anchor still holds the offer
+    const atPhone = (await phone.next(
+      (m) => isRequest('INVITE')(m) && callIdOf(m) === callIdOf(inv),
+    )) as SipRequest
+    phone.send(gw.port, createResponse(atPhone, 180, 'Ringing', [], 'c1'))
+    // §9.1: the gateway sends the CANCEL once the phone has answered provisionally.
+    await phone.next((m) => isRequest('CANCEL')(m) && callIdOf(m) === callIdOf(inv))
   })
 })
