@@ -12,12 +12,13 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
-import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../../shared/logger.js'
 import { SipStreamFramer } from '../../shared/sip/stream-framer.js'
 import { serializeSipMessage } from '../../shared/sip/sip-message.js'
 import type { SipMessage } from '../../shared/sip/sip-message.js'
+import { LinkDialer, WEBRTC_ADDR, WEBRTC_CIRCUIT, bestConnection } from './link-dialer.js'
 
 export const SIP_PROTOCOL = '/kaiwa/sip/1.0.0'
 /** Largest SIP message accepted on a link (RFC 3261 leaves it to the transport). */
@@ -37,12 +38,19 @@ export interface SipLinksInit {
   log: Logger
   /** Every SIP message that arrives on any link (the router, which outlives this service). */
   onMessage: (msg: SipMessage, link: SipLink) => void
+  /**
+   * How long a peer's direct addresses get before its relay path is dialled
+   * too (RFC 8305 §5 Connection Attempt Delay; link-dialer.ts). @default 250
+   */
+  attemptDelayMs?: number
 }
 
 /** What the links need of libp2p (js-libp2p's components slice). */
 export interface SipLinksComponents {
   registrar: Pick<Registrar, 'handle' | 'unhandle'>
   connectionManager: Pick<ConnectionManager, 'openConnection' | 'getConnections'>
+  /** Relay paths are dialled here, past the dial queue (link-dialer.ts says why). */
+  transportManager: Pick<TransportManager, 'dial'>
   peerStore: Pick<PeerStore, 'merge'>
 }
 
@@ -53,12 +61,19 @@ export function sipLinks(init: SipLinksInit): (components: SipLinksComponents) =
 
 export class SipLinks implements Startable {
   private readonly links = new Map<string, LinkImpl>()
+  /** One link being opened per peer: concurrent requests share it (and its dials). */
   private readonly opening = new Map<string, Promise<LinkImpl>>()
+  private readonly dialer: LinkDialer
 
   constructor(
     private readonly components: SipLinksComponents,
     private readonly init: SipLinksInit,
-  ) {}
+  ) {
+    this.dialer = new LinkDialer(components, {
+      log: init.log,
+      ...(init.attemptDelayMs != null ? { attemptDelayMs: init.attemptDelayMs } : {}),
+    })
+  }
 
   readonly [Symbol.toStringTag] = '@kaiwa/sip-links'
 
@@ -102,47 +117,32 @@ export class SipLinks implements Startable {
     const { connectionManager, peerStore } = this.components
     const peerId: PeerId = peerIdFromString(peer)
     if (addrs.length > 0) await peerStore.merge(peerId, { multiaddrs: addrs })
-    let connection = bestConnection(connectionManager.getConnections(peerId))
-    connection ??= await this.dialFirstSignalling(peerId, addrs, signal)
+    // A direct connection that comes up after the relay won takes the link over.
+    const onDirect = (conn: Connection): void => {
+      this.moveTo(peerId, conn).catch(() => {})
+    }
+    const dial = (): Promise<Connection> =>
+      this.dialer.connect(peerId, addrs, { ...(signal != null ? { signal } : {}), onDirect })
+    let connection = await dial()
     let stream: Stream
     try {
       stream = await connection.newStream(SIP_PROTOCOL, { runOnLimitedConnection: true, signal })
     } catch (err) {
-      // A WebRTC connection whose ICE never completed can be left registered
-      // (js-libp2p#2646): close it and signal over the relay instead.
-      if (!WEBRTC_ADDR.test(connection.remoteAddr.toString())) throw err
-      await connection.close().catch(() => {})
-      connection = await this.dialFirstSignalling(peerId, addrs, signal)
+      // The connection went away under us: libp2p closed it as a duplicate of
+      // another dialler's, or a WebRTC connection whose ICE never completed was
+      // left registered (js-libp2p#2646). Close it and use what else is there.
+      if (signal?.aborted === true) throw err
+      this.init.log.debug(`stream on ${connection.remoteAddr.toString()} failed: ${String(err)}`)
+      if (WEBRTC_ADDR.test(connection.remoteAddr.toString()))
+        await connection.close().catch(() => {})
+      connection =
+        bestConnection(connectionManager.getConnections(peerId).filter((c) => c !== connection)) ??
+        (await dial())
       stream = await connection.newStream(SIP_PROTOCOL, { runOnLimitedConnection: true, signal })
     }
     const link = this.attach(stream, connection)
     if (link.relayed) void this.upgrade(peerId, addrs)
     return link
-  }
-
-  /**
-   * Dial for signalling: TCP and plain relay addresses first. libp2p sorts only
-   * exact circuit addresses last, so left alone it tries `/p2p-circuit/webrtc`
-   * first and waits for ICE to fail (~6 s measured in the NAT lab) where hole
-   * punching cannot work. WebRTC is tried afterwards by `upgrade`, off the
-   * message's path.
-   */
-  private async dialFirstSignalling(
-    peerId: PeerId,
-    addrs: Multiaddr[],
-    signal?: AbortSignal,
-  ): Promise<Connection> {
-    const cm = this.components.connectionManager
-    const plain = addrs.filter((a) => !WEBRTC_ADDR.test(a.toString()))
-    if (plain.length > 0) {
-      try {
-        return await cm.openConnection(plain, { signal })
-      } catch (err) {
-        if (signal?.aborted === true) throw err
-        this.init.log.debug(`signalling addresses of ${peerId.toString()} failed: ${String(err)}`)
-      }
-    }
-    return cm.openConnection(peerId, { signal })
   }
 
   /**
@@ -153,12 +153,12 @@ export class SipLinks implements Startable {
   private async upgrade(peerId: PeerId, addrs: Multiaddr[]): Promise<void> {
     const cm = this.components.connectionManager
     for (const addr of addrs.filter((a) => WEBRTC_CIRCUIT.test(a.toString()))) {
+      // A direct dial raced with the relay (link-dialer.ts) may have won meanwhile.
+      if (this.isDirect(peerId)) return
       try {
         const direct = await cm.openConnection(addr, { signal: AbortSignal.timeout(15_000) })
         if (direct.limits != null) continue
-        const stream = await direct.newStream(SIP_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
-        this.attach(stream, direct)
-        this.init.log.info(`SIP link to ${peerId.toString()} moved to a direct WebRTC connection`)
+        await this.moveTo(peerId, direct)
         return
       } catch (err) {
         this.init.log.debug(
@@ -166,6 +166,29 @@ export class SipLinks implements Startable {
         )
       }
     }
+  }
+
+  private isDirect(peerId: PeerId): boolean {
+    const link = this.links.get(peerId.toString())
+    return link?.open === true && !link.relayed
+  }
+
+  /** Move the link to `peerId` onto a direct connection, unless it already is on one. */
+  private async moveTo(peerId: PeerId, direct: Connection): Promise<void> {
+    if (this.isDirect(peerId)) return
+    try {
+      const stream = await direct.newStream(SIP_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+      this.attach(stream, direct)
+    } catch (err) {
+      this.init.log.debug(`no SIP stream on ${direct.remoteAddr.toString()}: ${String(err)}`)
+      throw err
+    }
+    const addr = direct.remoteAddr.toString()
+    this.init.log.info(
+      WEBRTC_ADDR.test(addr)
+        ? `SIP link to ${peerId.toString()} moved to a direct WebRTC connection`
+        : `SIP link to ${peerId.toString()} moved to a direct connection (${addr})`,
+    )
   }
 
   private attach(stream: Stream, connection: Connection): LinkImpl {
@@ -185,12 +208,6 @@ export class SipLinks implements Startable {
     )
     return link
   }
-}
-
-/** Prefer a direct (unlimited) connection over a relayed one. */
-function bestConnection(conns: Connection[]): Connection | undefined {
-  const open = conns.filter((c) => c.status === 'open')
-  return open.find((c) => c.limits == null) ?? open[0]
 }
 
 class LinkImpl implements SipLink {
@@ -264,7 +281,3 @@ class LinkImpl implements SipLink {
 }
 
 const CRLF = new TextEncoder().encode('\r\n')
-/** A relay address through which the peer accepts WebRTC (private-to-private). */
-const WEBRTC_CIRCUIT = /\/p2p-circuit\/webrtc(\/|$)/
-/** Any WebRTC address (direct or signalled over a relay). */
-const WEBRTC_ADDR = /\/webrtc(\/|$)/

@@ -1,0 +1,149 @@
+/**
+ * SipLinks' first contact (issue 13 §6): concurrent requests to one peer share
+ * one link being opened and one set of dials; the relay path carries the link
+ * at once when the direct addresses hang; a direct connection that comes up
+ * later takes the link over. libp2p is faked down to the stream.
+ */
+import { describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { SipLinks } from '../../../src/overlay/sip/sip-links.js'
+import type { SipLinksComponents } from '../../../src/overlay/sip/sip-links.js'
+import type { Logger } from '../../../src/shared/logger.js'
+import { parseSipMessage } from '../../../src/shared/sip/sip-parser.js'
+import type { SipMessage } from '../../../src/shared/sip/sip-message.js'
+
+const silent: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silent,
+}
+const RELAY = '12D3KooWBj7ezBh2m3JieD3s7ZZXuz6nQ6cuGNfYk3FbL5oVd4tm'
+const CIRCUIT = `/ip4/203.0.113.2/tcp/4001/p2p/${RELAY}/p2p-circuit`
+const DIRECT = '/ip4/203.0.113.14/tcp/40000'
+
+/** A stream that records what is sent and never ends until closed. */
+function fakeStream(): Stream & { sent: Uint8Array[] } {
+  let end = (): void => {}
+  const ended = new Promise<void>((r) => (end = r))
+  const s = {
+    sent: [] as Uint8Array[],
+    status: 'open',
+    writeStatus: 'writable',
+    send(b: Uint8Array) {
+      s.sent.push(b)
+      return true
+    },
+    close: async () => {
+      s.status = 'closed'
+      end()
+    },
+    abort: () => {
+      s.status = 'aborted'
+      end()
+    },
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        await ended
+        return { done: true, value: undefined }
+      },
+    }),
+  }
+  return s as unknown as Stream & { sent: Uint8Array[] }
+}
+
+function fakeConn(peer: PeerId, addr: string, limited: boolean): Connection & { streams: number } {
+  const c = {
+    id: addr,
+    streams: 0,
+    remotePeer: peer,
+    remoteAddr: multiaddr(addr),
+    status: 'open',
+    limits: limited ? { bytes: 1n << 17n } : undefined,
+    newStream: async () => {
+      c.streams++
+      return fakeStream()
+    },
+    close: async () => {},
+  }
+  return c as unknown as Connection & { streams: number }
+}
+
+async function setup(direct: () => Promise<Connection>) {
+  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const relayed = fakeConn(peer, CIRCUIT, true)
+  const dials: string[] = []
+  const components: SipLinksComponents = {
+    registrar: { handle: async () => {}, unhandle: async () => {} },
+    peerStore: { merge: async () => ({}) as never },
+    connectionManager: {
+      getConnections: () => [],
+      openConnection: async () => {
+        dials.push('direct')
+        return direct()
+      },
+    },
+    transportManager: {
+      dial: async () => {
+        dials.push('relay')
+        await new Promise((r) => setTimeout(r, 20))
+        return relayed
+      },
+    },
+  }
+  const links = new SipLinks(components, { log: silent, onMessage: () => {}, attemptDelayMs: 20 })
+  await links.start()
+  return { peer, links, relayed, dials }
+}
+
+const MESSAGE = parsed(
+  'MESSAGE sip:b@kaiwa SIP/2.0\r\nVia: SIP/2.0/TCP x;branch=z9hG4bK1\r\nFrom: <sip:a@kaiwa>;tag=1\r\nTo: <sip:b@kaiwa>\r\nCall-ID: c1\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n',
+)
+
+function parsed(text: string): SipMessage {
+  const r = parseSipMessage(new TextEncoder().encode(text), { transport: 'stream' })
+  if (!r.ok) throw r.error
+  return r.message
+}
+
+describe('SipLinks first contact', () => {
+  it('shares one opening link, and one set of dials, among concurrent requests to a peer', async () => {
+    const { peer, links, relayed, dials } = await setup(() => new Promise(() => {}))
+    const addrs = [multiaddr(DIRECT), multiaddr(CIRCUIT)]
+    const [l1, l2, l3] = await Promise.all([
+      links.linkTo(peer.toString(), addrs),
+      links.linkTo(peer.toString(), addrs),
+      links.linkTo(peer.toString(), []),
+    ])
+    expect(l1).toBe(l2)
+    expect(l1).toBe(l3)
+    expect(dials).toEqual(['direct', 'relay'])
+    expect(relayed.streams).toBe(1)
+    expect(l1.relayed).toBe(true)
+    expect(l1.send(MESSAGE)).toBe(true)
+    // The hot path: an open link is reused with no dial at all.
+    expect(await links.linkTo(peer.toString(), addrs)).toBe(l1)
+    expect(dials).toHaveLength(2)
+    await links.stop()
+  })
+
+  it('moves the link onto a direct connection that comes up after the relay carried it', async () => {
+    let release = (_c: Connection): void => {}
+    const { peer, links } = await setup(() => new Promise((r) => (release = r)))
+    const first = await links.linkTo(peer.toString(), [multiaddr(DIRECT), multiaddr(CIRCUIT)])
+    expect(first.relayed).toBe(true)
+    const direct = fakeConn(peer, DIRECT, false)
+    release(direct)
+    await new Promise((r) => setTimeout(r, 10))
+    const now = await links.linkTo(peer.toString(), [])
+    expect(now.relayed).toBe(false)
+    expect(direct.streams).toBe(1)
+    // The relayed link was retired: new messages go direct.
+    expect(first.open).toBe(false)
+    await links.stop()
+  })
+})
