@@ -12,6 +12,14 @@
  * play), so the leg waits for ICE gathering to complete, bounded by
  * `gatherTimeoutMs`, and the SDP it returns lists every candidate found by
  * then.
+ *
+ * Known limit: the answerer starts ICE checks as soon as it answers, so the
+ * offerer's ICE completes the instant it is given the answer. When the ICE
+ * round trip is a few microseconds (both ends on one host, as in the tests),
+ * libdatachannel 0.23 can verify the answerer's DTLS certificate before it has
+ * stored that answer's fingerprint, and the connection fails ("certificate
+ * verify failed"; the answer then throws, and the gateway answers 488). Over
+ * any real network the round trip is far longer than that window.
  */
 import ndc from 'node-datachannel'
 import type { Direction, IceServer, PeerConnection, Track } from 'node-datachannel'

@@ -8,7 +8,7 @@ import { MediaAnchor, MediaAnchorFullError } from '../../../src/overlay/media/me
 import type { MediaAnchorOptions } from '../../../src/overlay/media/media-anchor.js'
 import { issueTurnCredentials } from '../../../src/overlay/turn/turn-credentials.js'
 import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
-import { RtpPhone, waitFor } from './rtp-phone.js'
+import { RtpPhone, overlayHop, waitFor } from './rtp-phone.js'
 
 const anchors: MediaAnchor[] = []
 const phones: RtpPhone[] = []
@@ -182,7 +182,8 @@ describe('MediaAnchor', () => {
 
   it(
     'frees a call whose media stops, and refuses an ICE restart it cannot follow',
-    { timeout: 20_000 },
+    // retry: two anchors in one process (see anchor-loopback.test.ts).
+    { timeout: 20_000, retry: 2 },
     async () => {
       const freed: string[] = []
       const a = anchor({ idleTimeoutMs: 600, onIdle: (id, why) => freed.push(`${id}:${why}`) })
@@ -202,6 +203,7 @@ describe('MediaAnchor', () => {
         direction: 'phone-to-overlay',
         sdp: pb.sdp({ formats: '0' }),
       })
+      await overlayHop()
       await a.cross({ callId: 'i', kind: 'answer', direction: 'overlay-to-phone', sdp: answer })
 
       const restart = offer.replace(/^a=ice-ufrag:.*$/m, 'a=ice-ufrag:zzzz')
