@@ -143,10 +143,10 @@ export async function waitFor(
 /**
  * The time a SIP answer takes to cross the overlay, by which point the
  * answerer's ICE checks have reached the offerer. Applying an answer within
- * a few milliseconds of the answerer starting ICE, which only happens when
- * both anchors share one process, can fail libdatachannel's DTLS fingerprint
- * check (a race inside libdatachannel, seen on about 1 call in 50; none in
- * 120 calls with this delay).
+ * a few milliseconds of the answerer starting ICE (only possible when both
+ * anchors share one process) makes libdatachannel's loopback DTLS race
+ * (webrtc-leg.ts, "Known limit") far more likely; with this delay it is rare,
+ * and the tests that use it retry.
  */
 export function overlayHop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 150))
