@@ -86,15 +86,22 @@ function show(r: ChatResult): string {
   return `${r.ok ? 'ok' : 'FAIL'} ${r.ms.toFixed(0)} ms`
 }
 
-/** What a's link dialler logged about reaching b (link-dialer.ts): the path that won and when. */
+/**
+ * What a's link dialler logged about reaching b (link-dialer.ts): the path
+ * that won, after how long, and which attempts failed on the way.
+ */
 function dialNote(ctx: PairingContext): string {
-  const re = new RegExp(`connected to ${ctx.b.ready.peerId} via (\\S+).* in (\\d+) ms`)
-  const m = ctx.a
-    .stderr()
-    .split('\n')
-    .map((l) => re.exec(l))
+  const b = ctx.b.ready.peerId
+  const lines = ctx.a.stderr().split('\n')
+  const won = lines
+    .map((l) => new RegExp(`connected to ${b} via (\\S+).* in (\\d+) ms`).exec(l))
     .find((x) => x != null)
-  return m == null ? 'no dial (already connected)' : `${m[1]!} won after ${m[2]!} ms`
+  const failed = lines
+    .map((l) => new RegExp(`dial (\\S+).* to ${b} failed: (.{0,80})`).exec(l))
+    .filter((x) => x != null)
+    .map((m) => `${m[1]!} failed (${m[2]!})`)
+  if (won == null) return 'no dial (already connected)'
+  return [`${won[1]!} won after ${won[2]!} ms`, ...failed].join('; ')
 }
 
 /** The tail of both clients' logs, for a failed pairing. */

@@ -9,6 +9,12 @@
  * limit or a dead peer closes the link; the next message for that peer opens a
  * new one (a redial the user never notices). When a direct connection exists
  * (for example a WebRTC link punched through the NATs), new streams use it.
+ *
+ * First contact (issue 13 §6): the first link to a peer races its direct
+ * addresses against its relay path (RFC 8305, link-dialer.ts), so the first
+ * message rides whichever comes up first; a direct connection that comes up
+ * later, or the WebRTC upgrade, takes the link over. Concurrent requests to
+ * one peer share one link being opened (`opening`), and with it one set of dials.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
@@ -40,7 +46,7 @@ export interface SipLinksInit {
   onMessage: (msg: SipMessage, link: SipLink) => void
   /**
    * How long a peer's direct addresses get before its relay path is dialled
-   * too (RFC 8305 §5 Connection Attempt Delay; link-dialer.ts). @default 250
+   * too (RFC 8305 §5 Connection Attempt Delay; link-dialer.ts). @default 100
    */
   attemptDelayMs?: number
 }
