@@ -11,6 +11,7 @@
  *
  * It outlives role changes: the gateway talks to the router, not to libp2p.
  */
+import type { GatewayMedia } from './gateway/gateway-media.js'
 import type { Datastore } from 'interface-datastore'
 import type { Logger } from '../../shared/logger.js'
 import type { SipGatewayStatus } from '../../shared/api/contract.js'
@@ -32,6 +33,8 @@ export interface GatewayOptions {
   port: number
   password: string
   tuning?: Partial<SipGatewayTuning>
+  /** Every SDP body between phones and the overlay (the media anchor). */
+  media?: GatewayMedia
 }
 
 export interface PhonesInit {
@@ -85,6 +88,7 @@ export class Phones {
       log: this.init.log.child('gateway'),
       nonceKey: await loadOrCreateNonceKey(this.init.datastore, { log: this.init.log }),
       ...(opts.tuning != null ? { tuning: opts.tuning } : {}),
+      ...(opts.media != null ? { media: opts.media } : {}),
     }
     const gateway = new SipGateway(init)
     await gateway.start(opts.port)

@@ -4,6 +4,7 @@
  * symmetric response), the transaction timers (§17, Table 4), and the
  * gateway's named errors.
  */
+import { parseSipUri } from '../../../shared/sip/sip-uri.js'
 import { KaiwaError } from '../../../shared/errors.js'
 
 export type GatewayTransport = 'UDP' | 'TCP'
@@ -46,4 +47,33 @@ export const BRANCH_PREFIX = 'z9hG4bK'
 
 export function isLoopbackHost(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host.toLowerCase() === 'localhost'
+}
+
+/** The host and port a phone's Contact URI names (`defaultPort` when it has none). */
+export function contactAddress(
+  contact: string,
+  defaultPort: number,
+): { host: string; port: number } | undefined {
+  try {
+    const u = parseSipUri(contact)
+    if (u.kind !== 'sip') return undefined
+    return { host: u.host, port: u.port ?? defaultPort }
+  } catch {
+    return undefined
+  }
+}
+
+/** A listen failure, saying what to do about it. */
+export function bindError(
+  err: unknown,
+  host: string,
+  port: number,
+  proto: string,
+): SipGatewayError {
+  const code = (err as NodeJS.ErrnoException).code
+  const why =
+    code === 'EADDRINUSE'
+      ? `${proto} port ${port} on ${host} is already in use; pass --sip-port with a free port, or --sip-port 0 to turn the gateway off`
+      : `cannot listen on ${proto} ${host}:${port}: ${String(err)}`
+  return new SipGatewayError(why, port, { cause: err })
 }

@@ -23,7 +23,6 @@ import type { SipMessage, SipRequest, SipResponse } from '../../../shared/sip/si
 import { serializeSipMessage } from '../../../shared/sip/sip-message.js'
 import { DEFAULT_MAX_SIP_BYTES, parseSipMessage } from '../../../shared/sip/sip-parser.js'
 import type { ParseResult } from '../../../shared/sip/sip-parser.js'
-import { parseSipUri } from '../../../shared/sip/sip-uri.js'
 import { respond } from '../../../shared/sip/responses.js'
 import type { Deliver } from '../local-registrar.js'
 import type { SipFlow } from '../sip-router-types.js'
@@ -33,9 +32,15 @@ import type { DigestAlgorithm } from './digest-auth.js'
 import { DialogRoutes } from './dialog-routes.js'
 import { FlowBindings, unregisterRequest } from './flow-bindings.js'
 import { GatewayAuth } from './gateway-auth.js'
+import type { GatewayRestartInit } from './restart-hooks.js'
 import { PASSTHROUGH_MEDIA } from './gateway-media.js'
 import type { GatewayMedia } from './gateway-media.js'
-import { DEFAULT_TIMERS, SipGatewayError, isLoopbackHost } from './gateway-types.js'
+import {
+  DEFAULT_TIMERS,
+  bindError,
+  contactAddress,
+  isLoopbackHost,
+} from './gateway-types.js'
 import type { GatewayFlow, SipTimers } from './gateway-types.js'
 import { MediaEdge } from './media-edge.js'
 import { DEFAULT_RATE_LIMIT, LogThrottle, RateLimiter } from './rate-limiter.js'
@@ -83,7 +88,7 @@ export interface GatewayRouter {
   fromLocal(msg: SipMessage, flow: SipFlow): Promise<void>
 }
 
-export interface SipGatewayInit {
+export interface SipGatewayInit extends GatewayRestartInit {
   router: GatewayRouter
   /** The overlay domain: the digest realm. */
   domain: string
@@ -130,6 +135,7 @@ export class SipGateway {
       maxFailures: t.maxAuthFailures,
       windowMs: t.authFailureWindowMs,
       log: this.log,
+      ...(init.nonceKey != null ? { secret: init.nonceKey } : {}),
     })
     this.servers = new ServerTransactions({ timers: t.timers, log: this.log })
     this.clients = new ClientTransactions({
@@ -189,7 +195,7 @@ export class SipGateway {
       try {
         tcpPort = await this.tcp.listen(port)
       } catch (err) {
-        throw bindError(err, port, 'TCP')
+        throw bindError(err, GATEWAY_HOST, port, 'TCP')
       }
       try {
         this.boundPort = await this.udp.bind(tcpPort)
@@ -199,7 +205,7 @@ export class SipGateway {
         return
       } catch (err) {
         await this.tcp.close()
-        if (port !== 0 || attempt >= 20) throw bindError(err, tcpPort, 'UDP')
+        if (port !== 0 || attempt >= 20) throw bindError(err, GATEWAY_HOST, tcpPort, 'UDP')
       }
     }
   }
@@ -349,7 +355,7 @@ export class SipGateway {
     return (contact, req, onResponse) => {
       let flow = regFlow
       if (regFlow.transport === 'UDP') {
-        const dest = contactAddress(contact)
+        const dest = contactAddress(contact, DEFAULT_SIP_PORT)
         flow =
           dest != null && isLoopbackHost(dest.host)
             ? this.udp.flow(
@@ -362,6 +368,21 @@ export class SipGateway {
     }
   }
 
+  /**
+   * restart-hooks.ts: how the router reaches a phone whose UDP binding was
+   * restored after a restart (no REGISTER flow in this process): UDP to the
+   * contact's loopback host:port, else 127.0.0.1 at the contact's port.
+   */
+  readonly deliverRestored: Deliver = (contact, req, onResponse) => {
+    const dest = contactAddress(contact, DEFAULT_SIP_PORT)
+    const host =
+      dest != null && isLoopbackHost(dest.host) && dest.host.toLowerCase() !== 'localhost'
+        ? dest.host
+        : GATEWAY_HOST
+    const flow = this.udp.flow(host, dest?.port ?? DEFAULT_SIP_PORT)
+    this.edge.deliver(contact, req, flow, onResponse)
+  }
+
   private sendStateless(flow: GatewayFlow, res: SipResponse): void {
     try {
       flow.send(serializeSipMessage(res))
@@ -369,23 +390,4 @@ export class SipGateway {
       this.badInput.log(`cannot answer ${flow.key}: ${String(err)}`)
     }
   }
-}
-
-function contactAddress(contact: string): { host: string; port: number } | undefined {
-  try {
-    const u = parseSipUri(contact)
-    if (u.kind !== 'sip') return undefined
-    return { host: u.host, port: u.port ?? DEFAULT_SIP_PORT }
-  } catch {
-    return undefined
-  }
-}
-
-function bindError(err: unknown, port: number, proto: string): SipGatewayError {
-  const code = (err as NodeJS.ErrnoException).code
-  const why =
-    code === 'EADDRINUSE'
-      ? `${proto} port ${port} on ${GATEWAY_HOST} is already in use; pass --sip-port with a free port, or --sip-port 0 to turn the gateway off`
-      : `cannot listen on ${proto} ${GATEWAY_HOST}:${port}: ${String(err)}`
-  return new SipGatewayError(why, port, { cause: err })
 }
