@@ -34,7 +34,11 @@ export function killAll() {
         } finally {
           execFileSync('pkill', ['-f', c.spawnargs[2]], { stdio: 'ignore' })
         }
-      } else c.kill('SIGKILL')
+      } else {
+        // To profile the nodes: KAIWA_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR"
+        // KAIWA_BENCH_SIGNAL=SIGINT lets them stop cleanly and write the profile.
+        c.kill(process.env.KAIWA_BENCH_SIGNAL ?? 'SIGKILL')
+      }
     } catch {
       // already gone
     }
