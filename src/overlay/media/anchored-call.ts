@@ -23,12 +23,12 @@ import {
 } from './codec-plan.js'
 import type { Codec } from './codecs.js'
 import { codecKey, codecsOf, describeCodecs, isTelephoneEvent } from './codecs.js'
-import type { RelayStats } from './media-relay.js'
+import type { AnchoredCallStats, Answered, Pending, Snapshot } from './call-state.js'
+import { ptimeOf } from './call-state.js'
 import { MediaRelay } from './media-relay.js'
 import { OverlaySide } from './overlay-side.js'
 import { PhoneLeg, phoneTarget } from './phone-leg.js'
-import type { RtpTarget } from './phone-leg.js'
-import type { MediaDirection, Sdp, SdpMedia } from './sdp.js'
+import type { MediaDirection } from './sdp.js'
 import {
   attribute,
   directionFrom,
@@ -44,6 +44,8 @@ import type { WebRtcLegInit } from './webrtc-leg.js'
 /** What a phone can be offered from the overlay, named in 488 reasons. */
 const CARRIED = 'opus/48000/2, PCMU/8000, PCMA/8000'
 
+export type { AnchoredCallStats } from './call-state.js'
+
 export interface AnchoredCallInit {
   callId: string
   /** Everything for a new peer connection except the packet handler. */
@@ -52,40 +54,6 @@ export interface AnchoredCallInit {
   /** Offer the G.711 ↔ Opus transcoder's codecs when relaying alone would fail. */
   transcoding: boolean
   now?: () => number
-}
-
-/** The state an offer changes, restored when it goes unanswered. */
-interface Snapshot {
-  phoneDir: MediaDirection
-  overlayDir: MediaDirection
-  phoneOffered: readonly Codec[]
-  overlayLocal: Sdp | undefined
-  target: RtpTarget | undefined
-}
-
-interface Pending {
-  from: 'phone' | 'overlay'
-  offer: Sdp
-  text: string
-  audio: number
-  /** What we offered the other side (its numbering), on a first exchange. */
-  ours: Codec[]
-  /** The offerer's usable codecs (its numbering), on a first exchange. */
-  theirs: Codec[]
-  before: Snapshot
-}
-
-export interface AnchoredCallStats extends RelayStats {
-  callId: string
-  /** The negotiated audio codecs, in the phone's numbering ('' before an answer). */
-  codecs: string
-  /** The Opus side when the call is transcoded. */
-  transcodedTo?: string
-  /** The WebRTC leg's connection state ('none' before it exists). */
-  connection: string
-  toOverlay: boolean
-  toPhone: boolean
-  startedAt: number
 }
 
 export class AnchoredCall {
@@ -104,6 +72,8 @@ export class AnchoredCall {
   /** The codecs as numbered in our last SDP to the phone. */
   private phoneOffered: readonly Codec[] = []
   private phonePtime: number | undefined
+  /** The last answer we translated, for the same answer again (answerAgain). */
+  private answered: Answered | undefined
 
   private constructor(
     private readonly init: AnchoredCallInit,
@@ -175,9 +145,15 @@ export class AnchoredCall {
 
   /** The overlay answered our offer: apply it, and answer the phone in plain RTP/AVP. */
   overlayAnswer(text: string): string {
+    const last = this.answerAgain('phone')
+    if (last != null) {
+      return last.text === text
+        ? last.result
+        : this.remember(last.pending, text, this.settleOverlayAnswer(text, last.pending))
+    }
     const pending = this.takePending('phone')
     try {
-      return this.settleOverlayAnswer(text, pending)
+      return this.remember(pending, text, this.settleOverlayAnswer(text, pending))
     } catch (err) {
       this.rollback(pending)
       throw err
@@ -249,9 +225,15 @@ export class AnchoredCall {
 
   /** The phone answered our offer: our WebRTC answer for the overlay. */
   async phoneAnswer(text: string): Promise<string> {
+    const last = this.answerAgain('overlay')
+    if (last != null) {
+      return last.text === text
+        ? last.result
+        : this.remember(last.pending, text, await this.settlePhoneAnswer(text, last.pending))
+    }
     const pending = this.takePending('overlay')
     try {
-      return await this.settlePhoneAnswer(text, pending)
+      return this.remember(pending, text, await this.settlePhoneAnswer(text, pending))
     } catch (err) {
       this.rollback(pending)
       throw err
@@ -349,6 +331,7 @@ export class AnchoredCall {
    */
   private dropUnansweredOffer(): Snapshot {
     if (this.ended) throw new MediaNegotiationError('the call has ended')
+    this.answered = undefined
     const p = this.pending
     if (p != null) {
       if (this.settledAt === 0)
@@ -366,6 +349,24 @@ export class AnchoredCall {
   }
 
   /** The offer an answer answers. If the answer is refused, the session stays as before the offer. */
+  /**
+   * Without 100rel a 18x and then the 2xx both carry the answer (RFC 3261
+   * §13.2.1), and the gateway hands us both: the same body again gets the
+   * same translation; a changed one (new direction, port) is applied like the
+   * answer to a re-offer, which also refuses an answer from another fork of
+   * the call (other ICE credentials).
+   */
+  private answerAgain(to: Pending['from']): Answered | undefined {
+    if (this.ended) throw new MediaNegotiationError('the call has ended')
+    const last = this.answered
+    return this.pending == null && last?.pending.from === to ? last : undefined
+  }
+
+  private remember(pending: Pending, text: string, result: string): string {
+    this.answered = { pending, text, result }
+    return result
+  }
+
   private takePending(from: Pending['from']): Pending {
     if (this.ended) throw new MediaNegotiationError('the call has ended')
     const p = this.pending
@@ -390,10 +391,4 @@ export class AnchoredCall {
     this.overlay.description = s.overlayLocal
     this.phone.setTarget(s.target)
   }
-}
-
-/** The phone's a=ptime in whole milliseconds (RFC 8866 §6.4), if it gave one. */
-function ptimeOf(media: SdpMedia): number | undefined {
-  const v = Number(attribute(media.lines, 'ptime'))
-  return Number.isInteger(v) && v >= 10 && v <= 200 ? v : undefined
 }

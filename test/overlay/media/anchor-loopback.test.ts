@@ -96,6 +96,19 @@ describe('two media anchors on loopback', { retry: 2 }, () => {
     })
     expect(answerA).toMatch(/^m=audio \d+ RTP\/AVP 0 96\r$/m)
     expect(answerA).toMatch(/^c=IN IP4 127\.0\.0\.1\r$/m)
+    // A 2xx repeating a 18x's answer (no 100rel, RFC 3261 §13.2.1) gets the same translation.
+    const again = { kind: 'answer', sdp: answerB } as const
+    expect(await b.cross({ callId: 'cb', direction: 'phone-to-overlay', ...again })).toBe(
+      webrtcAnswer,
+    )
+    expect(
+      await a.cross({
+        callId: 'ca',
+        kind: 'answer',
+        direction: 'overlay-to-phone',
+        sdp: webrtcAnswer,
+      }),
+    ).toBe(answerA)
     return { toA: audioOf(answerA).port, toB: audioOf(offerB).port }
   }
 

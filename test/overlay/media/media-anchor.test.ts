@@ -205,6 +205,12 @@ describe('MediaAnchor', () => {
       })
       await overlayHop()
       await a.cross({ callId: 'i', kind: 'answer', direction: 'overlay-to-phone', sdp: answer })
+      // A 2xx from another fork of the call (other ICE credentials) cannot be followed.
+      const otherFork = answer.replace(/^a=ice-ufrag:.*$/m, 'a=ice-ufrag:fork')
+      await expect(
+        a.cross({ callId: 'i', kind: 'answer', direction: 'overlay-to-phone', sdp: otherFork }),
+      ).rejects.toThrow(/restarted ICE/)
+      expect(a.size).toBe(1)
 
       const restart = offer.replace(/^a=ice-ufrag:.*$/m, 'a=ice-ufrag:zzzz')
       await expect(

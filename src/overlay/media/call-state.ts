@@ -1,0 +1,55 @@
+/**
+ * What an anchored call remembers between an offer and its answer (RFC 3264
+ * §4: one offer outstanding at a time), and what it reports.
+ */
+import type { Codec } from './codecs.js'
+import type { RelayStats } from './media-relay.js'
+import type { RtpTarget } from './phone-leg.js'
+import type { MediaDirection, Sdp, SdpMedia } from './sdp.js'
+import { attribute } from './sdp.js'
+
+/** The state an offer changes, restored when it goes unanswered. */
+export interface Snapshot {
+  phoneDir: MediaDirection
+  overlayDir: MediaDirection
+  phoneOffered: readonly Codec[]
+  overlayLocal: Sdp | undefined
+  target: RtpTarget | undefined
+}
+
+export interface Pending {
+  from: 'phone' | 'overlay'
+  offer: Sdp
+  text: string
+  audio: number
+  /** What we offered the other side (its numbering), on a first exchange. */
+  ours: Codec[]
+  /** The offerer's usable codecs (its numbering), on a first exchange. */
+  theirs: Codec[]
+  before: Snapshot
+}
+
+export interface Answered {
+  pending: Pending
+  text: string
+  result: string
+}
+
+export interface AnchoredCallStats extends RelayStats {
+  callId: string
+  /** The negotiated audio codecs, in the phone's numbering ('' before an answer). */
+  codecs: string
+  /** The Opus side when the call is transcoded. */
+  transcodedTo?: string
+  /** The WebRTC leg's connection state ('none' before it exists). */
+  connection: string
+  toOverlay: boolean
+  toPhone: boolean
+  startedAt: number
+}
+
+/** The phone's a=ptime in whole milliseconds (RFC 8866 §6.4), if it gave one. */
+export function ptimeOf(media: SdpMedia): number | undefined {
+  const v = Number(attribute(media.lines, 'ptime'))
+  return Number.isInteger(v) && v >= 10 && v <= 200 ? v : undefined
+}
