@@ -24,7 +24,7 @@ import type { Logger } from '../../shared/logger.js'
 import { SipStreamFramer } from '../../shared/sip/stream-framer.js'
 import { serializeSipMessage } from '../../shared/sip/sip-message.js'
 import type { SipMessage } from '../../shared/sip/sip-message.js'
-import { LinkDialer, WEBRTC_ADDR, WEBRTC_CIRCUIT, bestConnection } from './link-dialer.js'
+import { LinkDialer, WEBRTC_ADDR, WEBRTC_CIRCUIT, bestConnection, withPeer } from './link-dialer.js'
 
 export const SIP_PROTOCOL = '/kaiwa/sip/1.0.0'
 /** Largest SIP message accepted on a link (RFC 3261 leaves it to the transport). */
@@ -157,12 +157,21 @@ export class SipLinks implements Startable {
    * signalled over that relay); when it comes up, move the link onto it.
    */
   private async upgrade(peerId: PeerId, addrs: Multiaddr[]): Promise<void> {
-    const cm = this.components.connectionManager
+    const { connectionManager, transportManager } = this.components
     for (const addr of addrs.filter((a) => WEBRTC_CIRCUIT.test(a.toString()))) {
       // A direct dial raced with the relay (link-dialer.ts) may have won meanwhile.
       if (this.isDirect(peerId)) return
+      const open = bestConnection(connectionManager.getConnections(peerId))
       try {
-        const direct = await cm.openConnection(addr, { signal: AbortSignal.timeout(15_000) })
+        // Past the dial queue, as the relay was dialled: a queued dial to this
+        // peer (the raced direct attempt, waiting out a dead address) would
+        // otherwise hold the WebRTC attempt back for its whole timeout.
+        const direct =
+          open != null && open.limits == null
+            ? open
+            : await transportManager.dial(withPeer(addr, peerId), {
+                signal: AbortSignal.timeout(15_000),
+              })
         if (direct.limits != null) continue
         await this.moveTo(peerId, direct)
         return

@@ -73,7 +73,10 @@ function fakeConn(peer: PeerId, addr: string, limited: boolean): Connection & { 
   return c as unknown as Connection & { streams: number }
 }
 
-async function setup(direct: () => Promise<Connection>) {
+async function setup(
+  direct: () => Promise<Connection>,
+  webrtc: (peer: PeerId) => Promise<Connection> = () => new Promise(() => {}),
+) {
   const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
   const relayed = fakeConn(peer, CIRCUIT, true)
   const dials: string[] = []
@@ -88,7 +91,11 @@ async function setup(direct: () => Promise<Connection>) {
       },
     },
     transportManager: {
-      dial: async () => {
+      dial: async (ma) => {
+        if (ma.toString().includes('/webrtc')) {
+          dials.push('webrtc')
+          return webrtc(peer)
+        }
         dials.push('relay')
         await new Promise((r) => setTimeout(r, 20))
         return relayed
@@ -144,6 +151,25 @@ describe('SipLinks first contact', () => {
     expect(direct.streams).toBe(1)
     // The relayed link was retired: new messages go direct.
     expect(first.open).toBe(false)
+    await links.stop()
+  })
+
+  it('tries WebRTC past the dial queue while a raced direct dial still hangs there', async () => {
+    let webrtcConn: (Connection & { streams: number }) | undefined
+    const { peer, links, dials } = await setup(
+      () => new Promise(() => {}),
+      async (p) => (webrtcConn = fakeConn(p, `${CIRCUIT}/webrtc/p2p/${p.toString()}`, false)),
+    )
+    const first = await links.linkTo(peer.toString(), [
+      multiaddr(DIRECT),
+      multiaddr(CIRCUIT),
+      multiaddr(`${CIRCUIT}/webrtc`),
+    ])
+    expect(first.relayed).toBe(true)
+    await new Promise((r) => setTimeout(r, 10))
+    expect(dials).toEqual(['direct', 'relay', 'webrtc'])
+    expect(webrtcConn?.streams).toBe(1)
+    expect((await links.linkTo(peer.toString(), [])).relayed).toBe(false)
     await links.stop()
   })
 })
