@@ -51,6 +51,14 @@ export interface KaiwaNodeOptions {
   sipPassword?: string
   /** Rate limits, timeouts and timers of the gateway (tests shorten them). */
   sipTuning?: Partial<SipGatewayTuning>
+  /**
+   * Anchor phones' media at this node (plain RTP toward the phone, ICE and
+   * DTLS-SRTP across the overlay); off, SDP crosses the gateway untouched.
+   * Opt-in in this build: forking to two phones and some re-INVITEs are not
+   * reliable yet (README, Known limits).
+   * @default false
+   */
+  mediaAnchor?: boolean
   log: Logger
   /** Election timing and thresholds (tests shorten them). */
   election?: Partial<ElectionTuning>

@@ -15,6 +15,8 @@
  * order on shutdown and on a failed start-up. Nothing else constructs these
  * services.
  */
+import { InterfaceWatch } from '../overlay/node/interface-watch.js'
+import { MediaAnchor } from '../overlay/media/media-anchor.js'
 import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
 import type { Role, SupernodeMode } from '../shared/api/contract.js'
 import type { Logger } from '../shared/logger.js'
@@ -71,6 +73,8 @@ export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode>
     if (opts.name != null) await node.claim(opts.name)
     parts.refresh.start()
     stops.push('the refresh loop', () => parts.refresh.stop())
+    parts.watch.start()
+    stops.push('the interface watch', () => parts.watch.stop())
     // Publish now (not one interval from now): addresses may have changed since
     // the last run, and mail may be waiting for us.
     if ((await base.settings.get()).name != null) parts.refresh.soon()
@@ -206,7 +210,9 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     refresh.soon()
     if (roles.mode() === 'auto' && roles.role() === 'client') election.soon()
   }
-  return { domain, node, supernodes, roles, directory, sip, turn, election, refresh, dialer }
+  // Roaming: an interface change alone announces nothing in libp2p.
+  const watch = new InterfaceWatch({ onChange: addressesChanged, log: log.child('net') })
+  return { domain, node, supernodes, roles, directory, sip, turn, election, refresh, dialer, watch }
 }
 
 /** DHT record validation: signatures, stamps, and the neighbour check on first claims. */
@@ -269,7 +275,7 @@ async function startParts(
 ): Promise<void> {
   await base.mailboxStore.start()
   stops.push('the mailbox store', () => base.mailboxStore.stop())
-  await startGateway(parts.sip, base.data.path, opts, log)
+  await startGateway(parts, base.data.path, opts, log)
   stops.push('the SIP gateway', () => parts.sip.stopGateway())
   await parts.roles.start()
   stops.push('libp2p', () => parts.roles.stop())
@@ -282,17 +288,27 @@ async function startParts(
 
 /** The local SIP gateway outlives role changes: it talks to the router, not to libp2p. */
 async function startGateway(
-  sip: SipService,
+  parts: Pick<Parts, 'sip' | 'turn'>,
   dataDir: string,
   opts: KaiwaNodeOptions,
   log: Logger,
 ): Promise<void> {
   if ((opts.sipPort ?? 0) <= 0) return
+  // The media anchor: the node is the B2BUA for phones' media (issue 12). Its
+  // calls get the same STUN/TURN servers as the UI's, from the supernodes.
+  const media =
+    opts.mediaAnchor !== true
+      ? undefined
+      : new MediaAnchor({
+          iceServers: () => parts.turn.iceServers().catch(() => []),
+          log: log.child('media'),
+        })
   try {
-    await sip.startGateway({
+    await parts.sip.startGateway({
       port: opts.sipPort!,
       password: opts.sipPassword ?? (await loadOrCreateSipPassword(dataDir)),
       ...(opts.sipTuning != null ? { tuning: opts.sipTuning } : {}),
+      ...(media != null ? { media } : {}),
     })
   } catch (err) {
     if (!(err instanceof SipGatewayError) || opts.sipPortOptional !== true) throw err

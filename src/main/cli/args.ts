@@ -25,6 +25,7 @@ export const USAGE = `Usage:
   kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                [--supernode off|auto|on] [--api-port N] [--name NAME]
                [--sip-port N] [--sip-password P] [--sip-rate N] [--sip-digest md5|sha256|both]
+               [--media-anchor]
                [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
                [--turn-allow-peers CIDR,...]
@@ -61,6 +62,9 @@ export const USAGE = `Usage:
   --sip-password P  the phone's digest password (username = the user ID, realm = the
                     domain); default: generated once and kept in DIR/sip-password.
                     \`kaiwa status\` shows the address, username and password
+  --media-anchor    anchor phones' media at this node (plain RTP to the phone, ICE
+                    and DTLS-SRTP across the overlay), so phones reach app users
+                    and phones on other machines; opt-in in this build
   --sip-digest A    the digest challenges phones get: md5 (default: one MD5
                     challenge, qop=auth; baresip 1.0 registers only with this),
                     sha256, or both (MD5 first)
@@ -100,6 +104,7 @@ export interface NodeCommand {
   sipPassword?: string
   sipRate?: number
   sipDigest?: DigestOption
+  mediaAnchor?: boolean
   /** Undefined: the default (3478 on supernodes, optional); 0: no TURN. */
   turnPort?: number
   overlay?: string
@@ -183,6 +188,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       'sip-password': { type: 'string' },
       'sip-rate': { type: 'string' },
       'sip-digest': { type: 'string' },
+      'media-anchor': { type: 'boolean' },
       overlay: { type: 'string' },
       config: { type: 'string' },
       'no-mdns': { type: 'boolean' },
@@ -276,6 +282,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     ...(sipPassword != null ? { sipPassword } : {}),
     ...(sipRateRaw != null ? { sipRate: Number(sipRateRaw) } : {}),
     ...(sipDigest != null ? { sipDigest: sipDigest as DigestOption } : {}),
+    ...(values['media-anchor'] === true ? { mediaAnchor: true } : {}),
     ...(overlay != null ? { overlay } : {}),
     config: values.config as string | undefined,
     mdns: values['no-mdns'] === true ? false : undefined,

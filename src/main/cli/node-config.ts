@@ -55,6 +55,8 @@ export interface ResolvedNodeConfig {
   sipPortOptional: boolean
   sipPassword?: string
   sipTuning?: Partial<SipGatewayTuning>
+  /** Anchor phones' media at the node (`--media-anchor`). */
+  mediaAnchor?: boolean
 }
 
 /** STUN/TURN's registered port (RFC 8489 §18.6); used only on supernodes. */
@@ -104,6 +106,7 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
+    ...(cmd.mediaAnchor === true ? { mediaAnchor: true } : {}),
     ...(sipRate != null || cmd.sipDigest != null
       ? {
           sipTuning: {

@@ -1,10 +1,12 @@
 /**
  * The phone side of an anchored call: plain RTP (RFC 3550, RTP/AVP per RFC
- * 3551) over one UDP socket on 127.0.0.1. The gateway serves phones on
- * loopback only, so the anchor only ever sends RTP to a loopback address: an
- * SDP naming any other host would turn the node into a packet reflector
- * aimed wherever a body says (RFC 3264 §10's warning about media sent to an
- * address taken on trust), and is refused.
+ * 3551) over one UDP socket on 127.0.0.1. The gateway serves phones on this
+ * machine only, so the anchor only ever sends RTP to this machine: loopback,
+ * or one of its own interface addresses (Linphone, for one, puts its LAN
+ * address in c= even when it talks to 127.0.0.1). An SDP naming any other
+ * host would turn the node into a packet reflector aimed wherever a body says
+ * (RFC 3264 §10's warning about media sent to an address taken on trust),
+ * and is refused.
  *
  * Only the RTP port is opened. Phones that send RTCP to port+1 (RFC 3550
  * §11) reach a closed port; the WebRTC leg's RTCP is libdatachannel's own.
@@ -12,6 +14,7 @@
 import { createSocket } from 'node:dgram'
 import type { Socket, RemoteInfo } from 'node:dgram'
 import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
 import type { Sdp, SdpMedia } from './sdp.js'
 import { connectionOf } from './sdp.js'
@@ -28,10 +31,28 @@ export function isLoopback(address: string): boolean {
   return false
 }
 
+/** This machine's IPv4 addresses, read at most every few seconds (the relay asks per packet). */
+let hostAddresses: { at: number; set: Set<string> } | undefined
+const HOST_ADDRESSES_TTL_MS = 5_000
+
+/** Loopback, or an IPv4 address of one of this machine's own interfaces. */
+export function isThisHost(address: string): boolean {
+  if (isLoopback(address)) return true
+  if (isIP(address) !== 4) return false
+  const now = Date.now()
+  if (hostAddresses == null || now - hostAddresses.at > HOST_ADDRESSES_TTL_MS) {
+    const set = new Set<string>()
+    for (const list of Object.values(networkInterfaces()))
+      for (const a of list ?? []) if (a.family === 'IPv4') set.add(a.address)
+    hostAddresses = { at: now, set }
+  }
+  return hostAddresses.set.has(address)
+}
+
 /**
  * Where the phone wants its RTP, from its c= and m= lines. Undefined means
  * "send nothing": the RFC 2543 hold form `c=IN IP4 0.0.0.0` (RFC 3264 §8.4
- * still asks answerers to accept it). Throws for anything off loopback.
+ * still asks answerers to accept it). Throws for anything off this machine.
  */
 export function phoneTarget(sdp: Sdp, media: SdpMedia): RtpTarget | undefined {
   const c = connectionOf(sdp, media)
@@ -42,9 +63,9 @@ export function phoneTarget(sdp: Sdp, media: SdpMedia): RtpTarget | undefined {
       'phone media address ::1: the phone leg is IPv4 loopback (127.0.0.1) only',
     )
   }
-  if (!isLoopback(c.address)) {
+  if (!isThisHost(c.address)) {
     throw new MediaNegotiationError(
-      `phone media address ${c.address} is not loopback; the gateway relays RTP to 127.0.0.1 only`,
+      `phone media address ${c.address} is not on this machine; the gateway relays RTP only to phones on the node's own machine`,
     )
   }
   if (media.port < 1) throw new MediaNegotiationError('phone audio port is 0 (stream rejected)')
@@ -75,7 +96,7 @@ export class PhoneLeg {
         const leg = new PhoneLeg(socket, socket.address().port)
         socket.on('message', (msg: Buffer, from: RemoteInfo) => {
           // Anything not from this machine is not our phone (the socket is on loopback anyway).
-          if (isLoopback(from.address)) init.onPacket(msg)
+          if (isThisHost(from.address)) init.onPacket(msg)
         })
         socket.on('error', () => undefined)
         return leg

@@ -76,7 +76,7 @@ describe('MediaAnchor', () => {
       })
       .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MediaNegotiationError)
-    expect((err as MediaNegotiationError).reasonText).toMatch(/192\.0\.2\.7 is not loopback/)
+    expect((err as MediaNegotiationError).reasonText).toMatch(/192\.0\.2\.7 is not on this machine/)
     expect(a.size).toBe(0)
   })
 

@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { mediaAnchorOf } from '../../../src/shared/sip/media-anchor.js'
 import { MediaNegotiationError } from '../../../src/overlay/sip/gateway/gateway-media.js'
@@ -90,7 +91,7 @@ describe('SDP translation', () => {
     )
   })
 
-  it('sends RTP only to loopback; 0.0.0.0 is hold (RFC 3264 §8.4)', () => {
+  it('sends RTP only to this machine (loopback or its own addresses); 0.0.0.0 is hold (RFC 3264 §8.4)', () => {
     const target = (c: string, port?: number) => {
       const sdp = parseSdp(phoneOffer(c, port))
       return phoneTarget(sdp, sdp.media[0]!)
@@ -98,9 +99,14 @@ describe('SDP translation', () => {
     expect(target('127.0.0.1')).toEqual({ address: '127.0.0.1', port: 4000 })
     expect(target('127.0.1.5')).toEqual({ address: '127.0.1.5', port: 4000 })
     expect(target('0.0.0.0')).toBeUndefined()
+    // A phone on this machine that names its LAN address (Linphone does).
+    const own = Object.values(networkInterfaces())
+      .flatMap((l) => l ?? [])
+      .find((a) => a.family === 'IPv4' && !a.internal)
+    if (own != null) expect(target(own.address)).toEqual({ address: own.address, port: 4000 })
     expect(() => target('192.0.2.9')).toThrow(MediaNegotiationError)
-    expect(() => target('192.0.2.9')).toThrow(/192\.0\.2\.9 is not loopback/)
-    expect(() => target('example.com')).toThrow(/not loopback/)
+    expect(() => target('192.0.2.9')).toThrow(/192\.0\.2\.9 is not on this machine/)
+    expect(() => target('example.com')).toThrow(/not on this machine/)
     const v6 = parseSdp(phoneOffer('127.0.0.1').replace(/IN IP4 127\.0\.0\.1/g, 'IN IP6 ::1'))
     expect(() => phoneTarget(v6, v6.media[0]!)).toThrow(/IPv4 loopback/)
   })
