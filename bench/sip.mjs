@@ -7,8 +7,13 @@
 //   MESSAGE throughput end to end through two nodes' gateways, driven by sipp
 //   with a rate ramp, and the same load through kamailio when it is installed
 //   (bench/sip-messages.mjs).
-//   npm run bench:sip -- [--part calls|messages|all] [--nodes 20] [--calls 100]
-//                        [--rates 250,500,1000,...] [--seconds 5]
+//   Anchored calls (issue 12 §3): concurrent calls through two media anchors,
+//   passthrough and transcoded (bench/anchor-calls.mjs), then the transcoder's
+//   own cost (bench/anchor-transcode.mjs), each in its own process.
+//   npm run bench:sip -- [--part calls|messages|anchor|all] [--nodes 20] [--calls 100]
+//                        [--rates 250,500,1000,...] [--seconds 5] [--anchor-ports LO-HI]
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createResponse } from '../dist/shared/sip/sip-message.js'
 import { buildRequest } from '../dist/shared/sip/request-builder.js'
@@ -23,6 +28,7 @@ const { values } = parseArgs({
     part: { type: 'string', default: 'all' },
     rates: { type: 'string', default: '250,500,1000,1500,2000,2500,3000,4000' },
     seconds: { type: 'string', default: '5' },
+    'anchor-ports': { type: 'string' },
   },
 })
 process.on('exit', killAll)
@@ -117,7 +123,29 @@ if (values.part === 'messages' || values.part === 'all') {
   if (res.kamailio == null) rows.push(['reference', 'kamailio not installed: skipped'])
   printTable('bench:sip MESSAGE end to end (sipp → gateway → overlay → gateway → sipp)', rows)
 }
-process.exit(0)
+const anchorFailed = values.part === 'anchor' || values.part === 'all' ? await anchorBench() : false
+process.exit(anchorFailed ? 1 : 0)
+
+/** The anchored-call benches, each a child process whose output is forwarded; true if one failed. */
+async function anchorBench() {
+  const run = (script, args) =>
+    new Promise((resolve) => {
+      say(`anchored calls: node bench/${script} ${args.join(' ')}`)
+      const path = fileURLToPath(new URL(script, import.meta.url))
+      const child = spawn(process.execPath, [path, ...args], { stdio: 'inherit' })
+      child.on('error', (err) => resolve(err.message))
+      child.on('exit', (code, signal) => resolve(code ?? signal))
+    })
+  const ports = values['anchor-ports']
+  const calls = await run('anchor-calls.mjs', ports != null ? ['--ports', ports] : [])
+  const transcode = await run('anchor-transcode.mjs', [])
+  for (const [name, result] of [
+    ['anchor-calls', calls],
+    ['anchor-transcode', transcode],
+  ])
+    if (result !== 0) say(`${name} failed (${result})`)
+  return calls !== 0 || transcode !== 0
+}
 
 async function callBench() {
   say(`starting ${N} nodes (${S} supernodes)`)
