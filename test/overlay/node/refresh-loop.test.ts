@@ -5,15 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RefreshLoop } from '../../../src/overlay/node/refresh-loop.js'
-import type { Logger } from '../../../src/shared/logger.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
+import { silentLogger } from '../../helpers/logger.js'
 
 beforeEach(() => {
   vi.useFakeTimers()
@@ -29,7 +21,7 @@ describe('RefreshLoop.soon', () => {
       intervalMs: 300_000,
       debounceMs: 500,
       run: async () => void runs++,
-      log: silent,
+      log: silentLogger,
     })
     loop.start()
     // A change every 100 ms for 2 s: a plain debounce would never fire.
@@ -52,7 +44,7 @@ describe('RefreshLoop.soon', () => {
         runs++
         return new Promise<void>((r) => (release = r))
       },
-      log: silent,
+      log: silentLogger,
     })
     loop.start()
     loop.soon()
@@ -70,7 +62,11 @@ describe('RefreshLoop.soon', () => {
 
   it('does nothing before start or after stop', async () => {
     let runs = 0
-    const loop = new RefreshLoop({ intervalMs: 1000, run: async () => void runs++, log: silent })
+    const loop = new RefreshLoop({
+      intervalMs: 1000,
+      run: async () => void runs++,
+      log: silentLogger,
+    })
     loop.soon()
     await vi.advanceTimersByTimeAsync(5000)
     expect(runs).toBe(0)

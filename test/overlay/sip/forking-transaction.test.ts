@@ -11,15 +11,7 @@ import type { ForkTarget } from '../../../src/overlay/sip/forking-transaction.js
 import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import { respond } from '../../../src/shared/sip/responses.js'
 import type { SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
-import type { Logger } from '../../../src/shared/logger.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
+import { silentLogger } from '../../helpers/logger.js'
 
 /** Let queued promise callbacks (branch send failures, the async fallback) run. */
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r))
@@ -73,7 +65,7 @@ function harness(
       opts.fallback ?? (async () => respond(request, 480, 'Temporarily Unavailable')),
     onFinal: (status) => finals.push(status),
     onDone: () => doneCount++,
-    log: silent,
+    log: silentLogger,
     ...(opts.timeoutMs != null ? { timeoutMs: opts.timeoutMs } : {}),
   })
   const answer: Harness['answer'] = (id, status, reason = 'Reason', extra = []) =>

@@ -13,16 +13,8 @@ import type { SipLink } from '../../../src/overlay/sip/sip-links.js'
 import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import { respond } from '../../../src/shared/sip/responses.js'
 import type { SipMessage, SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
-import type { Logger } from '../../../src/shared/logger.js'
+import { silentLogger } from '../../helpers/logger.js'
 import { waitFor } from '../../helpers/nodes.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
 
 const STALE = { peer: 'PEER_BOB', addrs: [multiaddr('/ip4/127.0.0.1/tcp/4001/p2p-circuit')] }
 const MOVED = { peer: 'PEER_BOB', addrs: [multiaddr('/ip4/127.0.0.1/tcp/4002/p2p-circuit')] }
@@ -52,7 +44,7 @@ function harness(cached: Resolution, fresh: Resolution) {
       return link
     },
     onMessage: (ev) => void messages.push(ev),
-    log: silent,
+    log: silentLogger,
   })
   const got: SipResponse[] = []
   return { router, sent, fresher, messages, got, flow: { send: (r: SipResponse) => got.push(r) } }

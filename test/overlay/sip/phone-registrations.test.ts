@@ -31,17 +31,9 @@ import { storageHealth } from '../../../src/overlay/store/quarantine.js'
 import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import { respond } from '../../../src/shared/sip/responses.js'
 import type { SipRequest } from '../../../src/shared/sip/sip-message.js'
-import type { Logger } from '../../../src/shared/logger.js'
+import { silentLogger } from '../../helpers/logger.js'
 import { getJson, keysUnder, openTempStore, putRaw } from '../store/level-store.js'
 import type { TempStore } from '../store/level-store.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
 
 const UDP_PHONE = 'sip:alice-0x1@127.0.0.1:5071'
 const TCP_PHONE = 'sip:alice-0x2@127.0.0.1:5072;transport=tcp'
@@ -142,7 +134,7 @@ describe('PhoneRegistrations across a restart', () => {
     const keep = new PhoneRegistrations({
       registrar: reg,
       store: new PhoneBindingStore(store.ds),
-      log: silent,
+      log: silentLogger,
       now: () => clock.t,
     })
     keep.start()
@@ -166,7 +158,7 @@ describe('PhoneRegistrations across a restart', () => {
     const restored = new PhoneRegistrations({
       registrar: after,
       store: new PhoneBindingStore(ds),
-      log: silent,
+      log: silentLogger,
       now: () => clock.t,
     })
     restored.start()

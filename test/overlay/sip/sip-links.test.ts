@@ -11,17 +11,10 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { SipLinks } from '../../../src/overlay/sip/sip-links.js'
 import type { SipLinksComponents } from '../../../src/overlay/sip/sip-links.js'
-import type { Logger } from '../../../src/shared/logger.js'
+import { silentLogger } from '../../helpers/logger.js'
 import { parseSipMessage } from '../../../src/shared/sip/sip-parser.js'
 import type { SipMessage } from '../../../src/shared/sip/sip-message.js'
 
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
 const RELAY = '12D3KooWBj7ezBh2m3JieD3s7ZZXuz6nQ6cuGNfYk3FbL5oVd4tm'
 const CIRCUIT = `/ip4/203.0.113.2/tcp/4001/p2p/${RELAY}/p2p-circuit`
 const DIRECT = '/ip4/203.0.113.14/tcp/40000'
@@ -102,7 +95,11 @@ async function setup(
       },
     },
   }
-  const links = new SipLinks(components, { log: silent, onMessage: () => {}, attemptDelayMs: 20 })
+  const links = new SipLinks(components, {
+    log: silentLogger,
+    onMessage: () => {},
+    attemptDelayMs: 20,
+  })
   await links.start()
   return { peer, links, relayed, dials }
 }

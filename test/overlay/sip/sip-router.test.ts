@@ -20,15 +20,7 @@ import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import { respond } from '../../../src/shared/sip/responses.js'
 import { SipHeaderError, SipHeaders } from '../../../src/shared/sip/sip-message.js'
 import type { SipMessage, SipRequest, SipResponse } from '../../../src/shared/sip/sip-message.js'
-import type { Logger } from '../../../src/shared/logger.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
+import { silentLogger } from '../../helpers/logger.js'
 
 const SELF = 'PEER_SELF'
 const B1 = { peer: 'PEER_B1', addrs: [multiaddr('/ip4/127.0.0.1/tcp/4001')] }
@@ -94,7 +86,7 @@ function harness(over: Partial<SipRouterInit> = {}) {
       messages.push(ev)
     },
     onRegistered: () => registered++,
-    log: silent,
+    log: silentLogger,
     ...over,
   })
 

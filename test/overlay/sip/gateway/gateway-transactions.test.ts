@@ -20,7 +20,7 @@ import {
 import type { SipMessage, SipRequest, SipResponse } from '../../../../src/shared/sip/sip-message.js'
 import { respond } from '../../../../src/shared/sip/responses.js'
 import { SipStreamFramer } from '../../../../src/shared/sip/stream-framer.js'
-import type { Logger } from '../../../../src/shared/logger.js'
+import { silentLogger } from '../../../helpers/logger.js'
 import {
   UdpPeer,
   buildRequest,
@@ -28,14 +28,6 @@ import {
   isResponse,
   withCredentials,
 } from '../../../helpers/sip-wire.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
 
 /** The router stand-in: records what reaches it and answers as each test scripts. */
 const router = {
@@ -97,7 +89,7 @@ describe('SIP gateway transactions and authentication', () => {
       domain: 'kaiwa',
       username: async () => 'alice',
       password: 'pw',
-      log: silent,
+      log: silentLogger,
       tuning: { timers: { t1: T1, t2: 8 * T1, t4: 10 * T1 }, nonceTtlMs: 1000, maxAuthFailures: 3 },
     })
     await gw.start(0)

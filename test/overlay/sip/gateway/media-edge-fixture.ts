@@ -16,16 +16,8 @@ import type { SipFlow } from '../../../../src/overlay/sip/sip-router-types.js'
 import { SipHeaders } from '../../../../src/shared/sip/sip-message.js'
 import type { SipMessage, SipRequest, SipResponse } from '../../../../src/shared/sip/sip-message.js'
 import { respond } from '../../../../src/shared/sip/responses.js'
-import type { Logger } from '../../../../src/shared/logger.js'
+import { silentLogger } from '../../../helpers/logger.js'
 import { UdpPeer, buildRequest, isResponse, withCredentials } from '../../../helpers/sip-wire.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
 
 export const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n'
 export const ANSWER = OFFER.replace('o=- 1 1', 'o=- 2 2')
@@ -169,7 +161,7 @@ export function useGateway(): void {
       domain: 'kaiwa',
       username: async () => 'alice',
       password: 'pw',
-      log: silent,
+      log: silentLogger,
       media,
       tuning: { timers: { t1: 40, t2: 320, t4: 400 }, algorithms: ['MD5'] },
     })
