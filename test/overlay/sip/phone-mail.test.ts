@@ -17,8 +17,6 @@ import { LocalRegistrar } from '../../../src/overlay/sip/local-registrar.js'
 import type { Deliver } from '../../../src/overlay/sip/local-registrar.js'
 import { PhoneMail } from '../../../src/overlay/sip/phone-mail.js'
 import type { PhoneMailItem } from '../../../src/overlay/sip/phone-mail.js'
-import { Phones } from '../../../src/overlay/sip/phones.js'
-import { SipRouter } from '../../../src/overlay/sip/sip-router.js'
 import {
   MAX_PHONE_MAIL,
   PHONE_MAIL_RETENTION_MS,
@@ -27,19 +25,12 @@ import {
 import { buildRequest } from '../../../src/shared/sip/request-builder.js'
 import { respond } from '../../../src/shared/sip/responses.js'
 import type { SipRequest } from '../../../src/shared/sip/sip-message.js'
-import type { Logger } from '../../../src/shared/logger.js'
+import { silentLogger } from '../../helpers/logger.js'
 import { keysUnder, openTempStore } from '../store/level-store.js'
 import type { TempStore } from '../store/level-store.js'
 import { hasBaresip, startBaresip } from '../../helpers/baresip.js'
 import { required } from '../../helpers/requirements.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
+import { alicePhones, loneRouter } from './lone-node.js'
 
 const PHONE_A = 'sip:alice-a@127.0.0.1:5071'
 const PHONE_B = 'sip:alice-b@127.0.0.1:5072'
@@ -85,7 +76,7 @@ function start(ds = store.ds): void {
     ownName: async () => 'alice',
     domain: 'kaiwa',
     isPhone: (c) => !c.endsWith('.invalid;transport=tcp'),
-    log: silent,
+    log: silentLogger,
     now: () => clock.t,
     answerTimeoutMs: 200,
   })
@@ -232,21 +223,8 @@ describe('offline mail to a real baresip through the gateway', () => {
   it.runIf(run)(
     'hands waiting mail to baresip when it registers (200), then forgets it',
     async () => {
-      const router = new SipRouter({
-        selfPeer: () => 'self',
-        domain: 'kaiwa',
-        ownName: async () => 'alice',
-        resolve: async () => ({ kind: 'unknown' }),
-        linkTo: () => Promise.reject(new Error('no links in this test')),
-        log: silent,
-      })
-      const phones = new Phones({
-        router,
-        datastore: store.ds,
-        ownName: async () => 'alice',
-        domain: 'kaiwa',
-        log: silent,
-      })
+      const router = loneRouter()
+      const phones = alicePhones(router, store.ds)
       const gw = await phones.startGateway({ port: 0, password: 'phone-pw' })
       const p = await startBaresip({
         user: 'alice',

@@ -24,21 +24,15 @@ import { parseDigestOption } from '../../../../src/overlay/sip/gateway/digest-au
 import type { DigestAlgorithm } from '../../../../src/overlay/sip/gateway/digest-auth.js'
 import type { GatewayFlow } from '../../../../src/overlay/sip/gateway/gateway-types.js'
 import { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
-import { SipRouter } from '../../../../src/overlay/sip/sip-router.js'
-import type { Logger } from '../../../../src/shared/logger.js'
+import type { SipGatewayInit } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
+import type { SipRouter } from '../../../../src/overlay/sip/sip-router.js'
+import { silentLogger } from '../../../helpers/logger.js'
 import type { SipRequest, SipResponse } from '../../../../src/shared/sip/sip-message.js'
 import { buildRequest, withCredentials } from '../../../helpers/sip-wire.js'
 import { hasBaresip, startBaresip } from '../../../helpers/baresip.js'
 import type { Baresip } from '../../../helpers/baresip.js'
 import { required } from '../../../helpers/requirements.js'
-
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
+import { loneRouter } from '../lone-node.js'
 
 const flow: GatewayFlow = {
   transport: 'UDP',
@@ -58,7 +52,7 @@ function auth(extra: Partial<GatewayAuthInit> = {}): GatewayAuth {
     algorithms: ['MD5'],
     maxFailures: 3,
     windowMs: 60_000,
-    log: silent,
+    log: silentLogger,
     ...extra,
   })
 }
@@ -70,6 +64,18 @@ function register(user = 'alice', from = user): SipRequest {
     from: `sip:${from}@kaiwa`,
     to: `sip:${user}@kaiwa`,
     extra: [['Contact', '<sip:alice@127.0.0.1:5099>']],
+  })
+}
+
+/** The gateway of alice@kaiwa's phones at `router`, with the phones' password `phone-pw`. */
+function aliceGateway(router: SipRouter, extra: Partial<SipGatewayInit> = {}): SipGateway {
+  return new SipGateway({
+    router,
+    domain: 'kaiwa',
+    username: async () => 'alice',
+    password: 'phone-pw',
+    log: silentLogger,
+    ...extra,
   })
 }
 
@@ -145,22 +151,8 @@ describe('baresip (Debian 1.0.0) at the gateway', () => {
   })
 
   async function gateway(algorithms?: readonly DigestAlgorithm[]): Promise<SipRouter> {
-    const router = new SipRouter({
-      selfPeer: () => 'self',
-      domain: 'kaiwa',
-      ownName: async () => 'alice',
-      resolve: async () => ({ kind: 'unknown' }),
-      linkTo: () => Promise.reject(new Error('no links in this test')),
-      log: silent,
-    })
-    gw = new SipGateway({
-      router,
-      domain: 'kaiwa',
-      username: async () => 'alice',
-      password: 'phone-pw',
-      log: silent,
-      ...(algorithms != null ? { tuning: { algorithms } } : {}),
-    })
+    const router = loneRouter()
+    gw = aliceGateway(router, algorithms != null ? { tuning: { algorithms } } : {})
     await gw.start(0)
     return router
   }
@@ -220,21 +212,8 @@ describe('linphonec (Debian 5.1) at the gateway', () => {
   it.runIf(run)(
     'registers with the default single MD5 challenge',
     async () => {
-      const router = new SipRouter({
-        selfPeer: () => 'self',
-        domain: 'kaiwa',
-        ownName: async () => 'alice',
-        resolve: async () => ({ kind: 'unknown' }),
-        linkTo: () => Promise.reject(new Error('no links in this test')),
-        log: silent,
-      })
-      const gw = new SipGateway({
-        router,
-        domain: 'kaiwa',
-        username: async () => 'alice',
-        password: 'phone-pw',
-        log: silent,
-      })
+      const router = loneRouter()
+      const gw = aliceGateway(router)
       await gw.start(0)
       const home = await mkdtemp(join(tmpdir(), 'kd-linphonec-'))
       const rc = join(home, 'linphonerc')

@@ -11,25 +11,18 @@
  *   a digest on a nonce the node never made a plain 401.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Phones } from '../../../../src/overlay/sip/phones.js'
-import { SipRouter } from '../../../../src/overlay/sip/sip-router.js'
+import type { Phones } from '../../../../src/overlay/sip/phones.js'
+import type { SipRouter } from '../../../../src/overlay/sip/sip-router.js'
 import { buildRequest as build } from '../../../../src/shared/sip/request-builder.js'
 import type { SipResponse } from '../../../../src/shared/sip/sip-message.js'
-import type { Logger } from '../../../../src/shared/logger.js'
 import { UdpPeer, buildRequest, isResponse, withCredentials } from '../../../helpers/sip-wire.js'
 import { hasBaresip, startBaresip } from '../../../helpers/baresip.js'
 import type { Baresip } from '../../../helpers/baresip.js'
 import { required } from '../../../helpers/requirements.js'
 import { openTempStore } from '../../store/level-store.js'
 import type { TempStore } from '../../store/level-store.js'
+import { alicePhones, loneRouter } from '../lone-node.js'
 
-const silent: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silent,
-}
 const PASSWORD = 'phone-pw'
 
 interface Node {
@@ -44,21 +37,8 @@ let phone: Baresip | undefined
 let raw: UdpPeer | undefined
 
 async function startNode(port = 0): Promise<Node> {
-  const router = new SipRouter({
-    selfPeer: () => 'self',
-    domain: 'kaiwa',
-    ownName: async () => 'alice',
-    resolve: async () => ({ kind: 'unknown' }),
-    linkTo: () => Promise.reject(new Error('no links in this test')),
-    log: silent,
-  })
-  const phones = new Phones({
-    router,
-    datastore: store.ds,
-    ownName: async () => 'alice',
-    domain: 'kaiwa',
-    log: silent,
-  })
+  const router = loneRouter()
+  const phones = alicePhones(router, store.ds)
   const gw = await phones.startGateway({ port, password: PASSWORD })
   return { router, phones, port: gw.port }
 }
