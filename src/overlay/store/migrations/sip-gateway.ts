@@ -18,19 +18,29 @@ import { z } from 'zod'
 import type { CollectionSpec } from '../versioned-collection.js'
 import { envelopeV2 } from './envelope-v2.js'
 
+/**
+ * A collection first written at v2: its v1 is the bare JSON of the same value,
+ * so the one migration is the envelope (envelope-v2.ts).
+ */
+function bornAtV2<S extends z.ZodType>(
+  name: string,
+  location: CollectionSpec['location'],
+  schema: S,
+): CollectionSpec<S> {
+  return { name, location, version: 2, schema, migrations: [envelopeV2(schema)] }
+}
+
 export const StoredNonceKeySchema = z.object({
   /** 32 random bytes, base64url. */
   key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
 })
 export type StoredNonceKey = z.infer<typeof StoredNonceKeySchema>
 
-export const sipNonceKeyCollection: CollectionSpec<typeof StoredNonceKeySchema> = {
-  name: 'sip-nonce-key',
-  location: { key: '/kaiwa/sip/nonce-key' },
-  version: 2,
-  schema: StoredNonceKeySchema,
-  migrations: [envelopeV2(StoredNonceKeySchema)],
-}
+export const sipNonceKeyCollection = bornAtV2(
+  'sip-nonce-key',
+  { key: '/kaiwa/sip/nonce-key' },
+  StoredNonceKeySchema,
+)
 
 const ContactUriSchema = z.string().min(5).max(1024).regex(/^sip:/i)
 
@@ -44,13 +54,11 @@ export const StoredPhoneBindingSchema = z.object({
 })
 export type StoredPhoneBinding = z.infer<typeof StoredPhoneBindingSchema>
 
-export const phoneBindingsCollection: CollectionSpec<typeof StoredPhoneBindingSchema> = {
-  name: 'phone-bindings',
-  location: { prefix: '/kaiwa/sip/bindings' },
-  version: 2,
-  schema: StoredPhoneBindingSchema,
-  migrations: [envelopeV2(StoredPhoneBindingSchema)],
-}
+export const phoneBindingsCollection = bornAtV2(
+  'phone-bindings',
+  { prefix: '/kaiwa/sip/bindings' },
+  StoredPhoneBindingSchema,
+)
 
 export const StoredPhoneMailSchema = z.object({
   /** The mailbox's message id (also the Call-ID's left part, so a phone can dedupe). */
@@ -75,10 +83,8 @@ export const StoredPhoneMailSchema = z.object({
 })
 export type StoredPhoneMail = z.infer<typeof StoredPhoneMailSchema>
 
-export const phoneMailCollection: CollectionSpec<typeof StoredPhoneMailSchema> = {
-  name: 'phone-mail',
-  location: { prefix: '/kaiwa/sip/phone-mail' },
-  version: 2,
-  schema: StoredPhoneMailSchema,
-  migrations: [envelopeV2(StoredPhoneMailSchema)],
-}
+export const phoneMailCollection = bornAtV2(
+  'phone-mail',
+  { prefix: '/kaiwa/sip/phone-mail' },
+  StoredPhoneMailSchema,
+)
