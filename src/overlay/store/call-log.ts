@@ -13,36 +13,27 @@ import type { StoredCall, StoredCallSchema } from './migrations/calls.js'
 /** The log keeps the newest entries only, so a long-lived install does not grow without bound. */
 export const CALL_LOG_MAX = 5000
 
-/** API → stored. Field by field, so a new API field is a compile error here, not a silent disk change. */
+/** What the API and stored forms hold alike: all but `anchor` (null on disk, absent in the API). */
+type CallFields = Omit<StoredCall, 'anchor'>
+
+/**
+ * Field by field, so a new stored field (or a new required API field) is a
+ * compile error here, not a silent disk change.
+ */
+function callFields(c: CallFields): CallFields {
+  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path } = c
+  return { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path }
+}
+
+/** API → stored. */
 function toStored(c: CallRecordJson): StoredCall {
-  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path, anchor } = c
-  return {
-    id,
-    peer,
-    direction,
-    outcome,
-    startedAt,
-    answeredAt,
-    endedAt,
-    path,
-    anchor: anchor ?? null,
-  }
+  return { ...callFields(c), anchor: c.anchor ?? null }
 }
 
 /** Stored → API. An end-to-end call (anchor null) has no `anchor` field, as the API states it. */
 function toApi(c: StoredCall): CallRecordJson {
-  const { id, peer, direction, outcome, startedAt, answeredAt, endedAt, path, anchor } = c
-  const call: CallRecordJson = {
-    id,
-    peer,
-    direction,
-    outcome,
-    startedAt,
-    answeredAt,
-    endedAt,
-    path,
-  }
-  return anchor !== null ? { ...call, anchor } : call
+  const call = callFields(c)
+  return c.anchor !== null ? { ...call, anchor: c.anchor } : call
 }
 
 export class CallLog {
