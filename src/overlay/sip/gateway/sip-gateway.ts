@@ -35,12 +35,7 @@ import { GatewayAuth } from './gateway-auth.js'
 import type { GatewayRestartInit } from './restart-hooks.js'
 import { PASSTHROUGH_MEDIA } from './gateway-media.js'
 import type { GatewayMedia } from './gateway-media.js'
-import {
-  DEFAULT_TIMERS,
-  bindError,
-  contactAddress,
-  isLoopbackHost,
-} from './gateway-types.js'
+import { DEFAULT_TIMERS, bindError, contactAddress, isLoopbackHost } from './gateway-types.js'
 import type { GatewayFlow, SipTimers } from './gateway-types.js'
 import { MediaEdge } from './media-edge.js'
 import { DEFAULT_RATE_LIMIT, LogThrottle, RateLimiter } from './rate-limiter.js'
