@@ -23,8 +23,7 @@ import type { GatewayAuthInit } from '../../../../src/overlay/sip/gateway/gatewa
 import { parseDigestOption } from '../../../../src/overlay/sip/gateway/digest-auth.js'
 import type { DigestAlgorithm } from '../../../../src/overlay/sip/gateway/digest-auth.js'
 import type { GatewayFlow } from '../../../../src/overlay/sip/gateway/gateway-types.js'
-import { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
-import type { SipGatewayInit } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
+import type { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
 import type { SipRouter } from '../../../../src/overlay/sip/sip-router.js'
 import { silentLogger } from '../../../helpers/logger.js'
 import type { SipRequest, SipResponse } from '../../../../src/shared/sip/sip-message.js'
@@ -33,6 +32,7 @@ import { hasBaresip, startBaresip } from '../../../helpers/baresip.js'
 import type { Baresip } from '../../../helpers/baresip.js'
 import { required } from '../../../helpers/requirements.js'
 import { loneRouter } from '../lone-node.js'
+import { aliceGateway } from './alice-gateway.js'
 
 const flow: GatewayFlow = {
   transport: 'UDP',
@@ -64,18 +64,6 @@ function register(user = 'alice', from = user): SipRequest {
     from: `sip:${from}@kaiwa`,
     to: `sip:${user}@kaiwa`,
     extra: [['Contact', '<sip:alice@127.0.0.1:5099>']],
-  })
-}
-
-/** The gateway of alice@kaiwa's phones at `router`, with the phones' password `phone-pw`. */
-function aliceGateway(router: SipRouter, extra: Partial<SipGatewayInit> = {}): SipGateway {
-  return new SipGateway({
-    router,
-    domain: 'kaiwa',
-    username: async () => 'alice',
-    password: 'phone-pw',
-    log: silentLogger,
-    ...extra,
   })
 }
 
@@ -152,7 +140,11 @@ describe('baresip (Debian 1.0.0) at the gateway', () => {
 
   async function gateway(algorithms?: readonly DigestAlgorithm[]): Promise<SipRouter> {
     const router = loneRouter()
-    gw = aliceGateway(router, algorithms != null ? { tuning: { algorithms } } : {})
+    gw = aliceGateway({
+      router,
+      password: 'phone-pw',
+      ...(algorithms != null ? { tuning: { algorithms } } : {}),
+    })
     await gw.start(0)
     return router
   }
@@ -213,7 +205,7 @@ describe('linphonec (Debian 5.1) at the gateway', () => {
     'registers with the default single MD5 challenge',
     async () => {
       const router = loneRouter()
-      const gw = aliceGateway(router)
+      const gw = aliceGateway({ router, password: 'phone-pw' })
       await gw.start(0)
       const home = await mkdtemp(join(tmpdir(), 'kd-linphonec-'))
       const rc = join(home, 'linphonerc')

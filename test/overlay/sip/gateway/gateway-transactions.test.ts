@@ -8,7 +8,7 @@
  */
 import { connect } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
+import type { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
 import type { Deliver } from '../../../../src/overlay/sip/local-registrar.js'
 import type { SipFlow } from '../../../../src/overlay/sip/sip-router-types.js'
 import {
@@ -20,7 +20,7 @@ import {
 import type { SipMessage, SipRequest, SipResponse } from '../../../../src/shared/sip/sip-message.js'
 import { respond } from '../../../../src/shared/sip/responses.js'
 import { SipStreamFramer } from '../../../../src/shared/sip/stream-framer.js'
-import { silentLogger } from '../../../helpers/logger.js'
+import { aliceGateway } from './alice-gateway.js'
 import {
   UdpPeer,
   buildRequest,
@@ -84,12 +84,9 @@ function ackFor(invite: SipRequest, res: SipResponse, newBranch: boolean): SipRe
 
 describe('SIP gateway transactions and authentication', () => {
   beforeAll(async () => {
-    gw = new SipGateway({
+    gw = aliceGateway({
       router,
-      domain: 'kaiwa',
-      username: async () => 'alice',
       password: 'pw',
-      log: silentLogger,
       tuning: { timers: { t1: T1, t2: 8 * T1, t4: 10 * T1 }, nonceTtlMs: 1000, maxAuthFailures: 3 },
     })
     await gw.start(0)

@@ -10,13 +10,13 @@ import type {
   GatewayMedia,
   SdpCrossing,
 } from '../../../../src/overlay/sip/gateway/gateway-media.js'
-import { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
+import type { SipGateway } from '../../../../src/overlay/sip/gateway/sip-gateway.js'
 import type { Deliver } from '../../../../src/overlay/sip/local-registrar.js'
 import type { SipFlow } from '../../../../src/overlay/sip/sip-router-types.js'
 import { SipHeaders } from '../../../../src/shared/sip/sip-message.js'
 import type { SipMessage, SipRequest, SipResponse } from '../../../../src/shared/sip/sip-message.js'
 import { respond } from '../../../../src/shared/sip/responses.js'
-import { silentLogger } from '../../../helpers/logger.js'
+import { aliceGateway } from './alice-gateway.js'
 import { UdpPeer, buildRequest, isResponse, withCredentials } from '../../../helpers/sip-wire.js'
 
 export const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n'
@@ -156,12 +156,9 @@ export function collect(): { got: SipResponse[]; on: (r: SipResponse) => void } 
 /** One gateway, one registered UDP phone (alice), a clean router and media before each test. */
 export function useGateway(): void {
   beforeAll(async () => {
-    gw = new SipGateway({
+    gw = aliceGateway({
       router,
-      domain: 'kaiwa',
-      username: async () => 'alice',
       password: 'pw',
-      log: silentLogger,
       media,
       tuning: { timers: { t1: 40, t2: 320, t4: 400 }, algorithms: ['MD5'] },
     })
