@@ -84,7 +84,12 @@ describe('the gateway between a phone and the overlay: requests from the phone',
     ])
   })
 
-  it('phone sends an offerless INVITE: the 2xx carries the offer, the ACK the answer', async () => {
+  /**
+   * The phone's offerless INVITE, answered by the overlay with a 2xx that
+   * carries the offer; the phone's ACK carries the answer. Returns the 2xx as
+   * the phone got it and the ACK as the router got it.
+   */
+  async function offerlessCall(): Promise<{ id: string; ok: SipResponse; ack: SipRequest }> {
     router.handler = (m, flow) => {
       if (m.kind === 'request' && m.method === 'INVITE')
         flow.send(withSdp(respond(m, 200, 'OK', [['Contact', `<${GRUU}>`]]), OFFER))
@@ -92,25 +97,21 @@ describe('the gateway between a phone and the overlay: requests from the phone',
     const inv = await signed(invite())
     const id = callIdOf(inv)
     const ok = (await phone.next((m) => isResponse(200)(m) && callIdOf(m) === id)) as SipResponse
-    expect(body(ok)).toBe(`${OFFER}a=x-crossed:offer overlay-to-phone\r\n`)
     const seq = Number(/^\d+/.exec(inv.headers.get('cseq')!)![0])
     phone.send(gw.port, withSdp(inDialog('ACK', inv, ok, seq), ANSWER))
     const ack = await until(() => routedReq('ACK', id), 'the ACK at the router')
+    return { id, ok, ack }
+  }
+
+  it('phone sends an offerless INVITE: the 2xx carries the offer, the ACK the answer', async () => {
+    const { ok, ack } = await offerlessCall()
+    expect(body(ok)).toBe(`${OFFER}a=x-crossed:offer overlay-to-phone\r\n`)
     expect(body(ack)).toBe(`${ANSWER}a=x-crossed:answer phone-to-overlay\r\n`)
   })
 
   it('when the phone’s answer in an ACK is refused, the ACK goes on bare and both legs get a BYE', async () => {
     media.refuse = (c) => c.kind === 'answer'
-    router.handler = (m, flow) => {
-      if (m.kind === 'request' && m.method === 'INVITE')
-        flow.send(withSdp(respond(m, 200, 'OK', [['Contact', `<${GRUU}>`]]), OFFER))
-    }
-    const inv = await signed(invite())
-    const id = callIdOf(inv)
-    const ok = (await phone.next((m) => isResponse(200)(m) && callIdOf(m) === id)) as SipResponse
-    const seq = Number(/^\d+/.exec(inv.headers.get('cseq')!)![0])
-    phone.send(gw.port, withSdp(inDialog('ACK', inv, ok, seq), ANSWER))
-    const ack = await until(() => routedReq('ACK', id), 'the ACK at the router')
+    const { id, ok, ack } = await offerlessCall()
     expect(ack.body.length).toBe(0)
     const bye = await until(() => routedReq('BYE', id), 'the BYE toward the overlay')
     expect(bye.uri).toBe(GRUU)
