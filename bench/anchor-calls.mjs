@@ -48,7 +48,12 @@ class AnchorBenchError extends Error {
 }
 
 if (process.argv[2] === '--anchor-host') await anchorHost(JSON.parse(process.argv[3]))
-else await main()
+else {
+  await main().catch((err) => {
+    process.stderr.write(`anchor-calls: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(err instanceof AnchorBenchError ? 2 : 1)
+  })
+}
 
 /** Child process: one MediaAnchor, driven over the IPC channel. */
 async function anchorHost(cfg) {
