@@ -6,7 +6,7 @@
 import type { NetworkInterfaceInfo } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { InterfaceWatch } from '../../../src/overlay/node/interface-watch.js'
-import type { Logger } from '../../../src/shared/logger.js'
+import { silentLogger } from '../../helpers/logger.js'
 
 const v4 = (address: string, internal = false): NetworkInterfaceInfo => ({
   address,
@@ -26,17 +26,6 @@ const v6 = (address: string): NetworkInterfaceInfo => ({
   scopeid: 0,
 })
 
-const silentLogger = (): Logger => {
-  const log: Logger = {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: () => undefined,
-    child: () => log,
-  }
-  return log
-}
-
 describe('InterfaceWatch', () => {
   it('reports a move from one network to another, and nothing when nothing changed', () => {
     let table: NodeJS.Dict<NetworkInterfaceInfo[]> = {
@@ -46,7 +35,7 @@ describe('InterfaceWatch', () => {
     const seen: Array<{ added: string[]; removed: string[] }> = []
     const w = new InterfaceWatch({
       onChange: (c) => seen.push(c),
-      log: silentLogger(),
+      log: silentLogger,
       read: () => table,
     })
     w.start()
@@ -74,7 +63,7 @@ describe('InterfaceWatch', () => {
       onChange: () => {
         throw new Error('must not be called')
       },
-      log: silentLogger(),
+      log: silentLogger,
       read: () => {
         if (fail) throw new Error('getifaddrs failed')
         return { eth0: [v4('192.0.2.1')] }
