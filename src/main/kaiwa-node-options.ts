@@ -54,9 +54,7 @@ export interface KaiwaNodeOptions {
   /**
    * Anchor phones' media at this node (plain RTP toward the phone, ICE and
    * DTLS-SRTP across the overlay); off, SDP crosses the gateway untouched.
-   * Opt-in in this build: forking to two phones and some re-INVITEs are not
-   * reliable yet (README, Known limits).
-   * @default false
+   * @default true
    */
   mediaAnchor?: boolean
   log: Logger

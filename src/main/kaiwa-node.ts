@@ -294,10 +294,11 @@ async function startGateway(
   log: Logger,
 ): Promise<void> {
   if ((opts.sipPort ?? 0) <= 0) return
-  // The media anchor: the node is the B2BUA for phones' media (issue 12). Its
-  // calls get the same STUN/TURN servers as the UI's, from the supernodes.
+  // The media anchor (on unless mediaAnchor is false): the node is the B2BUA
+  // for phones' media (issue 12). Its calls get the same STUN/TURN servers as
+  // the UI's, from the supernodes.
   const media =
-    opts.mediaAnchor !== true
+    opts.mediaAnchor === false
       ? undefined
       : new MediaAnchor({
           iceServers: () => parts.turn.iceServers().catch(() => []),

@@ -25,7 +25,7 @@ export const USAGE = `Usage:
   kaiwa node   [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]...
                [--supernode off|auto|on] [--api-port N] [--name NAME]
                [--sip-port N] [--sip-password P] [--sip-rate N] [--sip-digest md5|sha256|both]
-               [--media-anchor]
+               [--no-media-anchor]
                [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
                [--turn-allow-peers CIDR,...]
@@ -62,9 +62,11 @@ export const USAGE = `Usage:
   --sip-password P  the phone's digest password (username = the user ID, realm = the
                     domain); default: generated once and kept in DIR/sip-password.
                     \`kaiwa status\` shows the address, username and password
-  --media-anchor    anchor phones' media at this node (plain RTP to the phone, ICE
-                    and DTLS-SRTP across the overlay), so phones reach app users
-                    and phones on other machines; opt-in in this build
+  --no-media-anchor do not anchor phones' media at this node: SDP crosses the
+                    gateway untouched (by default the node anchors it: plain RTP
+                    to the phone, ICE and DTLS-SRTP across the overlay, so phones
+                    reach app users and phones on other machines;
+                    --media-anchor, the default, is still accepted)
   --sip-digest A    the digest challenges phones get: md5 (default: one MD5
                     challenge, qop=auth; baresip 1.0 registers only with this),
                     sha256, or both (MD5 first)
@@ -189,6 +191,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       'sip-rate': { type: 'string' },
       'sip-digest': { type: 'string' },
       'media-anchor': { type: 'boolean' },
+      'no-media-anchor': { type: 'boolean' },
       overlay: { type: 'string' },
       config: { type: 'string' },
       'no-mdns': { type: 'boolean' },
@@ -282,7 +285,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     ...(sipPassword != null ? { sipPassword } : {}),
     ...(sipRateRaw != null ? { sipRate: Number(sipRateRaw) } : {}),
     ...(sipDigest != null ? { sipDigest: sipDigest as DigestOption } : {}),
-    ...(values['media-anchor'] === true ? { mediaAnchor: true } : {}),
+    ...mediaAnchorFlag(values['media-anchor'] === true, values['no-media-anchor'] === true),
     ...(overlay != null ? { overlay } : {}),
     config: values.config as string | undefined,
     mdns: values['no-mdns'] === true ? false : undefined,
@@ -318,4 +321,11 @@ function strictParse(args: string[], options: Options, allowPositionals: boolean
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err))
   }
+}
+
+/** `--media-anchor` (the default, kept for old scripts) or `--no-media-anchor`; both is a mistake. */
+function mediaAnchorFlag(on: boolean, off: boolean): { mediaAnchor?: boolean } {
+  if (on && off) throw new UsageError('--media-anchor and --no-media-anchor contradict each other')
+  if (off) return { mediaAnchor: false }
+  return on ? { mediaAnchor: true } : {}
 }

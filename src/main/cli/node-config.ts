@@ -55,7 +55,7 @@ export interface ResolvedNodeConfig {
   sipPortOptional: boolean
   sipPassword?: string
   sipTuning?: Partial<SipGatewayTuning>
-  /** Anchor phones' media at the node (`--media-anchor`). */
+  /** Anchor phones' media at the node (default); false with `--no-media-anchor`. */
   mediaAnchor?: boolean
 }
 
@@ -106,7 +106,7 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
-    ...(cmd.mediaAnchor === true ? { mediaAnchor: true } : {}),
+    ...(cmd.mediaAnchor != null ? { mediaAnchor: cmd.mediaAnchor } : {}),
     ...(sipRate != null || cmd.sipDigest != null
       ? {
           sipTuning: {

@@ -24,7 +24,7 @@ import {
 import type { Codec } from './codecs.js'
 import { codecKey, codecsOf, describeCodecs, isTelephoneEvent } from './codecs.js'
 import type { AnchoredCallStats, Answered, Pending, Snapshot } from './call-state.js'
-import { ptimeOf } from './call-state.js'
+import { ptimeOf, sameOrigin } from './call-state.js'
 import { MediaRelay } from './media-relay.js'
 import { OverlaySide } from './overlay-side.js'
 import { PhoneLeg, phoneTarget } from './phone-leg.js'
@@ -53,8 +53,12 @@ export interface AnchoredCallInit {
   rtpPortRange?: readonly [number, number]
   /** Offer the G.711 ↔ Opus transcoder's codecs when relaying alone would fail. */
   transcoding: boolean
+  /** Bound on holding the first overlay answer until the WebRTC leg is up. @default 3000 */
+  connectWaitMs?: number
   now?: () => number
 }
+
+const CONNECT_WAIT_MS = 3000
 
 export class AnchoredCall {
   readonly relay: MediaRelay
@@ -143,8 +147,14 @@ export class AnchoredCall {
     return serializeSdp(local)
   }
 
-  /** The overlay answered our offer: apply it, and answer the phone in plain RTP/AVP. */
-  overlayAnswer(text: string): string {
+  /**
+   * The overlay answered our offer: apply it, and answer the phone in plain
+   * RTP/AVP. The first answer is held until the WebRTC leg is up (bounded by
+   * `connectWaitMs`): the phone starts sending as soon as it has it, and
+   * whatever it sends before ICE and DTLS complete is lost, such as the
+   * RFC 4733 events of a digit pressed right after the call connects.
+   */
+  async overlayAnswer(text: string): Promise<string> {
     const last = this.answerAgain('phone')
     if (last != null) {
       return last.text === text
@@ -152,12 +162,17 @@ export class AnchoredCall {
         : this.remember(last.pending, text, this.settleOverlayAnswer(text, last.pending))
     }
     const pending = this.takePending('phone')
+    const first = this.plan == null
+    let result: string
     try {
-      return this.remember(pending, text, this.settleOverlayAnswer(text, pending))
+      result = this.remember(pending, text, this.settleOverlayAnswer(text, pending))
     } catch (err) {
       this.rollback(pending)
       throw err
     }
+    if (first) await this.overlay.connected(this.init.connectWaitMs ?? CONNECT_WAIT_MS)
+    if (this.ended) throw new MediaNegotiationError('the call has ended')
+    return result
   }
 
   private settleOverlayAnswer(text: string, pending: Pending): string {
@@ -180,8 +195,19 @@ export class AnchoredCall {
     })
   }
 
-  /** The overlay offered (an app or another node calls the phone): a plain RTP/AVP offer for the phone. */
+  /**
+   * The overlay offered (an app or another node calls the phone): a plain
+   * RTP/AVP offer for the phone. A node that forks the INVITE to several of
+   * its phones (RFC 3261 §16.6) hands us the same offer once per phone, all
+   * with one Call-ID: each gets the same phone offer, and the first answer
+   * settles the call (phoneAnswer refuses the other forks' answers).
+   */
   overlayOffer(text: string): string {
+    const forked = this.pending
+    if (forked?.from === 'overlay' && forked.text === text && forked.result != null) {
+      if (this.ended) throw new MediaNegotiationError('the call has ended')
+      return forked.result
+    }
     const before = this.dropUnansweredOffer()
     const offer = parseOrReject(text, 'far end')
     const audio = audioIndex(offer, 'far end')
@@ -211,9 +237,8 @@ export class AnchoredCall {
     }
     this.overlayDir = directionOf(offer, media)
     this.phoneOffered = ours
-    this.pending = { from: 'overlay', offer, text, audio, ours, theirs: offered, before }
     const ptime = attribute(media.lines, 'ptime')
-    return phoneSdp({
+    const result = phoneSdp({
       sessionId: this.sessionId,
       version: ++this.phoneVersion,
       port: this.phone.port,
@@ -221,15 +246,20 @@ export class AnchoredCall {
       direction: this.overlayDir,
       ...(ptime != null ? { ptime } : {}),
     })
+    this.pending = { from: 'overlay', offer, text, audio, ours, theirs: offered, before, result }
+    return result
   }
 
   /** The phone answered our offer: our WebRTC answer for the overlay. */
   async phoneAnswer(text: string): Promise<string> {
     const last = this.answerAgain('overlay')
     if (last != null) {
-      return last.text === text
-        ? last.result
-        : this.remember(last.pending, text, await this.settlePhoneAnswer(text, last.pending))
+      if (last.text === text) return last.result
+      // Another of our forked phones answered too: the first one has the call.
+      if (!sameOrigin(last.text, text)) {
+        throw new MediaNegotiationError('another phone already answered this call')
+      }
+      return this.remember(last.pending, text, await this.settlePhoneAnswer(text, last.pending))
     }
     const pending = this.takePending('overlay')
     try {

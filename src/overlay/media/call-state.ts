@@ -27,6 +27,8 @@ export interface Pending {
   /** The offerer's usable codecs (its numbering), on a first exchange. */
   theirs: Codec[]
   before: Snapshot
+  /** The SDP we sent for this offer (the same again for another fork of it). */
+  result?: string
 }
 
 export interface Answered {
@@ -52,4 +54,20 @@ export interface AnchoredCallStats extends RelayStats {
 export function ptimeOf(media: SdpMedia): number | undefined {
   const v = Number(attribute(media.lines, 'ptime'))
   return Number.isInteger(v) && v >= 10 && v <= 200 ? v : undefined
+}
+
+/**
+ * The o= line without its version (RFC 8866 §5.2: username, sess-id, network
+ * type, address type and address), which stays the same for one endpoint's
+ * session across re-answers (RFC 3264 §8); undefined when there is none.
+ */
+function originOf(sdp: string): string | undefined {
+  const m = /^o=(\S+) (\S+) \S+ (.+?)\s*$/m.exec(sdp)
+  return m == null ? undefined : `${m[1]} ${m[2]} ${m[3]}`
+}
+
+/** Whether two answers come from the same endpoint (not from two forks of one offer). */
+export function sameOrigin(a: string, b: string): boolean {
+  const [x, y] = [originOf(a), originOf(b)]
+  return x == null || y == null || x === y
 }

@@ -52,6 +52,11 @@ export interface MediaAnchorOptions {
   transcoding?: boolean
   /** Bound on ICE gathering before an SDP is sent with the candidates found so far. @default 2000 */
   gatherTimeoutMs?: number
+  /**
+   * Bound on holding the first answer from the overlay until ICE and DTLS are
+   * up, so that what the phone sends at once is not lost. @default 3000
+   */
+  connectWaitMs?: number
   /** Free a call when no packet arrives from either leg for this long while media should flow. @default 60000 */
   idleTimeoutMs?: number
   /** Free a call whose first offer stays unanswered this long (RFC 3261 Timer C is > 3 min). @default 200000 */
@@ -121,7 +126,7 @@ export class MediaAnchor implements GatewayMedia {
           : call.overlayOffer(sdp)
       }
       return direction === 'overlay-to-phone'
-        ? call.overlayAnswer(sdp)
+        ? await call.overlayAnswer(sdp)
         : await call.phoneAnswer(sdp)
     } catch (err) {
       // A call whose first offer or first answer failed holds sockets for
@@ -179,6 +184,9 @@ export class MediaAnchor implements GatewayMedia {
         },
         ...(this.options.rtpPortRange != null ? { rtpPortRange: this.options.rtpPortRange } : {}),
         transcoding: this.options.transcoding ?? true,
+        ...(this.options.connectWaitMs != null
+          ? { connectWaitMs: this.options.connectWaitMs }
+          : {}),
         now: this.now,
       })
     })()

@@ -54,11 +54,28 @@ export class OverlaySide {
     return this.leg?.send(packet) ?? false
   }
 
-  /** The first offer: a new peer connection and its full description. */
+  /**
+   * The first offer: a new peer connection and its full description, in
+   * which we take the DTLS client role (a=setup:active) instead of
+   * libdatachannel's actpass.
+   *
+   * Why: with actpass a libdatachannel answerer (another node's anchor)
+   * picks active (RFC 5763 §5 recommends it) and sends its ClientHello as
+   * soon as its ICE checks succeed, which they do (RFC 8445 §7.3: we answer
+   * checks before we know its credentials) while its answer is still crossing
+   * SIP to us. We have no DTLS transport until we apply that answer, so the
+   * ClientHello is lost and only its retransmission one second later
+   * connects: audio and the RFC 4733 digits a phone sends at once are lost,
+   * and on one host the answer can race the handshake ("certificate verify
+   * failed"). As the client we start the handshake after we have the answer,
+   * when the answerer has long been listening. RFC 8842 §5.2 asks an offerer
+   * for actpass; every answerer (libdatachannel, browsers) accepts active and
+   * takes passive, which RFC 5763 §5 allows it.
+   */
   async offer(direction: MediaDirection, codecs: readonly Codec[]): Promise<Sdp> {
     const { leg, sdp } = await WebRtcLeg.offer(this.legInit, this.spec('0', direction, codecs))
     this.adopt(leg)
-    this.local = overlaySdp(parseOrReject(sdp, 'our WebRTC'), { direction })
+    this.local = overlaySdp(parseOrReject(sdp, 'our WebRTC'), { direction, setup: 'active' })
     return this.local
   }
 
@@ -108,10 +125,14 @@ export class OverlaySide {
       this.checkUfrag(ufrag)
       return
     }
+    if (mediaAttribute(answer, media, 'setup') === 'active') {
+      throw new MediaNegotiationError(
+        'the far end answered a=setup:active to our a=setup:active (RFC 4145 §4.1)',
+      )
+    }
     this.leg!.acceptAnswer(text)
     this.remoteUfrag = ufrag
-    // RFC 4145 §4.1: we offered actpass; the answerer's choice settles our role.
-    this.dtlsRole = mediaAttribute(answer, media, 'setup') === 'active' ? 'passive' : 'active'
+    this.dtlsRole = 'active'
   }
 
   /** A far-end re-offer must keep its ICE credentials (no ICE restart, RFC 8839 §4.4.1.1.1). */
@@ -121,6 +142,11 @@ export class OverlaySide {
         'the far end restarted ICE, which the media anchor cannot follow',
       )
     }
+  }
+
+  /** Resolves once the WebRTC leg is connected, failed or closed, or after `timeoutMs`. */
+  connected(timeoutMs: number): Promise<void> {
+    return this.leg?.connected(timeoutMs) ?? Promise.resolve()
   }
 
   close(): void {

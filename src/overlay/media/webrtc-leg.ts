@@ -13,13 +13,11 @@
  * `gatherTimeoutMs`, and the SDP it returns lists every candidate found by
  * then.
  *
- * Known limit: the answerer starts ICE checks as soon as it answers, so the
- * offerer's ICE completes the instant it is given the answer. When the ICE
- * round trip is a few microseconds (both ends on one host, as in the tests),
- * libdatachannel 0.23 can verify the answerer's DTLS certificate before it has
- * stored that answer's fingerprint, and the connection fails ("certificate
- * verify failed"; the answer then throws, and the gateway answers 488). Over
- * any real network the round trip is far longer than that window.
+ * Timing on one host (both anchors in one process, as in the tests, where
+ * an ICE round trip takes microseconds) exposed two races, both avoided by
+ * the order in which the legs start ICE and DTLS: the answerer holds back the
+ * offer's candidates briefly (holdCandidates), and the offerer takes the DTLS
+ * client role (overlay-side.ts, `offer`).
  */
 import ndc from 'node-datachannel'
 import type { Direction, IceServer, PeerConnection, Track } from 'node-datachannel'
@@ -36,6 +34,8 @@ export interface WebRtcLegInit {
   /** Local UDP port range for ICE, inclusive. */
   portRange?: readonly [number, number]
   gatherTimeoutMs: number
+  /** How long an answerer holds back the offer's candidates (holdCandidates). @default 250 */
+  lateCandidatesMs?: number
   /** Decrypted RTP and RTCP from the far end (libdatachannel hands both to the track). */
   onPacket: (packet: Buffer) => void
 }
@@ -55,11 +55,30 @@ const NDC_DIRECTION: Record<MediaDirection, Direction> = {
   inactive: 'Inactive',
 }
 
+const LATE_CANDIDATES_MS = 250
+
+/** An SDP without its a=candidate lines, and those candidates (RFC 8839 §5.1). */
+export function splitCandidates(sdp: string): { sdp: string; candidates: string[] } {
+  const candidates: string[] = []
+  const kept = sdp.split(/\r?\n/).filter((line) => {
+    if (!line.startsWith('a=candidate:')) return true
+    candidates.push(line.slice(2))
+    return false
+  })
+  return { sdp: kept.join('\r\n'), candidates }
+}
+
 export class WebRtcLeg {
   private track: Track | undefined
   private closed = false
+  /** Waiters for the connection to settle (connected, failed or closed). */
+  private readonly settleWaiters = new Set<() => void>()
 
-  private constructor(private readonly pc: PeerConnection) {}
+  private constructor(private readonly pc: PeerConnection) {
+    pc.onStateChange((state) => {
+      if (state === 'connected' || state === 'failed' || state === 'closed') this.settle()
+    })
+  }
 
   /** Create a peer connection and our full offer (candidates included). */
   static async offer(
@@ -88,7 +107,10 @@ export class WebRtcLeg {
       const gathered = leg.gathered(init.gatherTimeoutMs)
       // With auto-negotiation libdatachannel answers as soon as the offer is set,
       // from the track we added under the offer's mid (and only our codecs).
-      leg.setRemote(remoteOffer, 'offer')
+      // The offer's candidates come later (holdCandidates).
+      const { sdp, candidates } = splitCandidates(remoteOffer)
+      leg.setRemote(sdp, 'offer')
+      leg.holdCandidates(candidates, spec.mid, init.lateCandidatesMs ?? LATE_CANDIDATES_MS)
       return { leg, sdp: await gathered }
     } catch (err) {
       leg.close()
@@ -126,6 +148,34 @@ export class WebRtcLeg {
     return leg
   }
 
+  /**
+   * The offerer's candidates, given to our ICE agent `delayMs` after its
+   * offer (unless the offerer's own checks connected us first).
+   *
+   * Why: given them at once, we start checks (RFC 8445 §6.1.4) while our
+   * answer is still crossing SIP, and the offerer's agent answers them before
+   * it has our answer (§7.3). With both anchors in one process,
+   * libdatachannel 0.23 at the offerer then now and then closes the peer
+   * connection while applying our answer ("Got a remote candidate without ICE
+   * transport"). Held back, our checks start after our answer has normally
+   * reached the offerer, whose own checks may connect us sooner
+   * (peer-reflexive, §7.3.1.3).
+   */
+  private holdCandidates(candidates: readonly string[], mid: string, delayMs: number): void {
+    if (candidates.length === 0) return
+    const timer = setTimeout(() => {
+      if (this.closed || this.pc.state() === 'connected') return
+      for (const c of candidates) {
+        try {
+          this.pc.addRemoteCandidate(c, mid)
+        } catch {
+          // a candidate libjuice cannot use (another address family, say) is skipped
+        }
+      }
+    }, delayMs)
+    timer.unref()
+  }
+
   /** The far end's answer to our offer. */
   acceptAnswer(sdp: string): void {
     this.setRemote(sdp, 'answer')
@@ -156,6 +206,28 @@ export class WebRtcLeg {
     })
   }
 
+  /**
+   * Resolves once ICE and DTLS are up (or failed, or the leg closed), or after
+   * `timeoutMs`: never rejects, since media may still come up later.
+   */
+  connected(timeoutMs: number): Promise<void> {
+    if (this.closed || ['connected', 'failed', 'closed'].includes(this.pc.state()))
+      return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.settleWaiters.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.settleWaiters.add(done)
+    })
+  }
+
+  private settle(): void {
+    for (const done of [...this.settleWaiters]) done()
+  }
+
   /** True when libdatachannel took the packet (the track is open). */
   send(packet: Buffer): boolean {
     const t = this.track
@@ -174,6 +246,7 @@ export class WebRtcLeg {
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.settle()
     try {
       this.track?.close()
     } catch {

@@ -14,9 +14,14 @@
  * - an answer in an ACK (offerless INVITE): the ACK goes on without its body
  *   and both legs get a BYE.
  *
- * `GatewayMedia.end` is called when a dialog ends: BYE or CANCEL either way,
- * a final non-2xx (including the transaction layer's 408 and 503) to a
- * dialog-creating INVITE, and a refusal of one.
+ * `GatewayMedia.end` is called when a dialog ends: BYE either way, a CANCEL
+ * from the phone, a final non-2xx (including the transaction layer's 408 and
+ * 503) to a dialog-creating INVITE, and a refusal of one. An INVITE from the
+ * overlay that the router forked to several of the user's phones (RFC 3261
+ * §16.6) is one anchored call (one Call-ID): one fork's failure, its CANCEL
+ * when another phone answered (§16.7 step 10) or a refusal of its answer ends
+ * only that fork, and the media ends when the last fork fails with none
+ * answered.
  *
  * Messages of one Call-ID pass in order (lanes.ts, one lane per Call-ID, and
  * one per transaction for its responses): crossing an offer may take the
@@ -37,6 +42,47 @@ import type { MaybePromise } from './lanes.js'
 import { SdpCrossings, reason488 } from './sdp-crossing.js'
 
 type OnResponse = (res: SipResponse) => void
+
+/** Bound on Call-IDs with forks in flight whose dialog never ended. */
+const MAX_FORKED = 10_000
+
+/**
+ * Forks of the overlay's dialog-creating INVITEs to this gateway's phones, by
+ * Call-ID: how many are still waiting for a final response, and whether one
+ * answered 2xx.
+ */
+class Forks {
+  private readonly calls = new Map<string, { open: number; answered: boolean }>()
+
+  opened(id: string): void {
+    const call = this.calls.get(id)
+    if (call != null) return void call.open++
+    if (this.calls.size >= MAX_FORKED) {
+      const oldest = this.calls.keys().next().value
+      if (oldest !== undefined) this.calls.delete(oldest)
+    }
+    this.calls.set(id, { open: 1, answered: false })
+  }
+
+  answered(id: string): void {
+    const call = this.calls.get(id)
+    if (call == null) return
+    call.open = Math.max(0, call.open - 1)
+    call.answered = true
+  }
+
+  /** One fork failed: true when the call's media should end (no fork left, none answered). */
+  failed(id: string): boolean {
+    const call = this.calls.get(id)
+    if (call == null) return true
+    call.open = Math.max(0, call.open - 1)
+    return call.open === 0 && !call.answered
+  }
+
+  ended(id: string): void {
+    this.calls.delete(id)
+  }
+}
 
 export interface MediaEdgeInit {
   media: GatewayMedia
@@ -59,6 +105,7 @@ export interface PhoneRequest {
 export class MediaEdge {
   private readonly sdp: SdpCrossings
   private readonly lanes: Lanes
+  private readonly forks = new Forks()
   private txSeq = 0
 
   constructor(private readonly init: MediaEdgeInit) {
@@ -111,7 +158,10 @@ export class MediaEdge {
   /** A request from the overlay for the phone bound at `contact`, reached over `flow`. */
   deliver(contact: string, req: SipRequest, flow: GatewayFlow, onResponse: OnResponse): void {
     this.lanes.run(laneOf(req), () => {
-      if (req.method === 'BYE' || req.method === 'CANCEL') this.sdp.end(callId(req))
+      // A CANCEL goes to every fork but the one that answered: the forks'
+      // final responses (487, or the transaction's 408) say when to end.
+      if (req.method === 'BYE') this.endMedia(callId(req))
+      if (req.method === 'INVITE' && createsDialog(req)) this.forks.opened(callId(req))
       return thenMaybe(this.sdp.request(req, 'overlay-to-phone'), (crossed) => {
         if (!crossed.ok) return this.refuseFromOverlay(contact, req, flow, onResponse, crossed)
         const out = this.init.routes.requestToPhone(crossed.msg, flow.transport)
@@ -134,10 +184,10 @@ export class MediaEdge {
     this.init.log.info(`refused an SDP ${req.method} from the overlay: ${refusal.reason}`)
     if (req.method !== 'ACK') {
       onResponse(respond(req, 488, 'Not Acceptable Here', [reason488(refusal.reason)]))
-      if (createsDialog(req)) this.sdp.end(callId(req))
+      if (createsDialog(req)) this.forkFailed(req)
       return
     }
-    this.sdp.end(callId(req))
+    this.endMedia(callId(req))
     this.init.toPhone(contact, withoutBody(req), flow, ignore)
     const seq = nextSeq(req)
     this.init.toPhone(contact, dialogRequest('BYE', dialogOfAck(req, false), seq), flow, ignore)
@@ -195,13 +245,26 @@ export class MediaEdge {
           if (res.status >= 200) this.hangUpPhone(contact, req, res, flow)
           else if (req.method === 'INVITE')
             this.init.toPhone(contact, buildCancel(req), flow, ignore)
-          if (createsDialog(req)) this.sdp.end(callId(req))
+          if (createsDialog(req)) this.forkFailed(req)
           return
         }
-        if (res.status >= 300 && createsDialog(req)) this.sdp.end(callId(req))
+        if (createsDialog(req) && req.method === 'INVITE') {
+          if (res.status >= 300) this.forkFailed(req)
+          else if (res.status >= 200) this.forks.answered(callId(req))
+        }
         onResponse(crossed.msg)
       })
     })
+  }
+
+  /** One fork of the overlay's INVITE failed: the media ends with the last one, unless one answered. */
+  private forkFailed(req: SipRequest): void {
+    if (this.forks.failed(callId(req))) this.endMedia(callId(req))
+  }
+
+  private endMedia(id: string): void {
+    this.forks.ended(id)
+    this.sdp.end(id)
   }
 
   /** ACK and BYE a 2xx from the overlay that the phone will never see (§13.2.2.4). */

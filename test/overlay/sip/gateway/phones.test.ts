@@ -13,6 +13,10 @@
  * re-INVITE; sends DTMF both ways (RFC 4733 telephone-event, as the other
  * phone reports it); and MESSAGEs both ways.
  *
+ * Both nodes anchor the phones' media (the default, as users run them): each
+ * call crosses two media anchors, plain RTP phone ⇄ node A ⇄ ICE/DTLS-SRTP ⇄
+ * node B ⇄ plain RTP phone, all on this host.
+ *
  * KAIWA_KEEP_PHONES=1 keeps the phones' directories (configs, logs, and the
  * WAV files of what they heard).
  */
