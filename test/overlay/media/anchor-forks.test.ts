@@ -88,10 +88,9 @@ describe('MediaAnchor with a forked INVITE', () => {
       sdp: answer,
     })
     expect(toCaller).toMatch(/^m=audio \d+ RTP\/AVP 0/m)
-    // Held until ICE and DTLS are up, which on one host takes milliseconds
-    // (we are the DTLS client, so no ClientHello is lost before our answer).
+    // Held until ICE and DTLS are up, within the 3 s bound.
     expect(a.stats('a-leg')?.connection).toBe('connected')
-    expect(Date.now() - t0).toBeLessThan(900)
+    expect(Date.now() - t0).toBeLessThan(3000)
     expect(b.stats('b-leg')?.connection).toMatch(/connect/)
   }, 20_000)
 })

@@ -186,7 +186,8 @@ describe('MediaAnchor', () => {
     { timeout: 20_000, retry: 2 },
     async () => {
       const freed: string[] = []
-      const a = anchor({ idleTimeoutMs: 600, onIdle: (id, why) => freed.push(`${id}:${why}`) })
+      // Longer than the WebRTC leg takes to connect, for which the answer waits.
+      const a = anchor({ idleTimeoutMs: 2000, onIdle: (id, why) => freed.push(`${id}:${why}`) })
       const b = anchor({ idleTimeoutMs: 60_000 })
       const pa = await phone()
       const pb = await phone()

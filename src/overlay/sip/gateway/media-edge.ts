@@ -14,8 +14,8 @@
  * - an answer in an ACK (offerless INVITE): the ACK goes on without its body
  *   and both legs get a BYE.
  *
- * `GatewayMedia.end` is called when a dialog ends: BYE either way, a CANCEL
- * from the phone, a final non-2xx (including the transaction layer's 408 and
+ * `GatewayMedia.end` is called when a dialog ends: BYE or CANCEL either way,
+ * a final non-2xx (including the transaction layer's 408 and
  * 503) to a dialog-creating INVITE, and a refusal of one. An INVITE from the
  * overlay that the router forked to several of the user's phones (RFC 3261
  * §16.6) is one anchored call (one Call-ID): one fork's failure, its CANCEL
@@ -69,6 +69,10 @@ class Forks {
     if (call == null) return
     call.open = Math.max(0, call.open - 1)
     call.answered = true
+  }
+
+  hasAnswer(id: string): boolean {
+    return this.calls.get(id)?.answered === true
   }
 
   /** One fork failed: true when the call's media should end (no fork left, none answered). */
@@ -158,9 +162,10 @@ export class MediaEdge {
   /** A request from the overlay for the phone bound at `contact`, reached over `flow`. */
   deliver(contact: string, req: SipRequest, flow: GatewayFlow, onResponse: OnResponse): void {
     this.lanes.run(laneOf(req), () => {
-      // A CANCEL goes to every fork but the one that answered: the forks'
-      // final responses (487, or the transaction's 408) say when to end.
+      // Once one fork answered, the router CANCELs the others (§16.7 step
+      // 10): that CANCEL ends only its fork, not the answered call's media.
       if (req.method === 'BYE') this.endMedia(callId(req))
+      if (req.method === 'CANCEL' && !this.forks.hasAnswer(callId(req))) this.endMedia(callId(req))
       if (req.method === 'INVITE' && createsDialog(req)) this.forks.opened(callId(req))
       return thenMaybe(this.sdp.request(req, 'overlay-to-phone'), (crossed) => {
         if (!crossed.ok) return this.refuseFromOverlay(contact, req, flow, onResponse, crossed)
