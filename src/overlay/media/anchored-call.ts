@@ -15,6 +15,7 @@ import { randomInt } from 'node:crypto'
 import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
 import type { CodecPlan } from './codec-plan.js'
 import {
+  expectNegotiated,
   overlayOfferCodecs,
   phoneOfferCodecs,
   planFromOverlayAnswer,
@@ -22,9 +23,9 @@ import {
   relayableSet,
 } from './codec-plan.js'
 import type { Codec } from './codecs.js'
-import { codecKey, codecsOf, describeCodecs, isTelephoneEvent } from './codecs.js'
+import { codecsOf, describeCodecs, isTelephoneEvent } from './codecs.js'
 import type { AnchoredCallStats, Answered, Pending, Snapshot } from './call-state.js'
-import { ptimeOf, sameOrigin } from './call-state.js'
+import { callStats, ptimeOf, sameOrigin } from './call-state.js'
 import { MediaRelay } from './media-relay.js'
 import { OverlaySide } from './overlay-side.js'
 import { PhoneLeg, phoneTarget } from './phone-leg.js'
@@ -43,6 +44,7 @@ import type { WebRtcLegInit } from './webrtc-leg.js'
 
 /** What a phone can be offered from the overlay, named in 488 reasons. */
 const CARRIED = 'opus/48000/2, PCMU/8000, PCMA/8000'
+const CONNECT_WAIT_MS = 3000
 
 export type { AnchoredCallStats } from './call-state.js'
 
@@ -57,8 +59,6 @@ export interface AnchoredCallInit {
   connectWaitMs?: number
   now?: () => number
 }
-
-const CONNECT_WAIT_MS = 3000
 
 export class AnchoredCall {
   readonly relay: MediaRelay
@@ -132,7 +132,7 @@ export class AnchoredCall {
         )
       }
       ours = overlayOfferCodecs(theirs, this.init.transcoding)
-    } else this.expectNegotiated(offered, this.plan.phone, 'phone')
+    } else expectNegotiated(offered, this.plan.phone, 'phone')
     this.phone.setTarget(target)
     this.phoneDir = direction
     this.phonePtime = ptimeOf(media) ?? this.phonePtime
@@ -180,7 +180,7 @@ export class AnchoredCall {
     const media = answer.media.find((m) => m.media === 'audio' && m.port !== 0)
     const answered = media != null ? codecsOf(media) : []
     if (this.plan == null) this.plan = planFromOverlayAnswer(pending.theirs, pending.ours, answered)
-    else this.expectNegotiated(answered, this.plan.overlay, 'far end')
+    else expectNegotiated(answered, this.plan.overlay, 'far end')
     this.overlay.acceptAnswer(text, answer, media!)
     this.overlayDir = directionOf(answer, media!)
     this.phoneOffered = this.plan.phone
@@ -232,7 +232,7 @@ export class AnchoredCall {
       }
     } else {
       // A re-offer keeps the codecs and the phone's numbering (RFC 3264 §8.3.2).
-      this.expectNegotiated(offered, this.plan.overlay, 'far end')
+      expectNegotiated(offered, this.plan.overlay, 'far end')
       ours = this.plan.phone
     }
     this.overlayDir = directionOf(offer, media)
@@ -276,7 +276,7 @@ export class AnchoredCall {
     const answered = media != null ? codecsOf(media) : []
     const first = this.plan == null
     if (this.plan == null) this.plan = planFromPhoneAnswer(pending.theirs, pending.ours, answered)
-    else this.expectNegotiated(answered, this.plan.phone, 'phone')
+    else expectNegotiated(answered, this.plan.phone, 'phone')
     this.phone.setTarget(phoneTarget(answer, media!))
     this.phoneDir = directionOf(answer, media!)
     this.phonePtime = ptimeOf(media!) ?? this.phonePtime
@@ -296,18 +296,10 @@ export class AnchoredCall {
   }
 
   stats(): AnchoredCallStats {
-    const audio = (list: readonly Codec[] | undefined): string =>
-      describeCodecs((list ?? []).filter((c) => !isTelephoneEvent(c)))
-    return {
-      callId: this.init.callId,
-      ...this.relay.stats(),
-      codecs: audio(this.plan?.phone),
-      ...(this.plan?.transcode != null ? { transcodedTo: audio(this.plan.overlay) } : {}),
-      connection: this.overlay.connectionState,
-      toOverlay: sends(this.phoneDir) && receives(this.overlayDir),
-      toPhone: sends(this.overlayDir) && receives(this.phoneDir),
-      startedAt: this.startedAt,
-    }
+    const { phoneDir, overlayDir, plan, startedAt, init, relay, overlay } = this
+    const connection = overlay.connectionState
+    const common = { callId: init.callId, relay: relay.stats(), plan, connection }
+    return callStats({ ...common, phoneDir, overlayDir, startedAt })
   }
 
   /** Free the socket, the peer connection and any transcoder; later calls on this object fail. */
@@ -334,21 +326,6 @@ export class AnchoredCall {
     })
     this.settledAt = (this.init.now ?? Date.now)()
     return { toOverlay, toPhone }
-  }
-
-  /** A later offer or answer must still carry the negotiated audio codec (by identity). */
-  private expectNegotiated(
-    offered: readonly Codec[],
-    negotiated: readonly Codec[],
-    whose: string,
-  ): void {
-    const keys = new Set(offered.map(codecKey))
-    const audio = negotiated.filter((c) => !isTelephoneEvent(c))
-    if (!audio.some((c) => keys.has(codecKey(c)))) {
-      throw new MediaNegotiationError(
-        `no common codec: ${whose} dropped ${describeCodecs(audio)}, and the anchor cannot switch codecs mid-call`,
-      )
-    }
   }
 
   /**
@@ -378,7 +355,6 @@ export class AnchoredCall {
     }
   }
 
-  /** The offer an answer answers. If the answer is refused, the session stays as before the offer. */
   /**
    * Without 100rel a 18x and then the 2xx both carry the answer (RFC 3261
    * §13.2.1), and the gateway hands us both: the same body again gets the

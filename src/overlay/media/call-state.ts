@@ -6,7 +6,8 @@ import type { Codec } from './codecs.js'
 import type { RelayStats } from './media-relay.js'
 import type { RtpTarget } from './phone-leg.js'
 import type { MediaDirection, Sdp, SdpMedia } from './sdp.js'
-import { attribute } from './sdp.js'
+import { attribute, receives, sends } from './sdp.js'
+import { describeCodecs, isTelephoneEvent } from './codecs.js'
 
 /** The state an offer changes, restored when it goes unanswered. */
 export interface Snapshot {
@@ -48,6 +49,30 @@ export interface AnchoredCallStats extends RelayStats {
   toOverlay: boolean
   toPhone: boolean
   startedAt: number
+}
+
+/** What the anchor reports for one call (MediaAnchor.stats). */
+export function callStats(c: {
+  callId: string
+  relay: RelayStats
+  plan: { phone: readonly Codec[]; overlay: readonly Codec[]; transcode?: unknown } | undefined
+  connection: string
+  phoneDir: MediaDirection
+  overlayDir: MediaDirection
+  startedAt: number
+}): AnchoredCallStats {
+  const audio = (list: readonly Codec[] | undefined): string =>
+    describeCodecs((list ?? []).filter((x) => !isTelephoneEvent(x)))
+  return {
+    callId: c.callId,
+    ...c.relay,
+    codecs: audio(c.plan?.phone),
+    ...(c.plan?.transcode != null ? { transcodedTo: audio(c.plan.overlay) } : {}),
+    connection: c.connection,
+    toOverlay: sends(c.phoneDir) && receives(c.overlayDir),
+    toPhone: sends(c.overlayDir) && receives(c.phoneDir),
+    startedAt: c.startedAt,
+  }
 }
 
 /** The phone's a=ptime in whole milliseconds (RFC 8866 §6.4), if it gave one. */

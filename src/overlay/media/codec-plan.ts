@@ -172,3 +172,18 @@ function transcodePlan(
     transcode: { phone, overlay, ...(events ? { phoneEvent, overlayEvent } : {}) },
   }
 }
+
+/** A later offer or answer must still carry the negotiated audio codec (by identity). */
+export function expectNegotiated(
+  offered: readonly Codec[],
+  negotiated: readonly Codec[],
+  whose: string,
+): void {
+  const keys = new Set(offered.map(codecKey))
+  const audio = negotiated.filter((c) => !isTelephoneEvent(c))
+  if (!audio.some((c) => keys.has(codecKey(c)))) {
+    throw new MediaNegotiationError(
+      `no common codec: ${whose} dropped ${describeCodecs(audio)}, and the anchor cannot switch codecs mid-call`,
+    )
+  }
+}
