@@ -7,16 +7,14 @@
  * that audio arrives at the page and that RTP arrives at the phone socket.
  */
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
+import { CHROMIUM, openChromiumPage } from '../../helpers/chromium-page.js'
+import type { ChromiumPage } from '../../helpers/chromium-page.js'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { MediaAnchor } from '../../../src/overlay/media/media-anchor.js'
 import { required } from '../../helpers/requirements.js'
 import { RtpPhone, audioOf, rtp, waitFor } from './rtp-phone.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const haveChromium = required(existsSync(CHROMIUM), `Chromium at ${CHROMIUM}`)
 
 type PageGlobals = { pc: RTCPeerConnection; dtmf?: RTCDTMFSender; gathered: () => Promise<string> }
@@ -86,36 +84,25 @@ const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe])
 // retry: Chromium and the anchor share one host (webrtc-leg.ts, "Known limit").
 describe.skipIf(!haveChromium)('media anchor ↔ Chromium', { retry: 1 }, () => {
   let browser: Browser | undefined
-  let http: Server | undefined
+  let chrome: ChromiumPage | undefined
   let pageUrl = ''
   let page: Page
   let anchor: MediaAnchor
   let phone: RtpPhone
 
   beforeAll(async () => {
-    http = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' })
-      res.end('<!doctype html><title>kaiwa anchor test</title>')
-    })
-    await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve))
-    const addr = http.address()
-    pageUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 60_000,
-      args: [
-        '--allow-loopback-in-peer-connection',
-        // Real host addresses in candidates (no mDNS names libdatachannel cannot resolve).
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--autoplay-policy=no-user-gesture-required',
-        '--no-sandbox',
-      ],
-    })
+    chrome = await openChromiumPage('kaiwa anchor test', [
+      '--allow-loopback-in-peer-connection',
+      // Real host addresses in candidates (no mDNS names libdatachannel cannot resolve).
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--autoplay-policy=no-user-gesture-required',
+    ])
+    browser = chrome.browser
+    pageUrl = chrome.pageUrl
   })
 
   afterAll(async () => {
-    await browser?.close().catch(() => {})
-    await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()))
+    await chrome?.close()
   })
 
   beforeEach(async () => {

@@ -8,16 +8,14 @@
  * Skipped only when /usr/bin/chromium is missing (CI installs it).
  */
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
+import { CHROMIUM, openChromiumPage } from '../../helpers/chromium-page.js'
+import type { ChromiumPage } from '../../helpers/chromium-page.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueTurnCredentials } from '../../../src/overlay/turn/turn-credentials.js'
 import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
 import { required } from '../../helpers/requirements.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const SECRET = 'chromium-relay-secret'
 const haveChromium = required(existsSync(CHROMIUM), `Chromium at ${CHROMIUM}`)
 if (!haveChromium) console.warn(`chromium-relay.test.ts skipped: ${CHROMIUM} is missing`)
@@ -75,33 +73,21 @@ async function readStats(): Promise<SideStats[]> {
 
 describe.skipIf(!haveChromium)('Chromium through our TURN server, relay only', () => {
   let browser: Browser | undefined
-  let http: Server | undefined
+  let chrome: ChromiumPage | undefined
   let pageUrl = ''
 
   beforeAll(async () => {
-    // getUserMedia needs a secure context: http://127.0.0.1 is one, about:blank is not.
-    http = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' })
-      res.end('<!doctype html><title>kaiwa relay test</title>')
-    })
-    await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve))
-    const addr = http.address()
-    pageUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 60_000,
-      args: [
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        '--allow-loopback-in-peer-connection',
-        '--no-sandbox',
-      ],
-    })
+    chrome = await openChromiumPage('kaiwa relay test', [
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+    ])
+    browser = chrome.browser
+    pageUrl = chrome.pageUrl
   })
 
   afterAll(async () => {
-    await browser?.close().catch(() => {})
-    await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()))
+    await chrome?.close()
   })
 
   for (const transport of ['udp', 'tcp'] as const) {
