@@ -2,7 +2,7 @@
  * Resolves `kaiwa node`'s settings: flags override the config file
  * (`--config FILE`, else DIR/config.json when present), which overrides the
  * defaults. Bad multiaddrs are usage errors, reported before anything starts.
- * The config file may also set `sipPort`, `sipRate` and `overlay`; the SIP
+ * The config file may also set `sipPort`, `sipRate`, `mediaAnchor` and `overlay`; the SIP
  * password is only a flag or the generated DIR/sip-password file.
  */
 import { parseDigestOption } from '../../overlay/sip/gateway/digest-auth.js'
@@ -31,6 +31,7 @@ export const ConfigFileSchema = z
     sipPort: z.number().int().min(0).max(65535).optional(),
     turnPort: z.number().int().min(0).max(65535).optional(),
     sipRate: z.number().int().positive().optional(),
+    mediaAnchor: z.boolean().optional(),
     overlay: z.string().refine(isDomainName, 'a domain name such as kaiwa').optional(),
   })
   .strict()
@@ -106,7 +107,9 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
-    ...(cmd.mediaAnchor != null ? { mediaAnchor: cmd.mediaAnchor } : {}),
+    ...((cmd.mediaAnchor ?? file.mediaAnchor) != null
+      ? { mediaAnchor: cmd.mediaAnchor ?? file.mediaAnchor }
+      : {}),
     ...(sipRate != null || cmd.sipDigest != null
       ? {
           sipTuning: {
