@@ -85,6 +85,7 @@ export class MediaAnchor implements GatewayMedia {
   private readonly cancelled = new Set<string>()
   private readonly sweep: ReturnType<typeof setInterval>
   private closed = false
+  private idleListener: ((callId: string, reason: string) => void) | undefined
   private readonly maxCalls: number
   private readonly idleTimeoutMs: number
   private readonly setupTimeoutMs: number
@@ -145,6 +146,10 @@ export class MediaAnchor implements GatewayMedia {
     this.calls.delete(callId)
     call.close()
     this.options.log?.debug(`media anchor: freed ${callId}`)
+  }
+
+  whenIdle(listener: (callId: string, reason: string) => void): void {
+    this.idleListener = listener
   }
 
   async close(): Promise<void> {
@@ -244,6 +249,12 @@ export class MediaAnchor implements GatewayMedia {
     this.options.log?.warn(`media anchor: ${why} on ${callId}, freeing its media`)
     this.end(callId)
     this.options.onIdle?.(callId, why)
+    // Q.850 cause 102, "recovery on timer expiry" (RFC 3326 §2 allows Q.850 causes).
+    const text =
+      why === 'idle'
+        ? `No media for ${Math.round(this.idleTimeoutMs / 1000)} s`
+        : 'Call setup timed out'
+    this.idleListener?.(callId, `Q.850 ;cause=102 ;text="${text}"`)
   }
 }
 

@@ -168,6 +168,9 @@ describe('MediaAnchor', () => {
   it('frees a call whose offer is never answered', async () => {
     const freed: string[] = []
     const a = anchor({ setupTimeoutMs: 200, onIdle: (id, why) => freed.push(`${id}:${why}`) })
+    // The gateway's listener gets an RFC 3326 Reason for the BYEs that end the dialog.
+    const reasons: string[] = []
+    a.whenIdle((id, reason) => reasons.push(`${id}:${reason}`))
     const p = await phone()
     await a.cross({
       callId: 's',
@@ -177,6 +180,7 @@ describe('MediaAnchor', () => {
     })
     await waitFor(() => freed.length > 0, 3000, 'setup timeout')
     expect(freed).toEqual(['s:setup-timeout'])
+    expect(reasons).toEqual(['s:Q.850 ;cause=102 ;text="Call setup timed out"'])
     expect(a.size).toBe(0)
   })
 

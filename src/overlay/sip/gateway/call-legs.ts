@@ -14,6 +14,9 @@ import { randomToken } from '../../../shared/sip/responses.js'
 import { extractUri } from '../local-registrar.js'
 import { BRANCH_PREFIX } from './gateway-types.js'
 
+/** RFC 3326 Reason of a BYE for a session whose media could not be negotiated. */
+export const MEDIA_FAILED_REASON = 'SIP ;cause=488 ;text="Media negotiation failed"'
+
 export interface DialogIds {
   uri: string
   from: string
@@ -41,6 +44,7 @@ export function dialogRequest(
   dialog: DialogIds,
   seq: number,
   via?: string,
+  reason = MEDIA_FAILED_REASON,
 ): SipRequest {
   const headers = new SipHeaders()
   if (via != null) headers.add('Via', `SIP/2.0/${via};branch=${BRANCH_PREFIX}kw${randomToken(10)}`)
@@ -49,7 +53,7 @@ export function dialogRequest(
   headers.add('To', dialog.to)
   headers.add('Call-ID', dialog.callId)
   headers.add('CSeq', `${seq} ${method}`)
-  if (method === 'BYE') headers.add('Reason', 'SIP ;cause=488 ;text="Media negotiation failed"')
+  if (method === 'BYE') headers.add('Reason', reason)
   headers.add('Content-Length', '0')
   return {
     kind: 'request',

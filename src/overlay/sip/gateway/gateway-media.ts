@@ -35,6 +35,11 @@ export interface GatewayMedia {
   cross(crossing: SdpCrossing): Promise<string>
   /** The dialog ended (BYE, CANCEL, a final error, or its timeout): free its sockets. */
   end(callId: string): void
+  /**
+   * Who ends a dialog whose media the anchor freed on its own (no packet for
+   * its idle timeout): `reason` is an RFC 3326 Reason value for the BYEs.
+   */
+  whenIdle?(listener: (callId: string, reason: string) => void): void
   close(): Promise<void>
 }
 

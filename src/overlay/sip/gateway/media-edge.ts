@@ -33,6 +33,7 @@ import { buildCancel, callId, cseq } from '../../../shared/sip/sip-message.js'
 import type { SipRequest, SipResponse } from '../../../shared/sip/sip-message.js'
 import { respond } from '../../../shared/sip/responses.js'
 import { dialogOf2xx, dialogOfAck, dialogRequest, nextSeq } from './call-legs.js'
+import { ConfirmedDialogs } from './confirmed-dialogs.js'
 import { createsDialog } from './dialog-routes.js'
 import type { DialogRoutes } from './dialog-routes.js'
 import type { GatewayMedia } from './gateway-media.js'
@@ -110,6 +111,7 @@ export class MediaEdge {
   private readonly sdp: SdpCrossings
   private readonly lanes: Lanes
   private readonly forks = new Forks()
+  private readonly dialogs = new ConfirmedDialogs()
   private txSeq = 0
 
   constructor(private readonly init: MediaEdgeInit) {
@@ -128,6 +130,7 @@ export class MediaEdge {
   ): Promise<PhoneRequest | undefined> {
     return this.lanes.value(laneOf(req), () => {
       this.init.routes.fromPhone(req)
+      this.dialogs.saw(req, true)
       if (req.method === 'BYE' || req.method === 'CANCEL') this.sdp.end(callId(req))
       return thenMaybe(this.sdp.request(req, 'phone-to-overlay'), (crossed) => {
         if (!crossed.ok) {
@@ -162,6 +165,7 @@ export class MediaEdge {
   /** A request from the overlay for the phone bound at `contact`, reached over `flow`. */
   deliver(contact: string, req: SipRequest, flow: GatewayFlow, onResponse: OnResponse): void {
     this.lanes.run(laneOf(req), () => {
+      this.dialogs.saw(req, false)
       // Once one fork answered, the router CANCELs the others (§16.7 step
       // 10): that CANCEL ends only its fork, not the answered call's media.
       if (req.method === 'BYE') this.endMedia(callId(req))
@@ -205,6 +209,8 @@ export class MediaEdge {
   /** Responses from the overlay to the phone's `req`, in order. */
   private toPhoneResponses(req: SipRequest, flow: GatewayFlow, reply: OnResponse): OnResponse {
     let refused = false
+    // Read now: the router turns the request's Contact into a GRUU on its way out.
+    const phoneContact = req.headers.get('contact')
     return this.ordered((res) => {
       if (refused) {
         if (req.method === 'INVITE' && res.status >= 200 && res.status < 300)
@@ -222,6 +228,7 @@ export class MediaEdge {
           return
         }
         if (res.status >= 300 && createsDialog(req)) this.sdp.end(callId(req))
+        if (isDialog2xx(req, res)) this.dialogs.phoneCalled(req, crossed.msg, flow, phoneContact)
         reply(this.init.routes.responseToPhone(req, crossed.msg, flow.transport))
       })
     })
@@ -257,8 +264,27 @@ export class MediaEdge {
           if (res.status >= 300) this.forkFailed(req)
           else if (res.status >= 200) this.forks.answered(callId(req))
         }
+        if (isDialog2xx(req, res)) this.dialogs.phoneAnswered(req, crossed.msg, flow)
         onResponse(crossed.msg)
       })
+    })
+  }
+
+  /**
+   * The media anchor freed `id` on its own (no media for its idle timeout):
+   * end the dialog at both ends with a BYE carrying `reason` (RFC 3326), each
+   * speaking for the other party (confirmed-dialogs.ts). A call that never
+   * got a 2xx has nothing to end here: its INVITE transaction times out.
+   */
+  hangUp(id: string, reason: string): void {
+    this.lanes.run(`call ${id}`, () => {
+      const d = this.dialogs.take(id)
+      if (d == null) return
+      this.endMedia(id)
+      this.init.log.info(`ending call ${id} at both ends: ${reason}`)
+      const toPhone = dialogRequest('BYE', d.phone, d.overlaySeq + 1, undefined, reason)
+      this.init.toPhone(d.phone.uri, toPhone, d.flow, ignore)
+      this.init.toOverlay(dialogRequest('BYE', d.overlay, d.phoneSeq + 1, this.via(d.flow), reason))
     })
   }
 
@@ -304,6 +330,11 @@ export class MediaEdge {
 /** Requests of one dialog (one Call-ID) cross in order. */
 function laneOf(req: SipRequest): string {
   return `call ${req.headers.get('call-id') ?? ''}`
+}
+
+/** A 2xx to an INVITE that creates a dialog (§12.1). */
+function isDialog2xx(req: SipRequest, res: SipResponse): boolean {
+  return req.method === 'INVITE' && createsDialog(req) && res.status >= 200 && res.status < 300
 }
 
 function withoutBody(req: SipRequest): SipRequest {

@@ -148,6 +148,7 @@ export class SipGateway {
         this.clients.send(contact, req, flow, onResponse),
       sentBy: () => this.address,
     })
+    this.media.whenIdle?.((id, reason) => this.edge.hangUp(id, reason))
     this.udp = new UdpTransport({
       host: GATEWAY_HOST,
       maxDatagramBytes: t.maxDatagramBytes,

@@ -40,6 +40,11 @@ export class RecordingMedia implements GatewayMedia {
   end(callId: string): void {
     this.ended.push(callId)
   }
+  /** The gateway's listener for calls the media freed on its own (idle). */
+  idle: ((callId: string, reason: string) => void) | undefined
+  whenIdle(listener: (callId: string, reason: string) => void): void {
+    this.idle = listener
+  }
   async close(): Promise<void> {
     this.closed = true
   }
