@@ -24,6 +24,14 @@ export interface TurnServerOptions {
   host6?: string
   /** The address put in IPv6 XOR-RELAYED-ADDRESS; a server bound to `::` must set it. */
   relayedAddress6?: () => string
+  /**
+   * Also accept clients on this IPv6 address (`::` for all), UDP and TCP, on the same port as
+   * `host`: a dual-stack server, `0.0.0.0` and `::`. How a client reaches the server does not
+   * limit what it relays (RFC 8656 §3): an IPv6-only client gets an IPv4 relayed address by
+   * default and the server translates. Best effort: if it cannot be bound, the server serves
+   * `host` alone and TurnServer.listen6Error() says why (with port 0 both are picked again).
+   */
+  listen6?: string
   /** Listen port; 0 = any free port. */
   port?: number
   /** Also accept TCP from clients on the same port number (default true); relays stay UDP. */

@@ -9,7 +9,8 @@
  * RESERVATION-TOKEN (even-port.ts, relay-reservations.ts), DONT-FRAGMENT accepted (what that
  * means for the DF bit: turn-allocate.ts). IPv6 relays (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY,
  * ADDITIONAL-ADDRESS-FAMILY dual allocations) where the server has an IPv6 address (`host6`, or
- * an IPv6 `host`): relay-families.ts. Channel numbers 0x4000-0x7FFF (RFC 5766 §11) unless
+ * an IPv6 `host`): relay-families.ts. Dual stack: clients reach it on `host` and, with `listen6`,
+ * on an IPv6 address too (turn-listener.ts), whatever family they relay. Channel numbers 0x4000-0x7FFF (RFC 5766 §11) unless
  * legacyChannelRange is false. Not implemented: TLS, TCP relays (RFC 6062).
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
@@ -39,8 +40,8 @@ import {
 } from './stun-message.js'
 import type { DecodedStunMessage, StunAttribute } from './stun-message.js'
 import { NonceIssuer, authenticate } from './turn-auth.js'
-import { listenTcp } from './turn-tcp.js'
-import type { TcpListener } from './turn-tcp.js'
+import { openTurnListener } from './turn-listener.js'
+import type { TurnListener, TurnListenerHandlers, TurnListenerOptions } from './turn-listener.js'
 import { DEFAULT_TURN_REALM } from './turn-credentials.js'
 import {
   TURN_REQUESTS,
@@ -51,7 +52,6 @@ import {
   unknownAttributes,
 } from './turn-helpers.js'
 import type { TurnServerOptions, TurnStats } from './turn-options.js'
-import { bindUdp } from './udp-socket.js'
 
 export type { AllocationLimits, RelayCaps, TurnServerOptions, TurnStats } from './turn-options.js'
 
@@ -61,8 +61,11 @@ type Attrs = StunAttribute[]
 export const DEFAULT_RELAY_PORTS: readonly [number, number] = [61000, 65535]
 
 export class TurnServer {
+  /** The primary listener's UDP socket (`host`): its port is the server's port. */
   private socket: Socket | undefined
-  private tcp: TcpListener | undefined
+  /** `host`, then `listen6` when bound (turn-listener.ts). */
+  private listeners: TurnListener[] = []
+  private listen6Failure: string | undefined
   private readonly allocations = new AllocationTable()
   private readonly limiter: TokenBucketLimiter
   private readonly nonces: NonceIssuer
@@ -165,42 +168,68 @@ export class TurnServer {
   }
 
   private async listenOnce(): Promise<{ address: string; port: number }> {
-    const host = this.opts.host ?? '127.0.0.1'
-    const s = await bindUdp(host, this.opts.port ?? 0, this.opts.socketBufferBytes ?? 4 << 20)
-    s.on('message', (buf, rinfo) => this.onDatagram(s, buf, rinfo))
-    s.on('error', () => undefined)
-    this.socket = s
-    if (this.opts.tcp !== false) {
-      const maxConnections = this.opts.maxTcpConnections ?? 1024
-      this.tcp = await listenTcp(
-        { host, port: s.address().port, maxConnections },
-        {
-          frame: (frame, link) => this.onClientPacket(frame, link),
-          malformed: () => void this.counters.malformed++,
-          // The allocation belongs to this TCP 5-tuple, which is gone with the connection.
-          closed: (link) => this.allocations.delete(link.key),
-        },
-      ).catch((e: unknown) => {
-        // TCP port taken (possible when port 0 let UDP pick one): do not leak the UDP socket.
-        s.close()
-        this.socket = undefined
-        throw e
-      })
+    const opts = (host: string, port: number): TurnListenerOptions => ({
+      host,
+      port,
+      socketBufferBytes: this.opts.socketBufferBytes ?? 4 << 20,
+      tcp: this.opts.tcp !== false,
+      maxTcpConnections: this.opts.maxTcpConnections ?? 1024,
+    })
+    const handlers: TurnListenerHandlers = {
+      datagram: (s, buf, rinfo) => this.onDatagram(s, buf, rinfo),
+      tcp: {
+        frame: (frame, link) => this.onClientPacket(frame, link),
+        malformed: () => void this.counters.malformed++,
+        // The allocation belongs to this TCP 5-tuple, which is gone with the connection.
+        closed: (link) => this.allocations.delete(link.key),
+      },
+    }
+    const primary = await openTurnListener(
+      opts(this.opts.host ?? '127.0.0.1', this.opts.port ?? 0),
+      handlers,
+    )
+    this.listeners = [primary]
+    this.socket = primary.udp
+    this.listen6Failure = undefined
+    if (this.opts.listen6 !== undefined) {
+      try {
+        this.listeners.push(await openTurnListener(opts(this.opts.listen6, primary.port), handlers))
+      } catch (err) {
+        // Port 0 picked a number free on one family only: pick again for both (listen()).
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && (this.opts.port ?? 0) === 0) {
+          await this.closeListeners()
+          throw err
+        }
+        this.listen6Failure = `${this.opts.listen6}: ${String(err)}`
+      }
     }
     this.sweeper = setInterval(() => this.sweep(), 1000)
     this.sweeper.unref()
-    return s.address()
+    return { address: primary.address, port: primary.port }
+  }
+
+  /** Where clients reach the server now: `host`, and `listen6` when it could be bound. */
+  listening(): string[] {
+    return this.listeners.map((l) => l.address)
+  }
+
+  /** Why `listen6` could not be bound (the server then serves `host` alone), if it could not. */
+  listen6Error(): string | undefined {
+    return this.listen6Failure
+  }
+
+  private async closeListeners(): Promise<void> {
+    const all = this.listeners
+    this.listeners = []
+    this.socket = undefined
+    await Promise.all(all.map((l) => l.close()))
   }
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper)
-    await this.tcp?.close()
-    this.tcp = undefined
     this.allocations.closeAll()
     this.reservations.closeAll()
-    const s = this.socket
-    this.socket = undefined
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()))
+    await this.closeListeners()
   }
 
   stats(): TurnStats {

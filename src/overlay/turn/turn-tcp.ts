@@ -4,7 +4,7 @@
  * RFC 8489 §6.2.2); ChannelData frames by theirs, padded to a multiple of 4 over streams
  * (RFC 8656 §12.5). Any other first byte makes the stream unparseable.
  */
-import { createServer } from 'node:net'
+import { createServer, isIPv6 } from 'node:net'
 import type { Socket } from 'node:net'
 import { KaiwaError } from '../../shared/errors.js'
 import type { ClientLink } from './allocation.js'
@@ -97,7 +97,9 @@ export async function listenTcp(
   srv.maxConnections = opts.maxConnections
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject)
-    srv.listen(opts.port, opts.host, () => {
+    // IPv6-only on an IPv6 address: `::` would otherwise also take IPv4 connections, and the
+    // port of a listener on 0.0.0.0 beside it (a dual-stack server has one per family).
+    srv.listen({ port: opts.port, host: opts.host, ipv6Only: isIPv6(opts.host) }, () => {
       srv.off('error', reject)
       resolve()
     })

@@ -36,8 +36,8 @@ export class TcpTestClient {
     socket.on('data', (chunk) => feed(new Uint8Array(chunk)))
   }
 
-  static async open(port: number): Promise<TcpTestClient> {
-    const socket = connect(port, '127.0.0.1')
+  static async open(port: number, host = '127.0.0.1'): Promise<TcpTestClient> {
+    const socket = connect(port, host)
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)

@@ -1,0 +1,72 @@
+/**
+ * One address the TURN server accepts clients on: a UDP socket and, unless turned off, a TCP
+ * listener on the same port number (RFC 8656 §3.1). A dual-stack server has two of them, on
+ * `0.0.0.0` and on `::`: the family a client reaches the server over is independent of the
+ * family of the relayed address it asks for (RFC 8656 §3: an IPv6-only client may allocate an
+ * IPv4 relayed address, and the server translates). Each listener is single-family: an IPv6
+ * socket is IPv6-only, or it would take the IPv4 listener's port as ::ffff:a.b.c.d.
+ */
+import type { RemoteInfo, Socket } from 'node:dgram'
+import { listenTcp } from './turn-tcp.js'
+import type { TcpHandlers, TcpListener } from './turn-tcp.js'
+import { bindUdp } from './udp-socket.js'
+
+export interface TurnListener {
+  /** The address bound (`0.0.0.0`, `::`, or one address). */
+  address: string
+  port: number
+  udp: Socket
+  close(): Promise<void>
+}
+
+export interface TurnListenerOptions {
+  host: string
+  /** 0: any free port. */
+  port: number
+  socketBufferBytes: number
+  /** Also accept TCP on the same port. */
+  tcp: boolean
+  maxTcpConnections: number
+}
+
+export interface TurnListenerHandlers {
+  datagram(socket: Socket, buf: Buffer, rinfo: RemoteInfo): void
+  tcp: TcpHandlers
+}
+
+/**
+ * Bind UDP on host:port, then TCP on the port UDP got. Rejects (with nothing left bound) when
+ * either cannot be bound: EADDRINUSE, or EADDRNOTAVAIL / EAFNOSUPPORT for an address family the
+ * host does not have.
+ */
+export async function openTurnListener(
+  opts: TurnListenerOptions,
+  handlers: TurnListenerHandlers,
+): Promise<TurnListener> {
+  const udp = await bindUdp(opts.host, opts.port, opts.socketBufferBytes)
+  udp.on('message', (buf, rinfo) => handlers.datagram(udp, buf, rinfo))
+  udp.on('error', () => undefined)
+  const port = udp.address().port
+  let tcp: TcpListener | undefined
+  if (opts.tcp) {
+    try {
+      tcp = await listenTcp(
+        { host: opts.host, port, maxConnections: opts.maxTcpConnections },
+        handlers.tcp,
+      )
+    } catch (err) {
+      // TCP port taken (possible when port 0 let UDP pick one): do not leak the UDP socket.
+      udp.close()
+      throw err
+    }
+  }
+  return {
+    address: opts.host,
+    port,
+    udp,
+    close: async () => {
+      await tcp?.close()
+      await new Promise<void>((resolve) => udp.close(() => resolve()))
+    },
+  }
+}
