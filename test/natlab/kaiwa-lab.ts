@@ -65,6 +65,10 @@ export interface LabNodeOptions {
   port?: number
   /** Supernodes: STUN/TURN port (default 3478); 0: off. */
   turnPort?: number
+  /** The SIP gateway for phones on 127.0.0.1 inside the node's namespace (default 0: none). */
+  sipPort?: number
+  /** The phone's digest password at that gateway (default: generated in the data dir). */
+  sipPassword?: string
   /** Clients: serve the softphone UI (`--ui`); the ready line gains `ui`. */
   ui?: boolean
   logLevel?: 'debug' | 'info' | 'warn'
@@ -199,7 +203,7 @@ function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[
     '--no-mdns',
     '--no-upnp',
     '--sip-port',
-    '0',
+    String(opts.sipPort ?? 0),
     '--log-level',
     opts.logLevel ?? 'info',
   ]
@@ -214,6 +218,7 @@ function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[
     )
   for (const b of opts.bootstrap ?? []) args.push('--bootstrap', b)
   if (opts.name != null) args.push('--name', opts.name)
+  if (opts.sipPassword != null) args.push('--sip-password', opts.sipPassword)
   if (opts.ui === true) args.push('--ui')
   return args
 }

@@ -15,11 +15,18 @@
  *
  * Ports: SIP on `basePort` (UDP+TCP); baresip also opens SIP-TLS on
  * basePort + 1, so ctrl_tcp is on basePort + 2 and RTP from basePort + 4.
+ *
+ * With an injected `spawn` (a phone inside a network namespace), ctrl_tcp's
+ * 127.0.0.1 is that namespace's, out of this process's reach: a small bridge
+ * (node, started through the same `spawn`) connects to it there and copies
+ * its events to its stdout.
  */
+import type { ChildProcess } from 'node:child_process'
 import { readdir, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { PhoneProcess, installed } from './phone-process.js'
 import type { PhoneEvent, PhoneOptions, StockPhone } from './stock-phone.js'
 
@@ -34,6 +41,7 @@ export class BaresipPhone implements StockPhone {
   readonly aor: string
   private proc?: PhoneProcess
   private ctrl?: Socket
+  private bridge?: ChildProcess
 
   constructor(private readonly opts: PhoneOptions) {
     this.aor = `sip:${opts.account.user}@${opts.account.domain}`
@@ -76,7 +84,7 @@ export class BaresipPhone implements StockPhone {
         `outbound="sip:127.0.0.1:${a.gatewayPort};transport=${transport}";regint=600;answermode=manual\n`,
     )
     await writeFile(join(proc.dir, 'contacts'), `"peer" <${this.opts.peer}>\n`)
-    proc.start(BARESIP, ['-f', proc.dir, '-s'])
+    proc.start(BARESIP, ['-f', proc.dir, '-s'], this.opts.spawn)
     await proc.waitFor(/baresip is ready/, 10_000, 0, 'baresip to start')
     await this.connectCtrl(p + 2)
     await proc.waitFor(
@@ -140,6 +148,7 @@ export class BaresipPhone implements StockPhone {
 
   async stop(): Promise<void> {
     this.ctrl?.destroy()
+    if (this.bridge?.exitCode == null && this.bridge?.signalCode == null) this.bridge?.kill()
     await this.proc?.stop(process.env.KAIWA_KEEP_PHONES === '1')
   }
 
@@ -155,15 +164,21 @@ export class BaresipPhone implements StockPhone {
   /** ctrl_tcp events become `EVENT <type> <param>` lines among the phone's output. */
   private async connectCtrl(port: number): Promise<void> {
     const proc = this.need()
-    const sock = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(s))
-      s.once('error', reject)
-    })
-    this.ctrl = sock
+    let input: Readable
+    if (this.opts.spawn == null) {
+      const sock = await new Promise<Socket>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => resolve(s))
+        s.once('error', reject)
+      })
+      sock.on('error', () => {})
+      this.ctrl = sock
+      input = sock
+    } else {
+      input = await this.ctrlBridge(port)
+    }
     let buf = ''
-    sock.setEncoding('utf8')
-    sock.on('error', () => {})
-    sock.on('data', (chunk: string) => {
+    input.setEncoding('utf8')
+    input.on('data', (chunk: string) => {
       buf += chunk
       for (;;) {
         const colon = buf.indexOf(':')
@@ -180,8 +195,46 @@ export class BaresipPhone implements StockPhone {
         }
       }
     })
+    // The bridge's stream was read once in paused mode (its '+'): make it flow again.
+    input.resume()
+  }
+
+  /** ctrl_tcp's byte stream, read through a bridge where the phone runs; resolves once connected. */
+  private async ctrlBridge(port: number): Promise<Readable> {
+    const proc = this.need()
+    const bridge = (this.bridge = this.opts.spawn!(
+      process.execPath,
+      ['-e', CTRL_BRIDGE, String(port)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ))
+    let err = ''
+    bridge.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+    const stdout = bridge.stdout!
+    await new Promise<void>((resolve, reject) => {
+      // The bridge's first byte is '+' once it is connected; the rest is ctrl_tcp's.
+      stdout.once('readable', () => {
+        const first = stdout.read(1) as Buffer | null
+        if (first?.toString() === '+') resolve()
+        else reject(new Error(`ctrl_tcp bridge: unexpected start ${String(first)}`))
+      })
+      bridge.once('exit', (code) =>
+        reject(new Error(`ctrl_tcp bridge to port ${port} exited (${code}): ${err.trim()}`)),
+      )
+    })
+    bridge.once('exit', (code) => proc.pushLine(`ctrl_tcp bridge exited (${code}) ${err.trim()}`))
+    return stdout
   }
 }
+
+/** Runs where the phone runs: connect to its ctrl_tcp, write '+', then copy the stream. */
+const CTRL_BRIDGE = [
+  "const s = require('node:net').connect(Number(process.argv[1]), '127.0.0.1')",
+  "s.once('connect', () => { process.stdout.write('+'); s.pipe(process.stdout) })",
+  "s.once('error', (e) => { console.error(String(e)); process.exit(1) })",
+  "s.once('close', () => process.exit(0))",
+].join(';')
 
 function pattern(e: PhoneEvent): RegExp {
   switch (e.kind) {

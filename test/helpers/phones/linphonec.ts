@@ -89,7 +89,7 @@ export class LinphonecPhone implements StockPhone {
     // KAIWA_PHONE_TRACE=1: liblinphone's full log (every SIP message) in the dir.
     const trace =
       process.env.KAIWA_PHONE_TRACE === '1' ? ['-d', '6', '-l', join(proc.dir, 'sip.log')] : []
-    proc.start(LINPHONEC, ['-c', rc, '-S', ...trace])
+    proc.start(LINPHONEC, ['-c', rc, '-S', ...trace], this.opts.spawn)
     proc.write('soundcard use files')
     proc.write(`play ${tone}`)
     proc.write(`record ${join(proc.dir, 'heard.wav')}`)

@@ -3,13 +3,21 @@
  * directory, every line it prints kept (stdout and stderr, with the time it
  * arrived), waiting for a line that matches, and stopping it by its own PID
  * (never by name: other engineers' phones run on this machine too).
+ *
+ * The process starts through a `PhoneSpawn`: node's own spawn by default, or
+ * one a test injects to run the phone elsewhere, such as inside a NAT lab
+ * namespace (`ip netns exec NS …`, which execs the phone, so the PID is still
+ * the phone's own).
  */
 import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
+import type { ChildProcess, SpawnOptions } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+/** Starts a phone's process (or a helper of it) with these options; node's `spawn` fits. */
+export type PhoneSpawn = (cmd: string, args: string[], opts: SpawnOptions) => ChildProcess
 
 export interface PhoneLine {
   at: number
@@ -38,8 +46,8 @@ export class PhoneProcess {
     return new PhoneProcess(await mkdtemp(join(tmpdir(), prefix)))
   }
 
-  start(bin: string, args: string[]): void {
-    const child = spawn(bin, args, {
+  start(bin: string, args: string[], spawnWith: PhoneSpawn = spawn): void {
+    const child = spawnWith(bin, args, {
       cwd: this.dir,
       env: { ...process.env, HOME: this.dir, LANG: 'C.UTF-8', TERM: 'dumb' },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -8,13 +8,14 @@
 import { createSocket } from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import type { PhoneSpawn } from './phone-process.js'
 
 export interface PhoneAccount {
   /** The node's user ID: the phone's AOR is sip:<user>@<domain>, the digest username too. */
   user: string
   domain: string
   password: string
-  /** The gateway's UDP/TCP port on 127.0.0.1. */
+  /** The gateway's UDP/TCP port on 127.0.0.1 (where the phone runs: see `PhoneOptions.spawn`). */
   gatewayPort: number
   transport?: 'udp' | 'tcp'
 }
@@ -27,6 +28,13 @@ export interface PhoneOptions {
   toneHz: number
   /** The peer a MESSAGE goes to (baresip messages its "current contact"). */
   peer: string
+  /**
+   * Starts the phone's processes: node's spawn on this host by default. A test
+   * that runs the phone inside a network namespace injects one that enters it
+   * (the NAT lab's `lab.spawn(ns, …)`); the phone then uses that namespace's
+   * 127.0.0.1 and ports, and the harness reaches its control socket from there.
+   */
+  spawn?: PhoneSpawn
 }
 
 export interface StockPhone {
