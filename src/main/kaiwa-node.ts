@@ -16,6 +16,7 @@
  * services.
  */
 import { InterfaceWatch } from '../overlay/node/interface-watch.js'
+import { dropDeadConnections } from '../overlay/node/connection-liveness.js'
 import { MediaAnchor } from '../overlay/media/media-anchor.js'
 import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
 import type { Role, SupernodeMode } from '../shared/api/contract.js'
@@ -210,8 +211,22 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     refresh.soon()
     if (roles.mode() === 'auto' && roles.role() === 'client') election.soon()
   }
-  // Roaming: an interface change alone announces nothing in libp2p.
-  const watch = new InterfaceWatch({ onChange: addressesChanged, log: log.child('net') })
+  // Roaming: an interface change alone announces nothing in libp2p. Connections over a
+  // vanished address look open but are dead: drop them now, so the supernode link, the
+  // relay reservation and SIP links are re-made from the new address within seconds.
+  const netLog = log.child('net')
+  const roamed = async ({ removed }: { removed: string[] }): Promise<void> => {
+    try {
+      if (removed.length > 0) {
+        const dead = await dropDeadConnections(node().getConnections(), { log: netLog })
+        if (dead.length > 0) dialer.retryNow()
+      }
+    } catch (err) {
+      netLog.debug(`checking connections after the address change: ${String(err)}`)
+    }
+    addressesChanged()
+  }
+  const watch = new InterfaceWatch({ onChange: (c) => void roamed(c), log: netLog })
   return { domain, node, supernodes, roles, directory, sip, turn, election, refresh, dialer, watch }
 }
 

@@ -37,6 +37,17 @@ export class BootstrapDialer {
     for (const target of this.targets) void this.attempt(target, this.init.minDelayMs ?? 1000)
   }
 
+  /**
+   * Try every bootstrap peer this node is not connected to now, not at its
+   * next check (the machine roamed and its connections were dropped).
+   */
+  retryNow(): void {
+    if (!this.running) return
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    for (const target of this.targets) void this.attempt(target, this.init.minDelayMs ?? 1000)
+  }
+
   stop(): void {
     this.running = false
     for (const t of this.timers) clearTimeout(t)
