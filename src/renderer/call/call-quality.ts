@@ -1,14 +1,17 @@
 /**
  * Live call quality from RTCPeerConnection.getStats(), polled every second:
- * round-trip time, jitter, packet loss (over the last interval, so a bad
+ * round-trip time, jitter, audio packet loss (over the last interval, so a bad
  * minute long ago does not colour the figure forever) and the media path of
  * the selected candidate pair: `relay` when either end is a TURN relay
  * candidate, else `direct` (host, server- or peer-reflexive: hole punched).
+ * Video, per stream, is video-quality.ts's.
  */
 import type { MediaPath } from '../../shared/api/contract.js'
+import { videoFromStats } from './video-quality.js'
+import type { VideoQuality, VideoSnapshot, VideoStatsEntry } from './video-quality.js'
 
 /** The fields of RTCStats entries this reads (all optional: browsers differ). */
-export interface StatsEntry {
+export interface StatsEntry extends VideoStatsEntry {
   id: string
   type: string
   kind?: string
@@ -32,6 +35,7 @@ export interface StatsEntry {
 export interface StatsSnapshot {
   packetsReceived: number
   packetsLost: number
+  video?: VideoSnapshot
 }
 
 export type QualityGrade = 'good' | 'fair' | 'poor' | 'unknown'
@@ -46,6 +50,8 @@ export interface CallQuality {
   packetsReceived: number
   packetsSent: number
   grade: QualityGrade
+  /** Video received and sent, per stream (video-quality.ts). */
+  video: VideoQuality
   snapshot: StatsSnapshot
 }
 
@@ -118,12 +124,14 @@ export function qualityFromStats(entries: Iterable<StatsEntry>, prev?: StatsSnap
     jitterMs: jitterS != null ? Math.round(jitterS * 1000 * 10) / 10 : null,
     lossPercent: lossPercent != null ? Math.round(lossPercent * 10) / 10 : null,
   }
+  const video = videoFromStats(all, prev?.video)
   return {
     ...q,
     path: mediaPath(byId),
     packetsReceived,
     packetsSent,
     grade: gradeOf(q),
-    snapshot: { packetsReceived, packetsLost },
+    video: video.video,
+    snapshot: { packetsReceived, packetsLost, video: video.snapshot },
   }
 }

@@ -1,8 +1,8 @@
 /**
  * One call, as the rest of the UI sees it (KaiwaCall), over a sip.js session
  * (an Inviter for calls we place, an Invitation for calls we get). The UI
- * never touches sip.js: phases, mute, hold, DTMF, stats and the way the call
- * ended are all here.
+ * never touches sip.js: phases, mute, hold, DTMF, video (call-video.ts),
+ * stats and the way the call ended are all here.
  *
  * Phases:  out: dialing -> ringing (180) -> active -> ended
  *          in:  incoming -> connecting (answer) -> active -> ended
@@ -19,54 +19,17 @@ import type { OfferProblem } from '../../shared/sip/webrtc-offer.js'
 import { Invitation, SessionState } from 'sip.js'
 import type { Inviter, Session, Web } from 'sip.js'
 import { finalResponse, remoteCallEnd } from './call-end.js'
+import { CallVideo } from './call-video.js'
 import { sendDtmf } from './dtmf.js'
 import type { CallEnd, FinalResponse } from './call-end.js'
+import type { CallPhase, KaiwaCall } from './kaiwa-call.js'
 import type { CallMedia } from './media-handler.js'
+import { Reinviter } from './reinvite.js'
 import { preferOpus } from './sdp-codecs.js'
+import { remoteSendsVideo } from './video-plan.js'
 
 export type { CallEnd, CallOutcome } from './call-end.js'
-export type CallPhase = 'dialing' | 'ringing' | 'incoming' | 'connecting' | 'active' | 'ended'
-
-export interface KaiwaCall {
-  /** The SIP Call-ID. */
-  readonly id: string
-  readonly direction: 'in' | 'out'
-  /** The other side's user ID. */
-  readonly peer: string
-  readonly displayName: string
-  /**
-   * How this node verified the caller (RFC 8224 Identity against the contact's
-   * pinned key), from the INVITE's X-Kaiwa-Identity; incoming calls only.
-   */
-  readonly verification?: SenderState
-  readonly phase: CallPhase
-  readonly muted: boolean
-  /** We put the call on hold. */
-  readonly held: boolean
-  /** The other side put the call on hold. */
-  readonly heldByRemote: boolean
-  readonly end: CallEnd | undefined
-  /**
-   * Where the far end's media is anchored (`a=x-kaiwa-anchor`, media-anchor.ts):
-   * `phone` means encryption ends at the far user's node, plain RTP from there
-   * to their SIP phone. Undefined: end-to-end WebRTC (or not known yet).
-   */
-  readonly anchor: MediaAnchorKind | undefined
-  /** Any change of the above; returns an unsubscribe function. */
-  onChange(listener: () => void): () => void
-  answer(media: CallMedia): Promise<void>
-  /** Refuse an incoming call: 486 Busy Here, or 603 Decline. */
-  decline(busy?: boolean): Promise<void>
-  /** Cancel (not answered yet), hang up (BYE) or decline, whatever the phase needs. */
-  hangup(): Promise<void>
-  setMuted(muted: boolean): void
-  /** Hold (re-INVITE sendonly/inactive) or resume. */
-  setHeld(held: boolean): Promise<void>
-  /** RFC 4733 through the RTP sender when it can, else SIP INFO (application/dtmf-relay). */
-  sendDtmf(tones: string): Promise<'rtp' | 'info'>
-  remoteStream(): MediaStream | undefined
-  getStats(): Promise<RTCStatsReport | undefined>
-}
+export type { CallPhase, KaiwaCall } from './kaiwa-call.js'
 
 export interface CallDeps {
   /** Hands the call's media (ICE servers, audio constraints) to the description handler. */
@@ -93,7 +56,10 @@ export class SipCall implements KaiwaCall {
   private finalResponse: FinalResponse | undefined
   private remoteCancelled = false
   private holdInFlight = false
+  private wantVideo = false
   private readonly listeners = new Set<() => void>()
+  private readonly reinviter: Reinviter
+  readonly video: CallVideo
 
   constructor(
     private readonly session: Inviter | Invitation,
@@ -110,6 +76,19 @@ export class SipCall implements KaiwaCall {
         : undefined
     this._phase = this.direction === 'in' ? 'incoming' : 'dialing'
     if (session instanceof Invitation) this._anchor = mediaAnchorOf(session.body ?? '')
+    this.reinviter = new Reinviter(session, this.direction === 'out', () => this._held)
+    this.video = new CallVideo(
+      {
+        pc: () => this.peerConnection(),
+        localMediaStream: () => this.handler()?.localMediaStream,
+        remoteMediaStream: () => this.handler()?.remoteMediaStream,
+        reinvite: (prepare) => this.reinviter.run(this._held, prepare),
+        anchor: () => this._anchor,
+        changed: () => this.changed(),
+        log: (text) => this.deps.log(text),
+      },
+      session instanceof Invitation && remoteSendsVideo(session.body ?? ''),
+    )
     session.stateChange.addListener((state) => this.onState(state))
     session.delegate = {
       onCancel: () => {
@@ -126,6 +105,7 @@ export class SipCall implements KaiwaCall {
           this.changed()
         }
         this.noteRemoteSdp(request.body)
+        this.changed()
       },
     }
   }
@@ -157,6 +137,7 @@ export class SipCall implements KaiwaCall {
   /** Send the INVITE (outgoing calls; the UA calls this once). */
   start(media: CallMedia): void {
     const inviter = this.session as Inviter
+    this.wantVideo = media.video != null
     this.deps.setMedia(inviter, media)
     inviter
       .invite({
@@ -169,7 +150,10 @@ export class SipCall implements KaiwaCall {
             if ((code === 180 || code === 183) && this._phase === 'dialing')
               this.setPhase('ringing')
           },
-          onAccept: (r) => this.noteRemoteSdp(r.message.body),
+          onAccept: (r) => {
+            this.noteRemoteSdp(r.message.body)
+            this.video.noteAnswer(r.message.body ?? '')
+          },
           onReject: (r) => this.noteFinal(r.message),
           onRedirect: (r) => this.noteFinal(r.message),
         },
@@ -179,6 +163,7 @@ export class SipCall implements KaiwaCall {
 
   async answer(media: CallMedia): Promise<void> {
     if (!(this.session instanceof Invitation) || this._phase !== 'incoming') return
+    this.wantVideo = media.video != null
     this.deps.setMedia(this.session, media)
     this.setPhase('connecting')
     this.accepting = true
@@ -267,29 +252,11 @@ export class SipCall implements KaiwaCall {
   async setHeld(held: boolean): Promise<void> {
     if (this._phase !== 'active' || this._held === held || this.holdInFlight) return
     this.holdInFlight = true
-    const s = this.session
-    // sip.js reads re-INVITE options from here; `hold` makes the offer sendonly (or inactive).
-    s.sessionDescriptionHandlerOptionsReInvite = {
-      hold: held,
-    } as Web.SessionDescriptionHandlerOptions
     try {
-      await new Promise<void>((resolve, reject) => {
-        s.invite({
-          requestDelegate: {
-            onAccept: () => resolve(),
-            onReject: (r) =>
-              reject(new Error(`${r.message.statusCode ?? 0} ${r.message.reasonPhrase ?? ''}`)),
-          },
-        }).catch(reject)
-      })
+      await this.reinviter.run(held)
       this._held = held
       this.applyTracks()
       this.changed()
-    } catch (err) {
-      s.sessionDescriptionHandlerOptionsReInvite = {
-        hold: this._held,
-      } as Web.SessionDescriptionHandlerOptions
-      throw err
     } finally {
       this.holdInFlight = false
     }
@@ -331,11 +298,21 @@ export class SipCall implements KaiwaCall {
 
   /** The far end's SDP names where its media is anchored (media-anchor.ts). */
   private noteRemoteSdp(body: string | undefined): void {
+    this.adoptCamera()
     if (body == null || body === '') return
     const anchor = mediaAnchorOf(body)
     if (anchor === this._anchor) return
     this._anchor = anchor
     this.changed()
+  }
+
+  /** A video call's camera, opened with the microphone by the media factory, is ours to show. */
+  private adoptCamera(): void {
+    if (!this.wantVideo || this.video.source !== 'none') return
+    const track = this.handler()?.localMediaStream.getVideoTracks()[0]
+    if (track == null) return
+    this.wantVideo = false
+    this.video.adoptInitial(track)
   }
 
   private fail(err: unknown): void {
@@ -352,8 +329,11 @@ export class SipCall implements KaiwaCall {
   private onState(state: SessionState): void {
     if (state === SessionState.Established) {
       this.answered = true
+      this.adoptCamera()
+      this.video.watchRemote()
       this.applyTracks()
       this.setPhase('active')
+      void this.video.applyCap()
     } else if (state === SessionState.Terminated && !this.accepting) {
       // sip.js terminates the session before it hands the final response to our request
       // delegate (Inviter.onReject, then requestDelegate.onReject): let that land first.
@@ -363,6 +343,7 @@ export class SipCall implements KaiwaCall {
 
   private finish(): void {
     if (this._phase === 'ended') return
+    this.video.drop()
     this._end =
       this.localEnd ??
       remoteCallEnd({

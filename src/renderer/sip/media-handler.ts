@@ -9,6 +9,9 @@
  *   (see ice-gathering.ts);
  * - a hook before the microphone is opened (Electron asks for the
  *   permission there);
+ * - video: a video call opens the camera with the microphone (one prompt),
+ *   and every offer and answer sets the video m= direction from what we send
+ *   (call-video.ts), since sip.js gives all transceivers the audio's;
  * - an offer the browser refuses after the user pressed Answer is answered
  *   488 with the browser's words in a Reason header (RFC 3326), where sip.js
  *   would send 480 (issue 12 §4).
@@ -16,6 +19,7 @@
 import { Invitation, SessionState, Web } from 'sip.js'
 import type { Session } from 'sip.js'
 import { formatReason } from '../../shared/sip/reason-header.js'
+import { fixVideoDirections } from './call-video.js'
 import { EarlyGathering, gatheringTimeoutMs, hasTurnServer } from './ice-gathering.js'
 
 /** What one call needs for its media. */
@@ -23,6 +27,8 @@ export interface CallMedia {
   iceServers: RTCIceServer[]
   /** getUserMedia audio constraints (device, echo cancellation, ...). */
   audio: MediaTrackConstraints
+  /** getUserMedia video constraints for a video call; absent: audio only. */
+  video?: MediaTrackConstraints
 }
 
 export interface MediaHandlerOptions {
@@ -47,9 +53,12 @@ export function createMediaHandlerFactory(
   opts: MediaHandlerOptions,
 ): Web.SessionDescriptionHandlerFactory {
   const getUserMedia = Web.defaultMediaStreamFactory()
+  const videoOf = new WeakMap<object, MediaTrackConstraints>()
   const streams: Web.MediaStreamFactory = async (constraints, sdh, options) => {
     await opts.beforeMedia?.()
-    return getUserMedia(constraints, sdh, options)
+    // sip.js asks for audio only; a video call's camera opens in the same request.
+    const video = videoOf.get(sdh)
+    return getUserMedia(video != null ? { ...constraints, video } : constraints, sdh, options)
   }
   const base = Web.defaultSessionDescriptionHandlerFactory(streams)
   return (session, options) => {
@@ -70,6 +79,8 @@ export function createMediaHandlerFactory(
         iceCandidatePoolSize: 1,
       },
     })
+    if (media?.video != null) videoOf.set(sdh, media.video)
+    setVideoDirections(sdh)
     refuseUnusableOffers(session, sdh)
     const early = new EarlyGathering(turn, () => sdh.iceGatheringComplete())
     sdh.peerConnectionDelegate = {
@@ -81,6 +92,19 @@ export function createMediaHandlerFactory(
       },
     }
     return sdh
+  }
+}
+
+/** After sip.js set every transceiver's direction from the audio's, set the video's own. */
+function setVideoDirections(sdh: Web.SessionDescriptionHandler): void {
+  const h = sdh as unknown as {
+    updateDirection(o?: Web.SessionDescriptionHandlerOptions): Promise<void>
+  }
+  const base = h.updateDirection.bind(sdh)
+  h.updateDirection = async (options) => {
+    await base(options)
+    const pc = sdh.peerConnection
+    if (pc != null) fixVideoDirections(pc, options?.hold === true)
   }
 }
 

@@ -44,6 +44,15 @@ export class FakeCall implements KaiwaCall {
   setHeld = () => Promise.resolve()
   sendDtmf = () => Promise.resolve('info' as const)
   remoteStream = () => undefined
+  video = {
+    source: 'none' as const,
+    offered: false,
+    unavailable: false,
+    remoteLive: false,
+    localStream: () => undefined,
+    set: () => Promise.resolve(),
+    setMaxBitrate: () => Promise.resolve(),
+  }
   getStats = () => Promise.resolve(undefined)
 }
 
