@@ -5,8 +5,16 @@
  * `expiry:peerId` (the TURN REST pattern), which libdatachannel's URL parser
  * would split at the ':' (see forLibdatachannel in libp2p-factory.ts).
  * URI syntax: RFC 7064 §3.1 (stun/stuns), RFC 7065 §3.1 (turn/turns).
+ *
+ * libdatachannel's ICE agent (libjuice) takes ONE STUN server, picked at random, and at most two
+ * TURN servers (libdatachannel src/impl/icetransport.cpp), so handing it a dual-stack
+ * supernode's IPv4 and IPv6 URLs would leave an IPv4-only host without a server-reflexive or
+ * relay candidate about half the time: forHostFamily keeps one family.
  */
+import { isIPv4, isIPv6 } from 'node:net'
 import type { IceServer } from 'node-datachannel'
+import { reachableIpv6 } from '../node/listen-addrs.js'
+import type { InterfaceMap } from '../node/listen-addrs.js'
 
 /** The structural shape of W3C RTCIceServer, so callers can pass DOM types as they are. */
 export interface IceServerInit {
@@ -68,4 +76,40 @@ export function parseIceUrl(url: string): IceUrl | undefined {
     port,
     ...(m[4] != null ? { transport: m[4].toLowerCase() } : {}),
   }
+}
+
+/** An ICE URL's IP family when its host is an IP literal; undefined for a name (or no URL). */
+export function iceUrlFamily(url: string): 4 | 6 | undefined {
+  const host = parseIceUrl(url)?.host
+  if (host === undefined) return undefined
+  return isIPv4(host) ? 4 : isIPv6(host) ? 6 : undefined
+}
+
+/**
+ * The family a libdatachannel agent on this host should use its servers of: IPv6 on an IPv6-only
+ * host (a reachable IPv6 address, no IPv4 one but loopback), else IPv4 (behind a NAT only IPv4
+ * STUN finds the public side, and IPv6 has no NAT to find; a loopback-only host, the tests, uses
+ * 127.0.0.1). Pure: pass os.networkInterfaces().
+ */
+export function hostIceFamily(interfaces: InterfaceMap): 4 | 6 {
+  const all = Object.values(interfaces).flatMap((l) => l ?? [])
+  // Node < 18.4 reported family as the number 4.
+  const v4 = all.some((i) => !i.internal && ['IPv4', '4'].includes(String(i.family)))
+  return !v4 && reachableIpv6(interfaces).length > 0 ? 6 : 4
+}
+
+/**
+ * `servers` with only the URLs of `family` (and those naming a host by name); entries left with
+ * no URL are dropped. See the header for why libdatachannel needs one family.
+ */
+export function forHostFamily<T extends IceServerInit>(servers: readonly T[], family: 4 | 6): T[] {
+  const out: T[] = []
+  for (const s of servers) {
+    const urls = (Array.isArray(s.urls) ? s.urls : [s.urls]).filter((u) => {
+      const f = iceUrlFamily(u)
+      return f === undefined || f === family
+    })
+    if (urls.length > 0) out.push({ ...s, urls })
+  }
+  return out
 }

@@ -16,13 +16,14 @@
  * `idleTimeoutMs` while it should flow, is freed and reported to `onIdle` (so
  * the gateway can end the dialog). `end()` and `close()` free everything.
  */
+import { networkInterfaces } from 'node:os'
 import type { Logger } from '../../shared/logger.js'
 import type { GatewayMedia, SdpCrossing } from '../sip/gateway/gateway-media.js'
 import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
 import type { AnchoredCallStats } from './anchored-call.js'
 import { AnchoredCall } from './anchored-call.js'
 import type { IceServerInit } from './ice-servers.js'
-import { toLibdatachannel } from './ice-servers.js'
+import { forHostFamily, hostIceFamily, toLibdatachannel } from './ice-servers.js'
 import { isWebRtcSdp, parseSdp } from './sdp.js'
 
 /** The anchor is full: still a 488 for the gateway, but distinguishable (a 503 would suit it too). */
@@ -178,7 +179,8 @@ export class MediaAnchor implements GatewayMedia {
     if (this.calls.size + this.opening.size >= this.maxCalls)
       throw new MediaAnchorFullError(this.maxCalls)
     const opening = (async () => {
-      const servers = toLibdatachannel(await this.iceServers())
+      const all = await this.iceServers()
+      const servers = toLibdatachannel(forHostFamily(all, hostIceFamily(networkInterfaces())))
       return AnchoredCall.open({
         callId,
         webrtc: {

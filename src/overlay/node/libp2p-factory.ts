@@ -17,11 +17,13 @@ import { tcp } from '@libp2p/tcp'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
+import { networkInterfaces } from 'node:os'
 import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Role } from '../../shared/api/contract.js'
 import type { ClockService } from '../clock/clock-service.js'
+import { forHostFamily, hostIceFamily, iceUrlFamily } from '../media/ice-servers.js'
 import type { SipLinks } from '../sip/sip-links.js'
 import type { SupernodeTracker } from './supernode-tracker.js'
 import { KAIWA_DHT_PROTOCOL, KAIWA_MDNS_TAG, KAIWA_PROTOCOL_PREFIX } from './protocols.js'
@@ -136,7 +138,10 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
       tcp(),
       webRTC({
         rtcConfiguration: async () => ({
-          iceServers: forLibdatachannel((await opts.iceServers?.()) ?? []),
+          iceServers: forLibdatachannel(
+            (await opts.iceServers?.()) ?? [],
+            hostIceFamily(networkInterfaces()),
+          ),
         }),
       }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
@@ -167,15 +172,27 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
  * pattern), so they must be percent-encoded there (libdatachannel decodes
  * them); without this no relay candidate is ever gathered. Chromium takes the
  * UI's credentials raw, so this applies to overlay links only.
+ *
+ * Only servers of the host's `family` are kept (hostIceFamily: libjuice picks
+ * one STUN server at random, so a dual-stack supernode's IPv6 URL would cost an
+ * IPv4 host its server-reflexive candidate half the time), and never an IPv6
+ * literal: libdatachannel 0.33's URL parser rejects `[2001:db8::2]:3478`, and
+ * the whole RTCPeerConnection with it. An IPv6-only host's overlay links
+ * therefore use host candidates, which IPv6 (no NAT) makes enough.
  */
-export function forLibdatachannel(servers: RTCIceServer[]): RTCIceServer[] {
-  return servers.map((s) =>
-    s.username != null && s.credential != null
-      ? {
-          ...s,
-          username: encodeURIComponent(s.username),
-          credential: encodeURIComponent(String(s.credential)),
-        }
-      : s,
-  )
+export function forLibdatachannel(servers: RTCIceServer[], family: 4 | 6 = 4): RTCIceServer[] {
+  return forHostFamily(servers, family).flatMap((s) => {
+    const urls = [s.urls].flat().filter((u) => iceUrlFamily(u) !== 6)
+    if (urls.length === 0) return []
+    return s.username != null && s.credential != null
+      ? [
+          {
+            ...s,
+            urls,
+            username: encodeURIComponent(s.username),
+            credential: encodeURIComponent(String(s.credential)),
+          },
+        ]
+      : [{ ...s, urls }]
+  })
 }

@@ -7,6 +7,7 @@
  */
 import { open, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
+import { isIPv6 } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../../shared/logger.js'
@@ -84,6 +85,8 @@ export class TurnService {
         relayedAddress: () => this.announceHost(),
         // IPv6 relays (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY) where the host has IPv6.
         ...this.ipv6Relays(),
+        // Clients over IPv6 too, on `::` beside 0.0.0.0 (dual stack; RFC 8656 §3).
+        ...(this.listen6() !== undefined ? { listen6: this.listen6() } : {}),
         relayPortRange: this.init.relayPorts ?? DEFAULT_RELAY_PORTS,
         ...(this.init.allowPeers != null ? { allowPeers: this.init.allowPeers } : {}),
       })
@@ -93,7 +96,11 @@ export class TurnService {
       try {
         this.bound = await server.listen()
         this.server = server
-        this.init.log.info(`STUN/TURN on ${this.bound.address}:${this.bound.port} (UDP and TCP)`)
+        const on = server.listening().map((a) => hostPort(a, this.bound!.port))
+        this.init.log.info(`STUN/TURN on ${on.join(' and ')} (UDP and TCP)`)
+        const v6 = server.listen6Error()
+        if (v6 !== undefined)
+          this.init.log.warn(`STUN/TURN serves IPv4 clients only: cannot listen on ${v6}`)
       } catch (err) {
         if (this.init.portOptional !== true) throw err
         this.init.log.warn(
@@ -212,11 +219,16 @@ export class TurnService {
     }
   }
 
+  /** The announced STUN/TURN URLs: IPv4, then IPv6 when clients can reach the server over it. */
   private urls(): string[] {
-    if (this.bound == null) return []
-    const host = this.announceHost()
-    const hp = `${host}:${this.bound.port}`
-    return [`stun:${hp}`, `turn:${hp}?transport=udp`, `turn:${hp}?transport=tcp`]
+    if (this.bound == null || this.server == null) return []
+    const hosts = [this.announceHost()]
+    if (this.server.listening().some((a) => isIPv6(a))) hosts.push(this.announceHost6())
+    return turnUrls(hosts, this.bound.port)
+  }
+
+  private listen6(): string | undefined {
+    return turnListen6(this.init.host, networkInterfaces())
   }
 
   /** host6 and relayedAddress6 of the TURN server, when it can relay IPv6 (ipv6RelayHost). */
@@ -297,4 +309,28 @@ export function ipv6RelayHost(host: string, interfaces: InterfaceMap): string | 
   if (host === '127.0.0.1') return all.some((i) => i.address === '::1') ? '::1' : undefined
   if (host === '0.0.0.0') return reachableIpv6(interfaces).length > 0 ? '::' : undefined
   return undefined
+}
+
+/** `host:port`, an IPv6 literal in brackets (RFC 3986 §3.2.2). */
+export const hostPort = (host: string, port: number): string =>
+  `${isIPv6(host) ? `[${host}]` : host}:${port}`
+
+/**
+ * The RTCIceServer URLs of a STUN/TURN server reachable at each of `hosts` on `port`, UDP and TCP
+ * (RFC 7064 §3.1 stun:, RFC 7065 §3.1 turn: with ?transport=), in the order of `hosts`.
+ */
+export function turnUrls(hosts: readonly string[], port: number): string[] {
+  return hosts.flatMap((h) => {
+    const hp = hostPort(h, port)
+    return [`stun:${hp}`, `turn:${hp}?transport=udp`, `turn:${hp}?transport=tcp`]
+  })
+}
+
+/**
+ * Where a TURN server on `host` also listens for IPv6 clients: `::` beside `0.0.0.0` when the
+ * host has a reachable IPv6 address (dual stack), else nowhere. A server on one address (a
+ * `--turn-host`, or 127.0.0.1 for a one-machine network) serves that address's family only.
+ */
+export function turnListen6(host: string, interfaces: InterfaceMap): string | undefined {
+  return host === '0.0.0.0' ? ipv6RelayHost(host, interfaces) : undefined
 }
