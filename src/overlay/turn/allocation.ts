@@ -41,7 +41,8 @@ export interface Peer {
 
 /** How the server reaches a client: its transport address and a way to send it bytes. */
 export interface ClientLink extends Peer {
-  transport: 'udp' | 'tcp'
+  /** 'tls': TURN over TLS (RFC 8656 §3.1), on the bridge port (port-demux.ts). */
+  transport: 'udp' | 'tcp' | 'tls'
   /** The 5-tuple key `transport|address|port` of the allocation table. */
   key: string
   send(buf: Uint8Array): void

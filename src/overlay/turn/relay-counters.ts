@@ -25,6 +25,10 @@ const MAX_PEERS_TRACKED = 100_000
 
 export class RelayCounters {
   allocationsTotal = 0
+  /** Of allocationsTotal, those made over TURN over TLS (the bridge port). */
+  allocationsTls = 0
+  /** TURN-over-TLS connections the bridge port handed over (RFC 8656 §3.1). */
+  tlsConnections = 0
   /** Allocates refused with 508 for the server-wide caps. */
   allocationsRefused = 0
   bytesToPeers = 0
@@ -46,8 +50,9 @@ export class RelayCounters {
   private readonly peers = new Set<string>()
 
   /** An allocation was made for `peerId` (the part after ':' of a REST username). */
-  served(peerId: string): void {
+  served(peerId: string, transport?: 'udp' | 'tcp' | 'tls'): void {
     this.allocationsTotal++
+    if (transport === 'tls') this.allocationsTls++
     if (this.peers.size < MAX_PEERS_TRACKED) this.peers.add(peerId)
   }
 
@@ -57,6 +62,8 @@ export class RelayCounters {
       allocations,
       allocationsTotal: this.allocationsTotal,
       allocationsRefused: this.allocationsRefused,
+      allocationsTls: this.allocationsTls,
+      tlsConnections: this.tlsConnections,
       peersServed: this.peers.size,
       bytesRelayed: this.bytesToPeers + this.bytesToClients,
       packetsRelayed: this.packetsToPeers + this.packetsToClients,

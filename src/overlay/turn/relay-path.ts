@@ -81,8 +81,8 @@ export class RelayPath {
     if (!this.admit(alloc.toClient, len, now)) return
     let out: Uint8Array
     if (ch !== undefined) {
-      // §12.5: over TCP the frame is padded to a multiple of 4; over UDP padding is optional.
-      const size = alloc.client.transport === 'tcp' ? (len + 3) & ~3 : len
+      // §12.5: over TCP (and TLS) the frame is padded to a multiple of 4; over UDP it is optional.
+      const size = alloc.client.transport !== 'udp' ? (len + 3) & ~3 : len
       const frame = Buffer.allocUnsafe(4 + size)
       frame[0] = ch.number >> 8
       frame[1] = ch.number & 0xff

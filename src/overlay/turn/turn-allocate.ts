@@ -136,7 +136,7 @@ export async function allocate(
   })
   c.attach(alloc)
   c.allocations.add(alloc)
-  c.counters.served(peerIdOf(username))
+  c.counters.served(peerIdOf(username), from.transport)
   success(alloc)
 }
 

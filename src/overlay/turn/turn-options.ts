@@ -109,6 +109,10 @@ export interface TurnStats {
   allocationsTotal: number
   /** Allocates refused with 508 because of the server-wide caps. */
   allocationsRefused: number
+  /** Of allocationsTotal, those made over TURN over TLS (the bridge port, RFC 8656 §3.1). */
+  allocationsTls: number
+  /** TURN-over-TLS connections accepted on the bridge port. */
+  tlsConnections: number
   /** Distinct peer IDs (usernames `expiry:peerId`) that got an allocation (up to 100,000). */
   peersServed: number
   /** Payload bytes relayed, both directions (bytesToPeers + bytesToClients). */

@@ -11,7 +11,9 @@
  * ADDITIONAL-ADDRESS-FAMILY dual allocations) where the server has an IPv6 address (`host6`, or
  * an IPv6 `host`): relay-families.ts. Dual stack: clients reach it on `host` and, with `listen6`,
  * on an IPv6 address too (turn-listener.ts), whatever family they relay. Channel numbers 0x4000-0x7FFF (RFC 5766 §11) unless
- * legacyChannelRange is false. Not implemented: TLS, TCP relays (RFC 6062).
+ * legacyChannelRange is false. TLS to the server (RFC 8656 §3.1) arrives already terminated from
+ * the bridge port (acceptTlsStream; src/overlay/bridge/port-demux.ts). Not implemented: DTLS, TCP
+ * relays (RFC 6062).
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { InvalidInputError } from '../../shared/errors.js'
@@ -41,6 +43,9 @@ import {
 import type { DecodedStunMessage, StunAttribute } from './stun-message.js'
 import { NonceIssuer, authenticate } from './turn-auth.js'
 import { openTurnListener } from './turn-listener.js'
+import { serveStream } from './turn-tcp.js'
+import type { TcpHandlers } from './turn-tcp.js'
+import type { Duplex } from 'node:stream'
 import type { TurnListener, TurnListenerHandlers, TurnListenerOptions } from './turn-listener.js'
 import { DEFAULT_TURN_REALM } from './turn-credentials.js'
 import {
@@ -153,6 +158,28 @@ export class TurnServer {
     return this.serverCaps.get()
   }
 
+  private readonly streamHandlers: TcpHandlers = {
+    frame: (frame, link) => this.onClientPacket(frame, link),
+    malformed: () => void this.counters.malformed++,
+    // The allocation belongs to this TCP (or TLS) 5-tuple, which is gone with the connection.
+    closed: (link) => this.allocations.delete(link.key),
+  }
+  private readonly tlsStreams = new Set<Duplex>()
+
+  /**
+   * A TURN-over-TLS client (RFC 8656 §3.1) whose TLS the bridge port terminated: served as a TCP
+   * client is, keyed by `remote`, its real transport address (the TCP socket's under the TLS).
+   * False while the server is not listening (the caller closes the stream).
+   */
+  acceptTlsStream(stream: Duplex, remote: { address: string; port: number }): boolean {
+    if (this.socket === undefined) return false
+    this.counters.tlsConnections++
+    this.tlsStreams.add(stream)
+    stream.once('close', () => this.tlsStreams.delete(stream))
+    serveStream(stream, remote, 'tls', this.streamHandlers)
+    return true
+  }
+
   /** Bind the listen socket; resolves with the bound address. */
   async listen(): Promise<{ address: string; port: number }> {
     // With port 0 the kernel picks a free UDP port, and TCP then wants the same
@@ -177,12 +204,7 @@ export class TurnServer {
     })
     const handlers: TurnListenerHandlers = {
       datagram: (s, buf, rinfo) => this.onDatagram(s, buf, rinfo),
-      tcp: {
-        frame: (frame, link) => this.onClientPacket(frame, link),
-        malformed: () => void this.counters.malformed++,
-        // The allocation belongs to this TCP 5-tuple, which is gone with the connection.
-        closed: (link) => this.allocations.delete(link.key),
-      },
+      tcp: this.streamHandlers,
     }
     const primary = await openTurnListener(
       opts(this.opts.host ?? '127.0.0.1', this.opts.port ?? 0),
@@ -229,6 +251,7 @@ export class TurnServer {
     if (this.sweeper) clearInterval(this.sweeper)
     this.allocations.closeAll()
     this.reservations.closeAll()
+    for (const s of this.tlsStreams) s.destroy()
     await this.closeListeners()
   }
 

@@ -6,6 +6,7 @@
  */
 import { createServer, isIPv6 } from 'node:net'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { KaiwaError } from '../../shared/errors.js'
 import type { ClientLink } from './allocation.js'
 
@@ -61,6 +62,39 @@ export interface TcpHandlers {
   closed(link: ClientLink): void
 }
 
+/**
+ * Serve one client's byte stream (TCP, or TLS already terminated: RFC 8656 §3.1): frame it and
+ * hand each STUN message or ChannelData to `handlers`. `remote` is the client's transport address
+ * (for TLS, the TCP socket's under it), which keys the allocation and the per-client rate limit.
+ */
+export function serveStream(
+  conn: Duplex,
+  remote: { address: string; port: number },
+  transport: 'tcp' | 'tls',
+  handlers: TcpHandlers,
+): void {
+  const { address, port } = remote
+  const send = (b: Uint8Array) => void (conn.writable && conn.write(b))
+  const link: ClientLink = {
+    transport,
+    key: `${transport}|${address}|${port}`,
+    address,
+    port,
+    send,
+  }
+  const feed = streamFramer((frame) => handlers.frame(frame, link))
+  conn.on('data', (chunk: Buffer) => {
+    try {
+      feed(chunk)
+    } catch {
+      conn.destroy()
+      handlers.malformed()
+    }
+  })
+  conn.on('error', () => undefined)
+  conn.on('close', () => handlers.closed(link))
+}
+
 /** Accept TCP clients (RFC 8656 §3.1) and hand each framed STUN/ChannelData to `handlers`. */
 export async function listenTcp(
   opts: { host: string; port: number; maxConnections: number },
@@ -68,31 +102,10 @@ export async function listenTcp(
 ): Promise<TcpListener> {
   const conns = new Set<Socket>()
   const srv = createServer((conn) => {
-    const address = conn.remoteAddress ?? ''
-    const port = conn.remotePort ?? 0
-    const send = (b: Uint8Array) => void (conn.writable && conn.write(b))
-    const link: ClientLink = {
-      transport: 'tcp',
-      key: `tcp|${address}|${port}`,
-      address,
-      port,
-      send,
-    }
-    const feed = streamFramer((frame) => handlers.frame(frame, link))
     conns.add(conn)
-    conn.on('data', (chunk) => {
-      try {
-        feed(chunk)
-      } catch {
-        conn.destroy()
-        handlers.malformed()
-      }
-    })
-    conn.on('error', () => undefined)
-    conn.on('close', () => {
-      conns.delete(conn)
-      handlers.closed(link)
-    })
+    conn.on('close', () => conns.delete(conn))
+    const remote = { address: conn.remoteAddress ?? '', port: conn.remotePort ?? 0 }
+    serveStream(conn, remote, 'tcp', handlers)
   })
   srv.maxConnections = opts.maxConnections
   await new Promise<void>((resolve, reject) => {
