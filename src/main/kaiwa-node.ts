@@ -37,6 +37,7 @@ import { RoleController } from '../overlay/node/role-controller.js'
 import { initialRole } from '../overlay/node/role-policy.js'
 import { dhtNeighbourQuery } from '../overlay/names/neighbour-query.js'
 import { userRecordValidators } from '../overlay/names/record-validator.js'
+import { LanNameTable } from '../overlay/names/lan-name-table.js'
 import { effectiveCaps, SettingsStore } from '../overlay/store/settings-store.js'
 import { SipGatewayError } from '../overlay/sip/gateway/gateway-types.js'
 import { loadOrCreateSipPassword } from '../overlay/sip/gateway/sip-password.js'
@@ -122,6 +123,10 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   const domain = opts.overlayDomain ?? DEFAULT_OVERLAY_DOMAIN
   const node = (): KaiwaLibp2p => roles.node()
   const records = recordPolicy(base, opts, node, log)
+  const lanTable = new LanNameTable({
+    datastore: data.datastore,
+    ...(opts.claimPowBits != null ? { powBits: opts.claimPowBits } : {}),
+  })
   const supernodes = {
     connected: () => node().services.supernodes.connected(),
     isSupernode: (peer: string) => node().services.supernodes.isSupernode(peer),
@@ -143,6 +148,8 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
         mdns: opts.mdns,
         upnp: opts.upnp,
         records,
+        lanTable,
+        ...(opts.claimPowBits != null ? { powBits: opts.claimPowBits } : {}),
         mailboxStore: base.mailboxStore,
         // The majority's key routes, so it is also the key mail must be signed by.
         senderKey: async (name, { signal }) =>

@@ -26,6 +26,8 @@ import { relayKeeper } from '../overlay/node/relay-keeper.js'
 import { roleService } from '../overlay/node/role-service.js'
 import { supernodeTracker } from '../overlay/node/supernode-tracker.js'
 import type { userRecordValidators } from '../overlay/names/record-validator.js'
+import type { LanNameTable } from '../overlay/names/lan-name-table.js'
+import { lanNamesService } from '../overlay/names/lan-names-service.js'
 import { clockService } from '../overlay/clock/clock-service.js'
 import type { ClockService, ClockServiceComponents } from '../overlay/clock/clock-service.js'
 import { sipLinks } from '../overlay/sip/sip-links.js'
@@ -49,6 +51,10 @@ export interface Libp2pDeps {
   mdns: boolean
   upnp: boolean
   records: ReturnType<typeof userRecordValidators>
+  /** The names this node holds for its LAN (served in every role; issue 13). */
+  lanTable: LanNameTable
+  /** Proof-of-work bits of claim stamps; undefined: CLAIM_POW_BITS. */
+  powBits?: number
   mailboxStore: MailboxStore
   /** The account key of a name's live claim (mailbox admission); null: no such claim. */
   senderKey: SenderKeyLookup
@@ -105,6 +111,12 @@ export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories
     // Supernodes answer time requests; every node measures its offset against them.
     clock: (components: ClockServiceComponents): ClockService =>
       (clock = clockService({ answer: role === 'supernode', log: log.child('clock') })(components)),
+    // Names among LAN peers when no supernode is reachable (names/lan-scope.ts).
+    lanNames: lanNamesService({
+      table: deps.lanTable,
+      ...(deps.powBits != null ? { powBits: deps.powBits } : {}),
+      log: log.child('lan-names'),
+    }),
     sipLinks: sipLinks({
       log: log.child('sip').child('links'),
       onMessage: (msg, link) => {

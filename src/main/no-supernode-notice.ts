@@ -11,6 +11,8 @@ import { noSupernodeHint } from '../shared/network/no-supernode.js'
 export interface NoSupernodeNoticeInit {
   role: () => Role
   supernodes: () => string[]
+  /** Connected LAN peers that serve names: with some, the node is on a LAN-only network. */
+  lanPeers?: () => number
   log: Logger
   /** How often the notice repeats while alone (default 5 min). */
   intervalMs?: number
@@ -22,7 +24,7 @@ export interface NoSupernodeNoticeInit {
 export function startNoSupernodeNotice(init: NoSupernodeNoticeInit): () => void {
   let alone = false
   const check = (): void => {
-    const hint = noSupernodeHint(init.role(), init.supernodes().length)
+    const hint = noSupernodeHint(init.role(), init.supernodes().length, init.lanPeers?.() ?? 0)
     if (hint != null) init.log.warn(hint)
     else if (alone) init.log.info('connected to a supernode: this node is on the network')
     alone = hint != null

@@ -26,10 +26,13 @@ export interface Lan {
 
 /**
  * `hosts` namespaces joined by a bridge namespace into one LAN 10.77.<n>.0/24,
- * each with loopback up (the control API binds 127.0.0.1) and a multicast route.
+ * each with loopback up (the control API binds 127.0.0.1) and a multicast route
+ * (224.0.0.0/4, for mDNS), and no default route. `prefix` starts every
+ * namespace's name (a test given its own prefix uses it).
  */
-export function createLan(hosts: number): Lan {
-  const tag = `kw${process.pid % 10000}${Math.floor(Math.random() * 100)}`
+export function createLan(hosts: number, prefix = 'kw'): Lan {
+  // Interface names (tag + 'a' + i) must stay within Linux's 15 characters.
+  const tag = `${prefix}${process.pid % 10000}${Math.floor(Math.random() * 100)}`
   const subnet = 10 + (process.pid % 200)
   const sw = `${tag}sw`
   const namespaces: string[] = []

@@ -17,7 +17,8 @@ import { sendMessage } from '../../overlay/sip/internal-ua.js'
 import { contactRecordToJson, fingerprint } from '../../shared/records/contact-record.js'
 import { countStoredRecords } from '../../overlay/names/record-validator.js'
 import { reachability } from '../../overlay/node/role-policy.js'
-import { noSupernodeHint } from '../../shared/network/no-supernode.js'
+import { networkState, noSupernodeHint } from '../../shared/network/no-supernode.js'
+import { lanPeerCount } from '../../overlay/names/lan-scope.js'
 import type { ApiComponents } from './api-components.js'
 import { effectiveCaps } from '../../overlay/store/settings-store.js'
 import { createInviteApi } from './invite-api.js'
@@ -74,7 +75,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         addrs: addrs.map((a) => a.toString()),
         peers: libp2p.getPeers().length,
         supernodes: node.supernodes.connected(),
-        ...hint(node),
+        ...network(node),
         reachability: reachability(node.roles.role(), addrs),
         recordsHeld: await countStoredRecords(node.datastore),
         storage: await storageStatus(node.datastore),
@@ -145,10 +146,20 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
   }
 }
 
-/** How a client on no network gets on one (issue 13: supernodes are opt-in). */
-function hint(node: ApiComponents): { hint?: string } {
-  const text = noSupernodeHint(node.roles.role(), node.supernodes.connected().length)
-  return text != null ? { hint: text } : {}
+/**
+ * Which network this node is on (issue 13): the overlay, a LAN-only one (no
+ * supernode, LAN peers), or none; and for the last two, what that means.
+ */
+function network(node: ApiComponents): Pick<ApiOutput<'status'>, 'hint' | 'network' | 'lanPeers'> {
+  const role = node.roles.role()
+  const supernodes = node.supernodes.connected().length
+  const lanPeers = lanPeerCount(node.libp2p())
+  const text = noSupernodeHint(role, supernodes, lanPeers)
+  return {
+    network: networkState(role, supernodes, lanPeers),
+    lanPeers,
+    ...(text != null ? { hint: text } : {}),
+  }
 }
 
 /** Entries moved to quarantine because they could not be read (docs/storage.md). */

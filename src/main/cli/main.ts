@@ -30,6 +30,7 @@ import { collectNodeMetrics } from '../node-metrics.js'
 import { openInviteLink } from '../../shared/invite/invite-link.js'
 import { mergeBootstrap } from '../../shared/network/default-bootstrap.js'
 import { startNoSupernodeNotice } from '../no-supernode-notice.js'
+import { lanPeerCount } from '../../overlay/names/lan-scope.js'
 import { SIP_PASSWORD_FILE } from '../../overlay/sip/gateway/sip-password.js'
 
 export async function main(argv: string[]): Promise<number> {
@@ -76,6 +77,7 @@ async function runNode(cmd: NodeCommand): Promise<number> {
   const stopNotice = startNoSupernodeNotice({
     role: () => node.role(),
     supernodes: () => node.supernodes.connected(),
+    lanPeers: () => lanPeerCount(node.libp2p()),
     log,
   })
   // In the background: the lookup of the inviting user may wait for the DHT to fill.

@@ -12,6 +12,7 @@ import { startApiServer } from '../api/api-server.js'
 import { parseCommand, UsageError } from '../cli/args.js'
 import { resolveNodeConfig } from '../cli/node-config.js'
 import { startNoSupernodeNotice } from '../no-supernode-notice.js'
+import { lanPeerCount } from '../../overlay/names/lan-scope.js'
 import { startKaiwaNode } from '../kaiwa-node.js'
 import { createStderrLogger, redactingLogger } from '../logger.js'
 import { nodeEvents } from '../node-events.js'
@@ -71,6 +72,7 @@ export async function startHostedNode(args: string[]): Promise<HostedNode> {
   const stopNotice = startNoSupernodeNotice({
     role: () => node.role(),
     supernodes: () => node.supernodes.connected(),
+    lanPeers: () => lanPeerCount(node.libp2p()),
     log,
   })
   try {

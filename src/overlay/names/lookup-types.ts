@@ -24,6 +24,11 @@ export interface LookupResult {
   source: 'cache' | 'local' | 'network'
   /** Responders (DHT servers, this node included when it stores the name) whose records were compared. */
   responses: number
+  /**
+   * 'lan' when the answer came from the LAN's peers because no supernode is
+   * reachable (lan-scope.ts): a LAN-only claim, first come among those peers.
+   */
+  scope?: 'lan'
   /** Set when responders disagree on the key. Never pin a key from a conflicting result. */
   conflict?: NameConflict
 }

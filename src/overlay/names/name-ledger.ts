@@ -39,6 +39,13 @@ export interface NameLedgerInit {
    * @default 10000
    */
   cacheSize?: number
+  /**
+   * Datastore key prefix of the entries. The LAN name table keeps its own
+   * ledger (lan-name-table.ts), so a LAN-only claim never counts as a
+   * sighting for the overlay's DHT.
+   * @default '/kaiwa/names/first-seen'
+   */
+  prefix?: string
 }
 
 const PREFIX = '/kaiwa/names/first-seen'
@@ -48,9 +55,11 @@ type WireEntry = { k: Uint8Array; t: number; u: number }
 export class NameLedger {
   private readonly cache = new Map<string, LedgerEntry | null>()
   private readonly cacheSize: number
+  private readonly prefix: string
 
   constructor(private readonly init: NameLedgerInit) {
     this.cacheSize = init.cacheSize ?? 10_000
+    this.prefix = init.prefix ?? PREFIX
   }
 
   /** The entry for `name`, live or lapsed; loads it (or the fallback) into the cache. */
@@ -103,14 +112,14 @@ export class NameLedger {
       return
     }
     const wire: WireEntry = { k: next.publicKey, t: next.firstSeenAt, u: next.until }
-    await this.init.datastore.put(keyFor(record.name), encode(wire))
+    await this.init.datastore.put(this.keyFor(record.name), encode(wire))
     this.remember(record.name, next)
   }
 
   private async load(name: string): Promise<LedgerEntry | undefined> {
     let raw: Uint8Array
     try {
-      raw = await this.init.datastore.get(keyFor(name))
+      raw = await this.init.datastore.get(this.keyFor(name))
     } catch {
       return undefined
     }
@@ -126,6 +135,11 @@ export class NameLedger {
     }
   }
 
+  private keyFor(name: string): Key {
+    // User IDs are [a-z0-9._-] (user-id.ts), safe as one datastore key segment.
+    return new Key(`${this.prefix}/${name}`)
+  }
+
   private remember(name: string, entry: LedgerEntry | null): void {
     this.cache.delete(name)
     this.cache.set(name, entry)
@@ -134,9 +148,4 @@ export class NameLedger {
       if (oldest !== undefined) this.cache.delete(oldest)
     }
   }
-}
-
-function keyFor(name: string): Key {
-  // User IDs are [a-z0-9._-] (user-id.ts), safe as one datastore key segment.
-  return new Key(`${PREFIX}/${name}`)
 }

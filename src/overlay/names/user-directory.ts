@@ -17,8 +17,11 @@
  *
  * Claims carry a proof-of-work stamp (claim-pow.ts), minted once per (name,
  * account key) and reused by every refresh.
+ *
+ * On a LAN with no supernode (issue 13), the same lookups and claims go to
+ * the LAN's peers instead (lan-scope.ts): never both, and the overlay wins as
+ * soon as it is reachable. LAN answers are cached apart from the overlay's.
  */
-import { hash } from 'node:crypto'
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
@@ -37,6 +40,9 @@ import { SingleFlight } from './single-flight.js'
 import { PublishError } from './lookup-types.js'
 import type { LookupOptions, LookupResult, PublishResult } from './lookup-types.js'
 import { LookupMemory } from './lookup-memory.js'
+import { lanPut, lanRead, lanService, nameScope } from './lan-scope.js'
+import { combineSignals, isAbort, isNotFound, isValid, nativeSha256 } from './directory-util.js'
+import type { NameScope } from './lan-scope.js'
 import type { ContactRecord, Device } from '../../shared/records/contact-record.js'
 import {
   CLAIM_TTL_MS,
@@ -46,7 +52,6 @@ import {
   MAX_RECORD_BYTES,
   mergeDevices,
   nextSeq,
-  validateContactRecord,
 } from '../../shared/records/record-policy.js'
 import { readStoredRecord } from './record-validator.js'
 import { pickDeviceAddrs } from '../node/device-addrs.js'
@@ -78,17 +83,24 @@ export interface UserDirectoryComponents {
   quorum?: QuorumReadInit
 }
 
+type PutOutcome = { stored: number; scope: NameScope }
+
 export class UserDirectory {
   private readonly memory = new LookupMemory<LookupResult>({ cacheTtlMs: CACHE_TTL_MS })
+  /** LAN-only answers, kept apart so none is ever served once the overlay is back. */
+  private readonly lanMemory = new LookupMemory<LookupResult>({ cacheTtlMs: CACHE_TTL_MS })
   private readonly flights = new SingleFlight<string, LookupResult | undefined>()
   /** Stamps minted by this node, so a publish that failed and retries does not mint again. */
   private readonly minted = new Map<string, Uint8Array>()
   private readonly now: () => number
   private readonly powBits: number
+  /** Until then a node with no supernode yet waits for one before using its LAN. */
+  private readonly lanAfter: number
 
   constructor(private readonly components: UserDirectoryComponents) {
     this.now = components.now ?? Date.now
     this.powBits = components.powBits ?? CLAIM_POW_BITS
+    this.lanAfter = this.now() + PEER_WAIT_MS
   }
 
   async lookup(rawName: string, options: LookupOptions = {}): Promise<LookupResult | undefined> {
@@ -96,14 +108,15 @@ export class UserDirectory {
     const now = this.now()
     const useCache = options.fresh !== true && options.cache !== false
     if (!useCache) return this.lookupNow(name, options)
-    const cached = this.memory.cached(name, now)
+    const memory = this.memoryFor(this.scope().scope)
+    const cached = memory.cached(name, now)
     // Only callers without their own abort signal share a lookup: one caller
     // giving up must not fail the others.
     const shareable = options.signal == null
     if (cached != null) {
       // Refresh ahead, so a name in steady use never has an expired cache
       // entry that every concurrent request would then wait on.
-      if (shareable && (this.memory.ageOf(name, now) ?? 0) >= REFRESH_AHEAD_MS)
+      if (shareable && (memory.ageOf(name, now) ?? 0) >= REFRESH_AHEAD_MS)
         this.shared(name, options).catch(() => undefined)
       return { ...cached, source: 'cache' }
     }
@@ -122,6 +135,7 @@ export class UserDirectory {
     const key = userRecordKey(name)
     const node = this.components.node()
     const self = node.peerId.toString()
+    if ((await this.settleScope(options.signal)) === 'lan') return this.lookupLan(name, options)
     const stored = await readStoredRecord(this.components.datastore, key)
     const local =
       stored != null && (await isValid(key, stored.bytes, now, this.powBits))
@@ -130,7 +144,6 @@ export class UserDirectory {
     // A server's own store is one of the closest nodes' answers; a client's is
     // only its own last put, used when the network has nothing.
     const serving = node.services.dht.getMode() === 'server'
-    await this.waitForDhtPeers(options.signal)
     const signal = combineSignals(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
     const read = await quorumRead(node.services.dht, key, this.components.quorum ?? {}, {
       signal,
@@ -163,6 +176,26 @@ export class UserDirectory {
       if (local != null) responders = [local]
     }
     if (responders.length === 0) return undefined
+    return this.memory.remember(name, this.tally(responders, self), this.now())
+  }
+
+  /** A lookup among the LAN's peers (no supernode): the same tally, its own cache. */
+  private async lookupLan(name: string, options: LookupOptions): Promise<LookupResult | undefined> {
+    const node = this.components.node()
+    const self = node.peerId.toString()
+    const signal = combineSignals(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    const read = await lanRead(lanService(node)!, name, self, signal)
+    if (read.responders.length === 0) {
+      if (read.answered === 0 && read.failed > 0 && options.signal?.aborted !== true) {
+        throw new OverlayTimeoutError(`looking up "${name}" on the LAN timed out: no peer answered`)
+      }
+      return undefined
+    }
+    return this.lanMemory.remember(name, this.tally(read.responders, self, 'lan'), this.now())
+  }
+
+  /** The majority key's newest record, with every live key listed when responders disagree. */
+  private tally(responders: Responder[], self: string, scope?: 'lan'): LookupResult {
     const tallies = tallyClaims(
       responders.map((r) => r.record),
       this.now(),
@@ -173,6 +206,7 @@ export class UserDirectory {
       bytes: best.bytes,
       source: responders.some((r) => r.peer !== self) ? 'network' : 'local',
       responses: responders.length,
+      ...(scope != null ? { scope } : {}),
     }
     if (isConflict(tallies)) {
       result.conflict = {
@@ -181,12 +215,18 @@ export class UserDirectory {
           .map((t) => ({ fingerprint: t.fingerprint, publicKey: t.publicKey, count: t.count })),
       }
     }
-    return this.memory.remember(name, result, this.now())
+    return result
   }
 
   /** Forget a cached answer (a device in it turned out to be unreachable). */
   invalidate(name: string): void {
     this.memory.invalidate(normalizeUserId(name))
+    this.lanMemory.invalidate(normalizeUserId(name))
+  }
+
+  /** Where names are looked up and claimed now (lan-scope.ts). */
+  scope(): { scope: NameScope; settled: boolean } {
+    return nameScope(this.components.node(), this.now() >= this.lanAfter)
   }
 
   /**
@@ -249,10 +289,11 @@ export class UserDirectory {
       if (bytes.byteLength <= MAX_RECORD_BYTES || devices.length <= 1) break
       devices = devices.slice(0, -1) // drop the other device that expires soonest
     }
-    const stored = await this.put(name, bytes, record.seq)
+    const { stored, scope } = await this.put(name, bytes, record.seq)
     await this.components.datastore.put(OWN_RECORD_KEY, bytes)
-    this.memory.invalidate(name)
-    this.memory.saw(name, { record, bytes })
+    const memory = this.memoryFor(scope)
+    memory.invalidate(name)
+    memory.saw(name, { record, bytes })
     return { record, stored }
   }
 
@@ -260,15 +301,20 @@ export class UserDirectory {
    * A client that has just started has no DHT server in its routing table until
    * identify completes with its supernodes; a query sent then would find
    * nothing. Wait a little for one, but never hang: the first node of a network
-   * (a server with no peers) goes straight on.
+   * (a server with no peers) goes straight on, and so does a node with LAN
+   * peers once it has been up PEER_WAIT_MS (its names are then the LAN's).
    */
-  private async waitForDhtPeers(signal?: AbortSignal): Promise<void> {
-    const dht = this.components.node().services.dht
+  private async settleScope(signal?: AbortSignal): Promise<NameScope> {
     const deadline = this.now() + PEER_WAIT_MS
-    while (dht.getMode() === 'client' && routingTableSize(dht) === 0 && this.now() < deadline) {
-      if (signal?.aborted === true) return
+    for (;;) {
+      const { scope, settled } = this.scope()
+      if (settled || this.now() >= deadline || signal?.aborted === true) return scope
       await new Promise((r) => setTimeout(r, 25))
     }
+  }
+
+  private memoryFor(scope: NameScope): LookupMemory<LookupResult> {
+    return scope === 'lan' ? this.lanMemory : this.memory
   }
 
   /**
@@ -288,8 +334,15 @@ export class UserDirectory {
     return stamp
   }
 
-  private async put(name: string, bytes: Uint8Array, seq: number): Promise<number> {
-    await this.waitForDhtPeers()
+  private async put(name: string, bytes: Uint8Array, seq: number): Promise<PutOutcome> {
+    const node = this.components.node()
+    if ((await this.settleScope()) !== 'lan') {
+      return { stored: await this.putOverlay(name, bytes, seq), scope: 'overlay' }
+    }
+    return { stored: await lanPut(lanService(node)!, bytes, node.peerId.toString()), scope: 'lan' }
+  }
+
+  private async putOverlay(name: string, bytes: Uint8Array, seq: number): Promise<number> {
     const node = this.components.node()
     const dht = node.services.dht
     const server = dht.getMode() === 'server'
@@ -343,40 +396,4 @@ export class UserDirectory {
   private isFresh(r: ContactRecord): boolean {
     return this.now() - r.issuedAt <= CONTACT_REFRESH_MS + FRESH_SLACK_MS
   }
-}
-
-async function isValid(
-  key: Uint8Array,
-  bytes: Uint8Array,
-  now: number,
-  powBits: number,
-): Promise<boolean> {
-  try {
-    await validateContactRecord(key, bytes, now, { powBits })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Node's one-shot native SHA-256, for minting stamps (checking uses the portable one). */
-function nativeSha256(data: Uint8Array): Uint8Array {
-  return hash('sha256', data, 'buffer')
-}
-
-function combineSignals(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
-  const t = AbortSignal.timeout(timeoutMs)
-  return signal == null ? t : AbortSignal.any([signal, t])
-}
-
-function routingTableSize(dht: unknown): number {
-  return (dht as { routingTable?: { size?: number } }).routingTable?.size ?? 0
-}
-
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof Error && err.name === 'NotFoundError'
 }

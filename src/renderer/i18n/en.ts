@@ -92,6 +92,8 @@ export const en = {
     'Lost the connection to your Kaiwa node. Reconnecting… If this lasts, check that `kaiwa node` is still running.',
   'banner.sipOffline':
     'Calls and live messages are paused while Kaiwa reconnects to your node. Messages you send are still delivered by the node.',
+  'banner.lanOnly':
+    'LAN-only network: no supernode, {n} LAN peer(s). You can message and call the people on this LAN. A user ID claimed here is first come among them, and is checked again when your node reaches a Kaiwa network (it may be taken there). To reach anyone else, use "Join with an invite" in Settings → Network.',
   'banner.noSupernode':
     'Not on a Kaiwa network: your node is connected to no supernode, so nobody can find or call you. Ask someone on the network for an invite link and use "Join with an invite" in Settings → Network, or start a new network there.',
 

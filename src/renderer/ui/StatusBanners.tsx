@@ -20,11 +20,16 @@ export function StatusBanners() {
       ) : null}
       {session.status != null &&
         session.status.supernodes.length === 0 &&
-        session.status.role === 'client' && (
+        session.status.role === 'client' &&
+        (session.status.network === 'lan-only' ? (
+          <p className="banner banner-info" role="status">
+            {t('banner.lanOnly', { n: session.status.lanPeers ?? 0 })}
+          </p>
+        ) : (
           <p className="banner banner-warn" role="status">
             {t('banner.noSupernode')}
           </p>
-        )}
+        ))}
       {session.status?.clock?.state === 'warn' && (
         <p className="banner banner-warn" role="alert">
           {session.status.clock.message}

@@ -87,8 +87,16 @@ export const StatusSchema = z.object({
   addrs: z.array(z.string()),
   peers: z.number().int().nonnegative(),
   supernodes: z.array(z.string()),
-  /** Set when a client has no supernode: it is on no network, and how to join one. */
+  /** Set when a client has no supernode: it is on no network (or a LAN-only one), and how to join one. */
   hint: z.string().optional(),
+  /**
+   * How this node reaches others (issue 13): `overlay` (a supernode, or
+   * attached to one), `lan-only` (no supernode, but LAN peers: names and calls
+   * among them), `alone`. Absent from nodes older than LAN-only networks.
+   */
+  network: z.enum(['overlay', 'lan-only', 'alone']).optional(),
+  /** Connected peers on this LAN that serve LAN names. */
+  lanPeers: z.number().int().nonnegative().optional(),
   reachability: z.enum(['unknown', 'public', 'private']),
   recordsHeld: z.number().int().nonnegative(),
   uptimeSeconds: z.number().nonnegative(),
