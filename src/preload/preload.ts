@@ -11,6 +11,7 @@
 import { contextBridge, ipcRenderer } from 'electron'
 import { IPC } from '../shared/api/bridge.js'
 import type { PreloadApi } from '../shared/api/bridge.js'
+import type { ScreenSource } from '../shared/api/screen-share.js'
 
 type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } }
 
@@ -72,6 +73,11 @@ const api: PreloadApi = {
   desktop: {
     callStarting: async () => void (await invoke(IPC.callStarting)),
     callEnded: () => ipcRenderer.send(IPC.callEnded),
+    cameraStarting: async () => void (await invoke(IPC.cameraStarting)),
+    cameraStopped: () => ipcRenderer.send(IPC.cameraStopped),
+    // The renderer validates the list (ScreenSourcesSchema) before it shows it.
+    screenSources: () => invoke(IPC.screenSources) as Promise<ScreenSource[]>,
+    chooseScreen: async (id) => void (await invoke(IPC.screenChoose, id)),
     notify: (title, body) => ipcRenderer.send(IPC.notify, title, body),
     setAutostart: (enabled) => invoke(IPC.autostartSet, enabled) as Promise<boolean>,
     getAutostart: () => invoke(IPC.autostartGet) as Promise<boolean>,

@@ -70,7 +70,18 @@ describe('preload', () => {
       ].sort(),
     )
     expect(Object.keys(kaiwa.desktop).sort()).toEqual(
-      ['callEnded', 'callStarting', 'getAutostart', 'notify', 'setAutostart', 'versions'].sort(),
+      [
+        'callEnded',
+        'callStarting',
+        'cameraStarting',
+        'cameraStopped',
+        'chooseScreen',
+        'getAutostart',
+        'notify',
+        'screenSources',
+        'setAutostart',
+        'versions',
+      ].sort(),
     )
     expect(kaiwa.desktop.versions.node).toBe(process.versions.node)
     // Nothing exposes ipcRenderer or a channel-taking function.
@@ -96,12 +107,19 @@ describe('preload', () => {
     electron.replies.set(IPC.callStarting, () => ({ ok: true, result: undefined }))
     electron.replies.set(IPC.autostartGet, () => ({ ok: true, result: false }))
     electron.replies.set(IPC.autostartSet, (on) => ({ ok: true, result: on }))
+    electron.replies.set(IPC.cameraStarting, () => ({ ok: true, result: undefined }))
+    electron.replies.set(IPC.screenSources, () => ({ ok: true, result: [] }))
+    electron.replies.set(IPC.screenChoose, () => ({ ok: true, result: undefined }))
     expect(await kaiwa.sipOpen()).toBe(3)
     kaiwa.sipSend(3, 'OPTIONS sip:x SIP/2.0\r\n\r\n')
     kaiwa.sipClose(3)
     await kaiwa.desktop.callStarting()
     kaiwa.desktop.callEnded()
     kaiwa.desktop.notify('Alice', 'hi')
+    await kaiwa.desktop.cameraStarting()
+    kaiwa.desktop.cameraStopped()
+    expect(await kaiwa.desktop.screenSources()).toEqual([])
+    await kaiwa.desktop.chooseScreen('screen:0:0')
     expect(await kaiwa.desktop.getAutostart()).toBe(false)
     expect(await kaiwa.desktop.setAutostart(true)).toBe(true)
     const allowed = new Set<string>(Object.values(IPC))
@@ -113,10 +131,14 @@ describe('preload', () => {
       [IPC.sipClose, [3]],
       [IPC.callEnded, []],
       [IPC.notify, ['Alice', 'hi']],
+      [IPC.cameraStopped, []],
     ])
     expect(electron.invoked.map(([c, a]) => [c, a])).toEqual([
       [IPC.sipOpen, []],
       [IPC.callStarting, []],
+      [IPC.cameraStarting, []],
+      [IPC.screenSources, []],
+      [IPC.screenChoose, ['screen:0:0']],
       [IPC.autostartGet, []],
       [IPC.autostartSet, [true]],
     ])

@@ -1,10 +1,13 @@
 /**
  * Small desktop integrations, each one Electron call wrapped: notifications,
- * the power-save blocker during calls, the macOS microphone prompt, and the
+ * the power-save blocker during calls, the macOS microphone and camera
+ * prompts, the screens and windows to share (desktopCapturer), and the
  * opt-in autostart (login items on Windows and macOS, an XDG autostart entry
  * on Linux, where Electron has none).
  */
-import { Notification, app, powerSaveBlocker, systemPreferences } from 'electron'
+import { Notification, app, desktopCapturer, powerSaveBlocker, systemPreferences } from 'electron'
+import { MAX_SCREEN_SOURCES, MAX_THUMBNAIL_CHARS } from '../../shared/api/screen-share.js'
+import type { ScreenSource } from '../../shared/api/screen-share.js'
 import type { Logger } from '../../shared/logger.js'
 import { HIDDEN_FLAG } from './deep-link.js'
 import type { Autostart } from './ipc-handlers.js'
@@ -47,6 +50,30 @@ export async function askMicrophone(): Promise<boolean> {
   if (process.platform !== 'darwin') return true
   if (systemPreferences.getMediaAccessStatus('microphone') === 'granted') return true
   return systemPreferences.askForMediaAccess('microphone')
+}
+
+/** The camera's OS prompt, as askMicrophone's (NSCameraUsageDescription on macOS). */
+export async function askCamera(): Promise<boolean> {
+  if (process.platform !== 'darwin') return true
+  if (systemPreferences.getMediaAccessStatus('camera') === 'granted') return true
+  return systemPreferences.askForMediaAccess('camera')
+}
+
+/** Screens and windows for the picker, with small thumbnails (the renderer draws the picker). */
+export async function listScreenSources(): Promise<ScreenSource[]> {
+  const sources = await desktopCapturer.getSources({
+    types: ['screen', 'window'],
+    thumbnailSize: { width: 240, height: 135 },
+  })
+  return sources.slice(0, MAX_SCREEN_SOURCES).map((s) => {
+    const thumbnail = s.thumbnail.isEmpty() ? undefined : s.thumbnail.toDataURL()
+    return {
+      id: s.id,
+      name: s.name.slice(0, 300),
+      kind: s.id.startsWith('screen:') ? 'screen' : 'window',
+      ...(thumbnail != null && thumbnail.length <= MAX_THUMBNAIL_CHARS ? { thumbnail } : {}),
+    }
+  })
 }
 
 /** How to launch this app again at login, hidden in the tray. */

@@ -8,10 +8,13 @@
  */
 import { IPC } from '../../shared/api/bridge.js'
 import type { ApiMethod } from '../../shared/api/contract.js'
+import { ScreenSourcesSchema } from '../../shared/api/screen-share.js'
+import type { ScreenSource } from '../../shared/api/screen-share.js'
 import type { Logger } from '../../shared/logger.js'
 import type { CallGate } from './call-gate.js'
 import { failure, ok, parseCallArgs, parseIpcArgs } from './ipc-validation.js'
 import type { IpcArgChannel, IpcArgs, IpcReply } from './ipc-validation.js'
+import type { MediaGate } from './media-gate.js'
 import { describeSender, isTrustedSender } from './sender-policy.js'
 import type { IpcEventLike } from './sender-policy.js'
 import type { SipPipes } from './sip-pipes.js'
@@ -38,6 +41,13 @@ export interface IpcHandlerDeps {
   calls: CallGate
   /** The OS-level microphone prompt (macOS); false if the user said no. */
   askMicrophone?: () => Promise<boolean>
+  /** The camera and the picked screen (media-gate.ts). */
+  media: MediaGate
+  /** The OS-level camera prompt (macOS); false if the user said no. */
+  askCamera?: () => Promise<boolean>
+  /** desktopCapturer's screens and windows; undefined where screen capture is unavailable. */
+  listScreens?: () => Promise<ScreenSource[]>
+  now?: () => number
   notify: (title: string, body: string) => void
   /** Undefined where the platform has no autostart. */
   autostart: Autostart | undefined
@@ -117,6 +127,35 @@ export function registerIpcHandlers(deps: IpcHandlerDeps): () => void {
   })
   listen(IPC.callEnded, () => deps.calls.end())
 
+  const now = deps.now ?? Date.now
+  handle(IPC.cameraStarting, async () => {
+    if (!deps.media.startCamera()) return failure('conflict', 'the camera is for calls only')
+    if (deps.askCamera !== undefined && !(await deps.askCamera())) {
+      deps.media.stopCamera()
+      return failure(
+        'permission_denied',
+        'Kaiwa may not use the camera; allow it in the system privacy settings',
+      )
+    }
+    return ok(undefined)
+  })
+  listen(IPC.cameraStopped, () => deps.media.stopCamera())
+  handle(IPC.screenSources, async () => {
+    if (!deps.calls.active) return failure('conflict', 'screens can be shared in a call only')
+    if (deps.listScreens === undefined) {
+      return failure('unavailable', 'screen sharing is not supported on this system')
+    }
+    // Our own output is checked too: the renderer trusts nothing it did not validate either.
+    const sources = ScreenSourcesSchema.parse(await deps.listScreens())
+    deps.media.listed(sources.map((s) => s.id))
+    return ok(sources)
+  })
+  handle(IPC.screenChoose, async ([id]) =>
+    deps.media.choose(id, now())
+      ? ok(undefined)
+      : failure('not_found', 'pick a screen or window from the list shown in this call'),
+  )
+
   listen(IPC.notify, ([title, body]) => deps.notify(title, body))
   handle(IPC.autostartGet, async () => ok(deps.autostart ? await deps.autostart.get() : false))
   handle(IPC.autostartSet, async ([enabled]) => {
@@ -131,12 +170,21 @@ export function registerIpcHandlers(deps: IpcHandlerDeps): () => void {
       IPC.call,
       IPC.sipOpen,
       IPC.callStarting,
+      IPC.cameraStarting,
+      IPC.screenSources,
+      IPC.screenChoose,
       IPC.autostartGet,
       IPC.autostartSet,
     ]) {
       ipcMain.removeHandler(channel)
     }
-    for (const channel of [IPC.sipSend, IPC.sipClose, IPC.callEnded, IPC.notify]) {
+    for (const channel of [
+      IPC.sipSend,
+      IPC.sipClose,
+      IPC.callEnded,
+      IPC.cameraStopped,
+      IPC.notify,
+    ]) {
       ipcMain.removeAllListeners(channel)
     }
   }

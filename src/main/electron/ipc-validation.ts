@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { IPC } from '../../shared/api/bridge.js'
 import { apiContract } from '../../shared/api/contract.js'
 import type { ApiMethod } from '../../shared/api/contract.js'
+import { ScreenSourceIdSchema } from '../../shared/api/screen-share.js'
 import { MAX_SIP_FRAME_CHARS } from '../../shared/api/sip-bridge-protocol.js'
 
 /**
@@ -39,6 +40,10 @@ export const ipcArgSchemas = {
   [IPC.sipClose]: z.tuple([PipeIdSchema]),
   [IPC.callStarting]: z.tuple([]),
   [IPC.callEnded]: z.tuple([]),
+  [IPC.cameraStarting]: z.tuple([]),
+  [IPC.cameraStopped]: z.tuple([]),
+  [IPC.screenSources]: z.tuple([]),
+  [IPC.screenChoose]: z.tuple([ScreenSourceIdSchema]),
   // A notification is a line or two; longer text is cut by every desktop anyway.
   [IPC.notify]: z.tuple([z.string().min(1).max(200), z.string().max(2000)]),
   [IPC.autostartGet]: z.tuple([]),

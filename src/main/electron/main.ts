@@ -8,7 +8,7 @@
  */
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Menu, app, ipcMain, protocol, session, shell, utilityProcess } from 'electron'
+import { Menu, app, ipcMain, protocol, session, shell, utilityProcess, webContents } from 'electron'
 import type { BrowserWindow } from 'electron'
 import { HOST_EVENT, IPC } from '../../shared/api/bridge.js'
 import { StatusSchema } from '../../shared/api/contract.js'
@@ -19,7 +19,9 @@ import { CallGate } from './call-gate.js'
 import { findKaiwaLink, isHiddenLaunch, LINK_SCHEME, parseKaiwaLink } from './deep-link.js'
 import type { KaiwaLink } from './deep-link.js'
 import {
+  askCamera,
   askMicrophone,
+  listScreenSources,
   createAutostart,
   createNotifier,
   createPowerGuard,
@@ -27,6 +29,7 @@ import {
 } from './desktop-services.js'
 import { connectionStateOf, isNodeEvent } from './host-events.js'
 import { registerIpcHandlers } from './ipc-handlers.js'
+import { MediaGate } from './media-gate.js'
 import { createMainWindow, revealWindow } from './main-window.js'
 import { NodeLink } from './node-link.js'
 import { NodeSupervisor } from './node-process.js'
@@ -94,7 +97,10 @@ function runDesktop(): void {
   const calls = new CallGate((active) => {
     power(active)
     updateTray({ inCall: active })
+    if (!active) media.reset()
   })
+  // The camera and a picked screen, only within calls (media-gate.ts).
+  const media = new MediaGate(() => calls.active)
 
   const onStatus = (data: unknown): void => {
     const status = StatusSchema.safeParse(data)
@@ -152,6 +158,7 @@ function runDesktop(): void {
     uiLoaded = false
     pipes.closeAll()
     calls.reset()
+    media.reset()
   }
 
   function openWindow(show: boolean): void {
@@ -234,6 +241,9 @@ function runDesktop(): void {
     pipes,
     calls,
     askMicrophone,
+    media,
+    askCamera,
+    listScreens: listScreenSources,
     notify,
     autostart: autostart && {
       get: autostart.get,
@@ -253,7 +263,11 @@ function runDesktop(): void {
       session: session.defaultSession,
       uiRoot: paths.uiRoot,
       isOurContents: (c) => c !== null && c.id === windowContentsId(),
+      isOurFrame: (f) => webContents.fromFrame(f)?.id === windowContentsId(),
       callActive: () => calls.active,
+      cameraActive: () => media.camera,
+      screenArmed: () => media.screenArmed(Date.now()),
+      takeScreen: () => media.take(Date.now()),
       log,
     })
     // Installers register kaiwa: (electron-builder `protocols`); this keeps a moved

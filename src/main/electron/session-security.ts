@@ -2,15 +2,17 @@
  * The window's session, locked down: the UI is served from `app://kaiwa`
  * with a strict CSP, network requests other than the UI's own files are
  * cancelled, downloads and device (USB/HID/serial) access are refused, and the
- * only permission ever granted is the microphone during a call
- * (permission-policy.ts). The session is injected, so this is tested without
- * Electron.
+ * only permissions ever granted are the microphone during a call, the camera
+ * and a picked screen during a call when the user asked for them
+ * (permission-policy.ts, display-media-policy.ts). The session is injected,
+ * so this is tested without Electron.
  */
 import { readFile as fsReadFile } from 'node:fs/promises'
-import type { Session, WebContents } from 'electron'
+import type { Session, WebContents, WebFrameMain } from 'electron'
 import type { Logger } from '../../shared/logger.js'
 import { APP_SCHEME, isAllowedRequest } from './app-origin.js'
 import { uiResponseHeaders } from './csp.js'
+import { decideDisplayMedia } from './display-media-policy.js'
 import { allowPermissionCheck, allowPermissionRequest } from './permission-policy.js'
 import { resolveUiFile, uiContentType } from './ui-files.js'
 
@@ -21,6 +23,7 @@ export type SessionLike = Pick<
   | 'setPermissionRequestHandler'
   | 'setPermissionCheckHandler'
   | 'setDevicePermissionHandler'
+  | 'setDisplayMediaRequestHandler'
   | 'on'
 >
 
@@ -29,7 +32,15 @@ export interface SessionSecurityOptions {
   /** The built UI (dist/ui). */
   uiRoot: string
   isOurContents: (contents: WebContents | null) => boolean
+  /** The frame is in our window (main.ts: `webContents.fromFrame`). */
+  isOurFrame: (frame: WebFrameMain) => boolean
   callActive: () => boolean
+  /** The camera gate (MediaGate.camera). */
+  cameraActive: () => boolean
+  /** A picked screen awaits getDisplayMedia (MediaGate.screenArmed). */
+  screenArmed: () => boolean
+  /** The picked screen, used up (MediaGate.take). */
+  takeScreen: () => string | undefined
   log: Logger
   readFile?: (path: string) => Promise<Uint8Array>
 }
@@ -71,6 +82,8 @@ export function secureSession(opts: SessionSecurityOptions): void {
       mediaTypes: 'mediaTypes' in details ? details.mediaTypes : undefined,
       fromOurWindow: opts.isOurContents(contents),
       callActive: opts.callActive(),
+      cameraActive: opts.cameraActive(),
+      screenArmed: opts.screenArmed(),
     })
     if (!allowed) log.info(`denied the ${permission} permission to ${details.requestingUrl}`)
     callback(allowed)
@@ -82,8 +95,29 @@ export function secureSession(opts: SessionSecurityOptions): void {
       mediaType: details.mediaType,
       fromOurWindow: opts.isOurContents(contents),
       callActive: opts.callActive(),
+      cameraActive: opts.cameraActive(),
     }),
   )
+  session.setDisplayMediaRequestHandler((request, callback) => {
+    const frame = request.frame
+    const decision = decideDisplayMedia(
+      {
+        fromOurWindow: frame != null && opts.isOurFrame(frame),
+        isMainFrame: frame != null && frame.parent === null,
+        origin: request.securityOrigin,
+        userGesture: request.userGesture,
+        videoRequested: request.videoRequested,
+        callActive: opts.callActive(),
+      },
+      opts.takeScreen,
+    )
+    if (!decision.allow) {
+      log.info(`refused screen capture: ${decision.why}`)
+      callback(null)
+      return
+    }
+    callback({ video: { id: decision.sourceId, name: 'Kaiwa screen share' } })
+  })
   session.setDevicePermissionHandler(() => false)
 
   session.webRequest.onBeforeRequest((details, callback) => {

@@ -5,6 +5,7 @@
  * never know which one they run on.
  */
 import type { ApiEvent, ApiInput, ApiMethod, ApiOutput } from './contract.js'
+import type { ScreenSource } from './screen-share.js'
 
 /** A raw-SIP pipe to the node (one SIP message per call); see sip-bridge-protocol.ts. */
 export interface SipPipe {
@@ -107,6 +108,14 @@ export interface PreloadApi {
     /** Ask the main process for microphone permission for the call about to start. */
     callStarting(): Promise<void>
     callEnded(): void
+    /** Ask for the camera in the call under way (a video call, or Camera turned on). */
+    cameraStarting(): Promise<void>
+    /** The camera is off again: the permission goes with it. */
+    cameraStopped(): void
+    /** Screens and windows to share, during a call only (screen-share.ts). */
+    screenSources(): Promise<ScreenSource[]>
+    /** The source the page's next getDisplayMedia() gets: one from `screenSources`, once. */
+    chooseScreen(id: string): Promise<void>
     notify(title: string, body: string): void
     setAutostart(enabled: boolean): Promise<boolean>
     getAutostart(): Promise<boolean>
@@ -125,6 +134,10 @@ export const IPC = {
   sipClose: 'kaiwa:sip-close',
   callStarting: 'kaiwa:call-starting',
   callEnded: 'kaiwa:call-ended',
+  cameraStarting: 'kaiwa:camera-starting',
+  cameraStopped: 'kaiwa:camera-stopped',
+  screenSources: 'kaiwa:screen-sources',
+  screenChoose: 'kaiwa:screen-choose',
   notify: 'kaiwa:notify',
   autostartGet: 'kaiwa:autostart-get',
   autostartSet: 'kaiwa:autostart-set',

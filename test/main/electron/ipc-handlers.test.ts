@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { IPC } from '../../../src/shared/api/bridge.js'
 import { CallGate } from '../../../src/main/electron/call-gate.js'
+import { MediaGate } from '../../../src/main/electron/media-gate.js'
 import { registerIpcHandlers } from '../../../src/main/electron/ipc-handlers.js'
 import type { IpcHandlerDeps, IpcMainLike } from '../../../src/main/electron/ipc-handlers.js'
 import { failure, ok } from '../../../src/main/electron/ipc-validation.js'
@@ -17,6 +18,7 @@ function setup(over: Partial<IpcHandlerDeps> = {}) {
   const logs: string[] = []
   let autostart = false
   const gate = new CallGate()
+  const media = new MediaGate(() => gate.active)
   const unregister = registerIpcHandlers({
     ipcMain: ipc as unknown as IpcMainLike,
     windowContentsId: () => 1,
@@ -30,6 +32,12 @@ function setup(over: Partial<IpcHandlerDeps> = {}) {
       close: (id) => void closed.push(id),
     },
     calls: gate,
+    media,
+    listScreens: async () => [
+      { id: 'screen:0:0', name: 'Entire screen', kind: 'screen' },
+      { id: 'window:7:0', name: 'Editor', kind: 'window' },
+    ],
+    now: () => 1000,
     notify: (t, b) => void notes.push([t, b]),
     autostart: {
       get: async () => autostart,
@@ -38,7 +46,7 @@ function setup(over: Partial<IpcHandlerDeps> = {}) {
     log: quietLogger(logs),
     ...over,
   })
-  return { ipc, calls, sent, closed, notes, logs, gate, unregister }
+  return { ipc, calls, sent, closed, notes, logs, gate, media, unregister }
 }
 
 const strangers: Array<[string, FakeIpcEvent]> = [
@@ -96,11 +104,20 @@ describe('IPC handlers', () => {
       IPC.call,
       IPC.sipOpen,
       IPC.callStarting,
+      IPC.cameraStarting,
+      IPC.screenSources,
+      IPC.screenChoose,
       IPC.autostartGet,
       IPC.autostartSet,
     ]) {
       const args =
-        channel === IPC.call ? ['status', {}] : channel === IPC.autostartSet ? [true] : []
+        channel === IPC.call
+          ? ['status', {}]
+          : channel === IPC.autostartSet
+            ? [true]
+            : channel === IPC.screenChoose
+              ? ['screen:0:0']
+              : []
       expect(await ipc.invoke(channel, event, ...args)).toMatchObject({
         ok: false,
         error: { code: 'forbidden' },
@@ -110,9 +127,10 @@ describe('IPC handlers', () => {
     ipc.send(IPC.sipClose, event, 1)
     ipc.send(IPC.notify, event, 'spam', 'spam')
     ipc.send(IPC.callEnded, event)
+    ipc.send(IPC.cameraStopped, event)
     expect([calls, sent, closed, notes]).toEqual([[], [], [], []])
     expect(gate.active).toBe(false)
-    expect(logs.filter((l) => l.startsWith('warn refused')).length).toBe(9)
+    expect(logs.filter((l) => l.startsWith('warn refused')).length).toBe(13)
   })
 
   it('runs SIP pipes', async () => {
@@ -154,6 +172,55 @@ describe('IPC handlers', () => {
       error: { code: 'permission_denied' },
     })
     expect(gate.active).toBe(false)
+  })
+
+  it('opens the camera only in a call, and shuts it when the OS refuses', async () => {
+    const { ipc, gate, media } = setup()
+    expect(await ipc.invoke(IPC.cameraStarting, OUR_PAGE)).toMatchObject({
+      ok: false,
+      error: { code: 'conflict' },
+    })
+    await ipc.invoke(IPC.callStarting, OUR_PAGE)
+    expect(await ipc.invoke(IPC.cameraStarting, OUR_PAGE)).toEqual(ok(undefined))
+    expect(media.camera).toBe(true)
+    ipc.send(IPC.cameraStopped, OUR_PAGE)
+    expect(media.camera).toBe(false)
+    expect(gate.active).toBe(true)
+    const refused = setup({ askCamera: async () => false })
+    await refused.ipc.invoke(IPC.callStarting, OUR_PAGE)
+    expect(await refused.ipc.invoke(IPC.cameraStarting, OUR_PAGE)).toMatchObject({
+      ok: false,
+      error: { code: 'permission_denied' },
+    })
+    expect(refused.media.camera).toBe(false)
+  })
+
+  it('lists screens in a call only, and arms only a listed, valid choice', async () => {
+    const { ipc, media } = setup()
+    expect(await ipc.invoke(IPC.screenSources, OUR_PAGE)).toMatchObject({
+      ok: false,
+      error: { code: 'conflict' },
+    })
+    await ipc.invoke(IPC.callStarting, OUR_PAGE)
+    const listed = await ipc.invoke(IPC.screenSources, OUR_PAGE)
+    expect(listed).toMatchObject({ ok: true, result: [{ id: 'screen:0:0' }, { id: 'window:7:0' }] })
+    for (const bad of ['window:8:0', '../etc', 'screen:0:0; rm', 42]) {
+      expect(await ipc.invoke(IPC.screenChoose, OUR_PAGE, bad)).toMatchObject({ ok: false })
+    }
+    expect(media.screenArmed(1000)).toBe(false)
+    expect(await ipc.invoke(IPC.screenChoose, OUR_PAGE, 'window:7:0')).toEqual(ok(undefined))
+    expect(media.take(1000)).toBe('window:7:0')
+  })
+
+  it('refuses a source list it cannot vouch for', async () => {
+    const { ipc } = setup({
+      listScreens: async () => [{ id: 'javascript:alert(1)', name: 'x', kind: 'screen' }],
+    })
+    await ipc.invoke(IPC.callStarting, OUR_PAGE)
+    expect(await ipc.invoke(IPC.screenSources, OUR_PAGE)).toMatchObject({
+      ok: false,
+      error: { code: 'internal' },
+    })
   })
 
   it('notifies and toggles autostart', async () => {

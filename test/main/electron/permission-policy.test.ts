@@ -42,13 +42,56 @@ describe('permission policy', () => {
     expect(allowPermissionCheck({ ...check, origin: 'file://' })).toBe(false)
   })
 
-  it('never grants the camera, or audio bundled with video', () => {
+  it('grants the camera only while the camera gate is open, in a call, from our UI', () => {
     expect(allowPermissionRequest({ ...mic, mediaTypes: ['video'] })).toBe(false)
     expect(allowPermissionRequest({ ...mic, mediaTypes: ['audio', 'video'] })).toBe(false)
-    expect(allowPermissionRequest({ ...mic, mediaTypes: [] })).toBe(false)
-    expect(allowPermissionRequest({ ...mic, mediaTypes: undefined })).toBe(false)
     expect(allowPermissionCheck({ ...check, mediaType: 'video' })).toBe(false)
-    expect(allowPermissionCheck({ ...check, mediaType: 'unknown' })).toBe(false)
+    const cam = { ...mic, cameraActive: true }
+    expect(allowPermissionRequest({ ...cam, mediaTypes: ['video'] })).toBe(true)
+    expect(allowPermissionRequest({ ...cam, mediaTypes: ['audio', 'video'] })).toBe(true)
+    expect(allowPermissionCheck({ ...check, mediaType: 'video', cameraActive: true })).toBe(true)
+    // The gate alone is not enough: a call, our window, our top frame, our origin.
+    expect(allowPermissionRequest({ ...cam, mediaTypes: ['video'], callActive: false })).toBe(false)
+    expect(allowPermissionRequest({ ...cam, mediaTypes: ['video'], isMainFrame: false })).toBe(
+      false,
+    )
+    expect(
+      allowPermissionRequest({
+        ...cam,
+        mediaTypes: ['video'],
+        requestingUrl: 'https://x.example/',
+      }),
+    ).toBe(false)
+    expect(
+      allowPermissionCheck({ ...check, mediaType: 'video', cameraActive: true, callActive: false }),
+    ).toBe(false)
+  })
+
+  it('refuses empty, unknown or missing media types', () => {
+    const cam = { ...mic, cameraActive: true }
+    expect(allowPermissionRequest({ ...cam, mediaTypes: [] })).toBe(false)
+    expect(allowPermissionRequest({ ...cam, mediaTypes: undefined })).toBe(false)
+    expect(allowPermissionRequest({ ...cam, mediaTypes: ['audio', 'screen'] })).toBe(false)
+    expect(allowPermissionCheck({ ...check, mediaType: 'unknown', cameraActive: true })).toBe(false)
+    expect(allowPermissionCheck({ ...check, mediaType: undefined })).toBe(false)
+  })
+
+  it('grants display capture only when a picked source is armed, in a call, from our UI', () => {
+    const screen = { ...mic, permission: 'display-capture', mediaTypes: undefined }
+    expect(allowPermissionRequest(screen)).toBe(false)
+    expect(allowPermissionRequest({ ...screen, screenArmed: true })).toBe(true)
+    expect(allowPermissionRequest({ ...screen, screenArmed: true, callActive: false })).toBe(false)
+    expect(allowPermissionRequest({ ...screen, screenArmed: true, fromOurWindow: false })).toBe(
+      false,
+    )
+    expect(allowPermissionCheck({ ...check, permission: 'display-capture' })).toBe(false)
+  })
+
+  it('lets our UI show the far end full screen during a call only', () => {
+    const full = { ...mic, permission: 'fullscreen', mediaTypes: undefined }
+    expect(allowPermissionRequest(full)).toBe(true)
+    expect(allowPermissionRequest({ ...full, callActive: false })).toBe(false)
+    expect(allowPermissionRequest({ ...full, isMainFrame: false })).toBe(false)
   })
 
   it('denies every other permission, even in a call', () => {
@@ -56,13 +99,11 @@ describe('permission policy', () => {
       'notifications',
       'geolocation',
       'clipboard-read',
-      'display-capture',
       'openExternal',
       'midi',
       'hid',
       'serial',
       'usb',
-      'fullscreen',
       'pointerLock',
       'speaker-selection',
     ]) {

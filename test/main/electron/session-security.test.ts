@@ -27,21 +27,32 @@ function fakeSession() {
     setPermissionRequestHandler: (fn: never) => (h.request = fn),
     setPermissionCheckHandler: (fn: never) => (h.check = fn),
     setDevicePermissionHandler: (fn: never) => (h.device = fn),
+    setDisplayMediaRequestHandler: (fn: never) => (h.display = fn),
   })
   return { session: s as unknown as SessionLike, emitter: s, h }
 }
 
-function install(callActive: boolean) {
+function install(callActive: boolean, media: { camera?: boolean; screen?: string } = {}) {
   const f = fakeSession()
   const ours = { id: 1 }
+  const ourFrame = { parent: null }
+  let screen = media.screen
   secureSession({
     session: f.session,
     uiRoot: root,
     isOurContents: (c) => c === (ours as unknown),
+    isOurFrame: (frame) => frame === (ourFrame as unknown),
     callActive: () => callActive,
+    cameraActive: () => media.camera === true,
+    screenArmed: () => screen != null,
+    takeScreen: () => {
+      const s = screen
+      screen = undefined
+      return s
+    },
     log: quietLogger(),
   })
-  return { ...f, ours }
+  return { ...f, ours, ourFrame }
 }
 
 describe('UI protocol', () => {
@@ -122,6 +133,46 @@ describe('session permissions', () => {
     expect(
       (idle.h.check as CheckHandler)(idle.ours, 'media', 'app://kaiwa', { mediaType: 'audio' }),
     ).toBe(false)
+  })
+
+  it('grants the camera only with the camera gate open', () => {
+    const cam = { ...mic, mediaTypes: ['audio', 'video'] }
+    const off = install(true)
+    expect(ask(off.h, off.ours, 'media', cam)).toBe(false)
+    const on = install(true, { camera: true })
+    expect(ask(on.h, on.ours, 'media', cam)).toBe(true)
+    expect(
+      (on.h.check as CheckHandler)(on.ours, 'media', 'app://kaiwa', { mediaType: 'video' }),
+    ).toBe(true)
+    expect(ask(install(false, { camera: true }).h, on.ours, 'media', cam)).toBe(false)
+  })
+
+  type DisplayHandler = (
+    request: object,
+    callback: (streams: { video?: { id: string } } | null) => void,
+  ) => void
+  const display = (h: Record<string, unknown>, request: object) => {
+    let out: { video?: { id: string } } | null | undefined
+    ;(h.display as DisplayHandler)(request, (s) => (out = s))
+    return out
+  }
+
+  it('gives getDisplayMedia() the picked screen once, on a gesture, in a call', () => {
+    const { h, ourFrame } = install(true, { screen: 'window:7:0' })
+    const request = {
+      frame: ourFrame,
+      securityOrigin: 'app://kaiwa',
+      userGesture: true,
+      videoRequested: true,
+      audioRequested: false,
+    }
+    expect(display(h, { ...request, userGesture: false })).toBeNull()
+    expect(display(h, { ...request, frame: { parent: null } })).toBeNull() // another window
+    expect(display(h, { ...request, securityOrigin: 'https://evil.example' })).toBeNull()
+    expect(display(h, request)).toMatchObject({ video: { id: 'window:7:0' } })
+    expect(display(h, request)).toBeNull() // used up
+    const idle = install(false, { screen: 'screen:1:0' })
+    expect(display(idle.h, { ...request, frame: idle.ourFrame })).toBeNull()
   })
 
   it('refuses devices, foreign requests and downloads', () => {

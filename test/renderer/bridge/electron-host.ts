@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events'
 import { HOST_EVENT, IPC } from '../../../src/shared/api/bridge.js'
 import type { PreloadApi } from '../../../src/shared/api/bridge.js'
 import { CallGate } from '../../../src/main/electron/call-gate.js'
+import { MediaGate } from '../../../src/main/electron/media-gate.js'
 import { registerIpcHandlers } from '../../../src/main/electron/ipc-handlers.js'
 import type { IpcHandlerDeps, IpcMainLike } from '../../../src/main/electron/ipc-handlers.js'
 import { NodeLink } from '../../../src/main/electron/node-link.js'
@@ -110,6 +111,7 @@ export function startMainProcess(node: TestNode, opts: MainProcessOptions = {}):
     call: opts.call ?? ((method, input) => link.call(method, input)),
     pipes,
     calls: new CallGate(),
+    media: new MediaGate(() => false),
     notify: () => {},
     autostart: undefined,
     log,

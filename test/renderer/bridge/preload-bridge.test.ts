@@ -106,6 +106,10 @@ function fakePreload() {
     desktop: {
       callStarting: async () => {},
       callEnded: () => {},
+      cameraStarting: async () => {},
+      cameraStopped: () => {},
+      screenSources: async () => [],
+      chooseScreen: async () => {},
       notify: () => {},
       setAutostart: async (v) => v,
       getAutostart: async () => false,
