@@ -3,9 +3,11 @@
  *
  * Stock configuration, nothing Kaiwa-specific: one account
  * (`<sip:user@domain>;auth_pass=…;outbound="sip:127.0.0.1:GW;transport=udp"`),
- * G.711 only, a sine source (`ausine`, the tone the far side can verify by
- * frequency), the `aubridge` player (no sound card needed) and `sndfile`,
- * which writes what the phone hears to WAV files in the config dir.
+ * G.711 only (with `opus`, Opus first, then G.711), a sine source
+ * (`ausine`, the tone the far side can verify by frequency), the `aubridge`
+ * player (no sound card needed) and `sndfile`, which writes what the phone
+ * hears to WAV files in the config dir (at the codec's rate: 8 kHz for
+ * G.711, 48 kHz stereo for Opus).
  *
  * Driven through its console (the `stdio` module reads keys and `/commands`
  * from stdin: `/dial`, `a` accept, `b` hang up, `x`/`X` hold and resume, a
@@ -65,6 +67,8 @@ export class BaresipPhone implements StockPhone {
         `rtp_ports ${p + 4}-${p + 9}`,
         'module_path /usr/lib/baresip/modules',
         'module stdio.so',
+        // baresip offers codecs in the order their modules load.
+        ...(this.opts.opus === true ? ['module opus.so'] : []),
         'module g711.so',
         'module ausine.so',
         'module aubridge.so',

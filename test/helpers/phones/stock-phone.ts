@@ -5,9 +5,9 @@
  * port blocks in this suite's range, and a WAV tone for phones that play
  * audio from a file.
  */
-import { createSocket } from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { portFree } from '../port-range.js'
+import type { PortRange } from '../port-range.js'
 import type { PhoneSpawn } from './phone-process.js'
 
 export interface PhoneAccount {
@@ -35,6 +35,12 @@ export interface PhoneOptions {
    * 127.0.0.1 and ports, and the harness reaches its control socket from there.
    */
   spawn?: PhoneSpawn
+  /**
+   * Offer Opus first, then G.711 (baresip's opus module, 48 kHz stereo), so a
+   * media anchor passes Opus through. Default: G.711 only (PCMU, PCMA).
+   * baresip only.
+   */
+  opus?: boolean
 }
 
 export interface StockPhone {
@@ -77,35 +83,28 @@ export type PhoneEvent =
 
 /** Ports a phone may use: SIP (UDP+TCP), SIP-TLS (baresip: SIP + 1), control, then RTP. */
 export const PORTS_PER_PHONE = 10
-const RANGE = { from: 38_100, to: 38_999 }
+const RANGE: PortRange = { from: 38_100, to: 38_999 }
+/** Per range: where the next search starts, so two phones set up in a row never share a block. */
+const nextBlock = new Map<number, number>()
 
-async function portFree(port: number): Promise<boolean> {
-  const tcp = await new Promise<boolean>((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-  })
-  if (!tcp) return false
-  return new Promise<boolean>((resolve) => {
-    const s = createSocket('udp4')
-    s.once('error', () => resolve(false))
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
-let nextBlock = RANGE.from + Math.floor(Math.random() * 40) * PORTS_PER_PHONE
-
-/** `PORTS_PER_PHONE` consecutive ports free on 127.0.0.1 (UDP and TCP), in 38100-38999. */
-export async function freePortBlock(): Promise<number> {
-  for (let tries = 0; tries < 90; tries++) {
-    const base = nextBlock
-    nextBlock += PORTS_PER_PHONE
-    if (nextBlock + PORTS_PER_PHONE > RANGE.to) nextBlock = RANGE.from
+/**
+ * `PORTS_PER_PHONE` consecutive ports free on 127.0.0.1 (UDP and TCP), in
+ * `range` (default 38100-38999; a suite given other ports passes its range).
+ */
+export async function freePortBlock(range: PortRange = RANGE): Promise<number> {
+  const blocks = Math.floor((range.to - range.from + 1) / PORTS_PER_PHONE)
+  let next =
+    nextBlock.get(range.from) ??
+    range.from + Math.floor(Math.random() * Math.min(40, blocks)) * PORTS_PER_PHONE
+  for (let tries = 0; tries < blocks; tries++) {
+    const base = next
+    next = next + 2 * PORTS_PER_PHONE - 1 > range.to ? range.from : next + PORTS_PER_PHONE
+    nextBlock.set(range.from, next)
     let ok = true
     for (let p = base; p < base + PORTS_PER_PHONE && ok; p++) ok = await portFree(p)
     if (ok) return base
   }
-  throw new Error('no free block of phone ports in 38100-38999')
+  throw new Error(`no free block of phone ports in ${range.from}-${range.to}`)
 }
 
 /** A 16-bit mono 8 kHz WAV of a `hz` sine, `seconds` long. */
