@@ -15,6 +15,7 @@ import type { SettingsStore } from '../overlay/store/settings-store.js'
 import type { ContactBook } from '../overlay/store/contact-book.js'
 import type { SipGatewayTuning } from '../overlay/sip/gateway/sip-gateway.js'
 import type { SipService } from '../overlay/sip/sip-service.js'
+import type { FileTransfers } from '../overlay/files/file-transfers.js'
 import type { TurnService } from '../overlay/turn/turn-service.js'
 import type { PublishResult, UserDirectory } from '../overlay/names/user-directory.js'
 import type { ApiComponents } from './api/api-components.js'
@@ -78,6 +79,8 @@ export interface KaiwaNode {
   readonly datastore: Datastore
   readonly api: KaiwaApi
   readonly sip: SipService
+  /** File transfer: send, receive, list (issue 15 §1). */
+  readonly files: FileTransfers
   readonly turn: TurnService
   readonly domain: string
   readonly roles: RoleController

@@ -54,6 +54,7 @@ import type { ApiComponents } from './api/api-components.js'
 import { createNodeApi } from './api/node-api.js'
 import { applyCaps } from './api/usage.js'
 import type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
+import { buildFileTransfers } from './build-file-transfers.js'
 import { startLibp2p } from './libp2p-start.js'
 import { withLogRing } from './log-ring.js'
 import type { LogRing } from './log-ring.js'
@@ -166,6 +167,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
           },
         },
         sip,
+        files,
         turn,
         election,
         addressesChanged,
@@ -197,8 +199,10 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     },
     ownName: async () => (await base.settings.get()).name,
     domain,
+    onFileMail: (from, body) => files.fromMail(from, body),
     log: log.child('sip'),
   })
+  const files = buildFileTransfers(base, domain, node, directory, () => sip, log)
   const turn = turnService(base, opts, node, supernodes.connected, log)
   const election = new ElectionService({
     roles,
@@ -234,7 +238,20 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     addressesChanged()
   }
   const watch = new InterfaceWatch({ onChange: (c) => void roamed(c), log: netLog })
-  return { domain, node, supernodes, roles, directory, sip, turn, election, refresh, dialer, watch }
+  return {
+    domain,
+    node,
+    supernodes,
+    roles,
+    directory,
+    sip,
+    files,
+    turn,
+    election,
+    refresh,
+    dialer,
+    watch,
+  }
 }
 
 /** DHT record validation: signatures, stamps, and the neighbour check on first claims. */
@@ -306,6 +323,8 @@ async function startParts(
   stops.push('the bootstrap dialer', () => parts.dialer.stop())
   parts.election.start()
   stops.push('the election', () => parts.election.stop())
+  parts.files.start()
+  stops.push('file transfers', () => parts.files.stop())
 }
 
 /** The local SIP gateway outlives role changes: it talks to the router, not to libp2p. */
@@ -370,6 +389,7 @@ function assemble(
     account,
     directory,
     sip: parts.sip,
+    files: parts.files,
     turn: parts.turn,
     mailbox: base.mailboxStore,
     supernodes: parts.supernodes,
@@ -405,6 +425,7 @@ function assemble(
     datastore: data.datastore,
     api,
     sip: parts.sip,
+    files: parts.files,
     turn: parts.turn,
     domain: parts.domain,
     roles,

@@ -30,6 +30,8 @@ import type { LanNameTable } from '../overlay/names/lan-name-table.js'
 import { lanNamesService } from '../overlay/names/lan-names-service.js'
 import { clockService } from '../overlay/clock/clock-service.js'
 import type { ClockService, ClockServiceComponents } from '../overlay/clock/clock-service.js'
+import { fileProtocol } from '../overlay/files/file-protocol.js'
+import type { FileTransfers } from '../overlay/files/file-transfers.js'
 import { sipLinks } from '../overlay/sip/sip-links.js'
 import type { SipLink } from '../overlay/sip/sip-links.js'
 import type { SipMessage } from '../shared/sip/sip-message.js'
@@ -59,6 +61,8 @@ export interface Libp2pDeps {
   /** The account key of a name's live claim (mailbox admission); null: no such claim. */
   senderKey: SenderKeyLookup
   sip: Pick<SipService, 'fromLink'>
+  /** File transfer (`/kaiwa/file/1.0.0`), in every role. */
+  files: Pick<FileTransfers, 'fromOffer' | 'fromReady'>
   turn: Pick<TurnService, 'serve' | 'unserve' | 'iceServers' | 'issue'>
   /** Who may get TURN credentials (a verified device of a name; an attached client). */
   turnAdmission: Pick<TurnCredentialsServiceInit, 'deviceOf'>
@@ -123,6 +127,11 @@ export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories
         if (clock?.isTooSkewed(link.peer) === true) return refuseSkewed(msg, link, log)
         deps.sip.fromLink(msg, link)
       },
+    }),
+    files: fileProtocol({
+      onOffer: (fs, offer, peer, relayed) => deps.files.fromOffer(fs, offer, peer, relayed),
+      onReady: (id) => deps.files.fromReady(id),
+      log: log.child('files'),
     }),
   }
   if (role === 'client') {

@@ -1,6 +1,6 @@
 /**
  * The events a node pushes to its UI (contract: `apiEvents`): each stored
- * message as it is sent or received, and status and usage every few seconds
+ * message as it is sent or received, each file transfer as it changes, and status and usage every few seconds
  * while someone listens, so Settings and the network indicator stay live
  * without polling from the page.
  */
@@ -14,6 +14,12 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
   return {
     on(listener) {
       const offMessage = node.sip.history.onAdded((msg) => listener('message', msg))
+      const offTransfer = node.files.onChange((id) => {
+        void node.files.view(id).then(
+          (t) => listener('transfer', t),
+          () => {},
+        )
+      })
       let busy = false
       const timer = setInterval(() => {
         if (busy) return
@@ -33,6 +39,7 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
       timer.unref()
       return () => {
         offMessage()
+        offTransfer()
         clearInterval(timer)
       }
     },

@@ -11,6 +11,7 @@ import type { KaiwaLibp2p } from '../../overlay/node/libp2p-factory.js'
 import type { RoleController } from '../../overlay/node/role-controller.js'
 import type { SettingsStore } from '../../overlay/store/settings-store.js'
 import type { SipService } from '../../overlay/sip/sip-service.js'
+import type { FileTransfers } from '../../overlay/files/file-transfers.js'
 import type { TurnService } from '../../overlay/turn/turn-service.js'
 import type { PublishResult, UserDirectory } from '../../overlay/names/user-directory.js'
 
@@ -23,6 +24,10 @@ export interface ApiComponents {
   account: { readonly accountKey: Ed25519PrivateKey }
   directory: Pick<UserDirectory, 'lookup'>
   sip: Pick<SipService, 'gatewayStatus' | 'router' | 'history' | 'prepare'>
+  files: Pick<
+    FileTransfers,
+    'send' | 'list' | 'received' | 'accept' | 'incoming' | 'outgoing' | 'view' | 'onChange'
+  >
   turn: Pick<TurnService, 'status' | 'credentials' | 'reusableCredentials' | 'setCaps'>
   mailbox: Pick<MailboxStore, 'usage' | 'setMaxTotalBytes'>
   /** Connected supernodes of the current instance. */

@@ -20,7 +20,8 @@ import { reachability } from '../../overlay/node/role-policy.js'
 import { networkState, noSupernodeHint } from '../../shared/network/no-supernode.js'
 import { lanPeerCount } from '../../overlay/names/lan-scope.js'
 import type { ApiComponents } from './api-components.js'
-import { effectiveCaps } from '../../overlay/store/settings-store.js'
+import { effectiveCaps, effectiveFileSettings } from '../../overlay/store/settings-store.js'
+import { checkedFiles, createFileApi } from './file-api.js'
 import { createInviteApi } from './invite-api.js'
 import { createUiApi } from './ui-api.js'
 import type { UiApiInit } from './ui-api.js'
@@ -37,17 +38,22 @@ export interface NodeApiInit {
 export function createNodeApi(init: NodeApiInit): KaiwaApi {
   const { node } = init
   const usage = createUsageMeter(node)
-  const settingsJson = async (): Promise<ApiOutput<'settings'>> => ({
-    supernodeMode: node.roles.mode(),
-    caps: effectiveCaps(await node.settings.get()),
-  })
+  const settingsJson = async (): Promise<ApiOutput<'settings'>> => {
+    const saved = await node.settings.get()
+    return {
+      supernodeMode: node.roles.mode(),
+      caps: effectiveCaps(saved),
+      files: effectiveFileSettings(saved, node.dataDir),
+    }
+  }
   const ui = createUiApi({ ...init.ui, node })
   return {
     ...ui,
     ...createInviteApi({ node, contactAdd: ui.contactAdd }),
+    ...createFileApi(node),
     usage,
     settings: settingsJson,
-    settingsUpdate: async ({ supernodeMode, caps }) => {
+    settingsUpdate: async ({ supernodeMode, caps, files }) => {
       if (supernodeMode != null && supernodeMode !== node.roles.mode() && init.supernodeLocked)
         throw new ConflictError(
           `the supernode mode was set with --supernode ${node.roles.mode()} for this run; ` +
@@ -57,6 +63,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       const next = await node.settings.update({
         ...(supernodeMode != null ? { supernodeMode } : {}),
         ...(caps != null ? { caps: { ...current.caps, ...caps } } : {}),
+        ...(files != null ? { files: { ...current.files, ...checkedFiles(files) } } : {}),
       })
       applyCaps(node, effectiveCaps(next))
       if (supernodeMode != null) await node.roles.setMode(supernodeMode)

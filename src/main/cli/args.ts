@@ -36,6 +36,9 @@ export const USAGE = `Usage:
   kaiwa status [--data DIR]
   kaiwa message NAME TEXT [--data DIR]   send an instant message (SIP MESSAGE)
   kaiwa inbox  [--data DIR]              received messages, as JSON
+  kaiwa send-file NAME PATH [--data DIR] send a file (progress on stderr); exits once NAME
+                                         has it, or once it is queued or mailed for later
+  kaiwa files  [--data DIR]              received files (SHA-256 verified), as JSON
   kaiwa turn-credentials [--data DIR]    short-lived TURN credentials from a supernode, as JSON
   kaiwa invite [--data DIR]              a signed kaiwa: invite link to this network and user
   kaiwa help
@@ -125,10 +128,21 @@ export interface NodeCommand {
   logLevel: LogLevel
 }
 export interface ClientCommand {
-  command: 'claim' | 'lookup' | 'status' | 'message' | 'inbox' | 'turn-credentials' | 'invite'
+  command:
+    | 'claim'
+    | 'lookup'
+    | 'status'
+    | 'message'
+    | 'inbox'
+    | 'turn-credentials'
+    | 'invite'
+    | 'send-file'
+    | 'files'
   dataDir: string
   name?: string
   text?: string
+  /** send-file: the file. */
+  path?: string
 }
 export type Command = NodeCommand | ClientCommand | { command: 'help' }
 
@@ -152,6 +166,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.en
     inbox: [],
     'turn-credentials': [],
     invite: [],
+    'send-file': ['NAME', 'PATH'],
+    files: [],
   }
   const wanted = arity[command]
   if (wanted != null) {
@@ -170,6 +186,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv = process.en
       dataDir: (values.data as string | undefined) ?? defaultDataDir(env),
       ...(wanted[0] === 'NAME' ? { name: positionals[0] } : {}),
       ...(wanted[1] === 'TEXT' ? { text: positionals[1] } : {}),
+      ...(wanted[1] === 'PATH' ? { path: positionals[1] } : {}),
     }
   }
   throw new UsageError(`unknown command "${command}"`)

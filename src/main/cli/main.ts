@@ -21,6 +21,7 @@ import { createStderrLogger, redactingLogger } from '../logger.js'
 import type { RedactingLogger } from '../logger.js'
 import type { Logger } from '../../shared/logger.js'
 import { parseCommand, USAGE, UsageError } from './args.js'
+import { sendFile } from './send-file.js'
 import type { ClientCommand, NodeCommand } from './args.js'
 import { resolveNodeConfig } from './node-config.js'
 import { createStaticUi, findUiDir } from '../api/static-ui.js'
@@ -221,6 +222,8 @@ async function runClient(cmd: ClientCommand): Promise<number> {
     else if (cmd.command === 'inbox') print((await api.inbox({})).messages)
     else if (cmd.command === 'turn-credentials') print(await api.turnCredentials({}))
     else if (cmd.command === 'invite') process.stdout.write(`${(await api.invite({})).link}\n`)
+    else if (cmd.command === 'send-file') return await sendFile(api, cmd.name!, cmd.path!)
+    else if (cmd.command === 'files') print((await api.files({})).files)
     else if (cmd.command === 'message') {
       const res = await api.message({ to: cmd.name!, text: cmd.text! })
       process.stdout.write(

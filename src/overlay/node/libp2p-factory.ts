@@ -25,6 +25,7 @@ import type { Role } from '../../shared/api/contract.js'
 import type { ClockService } from '../clock/clock-service.js'
 import { forHostFamily, hostIceFamily, iceUrlFamily } from '../media/ice-servers.js'
 import type { SipLinks } from '../sip/sip-links.js'
+import type { FileProtocol } from '../files/file-protocol.js'
 import type { SupernodeTracker } from './supernode-tracker.js'
 import { KAIWA_DHT_PROTOCOL, KAIWA_MDNS_TAG, KAIWA_PROTOCOL_PREFIX } from './protocols.js'
 
@@ -80,6 +81,7 @@ export interface KaiwaServiceFactories {
   supernodes: (components: never) => SupernodeTracker
   sipLinks: (components: never) => SipLinks
   clock: (components: never) => ClockService
+  files: (components: never) => FileProtocol
   [name: string]: (components: never) => unknown
 }
 
@@ -91,6 +93,7 @@ export type KaiwaServices = ServiceMap & {
   supernodes: SupernodeTracker
   sipLinks: SipLinks
   clock: ClockService
+  files: FileProtocol
 }
 export type KaiwaLibp2p = Libp2p<KaiwaServices>
 

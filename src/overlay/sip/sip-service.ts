@@ -20,6 +20,8 @@ import type { SipMessage, SipRequest } from '../../shared/sip/sip-message.js'
 import { extractUri } from './local-registrar.js'
 import type { MailboxStore } from '../mailbox/mailbox-store.js'
 import { OfflineMail } from '../mailbox/offline-mail.js'
+import type { MailPlaintext } from '../../shared/mail/sealed-mail.js'
+import { FILE_MAIL_CONTENT_TYPE } from '../files/file-mail.js'
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 import { MessageHistory } from './message-history.js'
 import type { SipLink, SipLinks } from './sip-links.js'
@@ -64,6 +66,11 @@ export interface SipServiceInit {
    * @default a ContactBook on `datastore`
    */
   contacts?: Pick<ContactBook, 'get'>
+  /**
+   * Collected mail that carries a part of a file (file-mail.ts), after the
+   * same sender check as any mail; it is not filed as a message.
+   */
+  onFileMail?: (from: string, body: Uint8Array) => Promise<void>
 }
 
 export class SipService {
@@ -250,6 +257,11 @@ export class SipService {
     })
   }
 
+  /** Seal `plaintext` to `recipient` and store it in its mailbox (files use this too). */
+  storeMail(recipient: ContactRecord, plaintext: MailPlaintext): Promise<boolean> {
+    return this.offline.store(recipient, plaintext)
+  }
+
   /** Collect mail kept for us while we were offline, deliver it, then delete it. */
   collectOfflineMail(): Promise<void> {
     this.collecting ??= this.collect().finally(() => {
@@ -274,6 +286,12 @@ export class SipService {
         this.init.log.warn(
           `offline mail ${m.id} claims to be from ${m.from} but its key does not match ${m.from}'s record; refused`,
         )
+        continue
+      }
+      if (m.contentType === FILE_MAIL_CONTENT_TYPE && this.init.onFileMail != null) {
+        await this.init
+          .onFileMail(m.from, m.body)
+          .catch((err) => this.init.log.warn(`file part ${m.id} from ${m.from}: ${String(err)}`))
         continue
       }
       // Filed in the node's inbox with its original From and Date (RFC 3428 §7

@@ -15,6 +15,7 @@ import type { Logger } from '../../shared/logger.js'
 import { callsCollection } from './migrations/calls.js'
 import { contactsCollection } from './migrations/contacts.js'
 import { checkIdentityVersion } from './migrations/identity.js'
+import { incomingFilesCollection, outgoingFilesCollection } from './migrations/files.js'
 import { messagesCollection } from './migrations/messages.js'
 import { readMarksCollection } from './migrations/read-marks.js'
 import { settingsCollection } from './migrations/settings.js'
@@ -41,6 +42,8 @@ export const STORED_COLLECTIONS: readonly CollectionSpec[] = [
   sipNonceKeyCollection,
   phoneBindingsCollection,
   phoneMailCollection,
+  outgoingFilesCollection,
+  incomingFilesCollection,
 ]
 
 export async function migrateAll(datastore: Datastore, log?: Logger): Promise<OpenReport[]> {

@@ -6,13 +6,18 @@
  * quarantine and reported, and the node runs on defaults; it does not refuse
  * to start over them, and their bytes are kept for recovery.
  */
+import { join } from 'node:path'
 import { z } from 'zod'
 import type { Datastore } from 'interface-datastore'
-import { SupernodeCapsSchema, SupernodeModeSchema } from '../../shared/api/contract.js'
-import type { SupernodeCaps } from '../../shared/api/contract.js'
+import {
+  FileSettingsSchema,
+  SupernodeCapsSchema,
+  SupernodeModeSchema,
+} from '../../shared/api/contract.js'
+import type { FileSettings, SupernodeCaps } from '../../shared/api/contract.js'
 import type { StoreOptions } from './json-collection.js'
 import { MAX_STORED_BOOTSTRAP, settingsCollection } from './migrations/settings.js'
-import type { StoredSettingsV3 } from './migrations/settings.js'
+import type { StoredSettingsV4 } from './migrations/settings.js'
 import { quarantineEntry } from './quarantine.js'
 import { entryKey, openCollection, readEntry, scan, writeEntry } from './versioned-collection.js'
 
@@ -30,6 +35,8 @@ export const SettingsSchema = z.object({
    * Absent when there are none.
    */
   bootstrap: z.array(z.string().min(1).max(512)).max(MAX_STORED_BOOTSTRAP).optional(),
+  /** File transfer: auto-accept size, largest file, receive folder; absent: the defaults. */
+  files: FileSettingsSchema.partial().optional(),
 })
 export type Settings = z.infer<typeof SettingsSchema>
 
@@ -47,18 +54,37 @@ export function effectiveCaps(settings: Settings): SupernodeCaps {
   return { ...DEFAULT_CAPS, ...settings.caps }
 }
 
-function toStored(s: Settings): StoredSettingsV3 {
+/**
+ * File transfer unless the user changes it: files from pinned contacts up to
+ * 25 MiB arrive without asking, nothing over 4 GiB is accepted, and files go
+ * to DIR/received (the data directory's; Settings can choose another folder).
+ */
+export function effectiveFileSettings(settings: Settings, dataDir: string): FileSettings {
+  return {
+    autoAcceptMiB: 25,
+    maxMiB: 4096,
+    receiveDir: join(dataDir, 'received'),
+    ...settings.files,
+  }
+}
+
+function toStored(s: Settings): StoredSettingsV4 {
   return {
     name: s.name,
     bootstrap: [...(s.bootstrap ?? [])],
+    files: { ...s.files },
     ...(s.supernodeMode !== undefined ? { supernodeMode: s.supernodeMode } : {}),
     ...(s.caps !== undefined ? { caps: { ...s.caps } } : {}),
   }
 }
 
-function fromStored(s: StoredSettingsV3): Settings {
-  const { bootstrap, ...rest } = s
-  return SettingsSchema.parse(bootstrap.length > 0 ? { ...rest, bootstrap } : rest)
+function fromStored(s: StoredSettingsV4): Settings {
+  const { bootstrap, files, ...rest } = s
+  return SettingsSchema.parse({
+    ...rest,
+    ...(bootstrap.length > 0 ? { bootstrap } : {}),
+    ...(Object.keys(files).length > 0 ? { files } : {}),
+  })
 }
 
 export class SettingsStore {

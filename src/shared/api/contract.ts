@@ -6,8 +6,11 @@
 import { z } from 'zod'
 
 export * from './node-schemas.js'
+export * from './file-schemas.js'
+import { FileTransferJsonSchema, fileApiContract } from './file-schemas.js'
 import {
   ContactRecordJsonSchema,
+  FileSettingsSchema,
   SettingsJsonSchema,
   StatusSchema,
   SupernodeCapsSchema,
@@ -214,6 +217,7 @@ export const apiContract = {
       .object({
         supernodeMode: SupernodeModeSchema.optional(),
         caps: SupernodeCapsSchema.partial().optional(),
+        files: FileSettingsSchema.partial().optional(),
       })
       .strict(),
     output: SettingsJsonSchema,
@@ -268,6 +272,7 @@ export const apiContract = {
   /** The node's recent log lines, for "export logs". */
   logs: { input: z.object({}).strict(), output: z.object({ text: z.string() }) },
   about: { input: z.object({}).strict(), output: AboutSchema },
+  ...fileApiContract,
 } as const
 
 /**
@@ -278,6 +283,8 @@ export const apiEvents = {
   status: StatusSchema,
   message: StoredMessageJsonSchema,
   usage: UsageSchema,
+  /** A file transfer changed (offered, progress, finished). */
+  transfer: FileTransferJsonSchema,
 } as const
 export type ApiEventName = keyof typeof apiEvents
 export type ApiEvent = {

@@ -55,9 +55,22 @@ export const SupernodeCapsSchema = z.object({
 })
 export type SupernodeCaps = z.infer<typeof SupernodeCapsSchema>
 
+/** File transfer settings (issue 15): what arrives without asking, the limit, the folder. */
+export const FileSettingsSchema = z.object({
+  /** Files from pinned contacts up to this size (MiB) are accepted without asking; 0: always ask. */
+  autoAcceptMiB: z.number().int().nonnegative().max(1_000_000),
+  /** Offers of larger files (MiB) are refused with a clear error. */
+  maxMiB: z.number().int().positive().max(1_000_000),
+  /** The folder received files go to (absolute). */
+  receiveDir: z.string().min(1).max(4096),
+})
+export type FileSettings = z.infer<typeof FileSettingsSchema>
+
 export const SettingsJsonSchema = z.object({
   supernodeMode: SupernodeModeSchema,
   caps: SupernodeCapsSchema,
+  /** Absent only from nodes older than file transfer. */
+  files: FileSettingsSchema.optional(),
 })
 export type SettingsJson = z.infer<typeof SettingsJsonSchema>
 

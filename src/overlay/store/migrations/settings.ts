@@ -4,6 +4,9 @@
  * v2: the same value in the versioned envelope, with `name` always present.
  * v3: adds `bootstrap`, the supernode multiaddrs saved from invites (issue
  * 13), always present (`[]` for settings written before invites).
+ * v4: adds `files`, the file-transfer settings (auto-accept size for pinned
+ * contacts, largest file accepted, receive folder), each optional (absent:
+ * the default), the object always present (`{}` for settings before files).
  * The enums and bounds are spelled out here rather than borrowed from the API
  * contract, so changing the API cannot silently change what is on disk.
  */
@@ -39,6 +42,23 @@ export const StoredSettingsV3Schema = StoredSettingsV2Schema.extend({
 })
 export type StoredSettingsV3 = z.infer<typeof StoredSettingsV3Schema>
 
+/** File-transfer settings; an absent field means the default (settings-store.ts). */
+export const StoredFileSettingsSchema = z
+  .object({
+    /** Files from pinned contacts up to this size are accepted without asking. */
+    autoAcceptMiB: z.number().int().nonnegative().max(1_000_000),
+    /** Larger offers are refused outright. */
+    maxMiB: z.number().int().positive().max(1_000_000),
+    /** Where received files go (an absolute path). */
+    receiveDir: z.string().min(1).max(4096),
+  })
+  .partial()
+
+export const StoredSettingsV4Schema = StoredSettingsV3Schema.extend({
+  files: StoredFileSettingsSchema,
+})
+export type StoredSettingsV4 = z.infer<typeof StoredSettingsV4Schema>
+
 export const settingsV1ToV2: Migration = {
   from: 1,
   to: 2,
@@ -53,10 +73,17 @@ export const settingsV2ToV3: Migration = {
   migrate: (entry) => ({ ...StoredSettingsV2Schema.parse(entry), bootstrap: [] }),
 }
 
-export const settingsCollection: CollectionSpec<typeof StoredSettingsV3Schema> = {
+export const settingsV3ToV4: Migration = {
+  from: 3,
+  to: 4,
+  // Settings from before file transfer had none: every file setting is its default.
+  migrate: (entry) => ({ ...StoredSettingsV3Schema.parse(entry), files: {} }),
+}
+
+export const settingsCollection: CollectionSpec<typeof StoredSettingsV4Schema> = {
   name: 'settings',
   location: { key: '/kaiwa/settings' },
-  version: 3,
-  schema: StoredSettingsV3Schema,
-  migrations: [settingsV1ToV2, settingsV2ToV3],
+  version: 4,
+  schema: StoredSettingsV4Schema,
+  migrations: [settingsV1ToV2, settingsV2ToV3, settingsV3ToV4],
 }

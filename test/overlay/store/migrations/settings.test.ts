@@ -1,10 +1,17 @@
-/** settings v1 → v2 → v3: older settings keep the claimed name and mode; v3 adds saved bootstrap peers. */
+/**
+ * settings v1 → v2 → v3 → v4: older settings keep the claimed name and mode; v3
+ * adds saved bootstrap peers, v4 file-transfer settings.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { SettingsStore } from '../../../../src/overlay/store/settings-store.js'
+import {
+  SettingsStore,
+  effectiveFileSettings,
+} from '../../../../src/overlay/store/settings-store.js'
 import {
   settingsCollection,
   settingsV1ToV2,
   settingsV2ToV3,
+  settingsV3ToV4,
 } from '../../../../src/overlay/store/migrations/settings.js'
 import { openCollection } from '../../../../src/overlay/store/versioned-collection.js'
 import { getJson, openTempStore, putRaw } from '../level-store.js'
@@ -39,8 +46,8 @@ describe('settings migration 1 -> 2', () => {
       migrated: 1,
     })
     expect(await getJson(store.ds, '/kaiwa/settings')).toEqual({
-      $v: 3,
-      data: { ...JSON.parse(V1), bootstrap: [] },
+      $v: 4,
+      data: { ...JSON.parse(V1), bootstrap: [], files: {} },
     })
 
     const settings = new SettingsStore(store.ds)
@@ -77,6 +84,45 @@ describe('settings migration 2 -> 3', () => {
     await settings.update({ bootstrap: [SN] })
     const again = new SettingsStore(await store.reopen())
     expect(await again.get()).toEqual({ ...JSON.parse(V1), bootstrap: [SN] })
-    expect(await getJson(store.ds, '/kaiwa/settings')).toMatchObject({ $v: 3 })
+    expect(await getJson(store.ds, '/kaiwa/settings')).toMatchObject({ $v: 4 })
+  })
+})
+
+describe('settings migration 3 -> 4', () => {
+  it('adds empty file settings (every one its default) to v3 settings', () => {
+    expect([settingsV3ToV4.from, settingsV3ToV4.to]).toEqual([3, 4])
+    expect(settingsV3ToV4.migrate({ name: 'alice', bootstrap: [SN] })).toEqual({
+      name: 'alice',
+      bootstrap: [SN],
+      files: {},
+    })
+    expect(() => settingsV3ToV4.migrate({ name: 'alice' })).toThrow()
+  })
+
+  it('rewrites stored v3 settings; file settings survive a reopen and fill in defaults', async () => {
+    const v3 = { ...JSON.parse(V1), bootstrap: [SN] }
+    await putRaw(store.ds, '/kaiwa/settings', JSON.stringify({ $v: 3, data: v3 }))
+    expect(await openCollection(store.ds, settingsCollection)).toMatchObject({ migrated: 1 })
+    const settings = new SettingsStore(store.ds)
+    expect(await settings.get()).toEqual(v3)
+    expect(effectiveFileSettings(await settings.get(), '/data')).toEqual({
+      autoAcceptMiB: 25,
+      maxMiB: 4096,
+      receiveDir: '/data/received',
+    })
+    await settings.update({ files: { autoAcceptMiB: 0, receiveDir: '/srv/in' } })
+    const again = new SettingsStore(await store.reopen())
+    expect(await again.get()).toEqual({ ...v3, files: { autoAcceptMiB: 0, receiveDir: '/srv/in' } })
+    expect(effectiveFileSettings(await again.get(), '/data')).toMatchObject({ maxMiB: 4096 })
+    expect(await getJson(store.ds, '/kaiwa/settings')).toMatchObject({
+      $v: 4,
+      data: { files: { autoAcceptMiB: 0, receiveDir: '/srv/in' } },
+    })
+  })
+
+  it('quarantines v4 settings whose file settings are out of bounds', async () => {
+    const bad = { name: 'alice', bootstrap: [], files: { maxMiB: -1 } }
+    await putRaw(store.ds, '/kaiwa/settings', JSON.stringify({ $v: 4, data: bad }))
+    expect(await openCollection(store.ds, settingsCollection)).toMatchObject({ quarantined: 1 })
   })
 })

@@ -1,0 +1,193 @@
+/**
+ * `/kaiwa/file/1.0.0`: bulk file transfer node to node, as a libp2p service
+ * (`services: { files: fileProtocol(init) }`). One stream per transfer
+ * session, varint-length-prefixed CBOR frames (shared/files/file-wire.ts):
+ *
+ *   sender                                         receiver
+ *   offer(signed offer) ─────────────────────────▶ check sender, size, state
+ *        ◀──── accept(have) | wait | refuse(code) | complete
+ *   chunk(i, data) ×≤8 unacknowledged ───────────▶ hash vs offer, write at i
+ *        ◀──── ack(i) | nack(i) (send it again) | stop(code)
+ *   done ────────────────────────────────────────▶ hash the whole file
+ *        ◀──── complete | stop(hash_mismatch)
+ *
+ *   receiver ─ ready(id) on a new stream ─▶ sender: offer id again now
+ *
+ * Bulk data never rides a circuit relay: the handler is registered without
+ * `runOnLimitedConnection`, so libp2p refuses the protocol on a relayed
+ * (limited) connection, the receiver refuses such an offer again itself, and
+ * `openDirect` opens streams only on unlimited connections (TCP, or WebRTC
+ * punched through NATs with the relay's help for signalling only).
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from '../../shared/logger.js'
+import { MAX_CHUNK_BYTES } from '../../shared/files/file-offer.js'
+import {
+  MAX_FRAME_BYTES,
+  WINDOW_CHUNKS,
+  decodeFileFrame,
+  encodeFileFrame,
+} from '../../shared/files/file-wire.js'
+import type { FileFrame } from '../../shared/files/file-wire.js'
+import { WEBRTC_ADDR, WEBRTC_CIRCUIT, splitAddrs, withPeer } from '../sip/link-dialer.js'
+import { FrameStream } from './frame-stream.js'
+import type { DirectPath } from './outgoing-files.js'
+
+export const FILE_PROTOCOL = '/kaiwa/file/1.0.0'
+/** How long the first frame of an inbound stream may take. */
+const FIRST_FRAME_MS = 15_000
+const DIAL_MS = 8_000
+const WEBRTC_DIAL_MS = 15_000
+
+export interface FileProtocolInit {
+  /** An offer arrived (the long-lived transfers object answers it). */
+  onOffer: (fs: FrameStream, offer: Uint8Array, peer: string, relayed: boolean) => Promise<void>
+  /** The receiver asks for transfer `id` again. */
+  onReady: (id: Uint8Array, peer: string) => void
+  log: Logger
+}
+
+export interface FileProtocolComponents {
+  registrar: Pick<Registrar, 'handle' | 'unhandle'>
+  connectionManager: Pick<ConnectionManager, 'openConnection' | 'getConnections'>
+  transportManager: Pick<TransportManager, 'dial'>
+  peerStore: Pick<PeerStore, 'merge'>
+}
+
+export function fileProtocol(init: FileProtocolInit): (c: FileProtocolComponents) => FileProtocol {
+  return (components) => new FileProtocol(components, init)
+}
+
+export function frameStream(stream: Stream): FrameStream {
+  return new FrameStream(stream, {
+    maxFrameBytes: MAX_FRAME_BYTES,
+    maxBuffered: WINDOW_CHUNKS * MAX_CHUNK_BYTES,
+  })
+}
+
+export class FileProtocol implements Startable {
+  readonly [Symbol.toStringTag] = '@kaiwa/files'
+
+  constructor(
+    private readonly components: FileProtocolComponents,
+    private readonly init: FileProtocolInit,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.components.registrar.handle(
+      FILE_PROTOCOL,
+      (stream, connection) => void this.serve(stream, connection),
+      { maxInboundStreams: 32, maxOutboundStreams: 32 },
+    )
+  }
+
+  async stop(): Promise<void> {
+    await this.components.registrar.unhandle(FILE_PROTOCOL).catch(() => {})
+  }
+
+  private async serve(stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const fs = frameStream(stream)
+    try {
+      const raw = await fs.read(AbortSignal.timeout(FIRST_FRAME_MS))
+      if (raw == null) return
+      let frame: FileFrame
+      try {
+        frame = decodeFileFrame(raw)
+      } catch (err) {
+        await fs.write(stop('protocol', (err as Error).message))
+        return
+      }
+      if (frame.t === 'offer')
+        await this.init.onOffer(fs, frame.offer, peer, connection.limits != null)
+      else if (frame.t === 'ready') this.init.onReady(frame.id, peer)
+      else if (frame.t === 'chunk')
+        await fs.write(stop('unknown_transfer', `chunk ${frame.i} for no offered transfer`))
+      else await fs.write(stop('protocol', `a stream cannot start with ${frame.t}`))
+      await stream.close({ signal: AbortSignal.timeout(5_000) })
+    } catch (err) {
+      this.init.log.debug(`${FILE_PROTOCOL} from ${peer}: ${String(err)}`)
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  /**
+   * A stream to `peer` on a direct (unlimited) connection: an existing one,
+   * else its direct addresses, else WebRTC signalled through its relay.
+   * Without one, says whether the peer is reachable through a relay at all.
+   */
+  async openDirect(peer: string, addrs: Multiaddr[], signal: AbortSignal): Promise<DirectPath> {
+    const { connectionManager, transportManager, peerStore } = this.components
+    const id = peerIdFromString(peer)
+    if (addrs.length > 0) await peerStore.merge(id, { multiaddrs: addrs }).catch(() => {})
+    const direct = (): Connection | undefined =>
+      connectionManager.getConnections(id).find((c) => c.limits == null && c.status === 'open')
+    let conn = direct()
+    const split = splitAddrs(addrs)
+    if (conn == null && split.direct.length > 0) {
+      conn = await connectionManager
+        .openConnection(
+          split.direct.map((a) => withPeer(a, id)),
+          {
+            signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_MS)]),
+          },
+        )
+        .then((c) => (c.limits == null ? c : undefined))
+        .catch((err: unknown) => {
+          this.init.log.debug(`no direct connection to ${peer}: ${String(err)}`)
+          return direct()
+        })
+    }
+    for (const a of split.webrtc.filter((x) => WEBRTC_CIRCUIT.test(x.toString()))) {
+      if (conn != null) break
+      conn = await transportManager
+        .dial(withPeer(a, id), {
+          signal: AbortSignal.any([signal, AbortSignal.timeout(WEBRTC_DIAL_MS)]),
+        })
+        .then((c) => (c.limits == null ? c : undefined))
+        .catch((err: unknown) => {
+          this.init.log.debug(`no WebRTC connection to ${peer} via ${a.toString()}: ${String(err)}`)
+          return direct()
+        })
+    }
+    if (conn == null) return { ok: false, reach: await this.relayReach(id, split.relay, signal) }
+    const stream = await conn.newStream(FILE_PROTOCOL, { signal })
+    const how = WEBRTC_ADDR.test(conn.remoteAddr.toString()) ? 'WebRTC' : conn.remoteAddr.toString()
+    this.init.log.debug(`file stream to ${peer} over ${how}`)
+    return { ok: true, fs: frameStream(stream) }
+  }
+
+  /** Whether `id` answers through a relay (to say why a file waits); never used for data. */
+  private async relayReach(
+    id: PeerId,
+    relay: Multiaddr[],
+    signal: AbortSignal,
+  ): Promise<'relay' | 'none'> {
+    const { connectionManager, transportManager } = this.components
+    if (connectionManager.getConnections(id).some((c) => c.status === 'open')) return 'relay'
+    for (const a of relay) {
+      const ok = await transportManager
+        .dial(withPeer(a, id), { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_MS)]) })
+        .then(() => true)
+        .catch(() => false)
+      if (ok) return 'relay'
+    }
+    return 'none'
+  }
+
+  /** Tell `peer` (a sender) to offer transfer `id` again now. */
+  async ready(peer: string, addrs: Multiaddr[], id: Uint8Array): Promise<boolean> {
+    const path = await this.openDirect(peer, addrs, AbortSignal.timeout(20_000))
+    if (!path.ok) return false
+    await path.fs.write(encodeFileFrame({ t: 'ready', id }))
+    await path.fs.stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => {})
+    return true
+  }
+}
+
+function stop(code: 'protocol' | 'unknown_transfer', message: string): Uint8Array {
+  return encodeFileFrame({ t: 'stop', code, message })
+}

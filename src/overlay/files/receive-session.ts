@@ -1,0 +1,230 @@
+/**
+ * One accepted transfer on one stream, receiving side (file-protocol.ts draws
+ * the exchange): `accept` with the chunks already verified, then each `chunk`
+ * is hashed against the signed offer before it is written at its offset
+ * (`ack`), or refused and asked for again (`nack`); `done` hashes the whole
+ * file from disk, and only a match moves it into the receive folder
+ * (`complete`). The bitmap of verified chunks is saved after the data it
+ * covers is flushed, so a dropped connection or a restart resumes from the
+ * last verified chunk, and a full disk keeps the partial file.
+ */
+import type { Logger } from '../../shared/logger.js'
+import { chunkCount, chunkHash, chunkLength, safeFileName } from '../../shared/files/file-offer.js'
+import type { FileOffer } from '../../shared/files/file-offer.js'
+import { decodeFileFrame, encodeFileFrame, hasBit, setBit } from '../../shared/files/file-wire.js'
+import type { FileFrame, StopCode } from '../../shared/files/file-wire.js'
+import type { FileStore, StoredIncomingFile } from './file-store.js'
+import { dirOf, equalBytes, fromB64, sha256, toB64 } from './file-util.js'
+import type { FrameStream } from './frame-stream.js'
+import { DiskFullError, PartFile, hashFile, moveIntoPlace, removePart } from './part-file.js'
+
+/** Save the verified-chunk bitmap at least this often while receiving. */
+const SAVE_EVERY_CHUNKS = 16
+const SAVE_EVERY_MS = 1000
+
+/** How a session ended early: the frame sent to the sender and the note kept. */
+export class SessionStop extends Error {
+  constructor(
+    readonly code: StopCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'SessionStop'
+  }
+}
+
+export interface ReceiveContext {
+  store: FileStore
+  log: Logger
+  maxBadChunks: number
+  onChange: (id: string) => void
+  /** Lets the API end this session (pause, cancel). */
+  register: (id: string, end: (code: StopCode, message: string) => void) => void
+  unregister: (id: string) => void
+}
+
+export async function receiveSession(
+  ctx: ReceiveContext,
+  fs: FrameStream,
+  offer: FileOffer,
+  start: StoredIncomingFile,
+): Promise<void> {
+  const id = start.id
+  const n = chunkCount(offer.size, offer.chunkSize)
+  const have = fromB64(start.have)
+  let part: PartFile
+  try {
+    part = await PartFile.open(start.partPath, dirOf(start.partPath))
+  } catch (err) {
+    throw await stopped(ctx, id, have, stopFor(err))
+  }
+  let endedBy: SessionStop | undefined
+  ctx.register(id, (code, message) => {
+    endedBy = new SessionStop(code, message)
+    void fs
+      .write(encodeFileFrame({ t: 'stop', code, message }))
+      .finally(() => fs.stream.abort(endedBy!))
+  })
+  const bad = new Map<number, number>()
+  let unsaved = 0
+  let savedAt = Date.now()
+  const save = async (): Promise<void> => {
+    await part.sync()
+    await ctx.store.updateIn(id, (cur) => cur && { ...cur, have: toB64(have) })
+    unsaved = 0
+    savedAt = Date.now()
+    ctx.onChange(id)
+  }
+  try {
+    await ctx.store.updateIn(id, (cur) => cur && { ...cur, status: 'receiving', note: null })
+    ctx.onChange(id)
+    await fs.write(encodeFileFrame({ t: 'accept', have }))
+    for (;;) {
+      const raw = await fs.read()
+      if (raw == null) throw new SessionStop('protocol', 'the sender closed the stream early')
+      const frame = decodeOrStop(raw)
+      if (frame.t === 'chunk') {
+        const { i, data } = frame
+        if (i >= n) throw new SessionStop('unknown_transfer', `chunk ${i} is not in this file`)
+        if (!hasBit(have, i)) {
+          if (
+            data.length !== chunkLength(offer, i) ||
+            !equalBytes(sha256(data), chunkHash(offer, i))
+          ) {
+            const count = (bad.get(i) ?? 0) + 1
+            bad.set(i, count)
+            ctx.log.warn(`chunk ${i} of ${offer.name} from ${offer.from} does not match its hash`)
+            if (count > ctx.maxBadChunks)
+              throw new SessionStop(
+                'too_many_bad_chunks',
+                `chunk ${i} arrived corrupt ${count} times`,
+              )
+            await fs.write(encodeFileFrame({ t: 'nack', i }))
+            continue
+          }
+          await part.write(data, i * offer.chunkSize)
+          setBit(have, i)
+          if (++unsaved >= SAVE_EVERY_CHUNKS || Date.now() - savedAt > SAVE_EVERY_MS) await save()
+        }
+        await fs.write(encodeFileFrame({ t: 'ack', i }))
+      } else if (frame.t === 'done') {
+        await save()
+        for (let i = 0; i < n; i++)
+          if (!hasBit(have, i)) throw new SessionStop('protocol', `done with chunk ${i} missing`)
+        await part.close()
+        await finish(ctx, offer, id, part.path, have)
+        await fs.write(encodeFileFrame({ t: 'complete' }))
+        return
+      } else if (frame.t === 'stop') {
+        await save()
+        const cancelled = frame.code === 'cancelled'
+        await ctx.store.updateIn(
+          id,
+          (cur) =>
+            cur && {
+              ...cur,
+              status: cancelled ? 'cancelled' : 'interrupted',
+              note: `${offer.from} ${cancelled ? 'cancelled' : 'paused'} it: ${frame.message}`,
+            },
+        )
+        if (cancelled) await removePart(start.partPath)
+        ctx.onChange(id)
+        return
+      } else {
+        throw new SessionStop('protocol', `unexpected ${frame.t} frame`)
+      }
+    }
+  } catch (err) {
+    throw await stopped(ctx, id, have, endedBy ?? stopFor(err), part)
+  } finally {
+    await part.close()
+    ctx.unregister(id)
+  }
+}
+
+/** Keep what was verified, note why it stopped; the returned stop is sent to the sender. */
+async function stopped(
+  ctx: ReceiveContext,
+  id: string,
+  have: Uint8Array,
+  stop: SessionStop,
+  part?: PartFile,
+): Promise<SessionStop> {
+  await part?.sync().catch(() => {})
+  const note =
+    stop.code === 'disk_full'
+      ? `${stop.message}; the partial file is kept and the transfer resumes when there is room`
+      : stop.message
+  await ctx.store
+    .updateIn(id, (cur) => {
+      if (cur == null) return undefined
+      if (cur.status === 'receiving')
+        return { ...cur, have: toB64(have), status: 'interrupted', note }
+      // A pause from the API set its own state; keep what was verified.
+      if (cur.status === 'paused' || cur.status === 'interrupted')
+        return { ...cur, have: toB64(have) }
+      // A failed whole-file check reset the bitmap; a cancel removed the file.
+      return cur
+    })
+    .catch((err: unknown) => ctx.log.warn(`could not save transfer ${id}: ${String(err)}`))
+  ctx.onChange(id)
+  return stop
+}
+
+/** Hash the whole partial file; on a match move it into place, else discard it. */
+export async function finish(
+  ctx: ReceiveContext,
+  offer: FileOffer,
+  id: string,
+  partPath: string,
+  have: Uint8Array,
+): Promise<void> {
+  const digest = await hashFile(partPath)
+  if (!equalBytes(digest, offer.sha256)) {
+    // Every chunk matched its hash but the whole does not: the offer itself lies.
+    have.fill(0)
+    await removePart(partPath)
+    await ctx.store.updateIn(
+      id,
+      (cur) =>
+        cur && {
+          ...cur,
+          status: 'failed',
+          have: toB64(have),
+          note: 'the whole file did not match its SHA-256; it was discarded',
+        },
+    )
+    ctx.onChange(id)
+    throw new SessionStop('hash_mismatch', 'the whole file does not match its SHA-256')
+  }
+  const path = await moveIntoPlace(partPath, dirOf(partPath), safeFileName(offer.name))
+  await ctx.store.updateIn(
+    id,
+    (cur) =>
+      cur && {
+        ...cur,
+        status: 'complete',
+        path,
+        note: null,
+        receivedAt: Date.now(),
+      },
+  )
+  ctx.onChange(id)
+  ctx.log.info(`received ${path} (${offer.size} bytes) from ${offer.from}, SHA-256 verified`)
+}
+
+function decodeOrStop(raw: Uint8Array): FileFrame {
+  try {
+    return decodeFileFrame(raw)
+  } catch (err) {
+    throw new SessionStop('protocol', (err as Error).message)
+  }
+}
+
+export function stopFor(err: unknown): SessionStop {
+  if (err instanceof SessionStop) return err
+  if (err instanceof DiskFullError) return new SessionStop('disk_full', err.message)
+  if (err instanceof Error && err.name === 'PartFileError')
+    return new SessionStop('io_error', err.message)
+  return new SessionStop('protocol', err instanceof Error ? err.message : String(err))
+}
