@@ -22,7 +22,7 @@ import type { LabNode } from './kaiwa-lab.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   '--no-sandbox',
@@ -106,8 +106,8 @@ export async function openPhone(lab: Lab, node: LabNode): Promise<LabPhone> {
   }
 }
 
-/** Runs in the page before its own scripts: remember every RTCPeerConnection. */
-function keepPeerConnections(): void {
+/** Runs in the page before its own scripts: remember every RTCPeerConnection (for peerStats). */
+export function keepPeerConnections(): void {
   const w = window as unknown as {
     RTCPeerConnection: typeof RTCPeerConnection
     __natlabPcs?: RTCPeerConnection[]
