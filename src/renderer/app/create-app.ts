@@ -64,6 +64,9 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     tones,
     audio,
     micId: () => devices.currentMic(),
+    cameraId: () => devices.currentCamera(),
+    videoKbps: () => devices.store.get().videoKbps,
+    media: win.navigator.mediaDevices,
     log,
   })
   const chat = createChatController({ bridge, platform, log })

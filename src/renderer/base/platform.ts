@@ -1,10 +1,13 @@
 /**
  * What differs between the browser and Electron beyond the node bridge:
  * OS notifications (Notification API, or the main process through
- * `window.kaiwa.desktop.notify`) and the microphone handshake Electron's main
- * process wants around calls.
+ * `window.kaiwa.desktop.notify`), the microphone and camera handshakes
+ * Electron's main process wants around calls, and where a shared screen
+ * is picked (the browser's own picker, or ours over desktopCapturer's list).
  */
 import type { PreloadApi } from '../../shared/api/bridge.js'
+import { ScreenSourcesSchema } from '../../shared/api/screen-share.js'
+import type { ScreenSource } from '../../shared/api/screen-share.js'
 
 export interface Platform {
   readonly kind: 'electron' | 'web'
@@ -19,6 +22,18 @@ export interface Platform {
   /** Before the microphone opens for a call. */
   callStarting(): Promise<void>
   callEnded(): void
+  /** Before the camera opens in a call (a video call, or Camera turned on). */
+  cameraStarting(): Promise<void>
+  /** The camera is off again. */
+  cameraStopped(): void
+  /**
+   * Electron: the screens and windows for our picker, then the one picked
+   * (before getDisplayMedia). Absent on the web, where the browser picks.
+   */
+  screens?: {
+    list(): Promise<ScreenSource[]>
+    choose(id: string): Promise<void>
+  }
   /** Electron's versions (electron, chrome, node), empty on the web. */
   versions: Record<string, string>
 }
@@ -36,6 +51,13 @@ export function createPlatform(win: Window, preload?: PreloadApi): Platform {
       askNotifications: () => Promise.resolve('granted'),
       callStarting: () => d.callStarting(),
       callEnded: () => d.callEnded(),
+      cameraStarting: () => d.cameraStarting(),
+      cameraStopped: () => d.cameraStopped(),
+      screens: {
+        // The list came from another process: shown only if it is what the contract says.
+        list: async () => ScreenSourcesSchema.parse(await d.screenSources()),
+        choose: (id) => d.chooseScreen(id),
+      },
       versions: d.versions,
     }
   }
@@ -59,6 +81,8 @@ export function createPlatform(win: Window, preload?: PreloadApi): Platform {
     askNotifications: async () => (N == null ? 'denied' : N.requestPermission()),
     callStarting: () => Promise.resolve(),
     callEnded: () => {},
+    cameraStarting: () => Promise.resolve(),
+    cameraStopped: () => {},
     versions: {},
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The calling engine as the screens use it: at most one call at a time (a
  * second incoming one is refused 486 Busy Here and logged as missed), its
- * tones, notification, remote audio, live quality, timer fields, and the call
- * history (`calls`, `callLog`). Screens read `store` and call the actions.
+ * tones, notification, remote audio, live quality, timer fields, video
+ * (video-controller.ts), and the call history (`calls`, `callLog`). Screens
+ * read `store` and call the actions.
  */
 import { unverifiedPeer } from '../../shared/identity/verification-state.js'
 import type { KaiwaBridge } from '../../shared/api/bridge.js'
@@ -15,11 +16,15 @@ import { t } from '../i18n/t.js'
 import type { KaiwaCall } from '../sip/call-session.js'
 import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
 import { audioConstraints } from '../sip/media-handler.js'
+import type { CallMedia } from '../sip/media-handler.js'
 import { callRecord, mergeCallHistory } from './call-record.js'
 import type { CallHistoryEntry } from './call-record.js'
 import { callView, preparingView } from './call-view.js'
 import type { CallView } from './call-view.js'
 import { describeCallEnd, describeMediaError } from './call-messages.js'
+import { fetchIceServers } from './ice-servers.js'
+import { cameraConstraints, createVideoController } from './video-controller.js'
+import type { VideoController } from './video-controller.js'
 import { qualityFromStats } from './call-quality.js'
 import type { CallQuality, StatsEntry, StatsSnapshot } from './call-quality.js'
 import type { RemoteAudio } from './remote-audio.js'
@@ -46,15 +51,28 @@ export interface CallControllerDeps {
   audio: RemoteAudio
   /** The chosen microphone (undefined: the default one). */
   micId(): string | undefined
+  /** The chosen camera (undefined: the default one). */
+  cameraId?: () => string | undefined
+  /** The cap on the video we send, kbit/s (undefined: none). */
+  videoKbps?: () => number | undefined
+  /** For the camera and the screen (getUserMedia, getDisplayMedia). */
+  media?: MediaDevices
   log?: (text: string) => void
+}
+
+/** Place or answer with the camera on. */
+export interface CallOptions {
+  video?: boolean
 }
 
 export interface CallController {
   store: Store<CallsState>
   /** Use this UA for calls (undefined when it went away); returns a detach function. */
   attach(ua: KaiwaUserAgent): () => void
-  dial(userId: string): Promise<void>
-  answer(): Promise<void>
+  dial(userId: string, opts?: CallOptions): Promise<void>
+  answer(opts?: CallOptions): Promise<void>
+  /** Camera, screen, bitrate cap and the relay fallback of the current call. */
+  video: VideoController
   decline(): Promise<void>
   hangup(): Promise<void>
   toggleMute(): void
@@ -66,7 +84,6 @@ export interface CallController {
   latestQuality(): CallQuality | undefined
 }
 
-const ICE_FETCH_MS = 3000
 const STATS_EVERY_MS = 1000
 
 export function createCallController(deps: CallControllerDeps): CallController {
@@ -104,29 +121,19 @@ export function createCallController(deps: CallControllerDeps): CallController {
             : undefined,
     })
 
-  async function iceServers(): Promise<RTCIceServer[]> {
-    try {
-      const timeout = new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('timeout')), ICE_FETCH_MS),
-      )
-      const r = await Promise.race([bridge.call('iceServers', {}), timeout])
-      return r.iceServers
-        .filter((s) => s.urls.length > 0)
-        .map((s) => ({
-          urls: s.urls,
-          ...(s.username != null ? { username: s.username } : {}),
-          ...(s.credential != null ? { credential: s.credential } : {}),
-        }))
-    } catch (err) {
-      // Without STUN/TURN, calls still work where host candidates reach (a LAN, loopback).
-      log(`no ICE servers for this call: ${String(err)}`)
-      return []
-    }
-  }
-
-  const media = async () => ({
-    iceServers: await iceServers(),
+  const media = async (video = false): Promise<CallMedia> => ({
+    iceServers: await fetchIceServers(bridge, log),
     audio: audioConstraints(deps.micId()),
+    ...(video ? { video: cameraConstraints(deps.cameraId?.()) } : {}),
+  })
+  const video = createVideoController({
+    platform,
+    media: deps.media,
+    cameraId: () => deps.cameraId?.(),
+    maxKbps: () => deps.videoKbps?.(),
+    current: () => call,
+    notice,
+    log,
   })
 
   async function sample(c: KaiwaCall): Promise<void> {
@@ -137,6 +144,7 @@ export function createCallController(deps: CallControllerDeps): CallController {
     quality = qualityFromStats(entries, snapshot)
     snapshot = quality.snapshot
     if (quality.path !== 'unknown') path = quality.path
+    video.sample(quality)
     sync()
   }
 
@@ -154,6 +162,7 @@ export function createCallController(deps: CallControllerDeps): CallController {
     path = 'unknown'
     dtmfSent = ''
     busy = false
+    video.reset()
     const off = c.onChange(() => {
       if (c !== call) return
       if (c.phase === 'ringing' && c.direction === 'out') tones.ringback()
@@ -262,7 +271,7 @@ export function createCallController(deps: CallControllerDeps): CallController {
     platform.notify(t('notify.incomingTitle'), t('notify.incomingBody', { peer: c.displayName }))
   }
 
-  async function dial(input: string): Promise<void> {
+  async function dial(input: string, opts: CallOptions = {}): Promise<void> {
     if (call != null || preparing != null) return notice(t('call.alreadyInCall'))
     let peer: string
     try {
@@ -281,7 +290,8 @@ export function createCallController(deps: CallControllerDeps): CallController {
     void bridge.call('prepareCall', { name: peer }).catch(() => {})
     try {
       await platform.callStarting()
-      const m = await media()
+      if (opts.video === true) await platform.cameraStarting()
+      const m = await media(opts.video)
       if (p.aborted || ua == null) return
       track(ua.call(peer, m))
     } catch (err) {
@@ -292,13 +302,16 @@ export function createCallController(deps: CallControllerDeps): CallController {
     }
   }
 
-  async function answer(): Promise<void> {
+  async function answer(opts: CallOptions = {}): Promise<void> {
     const c = call
     if (c == null || c.phase !== 'incoming') return
     tones.stop()
+    // The camera goes into the answer only when the offer has video to answer.
+    const withVideo = opts.video === true && c.video.offered
     try {
       await platform.callStarting()
-      await c.answer(await media())
+      if (withVideo) await platform.cameraStarting()
+      await c.answer(await media(withVideo))
     } catch (err) {
       log(`answer failed: ${String(err)}`)
     }
@@ -316,6 +329,7 @@ export function createCallController(deps: CallControllerDeps): CallController {
     },
     dial,
     answer,
+    video,
     async decline() {
       tones.stop()
       await call?.decline(false)

@@ -3,6 +3,7 @@ import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { MediaPath } from '../../shared/api/contract.js'
 import type { MediaAnchorKind } from '../../shared/sip/media-anchor.js'
 import type { CallPhase, KaiwaCall } from '../sip/call-session.js'
+import type { VideoSource } from '../sip/call-video.js'
 import type { CallQuality } from './call-quality.js'
 
 export interface CallView {
@@ -14,6 +15,8 @@ export interface CallView {
   muted: boolean
   held: boolean
   heldByRemote: boolean
+  /** The media path was lost (the network changed) and the call is reconnecting. */
+  reconnecting: boolean
   startedAt: number
   answeredAt: number | undefined
   quality: CallQuality | undefined
@@ -29,6 +32,32 @@ export interface CallView {
   busy: boolean
   /** The caller's verification state (incoming calls), shown before answering. */
   verification?: SenderState
+  video: CallVideoView
+}
+
+/** The call's video as the screen shows it. */
+export interface CallVideoView {
+  /** What we send. */
+  source: VideoSource
+  /** The caller offers video (an incoming call, before answering). */
+  offered: boolean
+  /** The far end cannot take video (audio-only peer, SIP phone). */
+  unavailable: boolean
+  /** The far end's video is arriving. */
+  remoteLive: boolean
+  /** Our camera or screen, for the self view. */
+  local: MediaStream | undefined
+  /** The far end's media (its video track plays in the call view). */
+  remote: MediaStream | undefined
+}
+
+const NO_VIDEO: CallVideoView = {
+  source: 'none',
+  offered: false,
+  unavailable: false,
+  remoteLive: false,
+  local: undefined,
+  remote: undefined,
 }
 
 /** What the controller tracks beside the session. */
@@ -51,12 +80,14 @@ export function preparingView(peer: string, startedAt: number): CallView {
     muted: false,
     held: false,
     heldByRemote: false,
+    reconnecting: false,
     startedAt,
     answeredAt: undefined,
     quality: undefined,
     path: 'unknown',
     dtmf: '',
     busy: false,
+    video: NO_VIDEO,
   }
 }
 
@@ -69,7 +100,16 @@ export function callView(call: KaiwaCall, x: CallExtras): CallView {
     muted: call.muted,
     held: call.held,
     heldByRemote: call.heldByRemote,
+    reconnecting: call.reconnecting,
     ...x,
+    video: {
+      source: call.video.source,
+      offered: call.video.offered,
+      unavailable: call.video.unavailable,
+      remoteLive: call.video.remoteLive,
+      local: call.video.localStream(),
+      remote: call.remoteStream(),
+    },
     ...(call.anchor != null ? { anchor: call.anchor } : {}),
     ...(call.verification != null ? { verification: call.verification } : {}),
   }

@@ -1,12 +1,15 @@
 /**
  * Every string the UI shows, in English. Keys are `area.what`; `{name}`
  * marks a value filled in by t(). Sentences that report a problem say what
- * to do next. Calls have their own table (en-calls.ts), spread in here.
+ * to do next. Calls and video have their own tables (en-calls.ts,
+ * en-video.ts), spread in here.
  */
 import { enCalls } from './en-calls.js'
+import { enVideo } from './en-video.js'
 
 export const en = {
   ...enCalls,
+  ...enVideo,
   'app.name': 'Kaiwa',
 
   'start.title': 'Connecting to your Kaiwa node…',

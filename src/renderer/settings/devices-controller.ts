@@ -1,5 +1,6 @@
 /**
- * Microphone and speaker choice. Devices come from enumerateDevices and
+ * Microphone, speaker and camera choice, and the cap on the video we send.
+ * Devices come from enumerateDevices and
  * follow hot-plugging (`devicechange`); the choice is kept per browser. A
  * chosen device that disappears falls back to the system default until it
  * comes back. Labels stay hidden until the page may use the microphone once,
@@ -18,9 +19,13 @@ export interface DeviceOption {
 export interface DevicesState {
   inputs: DeviceOption[]
   outputs: DeviceOption[]
+  cameras: DeviceOption[]
   /** The saved choice (may be absent right now). */
   micId: string | undefined
   speakerId: string | undefined
+  cameraId: string | undefined
+  /** The cap on the video we send, kbit/s; undefined: none (congestion control alone). */
+  videoKbps: number | undefined
   /** Labels are empty until microphone permission is granted. */
   labelsHidden: boolean
   sinkSupported: boolean
@@ -34,9 +39,26 @@ export interface DevicesController {
   allowLabels(): Promise<void>
   setMic(id: string | undefined): void
   setSpeaker(id: string | undefined): Promise<void>
+  setCamera(id: string | undefined): void
+  setVideoKbps(kbps: number | undefined): void
+  currentCamera(): string | undefined
   /** The microphone to use now: the chosen one if present, else the default. */
   currentMic(): string | undefined
   currentSpeaker(): string | undefined
+}
+
+/**
+ * The default cap: 1.5 Mbit/s is sharp 720p (or a readable screen) and fits
+ * a supernode's default TURN allocation (4 Mbit/s and 500 packets/s each way,
+ * src/overlay/turn/relay-limits.ts) with room for the audio and its RTCP.
+ */
+export const DEFAULT_VIDEO_KBPS = 1500
+export const VIDEO_KBPS_CHOICES = [300, 600, 1000, 1500, 2500, 4000] as const
+
+function videoKbpsPref(saved: string | undefined): number | undefined {
+  if (saved === 'none') return undefined
+  const n = Number(saved)
+  return (VIDEO_KBPS_CHOICES as readonly number[]).includes(n) ? n : DEFAULT_VIDEO_KBPS
 }
 
 export function createDevicesController(deps: {
@@ -50,8 +72,11 @@ export function createDevicesController(deps: {
   const store = createStore<DevicesState>({
     inputs: [],
     outputs: [],
+    cameras: [],
     micId: prefs.get('mic'),
     speakerId: prefs.get('speaker'),
+    cameraId: prefs.get('camera'),
+    videoKbps: videoKbpsPref(prefs.get('videoKbps')),
     labelsHidden: false,
     sinkSupported: deps.sinkSupported,
     error: undefined,
@@ -77,9 +102,11 @@ export function createDevicesController(deps: {
           .map((d) => ({ id: d.deviceId, label: d.label }))
       const inputs = pick('audioinput')
       const outputs = pick('audiooutput')
+      const cameras = pick('videoinput')
       store.patch({
         inputs,
         outputs,
+        cameras,
         labelsHidden: all.some((d) => d.kind === 'audioinput' && d.label === ''),
         error: undefined,
       })
@@ -120,6 +147,19 @@ export function createDevicesController(deps: {
         .catch((err: unknown) =>
           store.patch({ error: err instanceof Error ? err.message : String(err) }),
         )
+    },
+    setCamera(id) {
+      prefs.set('camera', id)
+      store.patch({ cameraId: id })
+    },
+    setVideoKbps(kbps) {
+      prefs.set('videoKbps', kbps === undefined ? 'none' : String(kbps))
+      store.patch({ videoKbps: kbps })
+    },
+    // Before the first listing the saved camera is tried; once listed, only a present one.
+    currentCamera: () => {
+      const { cameras, cameraId } = store.get()
+      return cameras.length === 0 ? cameraId : present(cameras, cameraId)
     },
     currentMic: () => present(store.get().inputs, store.get().micId) ?? store.get().micId,
     currentSpeaker: () => present(store.get().outputs, store.get().speakerId),

@@ -142,11 +142,13 @@ export class CallVideo implements KaiwaCallVideo {
       throw new VideoUnavailableError('the other side cannot take video')
     }
     const transceiver = pc.getTransceivers().find(isVideo)
-    const step = planVideo({ source: this._source, transceiver: transceiver != null }, source)
-    if (step == null) {
-      if (track != null && track !== this.track) track.stop()
-      return
-    }
+    // Another track of the same source (a different camera): replaceTrack, no re-INVITE.
+    const step =
+      planVideo({ source: this._source, transceiver: transceiver != null }, source) ??
+      (track != null && track !== this.track && source !== 'none'
+        ? { track: source, addTransceiver: false, renegotiate: false }
+        : undefined)
+    if (step == null) return
     if (step.track !== 'none' && track == null) throw new Error(`no ${source} track`)
     const apply = async (): Promise<void> => {
       const old = this.track

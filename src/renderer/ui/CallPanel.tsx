@@ -1,34 +1,28 @@
 /**
- * The call in progress: who, its state and timer, live quality (RTT, jitter,
- * loss) with the media path (Direct or Relayed) and where encryption ends
- * (end to end, or only to the far user's node for a SIP phone), and the controls: Mute,
- * Hold/Resume, the DTMF keypad and Hang up. Incoming calls that are still
+ * The call in progress: who, its state and timer, the video (CallVideoStage),
+ * live quality (CallQualityList) with the media path and where encryption
+ * ends, and the controls: Mute, Hold/Resume, the DTMF keypad, Camera, Share
+ * screen and Hang up. Incoming calls that are still
  * ringing are IncomingCall's.
  */
 import { useState } from 'react'
 import { t } from '../i18n/t.js'
-import type { MessageKey } from '../i18n/t.js'
 import type { CallView } from '../call/call-controller.js'
-import type { QualityGrade } from '../call/call-quality.js'
-import { encryptionLabel } from '../call/call-encryption.js'
 import { useApp } from './app-context.js'
 import { AnchorNote } from './CallEncryption.js'
+import { CallQualityList } from './CallQualityList.js'
+import { CallVideoStage } from './CallVideoStage.js'
+import { CameraChoice, VideoControls } from './CallVideoControls.js'
 import { DtmfPad } from './DtmfPad.js'
 import { formatDuration } from './format.js'
 import { useNow, useStore } from './hooks.js'
+import { ScreenPicker } from './ScreenPicker.js'
 
 export function CallPanel() {
   const app = useApp()
   const { current } = useStore(app.calls.store)
   if (current == null || current.phase === 'incoming' || current.phase === 'ended') return null
   return <ActiveCall call={current} />
-}
-
-const GRADE: Record<QualityGrade, MessageKey> = {
-  good: 'quality.good',
-  fair: 'quality.fair',
-  poor: 'quality.poor',
-  unknown: 'quality.unknown',
 }
 
 function stateText(c: CallView): string {
@@ -41,6 +35,7 @@ function stateText(c: CallView): string {
     case 'connecting':
       return t('call.connecting')
     default:
+      if (c.reconnecting) return t('call.reconnecting')
       if (c.held) return t('call.onHold')
       if (c.heldByRemote) return t('call.heldByRemote', { peer: c.peer })
       return t('call.active')
@@ -54,7 +49,6 @@ function ActiveCall({ call }: { call: CallView }) {
   const now = useNow(1000)
   const [keypad, setKeypad] = useState(false)
   const active = call.phase === 'active'
-  const q = call.quality
   return (
     <section className="call-panel" aria-label={t('call.region', { peer: call.peer })}>
       <div className="call-who">
@@ -84,42 +78,13 @@ function ActiveCall({ call }: { call: CallView }) {
         </div>
       </div>
       <AnchorNote anchor={call.anchor} peer={call.peer} />
-      {active && (
-        <dl className="call-quality" aria-label={t('call.quality')}>
-          <div className={`quality-grade grade-${q?.grade ?? 'unknown'}`}>
-            <dt className="sr-only">{t('call.qualityGrade')}</dt>
-            <dd>{t(GRADE[q?.grade ?? 'unknown'])}</dd>
-          </div>
-          <div>
-            <dt>{t('call.path')}</dt>
-            <dd className={`path path-${call.path}`}>
-              {call.path === 'relay'
-                ? t('call.relayed')
-                : call.path === 'direct'
-                  ? t('call.direct')
-                  : t('call.pathUnknown')}
-            </dd>
-          </div>
-          <div>
-            <dt>{t('call.encryption')}</dt>
-            <dd className={call.anchor != null ? 'encryption-partial' : undefined}>
-              {encryptionLabel(call.anchor, call.peer)}
-            </dd>
-          </div>
-          <div>
-            <dt>{t('call.rtt')}</dt>
-            <dd>{q?.rttMs != null ? t('unit.ms', { n: q.rttMs }) : '–'}</dd>
-          </div>
-          <div>
-            <dt>{t('call.jitter')}</dt>
-            <dd>{q?.jitterMs != null ? t('unit.ms', { n: q.jitterMs }) : '–'}</dd>
-          </div>
-          <div>
-            <dt>{t('call.loss')}</dt>
-            <dd>{q?.lossPercent != null ? t('unit.percent', { n: q.lossPercent }) : '–'}</dd>
-          </div>
-        </dl>
+      {active && <CallVideoStage call={call} />}
+      {active && call.video.unavailable && (
+        <p className="call-note" role="note">
+          {t('video.unavailable', { peer: call.peer })}
+        </p>
       )}
+      {active && <CallQualityList call={call} />}
       <div className="call-controls">
         {active && (
           <>
@@ -149,6 +114,7 @@ function ActiveCall({ call }: { call: CallView }) {
             >
               {t('call.keypad')}
             </button>
+            <VideoControls call={call} />
           </>
         )}
         <button
@@ -160,6 +126,8 @@ function ActiveCall({ call }: { call: CallView }) {
         </button>
       </div>
       {active && keypad && <DtmfPad sent={call.dtmf} onKey={(k) => app.calls.dtmf(k)} />}
+      {active && <CameraChoice call={call} />}
+      <ScreenPicker />
     </section>
   )
 }

@@ -1,6 +1,6 @@
 /**
- * Dial by user ID: the "User ID" box with "Call" (Enter) and "Chat" next to
- * it. Always on screen, like a softphone's dial field.
+ * Dial by user ID: the "User ID" box with "Call" (Enter), "Video call" and
+ * "Chat" next to it. Always on screen, like a softphone's dial field.
  */
 import { useState } from 'react'
 import type { FormEvent } from 'react'
@@ -52,6 +52,14 @@ export function DialBar(props: { nav: Navigate }) {
       />
       <button type="submit" className="button button-call" disabled={empty || inCall}>
         {t('dial.call')}
+      </button>
+      <button
+        type="button"
+        className="button button-call"
+        disabled={empty || inCall}
+        onClick={() => props.nav.call(peer, { video: true })}
+      >
+        {t('dial.videoCall')}
       </button>
       <button type="button" className="button" disabled={empty} onClick={chat}>
         {t('dial.chat')}

@@ -5,7 +5,9 @@
  * answers it shows how the node verified the caller (the INVITE's
  * X-Kaiwa-Identity): verified, first contact with the key fingerprint, or a
  * loud warning when the key is not the one pinned for that name, and where
- * encryption ends when the caller is on a SIP phone behind their node.
+ * encryption ends when the caller is on a SIP phone behind their node. A
+ * video call can be answered with the camera, or with audio only (the
+ * caller's video still shows).
  */
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
@@ -40,6 +42,7 @@ export function IncomingCall() {
         </p>
         <CallerVerification peer={current.peer} sender={sender} />
         <AnchorNote anchor={current.anchor} peer={current.peer} />
+        {current.video.offered && <p className="incoming-video">{t('incoming.withVideo')}</p>}
         {keyChanged && (
           <p className="pill pill-danger" role="alert">
             {t('call.keyWarning', { peer: current.peer })}
@@ -61,6 +64,15 @@ export function IncomingCall() {
         >
           {t('incoming.answer')}
         </button>
+        {current.video.offered && (
+          <button
+            type="button"
+            className="button button-call"
+            onClick={() => void app.calls.answer({ video: true })}
+          >
+            {t('incoming.answerVideo')}
+          </button>
+        )}
       </div>
     </Dialog>
   )

@@ -48,7 +48,7 @@ export function MainScreen() {
       app.chat.open(peer)
       setTab('messages')
     },
-    call: (peer) => void app.calls.dial(peer),
+    call: (peer, opts) => void app.calls.dial(peer, opts),
   }
 
   const onTabKey = (e: KeyboardEvent, i: number): void => {

@@ -1,4 +1,4 @@
-/** Settings: audio devices, notifications, theme, supernode, network, account, about. */
+/** Settings: audio and video devices, notifications, theme, supernode, network, account, about. */
 import { useEffect } from 'react'
 import { t } from '../i18n/t.js'
 import { AboutSettings } from './AboutSettings.js'
@@ -8,6 +8,7 @@ import { AudioSettings } from './AudioSettings.js'
 import { AppearanceSettings } from './AppearanceSettings.js'
 import { NetworkStatus } from './NetworkStatus.js'
 import { SupernodeSettings } from './SupernodeSettings.js'
+import { VideoSettings } from './VideoSettings.js'
 
 export function SettingsView() {
   const app = useApp()
@@ -20,6 +21,7 @@ export function SettingsView() {
         <h1 id="settings-title">{t('settings.title')}</h1>
       </header>
       <AudioSettings />
+      <VideoSettings />
       <AppearanceSettings />
       <SupernodeSettings />
       <NetworkStatus />

@@ -9,5 +9,6 @@ export type Tab = 'contacts' | 'messages' | 'calls' | 'settings'
 export interface Navigate {
   /** Open the conversation with `peer` on the Messages tab. */
   chat(peer: string): void
-  call(peer: string): void
+  /** Call `peer`; `video`: with the camera on. */
+  call(peer: string, opts?: { video?: boolean }): void
 }
