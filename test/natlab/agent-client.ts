@@ -15,8 +15,8 @@ type Reply = Record<string, unknown> & { id: number; error?: string }
 export interface Agent {
   ns: string
   call<T = Record<string, unknown>>(op: string, params?: Record<string, unknown>): Promise<T>
-  /** Bind a UDP socket named `sock`; its local port. */
-  bind(sock: string, port?: number): Promise<number>
+  /** Bind a UDP socket named `sock` (on `host`, default 0.0.0.0; `::` for IPv6); its local port. */
+  bind(sock: string, port?: number, host?: string): Promise<number>
   /** Ask host:port to echo our source address, as it saw it; null on timeout. */
   ask(sock: string, host: string, port: number, timeoutMs?: number): Promise<string | null>
   send(sock: string, host: string, port: number, text: string): Promise<void>
@@ -61,7 +61,9 @@ export async function startAgent(lab: Lab, ns: string): Promise<Agent> {
   return {
     ns,
     call,
-    bind: async (sock, port = 0) => (await call<{ port: number }>('bind', { sock, port })).port,
+    bind: async (sock, port = 0, host?: string) =>
+      (await call<{ port: number }>('bind', { sock, port, ...(host != null ? { host } : {}) }))
+        .port,
     ask: async (sock, host, port, timeoutMs = 1500) => {
       const r = await call<{ seen?: string }>('ask', { sock, host, port, timeoutMs })
       return r.seen ?? null

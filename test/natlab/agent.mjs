@@ -5,7 +5,7 @@
 // project: it must start fast and run anywhere the lab does.
 //
 // Requests:
-//   {id, op:'bind', sock, port?, host?}            -> {port}
+//   {id, op:'bind', sock, port?, host?}            -> {port}   (host '::': an IPv6 socket)
 //   {id, op:'send', sock, host, port, text}        -> {}
 //   {id, op:'ask', sock, host, port, timeoutMs?}   -> {seen:'ip:port'} | {timeout:true}
 //       (sends "echo?"; every agent socket answers "echo?" with "seen <src ip:port>")
@@ -23,7 +23,8 @@ function reply(id, body) {
 
 function bind(name, port = 0, host = '0.0.0.0') {
   return new Promise((resolve, reject) => {
-    const s = createSocket('udp4')
+    // An IPv6 host (`::`, an IPv6-only site) gets an IPv6 socket.
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4')
     const state = { socket: s, inbox: [], waiters: [] }
     s.on('message', (buf, rinfo) => {
       const text = buf.toString('utf8')

@@ -48,6 +48,13 @@ export function ip(...args: string[]): string {
   return run(IP, args)
 }
 
+/** A veth pair, `a` in namespace `nsA` and `b` in `nsB`, both up. */
+export function veth(nsA: string, a: string, nsB: string, b: string): void {
+  ip('link', 'add', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB)
+  ip('-n', nsA, 'link', 'set', a, 'up')
+  ip('-n', nsB, 'link', 'set', b, 'up')
+}
+
 /** `cmd args` inside namespace `ns`. */
 export function inNs(ns: string, cmd: string, args: string[], input?: string): string {
   return run(IP, ['netns', 'exec', ns, cmd, ...args], input)

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline'
 import type { Lab, LabHost } from './lab.js'
 import { startAgent } from './agent-client.js'
 import type { Agent } from './agent-client.js'
+import { LAB_IPV6_PREFIX, isIpv6Only } from './lab-ipv6.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BIN = join(ROOT, 'bin', 'kaiwa.js')
@@ -105,10 +106,7 @@ export async function startLabNode(
   const prefix = `kaiwa-natlab-${opts.label}-`
   const dataDir = keep ? mkdtempSync(join(tmpdir(), prefix)) : lab.tempDir(prefix)
   const probeFile = join(dataDir, 'natlab-probe.jsonl')
-  const listen =
-    opts.supernode === 'on'
-      ? `/ip4/${host.addr}/tcp/${opts.port ?? SUPERNODE_TCP_PORT}`
-      : `/ip4/0.0.0.0/tcp/${opts.port ?? 0}`
+  const listen = listenAddrs(host, opts)
   const args =
     opts.supernode === 'on' && opts.fixTurn === true
       ? [
@@ -117,7 +115,7 @@ export async function startLabNode(
           LIB_SUPERNODE,
           JSON.stringify({
             dataDir,
-            listen: [listen],
+            listen,
             turnHost: host.addr,
             turnPort: opts.turnPort ?? TURN_PORT,
             logLevel: opts.logLevel ?? 'info',
@@ -188,7 +186,22 @@ export async function startLabNode(
   return node
 }
 
-function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[] {
+/**
+ * A supernode listens on its public address(es): IPv4, and IPv6 on a dual-stack host. A client
+ * listens on every IPv4 address, except on an IPv6-only host, where it keeps Kaiwa's default
+ * (0.0.0.0 and ::, what a user there gets: defaultListenAddrs).
+ */
+function listenAddrs(host: LabHost, opts: LabNodeOptions): string[] {
+  if (opts.supernode === 'on') {
+    const port = opts.port ?? SUPERNODE_TCP_PORT
+    const v6 = host.addr6 != null ? [`/ip6/${host.addr6}/tcp/${port}`] : []
+    return [`/ip4/${host.addr}/tcp/${port}`, ...v6]
+  }
+  if (isIpv6Only(host)) return []
+  return [`/ip4/0.0.0.0/tcp/${opts.port ?? 0}`]
+}
+
+function cliArgs(dataDir: string, listen: string[], opts: LabNodeOptions): string[] {
   const args = [
     '--import',
     PROBE,
@@ -196,8 +209,7 @@ function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[
     'node',
     '--data',
     dataDir,
-    '--listen',
-    listen,
+    ...listen.flatMap((l) => ['--listen', l]),
     '--supernode',
     opts.supernode,
     '--no-mdns',
@@ -208,7 +220,8 @@ function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[
     opts.logLevel ?? 'info',
   ]
   // The lab's "public" internet is in documentation ranges (203.0.113/24,
-  // 198.18/15), which TURN refuses by default: let the lab's supernode relay there.
+  // 198.18/15, 2001:db8::/32), which TURN refuses by default: let the lab's
+  // supernode relay there.
   if (opts.supernode === 'on')
     args.push(
       '--turn-port',
@@ -224,7 +237,7 @@ function cliArgs(dataDir: string, listen: string, opts: LabNodeOptions): string[
 }
 
 /** The lab's public address ranges (see lab.ts). */
-export const LAB_PUBLIC_CIDRS = '203.0.113.0/24,198.18.0.0/15'
+export const LAB_PUBLIC_CIDRS = `203.0.113.0/24,198.18.0.0/15,${LAB_IPV6_PREFIX}`
 
 function readProbe(file: string): ProbeEvent[] {
   if (!existsSync(file)) return []
@@ -234,11 +247,12 @@ function readProbe(file: string): ProbeEvent[] {
     .map((l) => JSON.parse(l) as ProbeEvent)
 }
 
-/** The supernode's dialable address (its bootstrap multiaddr). */
-export function bootstrapAddr(sn: LabNode): string {
-  const a = sn.ready.addrs.find((m) => m.startsWith(`/ip4/${sn.host.addr}/tcp/`))
+/** The supernode's dialable address (its bootstrap multiaddr) of `family` (IPv6: a dual-stack host). */
+export function bootstrapAddr(sn: LabNode, family: 4 | 6 = 4): string {
+  const ip = family === 4 ? sn.host.addr : sn.host.addr6
+  const a = sn.ready.addrs.find((m) => m.startsWith(`/ip${family}/${ip}/tcp/`))
   if (a == null)
-    throw new Error(`supernode has no address on ${sn.host.addr}: ${sn.ready.addrs.join(' ')}`)
+    throw new Error(`supernode has no address on ${ip ?? 'IPv6'}: ${sn.ready.addrs.join(' ')}`)
   return a
 }
 

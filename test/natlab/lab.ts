@@ -18,6 +18,10 @@
  * for private ranges, so a packet to another site's private address gets an
  * ICMP unreachable, as a real ISP would drop it.
  *
+ * IPv6 (lab-ipv6.ts, with `ipv6` or any `ipv6Only` site): the core (2001:db8::1) and the public
+ * hosts (2001:db8::2, …) are dual-stack, and an IPv6-only site is a routed /64 of 2001:db8::/32
+ * behind a firewalled router, with no IPv4 address on its hosts. The IPv4 lab is unchanged.
+ *
  * Every namespace is named `<tag>…` with a tag unique to this process and lab;
  * `destroy` (also run on process exit, SIGINT and SIGTERM) kills the processes
  * the lab started and anything else still running inside its namespaces (a
@@ -34,8 +38,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { IP, inNs, ip, shIn } from './exec.js'
+import { IP, inNs, ip, shIn, veth } from './exec.js'
 import { applyNat, configureRouter } from './nat-modes.js'
+import { buildIpv6Site, forwardIpv6, pointToPoint6, publicHostAddr6 } from './lab-ipv6.js'
 import { parseConntrackLine } from './conntrack.js'
 import type { ConntrackEntry } from './conntrack.js'
 import type { NatMode } from './nat-modes.js'
@@ -53,6 +58,11 @@ export interface SiteSpec {
    * NAT does (see natRuleset).
    */
   firewall?: boolean
+  /**
+   * An IPv6-only site (lab-ipv6.ts): routed (`nat` must be `none`; IPv6 has no NAT), hosts with
+   * an IPv6 address and no IPv4 one (but 127.0.0.1), the router's WAN firewalled.
+   */
+  ipv6Only?: boolean
 }
 
 export interface LabSpec {
@@ -61,20 +71,26 @@ export interface LabSpec {
   publicHosts?: number
   /** UDP conntrack timeouts (and full-cone mapping lifetime) on every NAT, seconds (default 30). */
   udpTimeoutS?: number
+  /** IPv6 on the core and the public hosts too (default: when a site is IPv6-only). */
+  ipv6?: boolean
 }
 
 export interface LabHost {
   /** A readable name: `pub0`, `s1h0`. */
   name: string
   ns: string
-  /** Its own address (private behind a NAT). */
+  /** Its own address (private behind a NAT); on an IPv6-only host, its IPv6 address. */
   addr: string
+  /** Its IPv6 address, on a dual-stack public host or an IPv6-only host. */
+  addr6?: string
 }
 
 export interface LabSite {
   index: number
   nat: NatMode
   carrier: NatMode | null
+  /** An IPv6-only site (lab-ipv6.ts). */
+  ipv6Only?: boolean
   /** The home router's namespace. */
   router: string
   /** The carrier router's namespace (double NAT), else null. */
@@ -168,15 +184,26 @@ class LabImpl implements Lab {
   build(): void {
     const core = this.addNs(this.core)
     shIn(core, routerSysctls)
+    const ipv6 = this.spec.ipv6 ?? this.spec.sites.some((s) => s.ipv6Only === true)
+    if (ipv6) forwardIpv6(core)
 
     for (let p = 0; p < (this.spec.publicHosts ?? 1); p++) {
       const ns = this.addNs(`${this.tag}-pub${p}`)
       const addr = publicHostAddr(p)
       this.pointToPoint(core, `p${p}`, ns, 'eth0', addr)
-      this.publicHosts.push({ name: `pub${p}`, ns, addr })
+      if (!ipv6) {
+        this.publicHosts.push({ name: `pub${p}`, ns, addr })
+        continue
+      }
+      const addr6 = publicHostAddr6(p)
+      pointToPoint6(core, `p${p}`, ns, 'eth0', addr6)
+      this.publicHosts.push({ name: `pub${p}`, ns, addr, addr6 })
     }
 
-    this.spec.sites.forEach((site, i) => this.buildSite(i, site))
+    this.spec.sites.forEach((site, i) => {
+      if (site.ipv6Only === true) this.sites.push(buildIpv6Site(this, i, site))
+      else this.buildSite(i, site)
+    })
   }
 
   /** A veth from the core to `ns` carrying `addr`/32, the core answering as 203.0.113.1. */
@@ -204,24 +231,9 @@ class LabImpl implements Lab {
       // Double NAT: core ── carrier (public WAN) ── 100.64.<i+1>.0/24 ── home router.
       carrierRouter = this.addNs(`${this.tag}-s${i}c`)
       this.pointToPoint(core, `s${i}`, carrierRouter, 'wan', wanAddr)
-      ip(
-        'link',
-        'add',
-        'cpe',
-        'netns',
-        carrierRouter,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'wan',
-        'netns',
-        router,
-      )
+      veth(carrierRouter, 'cpe', router, 'wan')
       ip('-n', carrierRouter, 'addr', 'add', `${carrierNet(i)}.1/24`, 'dev', 'cpe')
-      ip('-n', carrierRouter, 'link', 'set', 'cpe', 'up')
       ip('-n', router, 'addr', 'add', `${carrierNet(i)}.2/24`, 'dev', 'wan')
-      ip('-n', router, 'link', 'set', 'wan', 'up')
       ip('-n', router, 'route', 'add', 'default', 'via', `${carrierNet(i)}.1`)
       // Only matters when the home router does not translate.
       ip('-n', carrierRouter, 'route', 'add', `${lan}.0/24`, 'via', `${carrierNet(i)}.2`)
@@ -240,24 +252,9 @@ class LabImpl implements Lab {
     for (let j = 0; j < (spec.hosts ?? 1); j++) {
       const ns = this.addNs(`${this.tag}-s${i}h${j}`)
       const addr = `${lan}.${10 + j}`
-      ip(
-        'link',
-        'add',
-        `h${j}`,
-        'netns',
-        router,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        ns,
-      )
+      veth(router, `h${j}`, ns, 'eth0')
       ip('-n', router, 'link', 'set', `h${j}`, 'master', 'lan')
-      ip('-n', router, 'link', 'set', `h${j}`, 'up')
       ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0')
-      ip('-n', ns, 'link', 'set', 'eth0', 'up')
       ip('-n', ns, 'route', 'add', 'default', 'via', `${lan}.1`)
       hosts.push({ name: `s${i}h${j}`, ns, addr })
     }
@@ -276,7 +273,7 @@ class LabImpl implements Lab {
     })
   }
 
-  private addNs(name: string): string {
+  addNs(name: string): string {
     this.tell({ ns: name })
     ip('netns', 'add', name)
     this.namespaces.push(name)

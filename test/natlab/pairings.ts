@@ -10,6 +10,7 @@
 import type { Lab, LabHost, SiteSpec } from './lab.js'
 import { createLab } from './lab.js'
 import { NAT_MODES, punchable } from './nat-modes.js'
+import { isIpv6Only } from './lab-ipv6.js'
 import type { NatMode } from './nat-modes.js'
 import { bootstrapAddr, startLabNode, waitUntil } from './kaiwa-lab.js'
 import type { LabNode, LabNodeOptions } from './kaiwa-lab.js'
@@ -175,21 +176,22 @@ export async function startPairing(
 ): Promise<PairingContext> {
   const { spec } = placed
   const names = { a: `a-${spec.id}`, b: `b-${spec.id}` }
-  const bootstrap = [bootstrapAddr(opts.supernode)]
+  // An IPv6-only host reaches the (dual-stack) supernode over IPv6.
+  const bootstrap = (h: LabHost) => [bootstrapAddr(opts.supernode, isIpv6Only(h) ? 6 : 4)]
   const common: Partial<LabNodeOptions> = { logLevel: 'debug', ...opts.nodeOptions }
   const [a, b] = await Promise.all([
     startLabNode(lab, placed.a, {
       label: names.a,
       supernode: 'off',
       name: names.a,
-      bootstrap,
+      bootstrap: bootstrap(placed.a),
       ...common,
     }),
     startLabNode(lab, placed.b, {
       label: names.b,
       supernode: 'off',
       name: names.b,
-      bootstrap,
+      bootstrap: bootstrap(placed.b),
       ...common,
     }),
   ])

@@ -60,6 +60,8 @@ export interface StatsCandidate {
   protocol: string
   /** For relay candidates: how this side reaches its TURN server (udp, tcp, tls). */
   relayProtocol?: string
+  /** For local server-reflexive and relay candidates: the STUN/TURN URL they came from. */
+  url?: string
 }
 
 export interface PeerStats {
@@ -160,6 +162,7 @@ export function peerStats(page: Page, after = 0): Promise<PeerStats | null> {
         port: Number(c.port),
         protocol: String(c.protocol),
         ...(c.relayProtocol != null ? { relayProtocol: String(c.relayProtocol) } : {}),
+        ...(c.url != null ? { url: String(c.url) } : {}),
       }
     }
     const sum = (type: string, f: string): number =>
