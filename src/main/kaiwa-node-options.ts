@@ -44,6 +44,13 @@ export interface KaiwaNodeOptions {
   turnAllowPeers?: readonly string[]
   /** If the TURN port is only the default and taken, run without TURN. */
   turnPortOptional?: boolean
+  /**
+   * Supernodes: the port-443 bridge, one TCP port for the overlay over WebSocket-TLS and TURN
+   * over TLS (src/overlay/bridge/); 0 or absent: none.
+   */
+  bridgePort?: number
+  /** If the bridge port is only the default and cannot be bound, run without the bridge. */
+  bridgePortOptional?: boolean
   /** The local SIP gateway's UDP+TCP port on 127.0.0.1; 0 or absent: no gateway. */
   sipPort?: number
   /** If the port is taken, warn and run without the gateway instead of failing (a default port). */

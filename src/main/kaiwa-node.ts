@@ -56,6 +56,7 @@ import { applyCaps } from './api/usage.js'
 import type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
 import { buildFileTransfers } from './build-file-transfers.js'
 import { startLibp2p } from './libp2p-start.js'
+import { bridgeParts } from './bridge-parts.js'
 import { withLogRing } from './log-ring.js'
 import type { LogRing } from './log-ring.js'
 import { StopList } from './stop-list.js'
@@ -169,6 +170,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
         sip,
         files,
         turn,
+        bridge,
         election,
         addressesChanged,
         log,
@@ -204,6 +206,15 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   })
   const files = buildFileTransfers(base, domain, node, directory, () => sip, log)
   const turn = turnService(base, opts, node, supernodes.connected, log)
+  // Supernodes' port-443 bridge (overlay over WebSocket-TLS and TURN over TLS on one port).
+  const bridge = bridgeParts({
+    port: opts.bridgePort ?? 0,
+    optional: opts.bridgePortOptional === true,
+    listen: opts.listen,
+    dataDir: data.path,
+    turn,
+    log: log.child('bridge'),
+  })
   const election = new ElectionService({
     roles,
     supernodes,

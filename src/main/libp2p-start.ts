@@ -43,6 +43,7 @@ import type {
   TurnCredentialsServiceInit,
 } from '../overlay/turn/turn-credentials-service.js'
 import type { TurnService } from '../overlay/turn/turn-service.js'
+import type { BridgeParts } from './bridge-parts.js'
 
 export interface Libp2pDeps {
   deviceKey: PrivateKey
@@ -64,6 +65,8 @@ export interface Libp2pDeps {
   /** File transfer (`/kaiwa/file/1.0.0`), in every role. */
   files: Pick<FileTransfers, 'fromOffer' | 'fromReady'>
   turn: Pick<TurnService, 'serve' | 'unserve' | 'iceServers' | 'issue'>
+  /** The port-443 bridge (bridge-parts.ts). */
+  bridge?: BridgeParts
   /** Who may get TURN credentials (a verified device of a name; an attached client). */
   turnAdmission: Pick<TurnCredentialsServiceInit, 'deviceOf'>
   election: Pick<ElectionService, 'ownReport' | 'noteAsker' | 'leaving' | 'loadOf'>
@@ -90,6 +93,9 @@ export async function startLibp2p(role: Role, deps: Libp2pDeps): Promise<KaiwaLi
     // direct one was possible (seen in the NAT lab).
     iceServers: async () => stunOnly(await deps.turn.iceServers()),
     services: servicesFor(role, deps),
+    ...(deps.bridge != null
+      ? { bridge: { init: deps.bridge.init, listen: deps.bridge.listenFor(role) } }
+      : {}),
   })
   dialDiscoveredPeers(built, log.child('discovery'))
   try {

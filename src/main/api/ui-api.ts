@@ -202,7 +202,8 @@ export function createUiApi(init: UiApiInit): UiApi {
         iceServers: [
           { urls: c.urls.filter((u) => u.startsWith('stun:')) },
           {
-            urls: c.urls.filter((u) => u.startsWith('turn:')),
+            // turns: too: TURN over TLS on the bridge port, for 443-only networks.
+            urls: c.urls.filter((u) => /^turns?:/.test(u)),
             username: c.username,
             credential: c.password,
           },

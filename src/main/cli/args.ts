@@ -28,7 +28,7 @@ export const USAGE = `Usage:
                [--no-media-anchor]
                [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
-               [--turn-allow-peers CIDR,...]
+               [--turn-allow-peers CIDR,...] [--bridge-port N]
                [--ui] [--metrics-port N] [--join LINK]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
@@ -59,6 +59,11 @@ export const USAGE = `Usage:
   --name NAME       claim this user ID at start-up
   --turn-port N     STUN/TURN (UDP and TCP) on supernodes (default 3478; if taken,
                     run without TURN; 0: off)
+  --bridge-port N   supernodes: one TCP port (default 443) for clients on networks that
+                    allow only outbound TCP 443: the overlay over WebSocket-TLS and
+                    TURN over TLS, told apart by their first bytes; if 443 cannot be
+                    bound (in use, or no CAP_NET_BIND_SERVICE) the node warns and runs
+                    without it; 0: off
   --sip-port N      local SIP gateway for phones, UDP and TCP on 127.0.0.1 (default
                     5060; if 5060 is taken the node runs without it; 0: off). A phone
                     registers there as sip:NAME@DOMAIN with digest auth
@@ -112,6 +117,8 @@ export interface NodeCommand {
   mediaAnchor?: boolean
   /** Undefined: the default (3478 on supernodes, optional); 0: no TURN. */
   turnPort?: number
+  /** Undefined: the default (443 on supernodes, optional); 0: no bridge port. */
+  bridgePort?: number
   overlay?: string
   config?: string
   mdns?: boolean
@@ -204,6 +211,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       name: { type: 'string' },
       'sip-port': { type: 'string' },
       'turn-port': { type: 'string' },
+      'bridge-port': { type: 'string' },
       'sip-password': { type: 'string' },
       'sip-rate': { type: 'string' },
       'sip-digest': { type: 'string' },
@@ -239,6 +247,10 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
   const turnPortRaw = values['turn-port'] as string | undefined
   if (turnPortRaw != null && (!/^\d+$/.test(turnPortRaw) || Number(turnPortRaw) > 65535)) {
     throw new UsageError(`--turn-port must be a port number 0-65535 (got "${turnPortRaw}")`)
+  }
+  const bridgePortRaw = values['bridge-port'] as string | undefined
+  if (bridgePortRaw != null && (!/^\d+$/.test(bridgePortRaw) || Number(bridgePortRaw) > 65535)) {
+    throw new UsageError(`--bridge-port must be a port number 0-65535 (got "${bridgePortRaw}")`)
   }
   const sipPassword = values['sip-password'] as string | undefined
   // eslint-disable-next-line no-control-regex -- a password with control characters cannot be typed into a phone
@@ -299,6 +311,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     name: values.name as string | undefined,
     ...(sipPortRaw != null ? { sipPort: Number(sipPortRaw) } : {}),
     ...(turnPortRaw != null ? { turnPort: Number(turnPortRaw) } : {}),
+    ...(bridgePortRaw != null ? { bridgePort: Number(bridgePortRaw) } : {}),
     ...(sipPassword != null ? { sipPassword } : {}),
     ...(sipRateRaw != null ? { sipRate: Number(sipRateRaw) } : {}),
     ...(sipDigest != null ? { sipDigest: sipDigest as DigestOption } : {}),

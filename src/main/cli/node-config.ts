@@ -2,8 +2,8 @@
  * Resolves `kaiwa node`'s settings: flags override the config file
  * (`--config FILE`, else DIR/config.json when present), which overrides the
  * defaults. Bad multiaddrs are usage errors, reported before anything starts.
- * The config file may also set `sipPort`, `sipRate`, `mediaAnchor` and `overlay`; the SIP
- * password is only a flag or the generated DIR/sip-password file.
+ * The config file may also set `bridgePort`, `sipPort`, `sipRate`, `mediaAnchor` and `overlay`;
+ * the SIP password is only a flag or the generated DIR/sip-password file.
  */
 import { parseDigestOption } from '../../overlay/sip/gateway/digest-auth.js'
 import { networkInterfaces } from 'node:os'
@@ -30,6 +30,7 @@ export const ConfigFileSchema = z
     upnp: z.boolean().optional(),
     sipPort: z.number().int().min(0).max(65535).optional(),
     turnPort: z.number().int().min(0).max(65535).optional(),
+    bridgePort: z.number().int().min(0).max(65535).optional(),
     sipRate: z.number().int().positive().optional(),
     mediaAnchor: z.boolean().optional(),
     overlay: z.string().refine(isDomainName, 'a domain name such as kaiwa').optional(),
@@ -48,6 +49,10 @@ export interface ResolvedNodeConfig {
   sipPort: number
   turnPort: number
   turnPortOptional: boolean
+  /** Supernodes' port-443 bridge (0: off). */
+  bridgePort: number
+  /** The port was defaulted: if it cannot be bound, run without the bridge. */
+  bridgePortOptional: boolean
   turnHost?: string
   turnRelayPorts?: readonly [number, number]
   /** CIDRs TURN may relay to although they are private or special-purpose. */
@@ -62,6 +67,13 @@ export interface ResolvedNodeConfig {
 
 /** STUN/TURN's registered port (RFC 8489 §18.6); used only on supernodes. */
 export const DEFAULT_TURN_PORT = 3478
+
+/**
+ * The bridge's default: 443, the one port a network that passes only HTTPS lets out. A
+ * supernode that opts in to serve should be reachable there when it can bind it (root or
+ * CAP_NET_BIND_SERVICE, port free); when it cannot, it runs without the bridge and says why.
+ */
+export const DEFAULT_BRIDGE_PORT = 443
 
 /** IPv4 everywhere, plus IPv6 when the host has a routable IPv6 address (listen-addrs.ts). */
 export function defaultListen(): string[] {
@@ -103,6 +115,8 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     sipPortOptional: cmd.sipPort == null && file.sipPort == null,
     turnPort: cmd.turnPort ?? file.turnPort ?? DEFAULT_TURN_PORT,
     turnPortOptional: cmd.turnPort == null && file.turnPort == null,
+    bridgePort: cmd.bridgePort ?? file.bridgePort ?? DEFAULT_BRIDGE_PORT,
+    bridgePortOptional: cmd.bridgePort == null && file.bridgePort == null,
     ...(cmd.turnHost != null ? { turnHost: cmd.turnHost } : {}),
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),

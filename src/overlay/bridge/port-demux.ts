@@ -27,7 +27,7 @@
  * A connection must be classified within `firstBytesTimeoutMs` of its TCP handshake (slowloris,
  * a client that never speaks); the whole port holds at most `maxConnections` connections.
  */
-import { createServer } from 'node:net'
+import { createServer, isIPv6 } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import { TLSSocket, createSecureContext } from 'node:tls'
 import type { SecureContext } from 'node:tls'
@@ -101,7 +101,9 @@ export class PortDemux {
   async listen(): Promise<RemoteAddress> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
-      this.server.listen({ host: this.opts.host, port: this.opts.port }, () => {
+      // An IPv6 listener is IPv6-only, so `::` and `0.0.0.0` can both hold the port.
+      const ipv6Only = isIPv6(this.opts.host)
+      this.server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only }, () => {
         this.server.off('error', reject)
         resolve()
       })

@@ -68,6 +68,19 @@ export interface WssTransportInit {
   log: Logger
 }
 
+/**
+ * The bridge's listen addresses: `port` with /tls/ws on every host the overlay's TCP listen
+ * addresses bind (`/ip4/0.0.0.0/tcp/0` → `/ip4/0.0.0.0/tcp/443/tls/ws`), once each.
+ */
+export function bridgeListenAddrs(listen: readonly string[], port: number): string[] {
+  const out = new Set<string>()
+  for (const a of listen) {
+    const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\/\d+$/.exec(a)
+    if (m != null) out.add(`/${m[1]}/${m[2]}/tcp/${port}/tls/ws`)
+  }
+  return [...out]
+}
+
 export interface WssTransportComponents {
   logger: ComponentLogger
 }

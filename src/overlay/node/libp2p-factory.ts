@@ -16,6 +16,8 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { webRTC } from '@libp2p/webrtc'
+import { wssTransport } from '../bridge/wss-transport.js'
+import type { WssTransportInit } from '../bridge/wss-transport.js'
 import { createLibp2p } from 'libp2p'
 import { networkInterfaces } from 'node:os'
 import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
@@ -74,6 +76,11 @@ export interface Libp2pFactoryOptions {
    * as a component (e.g. the relay keeper takes `supernodes`).
    */
   services: KaiwaServiceFactories
+  /**
+   * The port-443 bridge (src/overlay/bridge/): every node dials supernodes' `/tls/ws` addresses
+   * with it; `listen` (supernodes with a bridge port) also serves them, TURN over TLS beside.
+   */
+  bridge?: { init: WssTransportInit; listen: string[] }
 }
 
 /** Kaiwa's services present in every role; the rest depend on the role. */
@@ -99,7 +106,7 @@ export type KaiwaLibp2p = Libp2p<KaiwaServices>
 
 export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<KaiwaLibp2p> {
   const supernode = opts.role === 'supernode'
-  const listen = [...opts.listen, '/webrtc']
+  const listen = [...opts.listen, ...(opts.bridge?.listen ?? []), '/webrtc']
   // A client asks supernodes for relay reservations by listening on /p2p-circuit
   // once per reservation it wants; its relay addresses then go into its record.
   if (!supernode) for (let i = 0; i < CLIENT_RELAY_RESERVATIONS; i++) listen.push('/p2p-circuit')
@@ -148,6 +155,7 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
         }),
       }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+      ...(opts.bridge != null ? [wssTransport(opts.bridge.init)] : []),
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

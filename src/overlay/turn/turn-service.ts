@@ -8,6 +8,7 @@
 import { open, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { isIPv6 } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../../shared/logger.js'
@@ -62,7 +63,23 @@ export class TurnService {
   private bound: { address: string; port: number } | undefined
   private secret: string | undefined
 
+  /** The bridge port serving TURN over TLS now (wss-transport.ts), if any: turns: URLs follow it. */
+  private bridgePort: number | undefined
+
   constructor(private readonly init: TurnServiceInit) {}
+
+  /** The bridge port opened (a port) or closed (undefined); see urls(). */
+  setBridgePort(port: number | undefined): void {
+    this.bridgePort = port
+  }
+
+  /**
+   * A TURN-over-TLS client from the bridge port (RFC 8656 §3.1; port-demux.ts terminated the
+   * TLS). False when this node relays nothing now: the bridge then closes the stream.
+   */
+  acceptTls(stream: Duplex, remote: { address: string; port: number }): boolean {
+    return this.server?.acceptTlsStream(stream, remote) ?? false
+  }
 
   /**
    * Relay while this node is a supernode (libp2p calls this through
@@ -206,6 +223,7 @@ export class TurnService {
       const servers: RTCIceServer[] = [
         { urls: c.urls.filter((u) => u.startsWith('stun:')) },
         {
+          // turn: only: libdatachannel's ICE agent (libjuice) has no TURN over TLS.
           urls: c.urls.filter((u) => u.startsWith('turn:')),
           username: c.username,
           credential: c.password,
@@ -224,7 +242,12 @@ export class TurnService {
     if (this.bound == null || this.server == null) return []
     const hosts = [this.announceHost()]
     if (this.server.listening().some((a) => isIPv6(a))) hosts.push(this.announceHost6())
-    return turnUrls(hosts, this.bound.port)
+    const urls = turnUrls(hosts, this.bound.port)
+    // TURN over TLS on the bridge port (RFC 7065 §3.1 turns:), for clients whose network passes
+    // only TCP 443; browsers verify its certificate (README "Port-443-only networks").
+    if (this.bridgePort !== undefined)
+      urls.push(`turns:${hostPort(this.announceHost(), this.bridgePort)}?transport=tcp`)
+    return urls
   }
 
   private listen6(): string | undefined {

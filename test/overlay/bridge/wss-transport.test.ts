@@ -8,7 +8,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { ping } from '@libp2p/ping'
-import type { PingService } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from 'libp2p'
@@ -25,7 +25,7 @@ import type { WssTransportInit } from '../../../src/overlay/bridge/wss-transport
 import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
 import type { Logger } from '../../../src/shared/logger.js'
 
-type Node = Libp2p<{ ping: PingService }>
+type Node = Libp2p<{ ping: Ping }>
 
 function capturingLog(lines: string[]): Logger {
   const log: Logger = {
