@@ -20,8 +20,10 @@ export const LOOPBACK = [
   '/ip4/127.0.0.1/tcp/0',
   '--sip-port',
   '0',
-  // Supernodes would otherwise bind STUN/TURN on 0.0.0.0:3478.
+  // Supernodes would otherwise bind STUN/TURN on 0.0.0.0:3478 and the bridge on 0.0.0.0:443.
   '--turn-port',
+  '0',
+  '--bridge-port',
   '0',
 ]
 

@@ -219,6 +219,7 @@ describe('usage errors', () => {
     [['node', '--turn-host', 'example.com'], '--turn-host must be an IPv4 address'],
     [['node', '--sip-port', 'x'], '--sip-port must be a port number'],
     [['node', '--turn-port', 'x'], '--turn-port must be a port number'],
+    [['node', '--bridge-port', '65536'], '--bridge-port must be a port number'],
     [['turn-credentials', 'extra'], 'takes no arguments'],
     [['node', '--sip-password', ''], '--sip-password must be non-empty'],
     [['node', '--sip-rate', '0'], '--sip-rate must be a positive'],

@@ -41,6 +41,16 @@ describe('resolveNodeConfig', () => {
     expect(resolved.supernodeLocked).toBe(false)
   })
 
+  it('serves the port-443 bridge by default, optionally; a flag or the file chooses a port', async () => {
+    const byDefault = await resolveNodeConfig(withConfig({}))
+    expect([byDefault.bridgePort, byDefault.bridgePortOptional]).toEqual([443, true])
+    const fromFile = await resolveNodeConfig(withConfig({ bridgePort: 8443 }))
+    expect([fromFile.bridgePort, fromFile.bridgePortOptional]).toEqual([8443, false])
+    const off = await resolveNodeConfig(withConfig({ bridgePort: 8443 }, '--bridge-port', '0'))
+    expect([off.bridgePort, off.bridgePortOptional]).toEqual([0, false])
+    await expect(resolveNodeConfig(withConfig({ bridgePort: 70000 }))).rejects.toThrow(UsageError)
+  })
+
   it('refuses an unknown key or a wrong type, naming the file', async () => {
     await expect(resolveNodeConfig(withConfig({ mediaAnchr: false }))).rejects.toThrow(UsageError)
     await expect(resolveNodeConfig(withConfig({ mediaAnchor: 'no' }))).rejects.toThrow(
