@@ -30,12 +30,14 @@ required(skip == null, `the NAT lab (${skip ?? ''})`)
 
 /**
  * The relay path is raced, not waited for: before, libp2p queued it behind
- * 6 s per dead address. The goal (≤ 1 s, issue 13 §6) is a performance
- * figure measured by `bench:nat` (docs/benchmarks.md: 81–846 ms in every
- * pairing); this test runs beside the rest of CI on 2 cores, so it asserts
- * only what separates the race from the old queue.
+ * 6 s per dead address (6.1–6.5 s in this lab). The goal (≤ 1 s, issue 13
+ * §6) is a performance figure measured by `bench:nat` (docs/benchmarks.md:
+ * 81–846 ms in every pairing); this test runs beside the rest of CI on 2
+ * cores (a loaded CI run measured 3.3 s, the CLI and both nodes starved of
+ * CPU), so it asserts only what separates the race from the old queue: less
+ * than one dead address's timeout.
  */
-const FIRST_MESSAGE_MS = 3_000
+const FIRST_MESSAGE_MS = 5_000
 
 const CASES = [
   // No punching possible: the relay must carry the first message at once.
