@@ -290,6 +290,7 @@ export class AnchoredCall {
       : this.overlay.again(
           ours,
           this.plan.overlay.map((c) => c.pt),
+          pending.offer,
         )
     this.applyRoute()
     return serializeSdp(local)

@@ -106,14 +106,19 @@ export class OverlaySide {
     return this.local
   }
 
-  /** A later offer or answer: our first description with a new direction and payload types. */
-  again(direction: MediaDirection, payloadTypes: readonly number[]): Sdp {
+  /**
+   * A later offer or answer: our first description with a new direction and
+   * payload types; an answer (`answering`: the far end's re-offer) rejects
+   * any m= section the re-offer added (its camera, say).
+   */
+  again(direction: MediaDirection, payloadTypes: readonly number[], answering?: Sdp): Sdp {
     if (this.local == null) throw new MediaNegotiationError('no WebRTC description to renegotiate')
     this.local = overlaySdp(this.local, {
       direction,
       payloadTypes,
       version: ++this.version,
       ...(this.dtlsRole != null ? { setup: this.dtlsRole } : {}),
+      ...(answering != null ? { answering } : {}),
     })
     return this.local
   }

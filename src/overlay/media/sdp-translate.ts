@@ -90,6 +90,12 @@ export interface OverlaySdpInit {
    * §5.5 and RFC 4145 §4.1: an answer is never `actpass`).
    */
   setup?: 'active' | 'passive'
+  /**
+   * For a later answer: the far end's offer. m= lines it added since our
+   * first description (an app turning its camera on) are answered, rejected,
+   * so the answer has the offer's m= lines one for one (RFC 3264 §6).
+   */
+  answering?: Sdp
 }
 
 /**
@@ -113,6 +119,8 @@ export function overlaySdp(local: Sdp, init: OverlaySdpInit): Sdp {
   sdp.session.push({ type: 'a', value: `${MEDIA_ANCHOR_ATTRIBUTE}:phone` })
   const audio = sdp.media.find((m) => m.media === 'audio')
   if (audio == null) throw new MediaNegotiationError('our WebRTC description lost its audio stream')
+  if (init.answering != null) matchOfferedMedia(sdp, init.answering, audio)
+  rejectOtherMedia(sdp, audio)
   setDirection(sdp, audio, init.direction)
   if (init.payloadTypes != null) restrictFormats(audio, init.payloadTypes)
   if (init.version != null) bumpVersion(sdp, init.version)
@@ -123,6 +131,53 @@ export function overlaySdp(local: Sdp, init: OverlaySdpInit): Sdp {
     }
   }
   return sdp
+}
+
+/**
+ * Every m= section but the anchored audio is rejected: port 0, only its
+ * a=mid kept, and out of the BUNDLE group (RFC 8843 §7.3.3). The anchor
+ * relays audio only, yet libdatachannel answers an offered m=video with
+ * sendrecv; a phone has no video to give, so the app must read "no video"
+ * (RFC 3264 §6) and send none.
+ */
+export function rejectOtherMedia(sdp: Sdp, keep: SdpMedia): void {
+  const rejected = new Set<string>()
+  for (const m of sdp.media) {
+    if (m === keep || m.port === 0) continue
+    const mid = m.lines.find((l) => l.type === 'a' && l.value.startsWith('mid:'))
+    if (mid != null) rejected.add(mid.value.slice(4))
+    m.port = 0
+    delete m.portCount
+    m.formats = m.formats.slice(0, 1)
+    m.lines = mid != null ? [{ ...mid }] : []
+  }
+  if (rejected.size === 0) return
+  for (const l of sdp.session) {
+    if (l.type !== 'a' || !l.value.startsWith('group:BUNDLE')) continue
+    const mids = l.value.split(' ').slice(1)
+    l.value = ['group:BUNDLE', ...mids.filter((m) => !rejected.has(m))].join(' ')
+  }
+}
+
+/**
+ * An answer has the offer's m= sections one for one, in order (RFC 3264 §6):
+ * ours stays where the audio is; every other one is the offer's, rejected
+ * (an m= section the far end added, or recycled with a new mid, JSEP RFC
+ * 8829 §5.2.2).
+ */
+function matchOfferedMedia(sdp: Sdp, offer: Sdp, audio: SdpMedia): void {
+  const at = sdp.media.indexOf(audio)
+  sdp.media = offer.media.map((m, i) => {
+    if (i === at) return audio
+    const mid = m.lines.find((l) => l.type === 'a' && l.value.startsWith('mid:'))
+    return {
+      media: m.media,
+      port: 0,
+      proto: m.proto,
+      formats: m.formats.slice(0, 1),
+      lines: mid != null ? [{ ...mid }] : [],
+    }
+  })
 }
 
 /** Drop formats (and their rtpmap/fmtp/rtcp-fb lines) not in `keep`. */
