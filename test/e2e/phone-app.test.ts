@@ -137,12 +137,15 @@ async function expectAnchorShown(): Promise<void> {
   await pb.locator('.call-quality').getByText("To alice's Kaiwa node").waitFor()
 }
 
-/** The call has left the UI and the history shows it answered, with the anchor note. */
-async function expectEndedAnswered(): Promise<void> {
+/**
+ * The call has left the UI, and the newest history entry shows it answered
+ * (never "Missed call"), in `direction`, with the anchor note.
+ */
+async function expectEndedAnswered(direction: 'Incoming' | 'Outgoing'): Promise<void> {
   await button('Mute').waitFor({ state: 'detached' })
   await pb.getByRole('tab', { name: 'Calls' }).click()
   const row = pb.locator('.call-row', { hasText: 'alice' }).first()
-  await row.getByText(/Answered/).waitFor()
+  await row.getByText(`${direction} · Answered`, { exact: false }).waitFor()
   await row.getByText("SIP phone, encrypted to alice's node only").waitFor()
   await expect(pb.getByText(/Missed call/).count()).resolves.toBe(0)
 }
@@ -283,7 +286,7 @@ describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', () => {
         await button('Mute').waitFor({ state: 'detached' })
         if (process.env.KAIWA_TONE_REPORT === '1')
           console.info(`call gone from the UI after ${Date.now() - t0} ms`)
-        await expectEndedAnswered()
+        await expectEndedAnswered('Incoming')
         await expectPhoneHeard(phone, mark, v.phoneDecodesHz)
       }, 120_000)
 
@@ -306,7 +309,9 @@ describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', () => {
         const closed = await phone.waitFor({ kind: 'closed' }, 5000, hungUp)
         if (process.env.KAIWA_TONE_REPORT === '1')
           console.info(`BYE at the phone after ${closed - t0} ms`)
-        await expectEndedAnswered()
+        // Issue 12 §1: a hang-up reaches the other end within 1 s.
+        expect(closed - t0, 'the BYE reached the phone').toBeLessThan(1000)
+        await expectEndedAnswered('Outgoing')
         if (!v.opus) await shot('call-history')
         await expectPhoneHeard(phone, mark, v.phoneDecodesHz)
       }, 120_000)
