@@ -16,6 +16,7 @@ import type { ContactBook } from '../overlay/store/contact-book.js'
 import type { SipGatewayTuning } from '../overlay/sip/gateway/sip-gateway.js'
 import type { SipService } from '../overlay/sip/sip-service.js'
 import type { FileTransfers } from '../overlay/files/file-transfers.js'
+import type { GroupService } from '../overlay/groups/group-service.js'
 import type { TurnService } from '../overlay/turn/turn-service.js'
 import type { PublishResult, UserDirectory } from '../overlay/names/user-directory.js'
 import type { ApiComponents } from './api/api-components.js'
@@ -88,6 +89,8 @@ export interface KaiwaNode {
   readonly sip: SipService
   /** File transfer: send, receive, list (issue 15 §1). */
   readonly files: FileTransfers
+  /** Group chat: groups, members, messages (issue 15 §2). */
+  readonly groups: GroupService
   readonly turn: TurnService
   readonly domain: string
   readonly roles: RoleController

@@ -55,6 +55,7 @@ import { createNodeApi } from './api/node-api.js'
 import { applyCaps } from './api/usage.js'
 import type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
 import { buildFileTransfers } from './build-file-transfers.js'
+import { buildGroups } from './build-groups.js'
 import { startLibp2p } from './libp2p-start.js'
 import { bridgeParts } from './bridge-parts.js'
 import { withLogRing } from './log-ring.js'
@@ -202,9 +203,14 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     ownName: async () => (await base.settings.get()).name,
     domain,
     onFileMail: (from, body) => files.fromMail(from, body),
+    groups: {
+      fromLink: (from, sender, body) => groups.inbound.fromLink(from, sender, body),
+      fromMail: (mail) => groups.inbound.fromMail(mail),
+    },
     log: log.child('sip'),
   })
   const files = buildFileTransfers(base, domain, node, directory, () => sip, log)
+  const groups = buildGroups(base, domain, node, directory, () => sip, log)
   const turn = turnService(base, opts, node, supernodes.connected, log)
   // Supernodes' port-443 bridge (overlay over WebSocket-TLS and TURN over TLS on one port).
   const bridge = bridgeParts({
@@ -257,6 +263,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     directory,
     sip,
     files,
+    groups,
     turn,
     election,
     refresh,
@@ -401,6 +408,7 @@ function assemble(
     directory,
     sip: parts.sip,
     files: parts.files,
+    groups: parts.groups,
     turn: parts.turn,
     mailbox: base.mailboxStore,
     supernodes: parts.supernodes,
@@ -437,6 +445,7 @@ function assemble(
     api,
     sip: parts.sip,
     files: parts.files,
+    groups: parts.groups,
     turn: parts.turn,
     domain: parts.domain,
     roles,

@@ -6,6 +6,7 @@
  */
 import type { ApiEventSource } from './api/api-server.js'
 import type { KaiwaNode } from './kaiwa-node.js'
+import { groupMessageJson } from './api/group-api.js'
 
 /** How often status and usage are pushed while a UI is connected. */
 export const STATUS_PUSH_MS = 5000
@@ -14,6 +15,7 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
   return {
     on(listener) {
       const offMessage = node.sip.history.onAdded((msg) => listener('message', msg))
+      const offGroup = node.groups.onMessage((m) => listener('groupMessage', groupMessageJson(m)))
       const offTransfer = node.files.onChange((id) => {
         void node.files.view(id).then(
           (t) => listener('transfer', t),
@@ -39,6 +41,7 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
       timer.unref()
       return () => {
         offMessage()
+        offGroup()
         offTransfer()
         clearInterval(timer)
       }

@@ -13,6 +13,7 @@ import type { SettingsStore } from '../../overlay/store/settings-store.js'
 import type { SipService } from '../../overlay/sip/sip-service.js'
 import type { FileTransfers } from '../../overlay/files/file-transfers.js'
 import type { TurnService } from '../../overlay/turn/turn-service.js'
+import type { GroupsComponent } from './group-api.js'
 import type { PublishResult, UserDirectory } from '../../overlay/names/user-directory.js'
 
 export interface ApiComponents {
@@ -28,6 +29,8 @@ export interface ApiComponents {
     FileTransfers,
     'send' | 'list' | 'received' | 'accept' | 'incoming' | 'outgoing' | 'view' | 'onChange'
   >
+  /** Group chat (issue 15 §2). */
+  groups: GroupsComponent
   turn: Pick<TurnService, 'status' | 'credentials' | 'reusableCredentials' | 'setCaps'>
   mailbox: Pick<MailboxStore, 'usage' | 'setMaxTotalBytes'>
   /** Connected supernodes of the current instance. */

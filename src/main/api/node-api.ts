@@ -22,6 +22,7 @@ import { lanPeerCount } from '../../overlay/names/lan-scope.js'
 import type { ApiComponents } from './api-components.js'
 import { effectiveCaps, effectiveFileSettings } from '../../overlay/store/settings-store.js'
 import { checkedFiles, createFileApi } from './file-api.js'
+import { createGroupApi, withGroupMessages } from './group-api.js'
 import { createInviteApi } from './invite-api.js'
 import { createUiApi } from './ui-api.js'
 import type { UiApiInit } from './ui-api.js'
@@ -51,6 +52,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
     ...ui,
     ...createInviteApi({ node, contactAdd: ui.contactAdd }),
     ...createFileApi(node),
+    ...createGroupApi(node.groups, async () => (await node.settings.get()).name),
     usage,
     settings: settingsJson,
     settingsUpdate: async ({ supernodeMode, caps, files }) => {
@@ -129,12 +131,14 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       throw new SipRejectedError(res.status, `${res.status} ${res.reason}`)
     },
     turnCredentials: async () => node.turn.credentials(),
-    inbox: async ({ limit }) => ({
-      messages: await node.sip.history.list({
-        direction: 'in',
-        ...(limit != null ? { limit } : {}),
-      }),
-    }),
+    // Group messages are merged in, each with its `group` (group-api.ts).
+    inbox: async ({ limit }) =>
+      withGroupMessages(
+        await node.sip.history.list({ direction: 'in', ...(limit != null ? { limit } : {}) }),
+        node.groups,
+        node.domain,
+        limit,
+      ),
     lookup: async ({ name }) => {
       // A user asking sees the current record, not one cached by routing.
       const found = await node.directory.lookup(name, { fresh: true })

@@ -41,6 +41,9 @@ export const USAGE = `Usage:
   kaiwa files  [--data DIR]              received files (SHA-256 verified), as JSON
   kaiwa turn-credentials [--data DIR]    short-lived TURN credentials from a supernode, as JSON
   kaiwa invite [--data DIR]              a signed kaiwa: invite link to this network and user
+  kaiwa group create NAME --members A,B,C | send GROUP TEXT | list | show GROUP
+              | messages GROUP | add GROUP NAME | remove GROUP NAME | rename GROUP NAME
+              | leave GROUP  [--data DIR]  group chat (kaiwa group help)
   kaiwa help
 
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)

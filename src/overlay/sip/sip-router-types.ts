@@ -62,6 +62,16 @@ export interface SipRouterInit {
   onMessage?: (event: MessageEvent) => Promise<void> | void
   onRegistered?: () => void
   /**
+   * A MESSAGE from a link whose sender is verified, before any local delivery:
+   * a verdict here answers it and nothing is delivered to local UAs (group
+   * bodies are taken by the node itself, groups/group-inbound.ts); undefined
+   * delivers it as usual.
+   */
+  takeMessage?: (
+    req: SipRequest,
+    sender: SenderState,
+  ) => Promise<{ status: number; reason: string } | undefined>
+  /**
    * Sender authentication (RFC 8224). Without it requests leave unsigned and
    * arrive unverified: only for router unit tests.
    */

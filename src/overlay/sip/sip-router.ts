@@ -261,6 +261,10 @@ export class SipRouter {
         if (msg.method !== 'ACK') reply(respond(msg, verdict.status, verdict.reason))
         return
       }
+      if (msg.method === 'MESSAGE' && this.init.takeMessage != null) {
+        const taken = await this.init.takeMessage(msg, verdict)
+        if (taken != null) return reply(respond(msg, taken.status, taken.reason))
+      }
       await this.deliverInbound(msg, reply)
     } finally {
       if (absorbs) this.verifying.delete(key)

@@ -44,6 +44,7 @@ import {
 } from '../../shared/identity/verification-state.js'
 import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { Role, SipGatewayStatus } from '../../shared/api/contract.js'
+import { isGroupContentType } from '../../shared/groups/group-wire.js'
 
 export type { GatewayOptions } from './phones.js'
 
@@ -66,6 +67,19 @@ export interface SipServiceInit {
    * @default a ContactBook on `datastore`
    */
   contacts?: Pick<ContactBook, 'get'>
+  /**
+   * Group chat (groups/group-inbound.ts): takes MESSAGEs with a group body
+   * from links (after the sender is verified) and from the mailbox (after the
+   * same sender check as any mail); they are never filed as one-to-one messages.
+   */
+  groups?: {
+    fromLink(
+      from: string,
+      sender: SenderState,
+      body: Uint8Array,
+    ): Promise<{ status: number; reason: string }>
+    fromMail(mail: Array<{ from: string; sender: SenderState; body: Uint8Array }>): Promise<void>
+  }
   /**
    * Collected mail that carries a part of a file (file-mail.ts), after the
    * same sender check as any mail; it is not filed as a message.
@@ -123,6 +137,14 @@ export class SipService {
       storeOffline: (req, user) => this.storeOffline(req, user),
       onMessage: (ev) => this.record(ev),
       onRegistered: () => void this.collectOfflineMail(),
+      takeMessage: async (req, sender) =>
+        init.groups != null && isGroupContentType(req.headers.get('content-type'))
+          ? init.groups.fromLink(
+              userOf(extractUri(req.headers.get('from') ?? '')),
+              sender,
+              req.body,
+            )
+          : undefined,
       identity: {
         sign: (req) => this.identity.sign(req),
         signOwn: (req) => this.identity.signOwn(req),
@@ -276,6 +298,7 @@ export class SipService {
     const { mail, ack } = await this.offline.collect()
     if (mail.length === 0) return
     const forPhones: PhoneMailItem[] = []
+    const forGroups: Array<{ from: string; sender: SenderState; body: Uint8Array }> = []
     for (const m of mail) {
       // The supernode admits only mail signed by the sender name's verified
       // key; this is the same check at delivery, against the record as this
@@ -292,6 +315,10 @@ export class SipService {
         await this.init
           .onFileMail(m.from, m.body)
           .catch((err) => this.init.log.warn(`file part ${m.id} from ${m.from}: ${String(err)}`))
+        continue
+      }
+      if (this.init.groups != null && isGroupContentType(m.contentType)) {
+        forGroups.push({ from: m.from, sender, body: m.body })
         continue
       }
       // Filed in the node's inbox with its original From and Date (RFC 3428 §7
@@ -322,6 +349,7 @@ export class SipService {
       })
     }
     // Both on disk before the mailbox deletes them: nothing is lost in between.
+    if (forGroups.length > 0) await this.init.groups?.fromMail(forGroups)
     await this.phones.keepMail(forPhones)
     await ack()
     this.init.log.info(
@@ -343,6 +371,8 @@ export class SipService {
 
   private async record(ev: MessageEvent): Promise<void> {
     const req = ev.request
+    // A group's per-member copies are kept by the group store, not as one-to-one messages.
+    if (isGroupContentType(req.headers.get('content-type'))) return
     const from = extractUri(req.headers.get('from') ?? '')
     const to = extractUri(req.headers.get('to') ?? '')
     const base = {

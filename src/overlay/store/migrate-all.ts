@@ -16,6 +16,7 @@ import { callsCollection } from './migrations/calls.js'
 import { contactsCollection } from './migrations/contacts.js'
 import { checkIdentityVersion } from './migrations/identity.js'
 import { incomingFilesCollection, outgoingFilesCollection } from './migrations/files.js'
+import { groupMessagesCollection, groupsCollection } from './migrations/groups.js'
 import { messagesCollection } from './migrations/messages.js'
 import { readMarksCollection } from './migrations/read-marks.js'
 import { settingsCollection } from './migrations/settings.js'
@@ -44,6 +45,8 @@ export const STORED_COLLECTIONS: readonly CollectionSpec[] = [
   phoneMailCollection,
   outgoingFilesCollection,
   incomingFilesCollection,
+  groupsCollection,
+  groupMessagesCollection,
 ]
 
 export async function migrateAll(datastore: Datastore, log?: Logger): Promise<OpenReport[]> {

@@ -8,6 +8,8 @@ import { z } from 'zod'
 export * from './node-schemas.js'
 export * from './file-schemas.js'
 import { FileTransferJsonSchema, fileApiContract } from './file-schemas.js'
+export * from './group-schemas.js'
+import { GroupMessageJsonSchema, groupApiContract } from './group-schemas.js'
 import {
   ContactRecordJsonSchema,
   FileSettingsSchema,
@@ -53,6 +55,8 @@ export const StoredMessageJsonSchema = z.object({
   verification: z.enum(['verified', 'new', 'mismatch']).optional(),
   /** Fingerprint of the sender's account key, with `verification`. */
   fingerprint: z.string().optional(),
+  /** A group message (issue 15 §2): the group it was sent to. */
+  group: z.object({ id: z.string(), name: z.string() }).optional(),
 })
 export type StoredMessageJson = z.infer<typeof StoredMessageJsonSchema>
 
@@ -273,6 +277,7 @@ export const apiContract = {
   logs: { input: z.object({}).strict(), output: z.object({ text: z.string() }) },
   about: { input: z.object({}).strict(), output: AboutSchema },
   ...fileApiContract,
+  ...groupApiContract,
 } as const
 
 /**
@@ -283,6 +288,8 @@ export const apiEvents = {
   status: StatusSchema,
   message: StoredMessageJsonSchema,
   usage: UsageSchema,
+  /** A group message was stored (sent or received). */
+  groupMessage: GroupMessageJsonSchema,
   /** A file transfer changed (offered, progress, finished). */
   transfer: FileTransferJsonSchema,
 } as const
