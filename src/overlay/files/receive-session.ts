@@ -8,6 +8,8 @@
  * covers is flushed, so a dropped connection or a restart resumes from the
  * last verified chunk, and a full disk keeps the partial file.
  */
+import { createHash } from 'node:crypto'
+import type { Hash } from 'node:crypto'
 import type { Logger } from '../../shared/logger.js'
 import { chunkCount, chunkHash, chunkLength, safeFileName } from '../../shared/files/file-offer.js'
 import type { FileOffer } from '../../shared/files/file-offer.js'
@@ -66,6 +68,10 @@ export async function receiveSession(
       .finally(() => fs.stream.abort(endedBy!))
   })
   const bad = new Map<number, number>()
+  // The whole file's hash as it arrives, while chunks come in order from the
+  // first (a fresh transfer); otherwise the file is hashed from disk at the end.
+  let whole: Hash | undefined = have.every((b) => b === 0) ? createHash('sha256') : undefined
+  let inOrder = 0
   let unsaved = 0
   let savedAt = Date.now()
   const save = async (): Promise<void> => {
@@ -104,6 +110,8 @@ export async function receiveSession(
           }
           await part.write(data, i * offer.chunkSize)
           setBit(have, i)
+          if (whole != null && i === inOrder++) whole.update(data)
+          else whole = undefined
           if (++unsaved >= SAVE_EVERY_CHUNKS || Date.now() - savedAt > SAVE_EVERY_MS) await save()
         }
         await fs.write(encodeFileFrame({ t: 'ack', i }))
@@ -112,7 +120,8 @@ export async function receiveSession(
         for (let i = 0; i < n; i++)
           if (!hasBit(have, i)) throw new SessionStop('protocol', `done with chunk ${i} missing`)
         await part.close()
-        await finish(ctx, offer, id, part.path, have)
+        const digest = whole != null && inOrder === n ? new Uint8Array(whole.digest()) : undefined
+        await finish(ctx, offer, id, part.path, have, digest)
         await fs.write(encodeFileFrame({ t: 'complete' }))
         return
       } else if (frame.t === 'stop') {
@@ -178,8 +187,10 @@ export async function finish(
   id: string,
   partPath: string,
   have: Uint8Array,
+  /** The whole file's hash computed as it arrived; absent: read the file again. */
+  arrived?: Uint8Array,
 ): Promise<void> {
-  const digest = await hashFile(partPath)
+  const digest = arrived ?? (await hashFile(partPath))
   if (!equalBytes(digest, offer.sha256)) {
     // Every chunk matched its hash but the whole does not: the offer itself lies.
     have.fill(0)
