@@ -33,7 +33,10 @@ if (picked.kind === 'no-token') {
   win.__kaiwaCallStats = () => {
     const q = app.calls.latestQuality()
     const c = app.calls.store.get().current
-    return c == null ? null : { phase: c.phase, muted: c.muted, held: c.held, path: c.path, ...q }
+    if (c == null) return null
+    const { phase, muted, held, path } = c
+    const video = { videoSource: c.video.source, remoteVideo: c.video.remoteLive }
+    return { phase, muted, held, path, ...video, ...q }
   }
   app.session.start()
   // Unregister when the page goes away for good (not when it is kept for back/forward).
