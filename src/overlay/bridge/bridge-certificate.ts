@@ -46,10 +46,22 @@ const RENEW_BEFORE_MS = 30 * 86_400_000
  * The certificate in `dataDir`, made (key and certificate) when absent and re-issued on the same
  * key when it is about to expire, so the SPKI pin survives renewals.
  */
-export async function loadOrCreateBridgeCertificate(
+export function loadOrCreateBridgeCertificate(
   dataDir: string,
   now = Date.now(),
 ): Promise<BridgeCertificate> {
+  // One load per directory at a time: a dual-stack supernode starts a bridge listener per
+  // listen address at once, and two concurrent creations race on the same .tmp file.
+  const running = loading.get(dataDir)
+  if (running !== undefined) return running
+  const p = load(dataDir, now).finally(() => loading.delete(dataDir))
+  loading.set(dataDir, p)
+  return p
+}
+
+const loading = new Map<string, Promise<BridgeCertificate>>()
+
+async function load(dataDir: string, now: number): Promise<BridgeCertificate> {
   const keyPath = join(dataDir, 'bridge-key.pem')
   const certPath = join(dataDir, 'bridge-cert.pem')
   const key = await loadOrCreateKey(keyPath)

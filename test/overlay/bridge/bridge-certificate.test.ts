@@ -67,6 +67,15 @@ describe('the bridge certificate', () => {
     expect(await readFile(join(dir, 'bridge-cert.pem'), 'utf8')).toBe(renewed.cert)
   })
 
+  it('is made once when asked for twice at once (a dual-stack supernode: one listener per family)', async () => {
+    const [a, b] = await Promise.all([
+      loadOrCreateBridgeCertificate(dir),
+      loadOrCreateBridgeCertificate(dir),
+    ])
+    expect(b).toEqual(a)
+    expect(await readFile(join(dir, 'bridge-cert.pem'), 'utf8')).toBe(a.cert)
+  })
+
   it('refuses a damaged certificate or key with BridgeCertificateError', async () => {
     await loadOrCreateBridgeCertificate(dir)
     writeFileSync(join(dir, 'bridge-cert.pem'), 'not a certificate')
