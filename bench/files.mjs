@@ -56,7 +56,8 @@ async function startNode(name, args) {
   let err = ''
   child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d))
-  const deadline = Date.now() + 60_000
+  // Claiming a name costs ~1-3 s of proof-of-work, much more on a loaded machine.
+  const deadline = Date.now() + 180_000
   while (!out.includes('\n')) {
     if (child.exitCode != null || Date.now() > deadline)
       throw new Error(`${name} did not start: ${err.slice(-2000)}`)
