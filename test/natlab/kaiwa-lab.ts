@@ -54,6 +54,8 @@ export interface LabNode {
   stderr(): string
   /** Everything conn-probe.mjs recorded so far. */
   probe(): ProbeEvent[]
+  /** Extra flags for the Chromium of this node's phone (phone.ts). */
+  chromiumArgs: string[]
   stop(): Promise<void>
 }
 
@@ -77,6 +79,13 @@ export interface LabNodeOptions {
   debug?: string
   /** Keep the data dir after stop (for a post-mortem). */
   keep?: boolean
+  /**
+   * Supernodes: the port-443 bridge's port (`--bridge-port`; default 0, off, so the lab's other
+   * tests keep their paths; port-443.test.ts turns it on).
+   */
+  bridgePort?: number
+  /** Extra Chromium flags for this node's phone (e.g. trusting the bridge's certificate). */
+  chromiumArgs?: string[]
   /**
    * What-if for a proposed fix (bench --fix-turn). Supernode: start it through
    * the library with TURN bound to its public address (lab-supernode.mjs).
@@ -172,6 +181,7 @@ export async function startLabNode(
     },
     stderr: () => err,
     probe: () => readProbe(probeFile),
+    chromiumArgs: opts.chromiumArgs ?? [],
     stop: async () => {
       if (child.exitCode == null && child.signalCode == null) {
         const exited = new Promise((r) => child.once('exit', r))
@@ -216,6 +226,8 @@ function cliArgs(dataDir: string, listen: string[], opts: LabNodeOptions): strin
     '--no-upnp',
     '--sip-port',
     String(opts.sipPort ?? 0),
+    '--bridge-port',
+    String(opts.bridgePort ?? 0),
     '--log-level',
     opts.logLevel ?? 'info',
   ]

@@ -39,6 +39,10 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ]
 
+/** Is the switch of `arg` (`--name` of `--name=value`) among `args`? */
+const overridden = (arg: string, args: readonly string[]): boolean =>
+  args.some((a) => a.split('=')[0] === arg.split('=')[0])
+
 /** Null when Chromium can run here; else why the browser tests cannot. */
 export function chromiumUnavailableReason(): string | null {
   if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (Debian package chromium)`
@@ -86,7 +90,8 @@ export async function openPhone(lab: Lab, node: LabNode): Promise<LabPhone> {
   chmodSync(wrapper, 0o755)
   const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: wrapper,
-    args: CHROMIUM_ARGS,
+    // A node's own flag replaces the default of the same name (e.g. --host-resolver-rules).
+    args: [...CHROMIUM_ARGS.filter((a) => !overridden(a, node.chromiumArgs)), ...node.chromiumArgs],
     headless: true,
     viewport: { width: 1200, height: 760 },
   })
