@@ -21,6 +21,7 @@ export function describeCallEnd(
       ? t('call.unsupportedCodec', { peer, detail })
       : t('call.unsupportedOffer', { peer, detail })
   }
+  if (end.networkLost === true) return t('call.networkLost', { peer })
   if (end.error != null) return describeLocalError(end.error, peer, direction)
   if (direction === 'in') {
     return end.outcome === 'missed' && end.by === 'remote' ? t('call.missed', { peer }) : undefined

@@ -12,6 +12,9 @@ export const enCalls = {
   'call.active': 'In call',
   'call.onHold': 'On hold',
   'call.heldByRemote': '{peer} put the call on hold',
+  'call.reconnecting': 'Reconnecting…',
+  'call.networkLost':
+    'The call with {peer} was lost: your network or theirs changed and the call could not reconnect. Call {peer} again.',
   'call.duration': 'Call duration',
   'call.quality': 'Call quality',
   'call.qualityGrade': 'Quality',

@@ -22,6 +22,8 @@ export interface CallEnd {
   offerProblem?: OfferProblem
   /** A local failure (no microphone, an answer that could not be set up, ...). */
   error?: Error
+  /** The device's network changed and ICE restarts could not bring the media back. */
+  networkLost?: boolean
 }
 
 /** A final response to our INVITE: its status, phrase and Reason text. */
@@ -52,6 +54,11 @@ export function finalResponse(
   const code = status ?? 0
   const text = reasonFor(parseReasons(reasons), code)?.text
   return { status: code, reason: reason ?? '', ...(text != null ? { reasonText: text } : {}) }
+}
+
+/** ICE restarts could not bring the media back (never "missed": the call was answered). */
+export function networkLostEnd(): CallEnd {
+  return { outcome: 'failed', by: 'local', reason: 'Network changed', networkLost: true }
 }
 
 /** The end of a call that the other side (or the network) ended. */

@@ -9,6 +9,10 @@
  *
  * A call the user answered never ends as "missed": when the answer cannot
  * be set up, the call ends as failed with the error (issue 12 §4).
+ *
+ * An established call whose media path dies (the device roamed to another
+ * network) restarts ICE by re-INVITE, `reconnecting` meanwhile; if that
+ * fails it ends as failed with `networkLost` (call-recovery.ts).
  */
 import { IDENTITY_STATE_HEADER, parseState } from '../../shared/identity/verification-state.js'
 import type { SenderState } from '../../shared/identity/verification-state.js'
@@ -18,7 +22,9 @@ import { formatReason } from '../../shared/sip/reason-header.js'
 import type { OfferProblem } from '../../shared/sip/webrtc-offer.js'
 import { Invitation, SessionState } from 'sip.js'
 import type { Inviter, Session, Web } from 'sip.js'
-import { finalResponse, remoteCallEnd } from './call-end.js'
+import { finalResponse, networkLostEnd, remoteCallEnd } from './call-end.js'
+import { CallRecovery } from './call-recovery.js'
+import type { CallRecoveryOptions } from './call-recovery.js'
 import { CallVideo } from './call-video.js'
 import { sendDtmf } from './dtmf.js'
 import type { CallEnd, FinalResponse } from './call-end.js'
@@ -35,6 +41,8 @@ export interface CallDeps {
   /** Hands the call's media (ICE servers, audio constraints) to the description handler. */
   setMedia(session: Session, media: CallMedia): void
   log(text: string): void
+  /** ICE-restart tuning and the network-change source (tests). */
+  recovery?: Pick<CallRecoveryOptions, 'networkChanges' | 'policy'>
 }
 
 export class SipCall implements KaiwaCall {
@@ -59,6 +67,7 @@ export class SipCall implements KaiwaCall {
   private wantVideo = false
   private readonly listeners = new Set<() => void>()
   private readonly reinviter: Reinviter
+  private readonly recovery: CallRecovery
   readonly video: CallVideo
 
   constructor(
@@ -77,6 +86,15 @@ export class SipCall implements KaiwaCall {
     this._phase = this.direction === 'in' ? 'incoming' : 'dialing'
     if (session instanceof Invitation) this._anchor = mediaAnchorOf(session.body ?? '')
     this.reinviter = new Reinviter(session, this.direction === 'out', () => this._held)
+    this.recovery = new CallRecovery(session, {
+      ...deps.recovery,
+      ownsCallId: this.direction === 'out',
+      log: (text) => deps.log(`call ${this.id}: ${text}`),
+      onState: (state) => {
+        if (state === 'lost') this.localEnd ??= networkLostEnd()
+        this.changed()
+      },
+    })
     this.video = new CallVideo(
       {
         pc: () => this.peerConnection(),
@@ -121,6 +139,9 @@ export class SipCall implements KaiwaCall {
   }
   get heldByRemote(): boolean {
     return this._heldByRemote
+  }
+  get reconnecting(): boolean {
+    return this._phase === 'active' && this.recovery.reconnecting
   }
   get end(): CallEnd | undefined {
     return this._end
@@ -332,6 +353,8 @@ export class SipCall implements KaiwaCall {
       this.adoptCamera()
       this.video.watchRemote()
       this.applyTracks()
+      const pc = this.peerConnection()
+      if (pc != null) this.recovery.attach(pc)
       this.setPhase('active')
       void this.video.applyCap()
     } else if (state === SessionState.Terminated && !this.accepting) {
@@ -344,6 +367,7 @@ export class SipCall implements KaiwaCall {
   private finish(): void {
     if (this._phase === 'ended') return
     this.video.drop()
+    this.recovery.dispose()
     this._end =
       this.localEnd ??
       remoteCallEnd({

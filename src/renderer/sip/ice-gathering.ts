@@ -71,7 +71,7 @@ export function relayGraceMs(srflxAfterMs: number, marginMs = RELAY_GRACE_MS): n
 export class EarlyGathering {
   private grace: ReturnType<typeof setTimeout> | undefined
 
-  private readonly started: number
+  private started: number
 
   /**
    * @param graceMs margin added to the srflx round trip (default RELAY_GRACE_MS)
@@ -104,5 +104,11 @@ export class EarlyGathering {
   stop(): void {
     if (this.grace !== undefined) clearTimeout(this.grace)
     this.grace = undefined
+  }
+
+  /** Gathering starts again (an ICE restart): the relay grace is timed from now. */
+  restart(): void {
+    this.stop()
+    this.started = this.now()
   }
 }

@@ -28,6 +28,8 @@ export interface KaiwaCall {
   readonly held: boolean
   /** The other side put the call on hold. */
   readonly heldByRemote: boolean
+  /** The media path was lost and an ICE restart is under way (the phase stays `active`). */
+  readonly reconnecting: boolean
   readonly end: CallEnd | undefined
   /**
    * Where the far end's media is anchored (`a=x-kaiwa-anchor`, media-anchor.ts):

@@ -88,7 +88,10 @@ export function createMediaHandlerFactory(
         if (ev.candidate) early.candidate(ev.candidate)
       },
       onicegatheringstatechange: () => {
-        if (sdh.peerConnection?.iceGatheringState === 'complete') early.stop()
+        const state = sdh.peerConnection?.iceGatheringState
+        if (state === 'complete') early.stop()
+        // An ICE restart (call-recovery.ts) gathers again: time it from now.
+        if (state === 'gathering') early.restart()
       },
     }
     return sdh

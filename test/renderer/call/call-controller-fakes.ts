@@ -18,6 +18,7 @@ export class FakeCall implements KaiwaCall {
   muted = false
   held = false
   heldByRemote = false
+  reconnecting = false
   private listeners = new Set<() => void>()
   constructor(
     readonly id: string,

@@ -99,4 +99,19 @@ describe('adaptive ICE gathering cap', () => {
     vi.advanceTimersByTime(1)
     expect(finish).toHaveBeenCalledTimes(1)
   })
+
+  it('times an ICE restart’s gathering from the restart, not from the start of the call', () => {
+    let t = 0
+    const finish = vi.fn()
+    const g = new EarlyGathering(true, finish, 50, () => t)
+    // A minute into the call, the network changed and gathering starts again.
+    t = 60_000
+    g.restart()
+    t += 100
+    g.candidate(cand('srflx'))
+    vi.advanceTimersByTime(149)
+    expect(finish).not.toHaveBeenCalled()
+    vi.advanceTimersByTime(1)
+    expect(finish).toHaveBeenCalledTimes(1)
+  })
 })
