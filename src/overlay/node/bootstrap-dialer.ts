@@ -68,8 +68,10 @@ export class BootstrapDialer {
     if (!this.running) return
     const node = this.init.node()
     const peer = target.getComponents().find((c) => c.name === 'p2p')?.value
+    // Only open ones: a connection just aborted (roaming) is listed until its close event.
     const connected =
-      peer != null && node.getConnections().some((c) => c.remotePeer.toString() === peer)
+      peer != null &&
+      node.getConnections().some((c) => c.remotePeer.toString() === peer && c.status === 'open')
     const maxDelay = this.init.maxDelayMs ?? 60_000
     const minDelay = this.init.minDelayMs ?? 1000
     if (connected) {

@@ -22,8 +22,9 @@ import type { ConnectionManager, Registrar, TransportManager } from '@libp2p/int
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../../shared/logger.js'
 import { SipStreamFramer } from '../../shared/sip/stream-framer.js'
-import { serializeSipMessage } from '../../shared/sip/sip-message.js'
-import type { SipMessage } from '../../shared/sip/sip-message.js'
+import { respond } from '../../shared/sip/responses.js'
+import { serializeSipMessage, transactionKey } from '../../shared/sip/sip-message.js'
+import type { SipMessage, SipRequest } from '../../shared/sip/sip-message.js'
 import { LinkDialer, WEBRTC_ADDR, WEBRTC_CIRCUIT, bestConnection, withPeer } from './link-dialer.js'
 
 export const SIP_PROTOCOL = '/kaiwa/sip/1.0.0'
@@ -225,8 +226,22 @@ export class SipLinks implements Startable {
   }
 }
 
+/** Requests a link remembers while it waits for their final responses (oldest forgotten first). */
+const MAX_OUTSTANDING = 256
+
 class LinkImpl implements SipLink {
   private closed = false
+  /**
+   * Requests sent here still waiting for a final response, by transaction.
+   * The far end answers on the link a request came on, so when this link
+   * ends they will not be answered: each gets a 503 (RFC 3261 §16.9: "If the
+   * transport layer notifies a proxy of an error when it tries to forward a
+   * request, the proxy MUST behave as if the forwarded request received a 503
+   * (Service Unavailable) response"). A re-INVITE written into a connection
+   * that died under it (the far end roamed) then fails in seconds, not after
+   * Timer B, and the UA tries again over a new link.
+   */
+  private readonly outstanding = new Map<string, SipRequest>()
   constructor(
     readonly peer: string,
     private readonly stream: Stream,
@@ -244,6 +259,12 @@ class LinkImpl implements SipLink {
       // Backpressure is bounded by the framing cap on the far side; SIP signalling
       // is small, so a full buffer means the peer is stuck: let yamux apply its limit.
       this.stream.send(serializeSipMessage(msg))
+      if (msg.kind === 'request' && msg.method !== 'ACK' && msg.method !== 'CANCEL') {
+        this.outstanding.set(transactionKey(msg), msg)
+        if (this.outstanding.size > MAX_OUTSTANDING) {
+          this.outstanding.delete(this.outstanding.keys().next().value!)
+        }
+      }
       return true
     } catch (err) {
       this.log.debug(`send to ${this.peer} failed: ${String(err)}`)
@@ -274,7 +295,9 @@ class LinkImpl implements SipLink {
             continue
           }
           if (result.ok) {
-            onMessage(result.message)
+            const m = result.message
+            if (m.kind === 'response' && m.status >= 200) this.outstanding.delete(transactionKey(m))
+            onMessage(m)
             continue
           }
           // RFC 3261 §18.3: after a framing error the stream's message boundaries
@@ -291,6 +314,9 @@ class LinkImpl implements SipLink {
     } finally {
       this.closed = true
       onClose()
+      const lost = [...this.outstanding.values()]
+      this.outstanding.clear()
+      for (const req of lost) onMessage(respond(req, 503, 'Service Unavailable'))
     }
   }
 }

@@ -69,6 +69,7 @@ function fakeConn(peer: PeerId, addr: string, limited: boolean): Connection & { 
 async function setup(
   direct: () => Promise<Connection>,
   webrtc: (peer: PeerId) => Promise<Connection> = () => new Promise(() => {}),
+  onMessage: (msg: SipMessage) => void = () => {},
 ) {
   const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
   const relayed = fakeConn(peer, CIRCUIT, true)
@@ -97,7 +98,7 @@ async function setup(
   }
   const links = new SipLinks(components, {
     log: silentLogger,
-    onMessage: () => {},
+    onMessage,
     attemptDelayMs: 20,
   })
   await links.start()
@@ -168,5 +169,32 @@ describe('SipLinks first contact', () => {
     expect(webrtcConn?.streams).toBe(1)
     expect((await links.linkTo(peer.toString(), [])).relayed).toBe(false)
     await links.stop()
+  })
+})
+
+describe('SipLinks when a link ends', () => {
+  it('answers each request still waiting on it with 503 (RFC 3261 §16.9), not ACKs', async () => {
+    const got: SipMessage[] = []
+    const { peer, links } = await setup(
+      () => new Promise(() => {}),
+      undefined,
+      (m) => got.push(m),
+    )
+    const link = await links.linkTo(peer.toString(), [multiaddr(CIRCUIT)])
+    const ack = parsed(
+      'ACK sip:b@kaiwa SIP/2.0\r\nVia: SIP/2.0/TCP x;branch=z9hG4bK2\r\nFrom: <sip:a@kaiwa>;tag=1\r\nTo: <sip:b@kaiwa>;tag=2\r\nCall-ID: c2\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n',
+    )
+    expect(link.send(MESSAGE)).toBe(true)
+    expect(link.send(ack)).toBe(true)
+    // The connection under it died (the far end roamed): the stream ends.
+    await links.stop()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(got).toHaveLength(1)
+    const res = got[0]!
+    expect(res.kind).toBe('response')
+    if (res.kind !== 'response') return
+    expect(res.status).toBe(503)
+    expect(res.headers.get('call-id')).toBe('c1')
+    expect(res.headers.get('cseq')).toBe('1 MESSAGE')
   })
 })
