@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { connect } from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadOrCreateBridgeCertificate } from '../../../src/overlay/bridge/bridge-certificate.js'
-import { wssTransport } from '../../../src/overlay/bridge/wss-transport.js'
+import { bridgeListenAddrs, wssTransport } from '../../../src/overlay/bridge/wss-transport.js'
 import type { WssTransportInit } from '../../../src/overlay/bridge/wss-transport.js'
 import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
 import type { Logger } from '../../../src/shared/logger.js'
@@ -37,6 +37,16 @@ function capturingLog(lines: string[]): Logger {
   }
   return log
 }
+
+describe('bridgeListenAddrs', () => {
+  it('puts the bridge on every host the overlay listens on, once each', () => {
+    const listen = ['/ip4/0.0.0.0/tcp/0', '/ip6/::/tcp/0', '/ip4/0.0.0.0/tcp/4001', '/webrtc']
+    expect(bridgeListenAddrs(listen, 443)).toEqual([
+      '/ip4/0.0.0.0/tcp/443/tls/ws',
+      '/ip6/::/tcp/443/tls/ws',
+    ])
+  })
+})
 
 describe('the overlay over WebSocket-TLS on the bridge port', () => {
   let dir = ''
