@@ -20,7 +20,16 @@ import { createLan, netnsAvailable } from '../../helpers/netns.js'
 import type { Lan } from '../../helpers/netns.js'
 import { required } from '../../helpers/requirements.js'
 import { chromiumUnavailableReason } from '../../natlab/phone.js'
-import { callByUi, cli, cliOk, openLanPhone, startLanNode, status, waitFor } from './lan-lab.js'
+import {
+  callByUi,
+  claim,
+  cli,
+  cliOk,
+  openLanPhone,
+  startLanNode,
+  status,
+  waitFor,
+} from './lan-lab.js'
 import type { LanHost, LanPhone } from './lan-lab.js'
 
 const available = netnsAvailable() && chromiumUnavailableReason() == null
@@ -87,7 +96,7 @@ describe.runIf(required(available, 'root with network namespaces, and Chromium')
       expect(s.hint).toContain('LAN-only network: no supernode, 2 LAN peers')
       await lanPeers(hosts[1]!, 2)
       await lanPeers(hosts[2]!, 2)
-    }, 120_000)
+    }, 180_000)
 
     it('each claims a name, first come among the LAN peers', async () => {
       const [a, b, c] = hosts
@@ -96,10 +105,8 @@ describe.runIf(required(available, 'root with network namespaces, and Chromium')
         [b!, 'bob'],
         [c!, 'carol'],
       ] as const) {
-        const claimed = JSON.parse(await cliOk(h, ['claim', name])) as {
-          record: { name: string }
-        }
-        expect(claimed.record.name).toBe(name)
+        await claim(h, name)
+        expect((await status(h)).name).toBe(name)
       }
       // carol's node cannot take a name another LAN peer holds.
       const taken = await cli(c!, ['claim', 'alice'])
@@ -110,7 +117,7 @@ describe.runIf(required(available, 'root with network namespaces, and Chromium')
       for (const h of hosts) {
         expect(JSON.parse(await cliOk(h, ['lookup', 'alice'])).publicKey).toBe(aliceKey)
       }
-    }, 180_000)
+    }, 360_000)
 
     it('messages go both ways, each sender identity verified', async () => {
       const [a, b] = hosts
@@ -120,11 +127,17 @@ describe.runIf(required(available, 'root with network namespaces, and Chromium')
       )
       await received(b!, 'alice', 'hello bob, over the LAN')
       await received(a!, 'bob', 'hello alice, no internet')
-    }, 60_000)
+    }, 120_000)
 
     it('alice calls bob from the UI, with audio both ways over host candidates', async () => {
       const [a, b] = hosts
       phones.push(await openLanPhone(a!), await openLanPhone(b!))
+      // The UI says where the user is, not only "no supernode".
+      await phones[0]!.page
+        .getByText('LAN-only network: no supernode, 2 LAN peer(s).', { exact: false })
+        .waitFor({ timeout: 30_000 })
+      if (process.env.KAIWA_HLAN_SHOT != null)
+        await phones[0]!.page.screenshot({ path: process.env.KAIWA_HLAN_SHOT })
       const call = await callByUi(phones[0]!.page, phones[1]!.page, 'bob')
       // 20 ms Opus frames: ~125 packets in 2.5 s; ask for well over half.
       expect(call.caller).toBeGreaterThan(60)
@@ -142,10 +155,10 @@ describe.runIf(required(available, 'root with network namespaces, and Chromium')
       }
       const taken = await cli(d, ['claim', 'bob'])
       expect(taken.stderr).toContain('already claimed')
-      await cliOk(d, ['claim', 'dave'])
+      await claim(d, 'dave')
       expect(await cliOk(d, ['message', 'carol', 'hi carol, I am new'])).toContain('delivered')
       await received(hosts[2]!, 'dave', 'hi carol, I am new')
-    }, 180_000)
+    }, 300_000)
 
     it('stopping one node leaves the others working', async () => {
       const [a, b, c, d] = hosts
