@@ -13,6 +13,8 @@ import { createRemoteAudio } from '../call/remote-audio.js'
 import { createTonePlayer } from '../call/tones.js'
 import { createChatController } from '../chat/chat-controller.js'
 import type { ChatController } from '../chat/chat-controller.js'
+import { createGroupsController } from '../groups/groups-controller.js'
+import type { GroupsController } from '../groups/groups-controller.js'
 import { createContactsController } from '../contacts/contacts-controller.js'
 import { formatKaiwaLink } from '../contacts/kaiwa-link.js'
 import type { ContactsController } from '../contacts/contacts-controller.js'
@@ -34,6 +36,7 @@ export interface AppServices {
   session: SessionController
   calls: CallController
   chat: ChatController
+  groups: GroupsController
   contacts: ContactsController
   settings: SettingsController
   devices: DevicesController
@@ -70,6 +73,7 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     log,
   })
   const chat = createChatController({ bridge, platform, log })
+  const groups = createGroupsController(bridge)
   const contacts = createContactsController(bridge)
   const settings = createSettingsController(bridge)
   const theme = createThemeController(win, prefs)
@@ -108,6 +112,7 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     session,
     calls,
     chat,
+    groups,
     contacts,
     settings,
     devices,
@@ -121,6 +126,7 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     async stop() {
       offEvents()
       offConnection()
+      groups.dispose()
       offLinks()
       win.removeEventListener('focus', onFocus)
       theme.dispose()

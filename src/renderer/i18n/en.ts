@@ -6,10 +6,12 @@
  */
 import { enCalls } from './en-calls.js'
 import { enVideo } from './en-video.js'
+import { enGroups } from './en-groups.js'
 
 export const en = {
   ...enCalls,
   ...enVideo,
+  ...enGroups,
   'app.name': 'Kaiwa',
 
   'start.title': 'Connecting to your Kaiwa node…',

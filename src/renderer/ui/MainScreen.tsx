@@ -16,6 +16,7 @@ import { DialBar } from './DialBar.js'
 import { useStore } from './hooks.js'
 import { IncomingCall } from './IncomingCall.js'
 import { MessagesView } from './MessagesView.js'
+import { GroupsView } from './GroupsView.js'
 import type { Navigate, Tab } from './navigation.js'
 import { SettingsView } from './SettingsView.js'
 import { StatusBanners } from './StatusBanners.js'
@@ -23,6 +24,7 @@ import { StatusBanners } from './StatusBanners.js'
 const TABS: Array<{ id: Tab; label: MessageKey }> = [
   { id: 'contacts', label: 'nav.contacts' },
   { id: 'messages', label: 'nav.messages' },
+  { id: 'groups', label: 'nav.groups' },
   { id: 'calls', label: 'nav.calls' },
   { id: 'settings', label: 'nav.settings' },
 ]
@@ -42,6 +44,9 @@ export function MainScreen() {
   const session = useStore(app.session.store)
   const theme = useStore(app.theme.store)
   const unread = app.chat.totalUnread()
+  useStore(app.groups.store) // and group unread counts
+  const groupUnread = app.groups.totalUnread()
+  useEffect(() => void app.groups.refresh(), [app])
 
   const nav: Navigate = {
     chat(peer) {
@@ -128,6 +133,11 @@ export function MainScreen() {
                     {unread}
                   </span>
                 )}
+                {item.id === 'groups' && groupUnread > 0 && (
+                  <span className="badge" aria-label={t('nav.unread', { count: groupUnread })}>
+                    {groupUnread}
+                  </span>
+                )}
               </button>
             ))}
           </div>
@@ -135,6 +145,7 @@ export function MainScreen() {
         <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
           {tab === 'contacts' && <ContactsView nav={nav} />}
           {tab === 'messages' && <MessagesView nav={nav} />}
+          {tab === 'groups' && <GroupsView />}
           {tab === 'calls' && <CallsView nav={nav} />}
           {tab === 'settings' && <SettingsView />}
         </main>

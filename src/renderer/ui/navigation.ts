@@ -4,7 +4,7 @@
  * so that views depend on it and not on MainScreen (which imports them).
  */
 
-export type Tab = 'contacts' | 'messages' | 'calls' | 'settings'
+export type Tab = 'contacts' | 'messages' | 'groups' | 'calls' | 'settings'
 
 export interface Navigate {
   /** Open the conversation with `peer` on the Messages tab. */

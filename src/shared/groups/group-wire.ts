@@ -98,8 +98,21 @@ export function decodeGroupWire(body: Uint8Array): GroupWire {
 /**
  * The display order of a group's messages, the same on every member: by
  * Lamport time, then sender, then the sender's sequence number (a causal
- * order wherever one message was sent after another was seen).
+ * order wherever one message was sent after another was seen). As a string
+ * (what the store sorts keys by), the space sorts below every character a
+ * user ID may hold, so the key order is `compareGroupOrder`'s.
  */
 export function orderKey(m: { lamport: number; sender: string; seq: number }): string {
-  return `${String(m.lamport).padStart(15, '0')}-${m.sender}-${String(m.seq).padStart(15, '0')}`
+  return `${String(m.lamport).padStart(15, '0')} ${m.sender} ${String(m.seq).padStart(15, '0')}`
+}
+
+type Ordered = { lamport: number; sender: string; seq: number }
+
+/** `orderKey`'s order, for callers holding messages rather than keys (the UI). */
+export function compareGroupOrder(a: Ordered, b: Ordered): number {
+  return (
+    a.lamport - b.lamport ||
+    (a.sender < b.sender ? -1 : a.sender > b.sender ? 1 : 0) ||
+    a.seq - b.seq
+  )
 }

@@ -24,7 +24,7 @@ const texts = async (n: Name): Promise<string[]> =>
 async function waitForTexts(n: Name, want: string[], what: string): Promise<void> {
   await waitFor(
     async () => {
-      const got = await texts(n).catch(() => [])
+      const got = await texts(n).catch((): string[] => [])
       return want.every((t) => got.includes(t))
     },
     30_000,

@@ -89,9 +89,12 @@ const benTexts = async (): Promise<string[]> =>
 describe('hostile group senders', () => {
   beforeAll(async () => {
     sn = await startTestNode({ supernode: 'on' })
-    ;[ann, ben, dan, mallory] = await Promise.all(
-      ['ann', 'ben', 'dan', 'mallory'].map((name) => startClient(sn, { name })),
-    )
+    ;[ann, ben, dan, mallory] = await Promise.all([
+      startClient(sn, { name: 'ann' }),
+      startClient(sn, { name: 'ben' }),
+      startClient(sn, { name: 'dan' }),
+      startClient(sn, { name: 'mallory' }),
+    ])
     group = (await ann.api.groupCreate({ name: 'Team', members: ['ben', 'dan'] })).group.id
     for (const n of [ben, dan])
       await waitFor(
