@@ -84,7 +84,7 @@ describe('file protocol against hostile peers', () => {
     const chunk = (i: number) => bytes.subarray(i * MiB, (i + 1) * MiB)
     const tampered = (i: number) => {
       const c = new Uint8Array(chunk(i))
-      c[1234] ^= 0xff
+      c[1234] = c[1234]! ^ 0xff
       return c
     }
     await fs.write(encodeFileFrame({ t: 'chunk', i: 0, data: tampered(0) }))
