@@ -10,6 +10,7 @@
  * outlive a restart, and phone-mail.ts hands waiting mail to a phone when it
  * registers.
  */
+import { sameSipUri } from '../../shared/sip/uri-equal.js'
 import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
 import { respond } from '../../shared/sip/responses.js'
 import { parseOverlayTarget } from '../../shared/sip/overlay-uri.js'
@@ -91,10 +92,17 @@ export class LocalRegistrar {
     return b != null && b.expiresAt > this.now() ? b : undefined
   }
 
-  /** The binding whose contact is `contact` (a UA identifies itself by its Contact). */
+  /**
+   * The binding whose contact is `contact` (a UA identifies itself by its
+   * Contact), compared as RFC 3261 §19.1.4 compares URIs: sip.js adds `;ob`
+   * to its INVITE's Contact, and without this the caller's Contact named no
+   * binding, so the callee's in-dialog requests (BYE, re-INVITE) got 480.
+   */
   byContact(contact: string): LocalBinding | undefined {
-    const key = normalizeContact(contact)
-    return this.active().find((b) => normalizeContact(b.contact) === key)
+    const key = contact.trim().toLowerCase()
+    return this.active().find(
+      (b) => b.contact.trim().toLowerCase() === key || sameSipUri(b.contact, contact),
+    )
   }
 
   /**
@@ -229,8 +237,4 @@ function indexOutsideQuotes(s: string, ch: string): number {
 function parseExpires(v: string | undefined | null): number | undefined {
   if (v == null || !/^\s*\d+\s*$/.test(v)) return undefined
   return Math.min(Number(v), 2 ** 31 - 1)
-}
-
-function normalizeContact(uri: string): string {
-  return uri.trim().toLowerCase()
 }
