@@ -18,7 +18,9 @@
  * media is anchored at alice's node and that encryption ends there, in the
  * incoming-call dialog, the call panel and the call history. Hang-ups cross
  * both ways: the phone's BYE ends the call in the UI (answered, never
- * "Missed call"), and the UI's hang-up reaches the phone.
+ * "Missed call"), and the UI's hang-up reaches the phone within 1 s. In calls
+ * from the app, the UI's hold and resume reach the phone as re-INVITEs, and
+ * its keypad digit reaches the G.711 phone as an RFC 4733 event.
  *
  * Ports: the gateway and the phone take fixed ports in 24000-24999 (a phone
  * needs a fixed base port); everything else binds port 0. Screenshots go to
@@ -224,6 +226,7 @@ afterAll(async () => {
  * answers Opus, so phone → app is transcoded; Chromium's own offer lists PCMU,
  * so app → phone relays PCMU untranscoded (codec-plan.ts prefers relaying).
  * A phone that offers Opus first: Opus passes through both ways.
+ * `dtmfFromApp`: the UI keypad's digit reaches the phone as a key press.
  */
 const VARIANTS = [
   {
@@ -231,16 +234,32 @@ const VARIANTS = [
     opus: false,
     appDecodes: { phoneToApp: 'audio/opus', appToPhone: 'audio/PCMU' },
     phoneDecodesHz: 8000,
+    dtmfFromApp: true,
   },
   {
     what: 'Opus first, then G.711',
     opus: true,
     appDecodes: { phoneToApp: 'audio/opus', appToPhone: 'audio/opus' },
     phoneDecodesHz: 48000,
+    // Not yet: baresip lists only telephone-event/8000 beside Opus, the anchor
+    // answers Chromium with that, and Chromium then sends each digit as end
+    // packets only (its event duration is counted at 8 kHz against a 48 kHz
+    // timeline), which baresip does not report as a key press. The anchor
+    // should offer Chromium telephone-event/48000 and convert the clock.
+    dtmfFromApp: false,
   },
 ] as const
 
-describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', () => {
+// retry: on a loaded host, libdatachannel (0.24.5, and upstream still) can fail
+// the anchor's first DTLS handshake toward Chromium: its setRemoteDescription
+// gives the ICE agent the answer's credentials before it stores the answer
+// that its certificate check reads, and with Chromium's checks already in
+// (RFC 8445 §7.3) ICE connects at once; when Chromium's certificate arrives in
+// between, the check fails ("unknown CA"), and the anchor answers the phone 488
+// "...Got a remote candidate without ICE transport". Seen about once in 25
+// calls at a load average of 20 on two cores; the same retry as the anchor's
+// own Chromium test (test/overlay/media/anchor-chromium.test.ts).
+describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', { retry: 1 }, () => {
   for (const v of VARIANTS) {
     describe(`baresip offering ${v.what}`, () => {
       let phone: BaresipPhone
@@ -290,7 +309,7 @@ describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', () => {
         await expectPhoneHeard(phone, mark, v.phoneDecodesHz)
       }, 120_000)
 
-      it('app → phone: the phone answers, audio both ways, bob hangs up in the UI', async () => {
+      it(`app → phone: the phone answers, audio both ways, ${v.dtmfFromApp ? 'DTMF, ' : ''}hold, bob hangs up in the UI`, async () => {
         await pb.getByRole('tab', { name: 'Messages' }).click()
         const mark = await markRecordings(phone)
         const m = phone.mark()
@@ -302,6 +321,27 @@ describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', () => {
         await button('Mute').waitFor()
         await expectAnchorShown()
         await expectAppHears(v.appDecodes.appToPhone)
+
+        if (v.dtmfFromApp) {
+          // The keypad's tone reaches the phone as DTMF (RFC 4733 through the anchor).
+          const at = phone.mark()
+          await button('Keypad').click()
+          await button('Tone 5').click()
+          await phone.waitFor({ kind: 'dtmf', digit: '5' }, 10_000, at)
+          await button('Keypad').click()
+        }
+        // Hold and resume reach the phone as re-INVITEs (a=sendonly, then a=sendrecv).
+        let at = phone.mark()
+        await button('Hold').click()
+        await phone.waitFor({ kind: 'remote-hold' }, 10_000, at)
+        await button('Resume').waitFor()
+        at = phone.mark()
+        await button('Resume').click()
+        await phone.waitFor({ kind: 'remote-resume' }, 10_000, at)
+        await button('Hold').waitFor()
+        // Audio still flows both ways after the resume.
+        await expectAppHears(v.appDecodes.appToPhone)
+
         await sleep(TALK_MS)
         const hungUp = phone.mark()
         const t0 = Date.now()
