@@ -295,6 +295,7 @@ export class GroupService {
       failed: out.failed.map((f) => f.member),
     }
     await this.init.store.update(done)
+    this.emit(done) // the outcome, for every UI showing the group
     return { message: done, ...out }
   }
 

@@ -26,6 +26,8 @@ export const enGroups = {
   'groups.send': 'Send',
   'groups.you': 'You',
   'groups.fromMailbox': 'delivered from the mailbox',
+  'groups.sending': 'sending…',
+  'groups.delivered': 'delivered to {delivered}',
   'groups.sentTo': 'delivered to {delivered}, kept for {stored} offline',
   'groups.failedTo': 'not sent to: {names}',
   'groups.error': 'That did not work: {reason}',

@@ -154,18 +154,21 @@ function GroupMessage({ message: m }: { message: GroupMessageJson }) {
       <p className="message-meta">
         <time dateTime={m.sentAt}>{formatStamp(m.sentAt)}</time>
         {m.via === 'mailbox' && <span className="message-status">{t('groups.fromMailbox')}</span>}
-        {out && (
-          <span className="message-status">
-            {t('groups.sentTo', {
-              delivered: (m.delivered ?? []).length,
-              stored: (m.stored ?? []).length,
-            })}
-          </span>
-        )}
+        {out && <span className="message-status">{outcome(m)}</span>}
         {failed.length > 0 && (
           <span className="message-note">{t('groups.failedTo', { names: failed.join(', ') })}</span>
         )}
       </p>
     </li>
   )
+}
+
+/** Who a sent message reached (before the node answers: still sending). */
+function outcome(m: GroupMessageJson): string {
+  const delivered = (m.delivered ?? []).length
+  const stored = (m.stored ?? []).length
+  if (delivered + stored + (m.failed ?? []).length === 0) return t('groups.sending')
+  return stored === 0
+    ? t('groups.delivered', { delivered })
+    : t('groups.sentTo', { delivered, stored })
 }

@@ -103,6 +103,7 @@ describe('Groups tab', () => {
     const html = render(groups)
     expect(html.indexOf('first')).toBeLessThan(html.indexOf('second'))
     expect(html).toContain('delivered to 1, kept for 1 offline')
+    expect(html).not.toContain('sending…')
     expect(html).toContain('Remove ben from the group')
     groups.dispose()
   })
