@@ -24,6 +24,7 @@ export type GroupApi = Pick<
   | 'groupMessages'
   | 'groupAdd'
   | 'groupRemove'
+  | 'groupAdmin'
   | 'groupLeave'
   | 'groupRename'
   | 'groupMarkRead'
@@ -38,6 +39,7 @@ export type GroupsComponent = Pick<
   | 'messages'
   | 'add'
   | 'remove'
+  | 'promote'
   | 'leave'
   | 'rename'
   | 'markRead'
@@ -113,6 +115,7 @@ export function createGroupApi(
     },
     groupAdd: ({ group, members }) => one(groups.add(group, users(members))),
     groupRemove: ({ group, member }) => one(groups.remove(group, normalizeUserId(member))),
+    groupAdmin: ({ group, member }) => one(groups.promote(group, normalizeUserId(member))),
     groupLeave: ({ group }) => one(groups.leave(group)),
     groupRename: ({ group, name }) => one(groups.rename(group, name)),
     groupMarkRead: async ({ group }) => {

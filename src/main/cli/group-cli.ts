@@ -6,7 +6,8 @@
  *   kaiwa group create NAME --members a,b,c   prints the new group's ID
  *   kaiwa group send GROUP TEXT               who got it, who will, who did not
  *   kaiwa group list | show GROUP | messages GROUP [--limit N]   JSON
- *   kaiwa group add GROUP NAME[,NAME…] | remove GROUP NAME | rename GROUP NAME
+ *   kaiwa group add GROUP NAME[,NAME…] | remove GROUP NAME | admin GROUP NAME
+ *   kaiwa group rename GROUP NAME
  *   kaiwa group leave GROUP
  *
  * Exit codes as for every command: 0 success, 1 error (for `send`: some
@@ -29,6 +30,7 @@ export const GROUP_USAGE = `Usage:
   kaiwa group messages GROUP [--limit N] [--data DIR]   its messages in order, as JSON
   kaiwa group add GROUP NAME[,NAME...] [--data DIR]     add members (admins)
   kaiwa group remove GROUP NAME [--data DIR]     remove a member (admins)
+  kaiwa group admin GROUP NAME [--data DIR]      make a member an admin (admins)
   kaiwa group rename GROUP NAME [--data DIR]     rename the group (admins)
   kaiwa group leave GROUP [--data DIR]           leave the group
 GROUP is a group ID, or a group's name when only one of your groups has it.
@@ -42,6 +44,7 @@ const ARITY: Record<string, string[]> = {
   messages: ['GROUP'],
   add: ['GROUP', 'NAME'],
   remove: ['GROUP', 'NAME'],
+  admin: ['GROUP', 'NAME'],
   rename: ['GROUP', 'NAME'],
   leave: ['GROUP'],
 }
@@ -171,6 +174,9 @@ export async function runGroup(
       return 0
     case 'remove':
       print((await api.groupRemove({ group: a, member: b })).group)
+      return 0
+    case 'admin':
+      print((await api.groupAdmin({ group: a, member: b })).group)
       return 0
     case 'rename':
       print((await api.groupRename({ group: a, name: b })).group)

@@ -178,6 +178,14 @@ export class GroupService {
     })
   }
 
+  /** Make a member an admin (admins only); it ranks after every admin made before it. */
+  promote(ref: string, name: string): Promise<Group> {
+    return this.change(ref, async (s) => {
+      if (!s.members.has(name)) throw new NotFoundError(`${name} is not a member of "${s.name}"`)
+      return { op: 'admin', user: name }
+    })
+  }
+
   leave(ref: string): Promise<Group> {
     return this.change(ref, async () => ({ op: 'leave' }))
   }

@@ -85,6 +85,8 @@ export const groupApiContract = {
     output: OneGroup,
   },
   groupRemove: { input: z.object({ group: GroupRef, member: UserId }).strict(), output: OneGroup },
+  /** Make a member an admin (admins only). */
+  groupAdmin: { input: z.object({ group: GroupRef, member: UserId }).strict(), output: OneGroup },
   groupLeave: { input: z.object({ group: GroupRef }).strict(), output: OneGroup },
   groupRename: {
     input: z.object({ group: GroupRef, name: z.string().min(1).max(64) }).strict(),

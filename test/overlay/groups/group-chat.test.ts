@@ -154,4 +154,35 @@ describe('group chat', () => {
       'ann to see cat leave',
     )
   })
+
+  it('settles two admins changing the group at once the same way on every member', async () => {
+    await nodes.ann.api.groupAdmin({ group, member: 'ben' })
+    const same = ['ann', 'ben', 'eve'] as const
+    await waitFor(
+      async () => (await nodes.eve.api.groups({})).groups[0]!.admins.join() === 'ann,ben',
+      20_000,
+      'eve to see ben made an admin',
+    )
+    const before = (await nodes.eve.api.groups({})).groups[0]!.version
+    // Both sign on the same state before either hears of the other (most runs):
+    // ann is senior, so her change wins on every member; ben's is dropped.
+    await Promise.all([
+      nodes.ann.api.groupRename({ group, name: 'Summit' }),
+      nodes.ben.api.groupAdd({ group, members: ['cat'] }),
+    ])
+    const view = async (n: Name): Promise<string> => {
+      const g = (await nodes[n].api.groups({})).groups.find((x) => x.id === group)!
+      return JSON.stringify([g.version, g.name, g.members, g.admins])
+    }
+    await waitFor(
+      async () => new Set(await Promise.all(same.map(view))).size === 1,
+      30_000,
+      'ann, ben and eve to hold the same membership log',
+    )
+    const [version, name, members] = JSON.parse(await view('eve')) as [number, string, string[]]
+    expect(name).toBe('Summit') // ann's change always stands
+    // A fork (one entry on top, not two): ben's add lost to the senior admin's rename.
+    if (version === before + 1) expect(members).not.toContain('cat')
+    else expect(version).toBe(before + 2)
+  })
 })
