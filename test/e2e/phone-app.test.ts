@@ -241,11 +241,12 @@ const VARIANTS = [
     opus: true,
     appDecodes: { phoneToApp: 'audio/opus', appToPhone: 'audio/opus' },
     phoneDecodesHz: 48000,
-    // Not yet: baresip lists only telephone-event/8000 beside Opus, the anchor
-    // answers Chromium with that, and Chromium then sends each digit as end
-    // packets only (its event duration is counted at 8 kHz against a 48 kHz
-    // timeline), which baresip does not report as a key press. The anchor
-    // should offer Chromium telephone-event/48000 and convert the clock.
+    // Not yet: Chromium sending Opus sends a keypad digit as its three RFC
+    // 4733 end packets only (with PCMU it sends the start, updates and end),
+    // whatever the telephone-event clock (measured with /8000 and /48000),
+    // and baresip 1.0 reports an end without a start as no key press. The
+    // anchor could send the phone a start packet for an event it sees end
+    // without one.
     dtmfFromApp: false,
   },
 ] as const
