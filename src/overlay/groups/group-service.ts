@@ -25,7 +25,11 @@ import type {
 } from '../../shared/groups/group-log.js'
 import { applyEntry } from '../../shared/groups/group-state.js'
 import type { GroupState } from '../../shared/groups/group-state.js'
-import { MAX_LOG_ENTRIES, encodeGroupWire } from '../../shared/groups/group-wire.js'
+import {
+  InvalidGroupWireError,
+  MAX_LOG_ENTRIES,
+  encodeGroupWire,
+} from '../../shared/groups/group-wire.js'
 import type { GroupMessageWire } from '../../shared/groups/group-wire.js'
 import type { StoredGroupMessage } from '../store/migrations/groups.js'
 import { GroupInbound, NOT_A_MEMBER, UNKNOWN_GROUP } from './group-inbound.js'
@@ -221,6 +225,15 @@ export class GroupService {
       )
       const state = applyEntry(g.state, entry) // InvalidGroupChangeError: not allowed
       const next: Group = { ...g, log: [...g.log, entry], state }
+      // The whole log travels after each change: it must fit in one message.
+      try {
+        logBody(next)
+      } catch (err) {
+        if (!(err instanceof InvalidGroupWireError)) throw err
+        throw new InvalidInputError(
+          `"${g.state.name}"'s membership history is too large to send; create a new group`,
+        )
+      }
       await this.init.store.save(next)
       return { group: next, before: g.state }
     })
@@ -233,12 +246,7 @@ export class GroupService {
     const me = await this.me()
     const to = new Set([...before.members.keys(), ...group.state.members.keys()])
     to.delete(me)
-    const body = encodeGroupWire({
-      kaiwaGroup: 1,
-      type: 'log',
-      group: group.state.id,
-      entries: encodeLog(group.log),
-    })
+    const body = logBody(group)
     return this.fanOut([...to], () => body)
   }
 
@@ -288,14 +296,8 @@ export class GroupService {
       version: group.state.version,
     }
     const body = encodeGroupWire(wire)
-    const logBody = encodeGroupWire({
-      kaiwaGroup: 1,
-      type: 'log',
-      group: id,
-      entries: encodeLog(group.log),
-    })
     const others = [...group.state.members.keys()].filter((m) => m !== me)
-    const out = await this.fanOut(others, () => body, logBody)
+    const out = await this.fanOut(others, () => body, logBody(group))
     const done = {
       ...message,
       delivered: out.delivered,
@@ -361,4 +363,14 @@ function checkName(name: string): string {
 
 function errVerdict(err: unknown): Verdict {
   return { status: 500, reason: err instanceof Error ? err.message : String(err) }
+}
+
+/** The group's whole membership log as a group body (group-wire.ts). */
+function logBody(group: Group): string {
+  return encodeGroupWire({
+    kaiwaGroup: 1,
+    type: 'log',
+    group: group.state.id,
+    entries: encodeLog(group.log),
+  })
 }
