@@ -32,6 +32,8 @@ type InviteHandler = (request: Core.IncomingInviteRequest) => void
 
 /** Quiet time after the last network-change event before the restart. */
 export const NETWORK_SETTLE_MS = 1_000
+/** How often the media path is sampled (getStats) to tell a live pair from a dead one. */
+const MEDIA_SAMPLE_MS = 500
 
 export interface CallRecoveryOptions {
   ownsCallId: boolean
@@ -78,6 +80,8 @@ export class CallRecovery {
   private preparing = false
   private pc: RTCPeerConnection | undefined
   private readonly offs: Array<() => void> = []
+  private lastBytes = -1
+  private lastGrowth = 0
 
   constructor(
     private readonly session: Session,
@@ -90,10 +94,7 @@ export class CallRecovery {
         opts.onState(s)
         if (s === 'lost') this.hangUp()
       },
-      connected: () => {
-        const st = this.pc?.iceConnectionState
-        return st === 'connected' || st === 'completed'
-      },
+      connected: () => this.connected(),
       restart: () => this.restart(),
     })
     this.interceptInvites()
@@ -107,9 +108,14 @@ export class CallRecovery {
   attach(pc: RTCPeerConnection): void {
     if (this.pc != null) return
     this.pc = pc
-    const onIce = (): void => this.policy.iceState(pc.iceConnectionState)
+    const onIce = (): void => {
+      this.opts.log(`ICE ${pc.iceConnectionState}`)
+      this.policy.iceState(pc.iceConnectionState)
+    }
     pc.addEventListener('iceconnectionstatechange', onIce)
     this.offs.push(() => pc.removeEventListener('iceconnectionstatechange', onIce))
+    const poll = setInterval(() => void this.sample(pc), MEDIA_SAMPLE_MS)
+    this.offs.push(() => clearInterval(poll))
     // A move fires several events (the old network goes, the new one comes): restart once
     // the last one is NETWORK_SETTLE_MS old, so that gathering finds the new interface.
     let settle: ReturnType<typeof setTimeout> | undefined
@@ -124,6 +130,36 @@ export class CallRecovery {
       }),
       () => clearTimeout(settle),
     )
+  }
+
+  /**
+   * ICE connected and, where the far end sends media, bytes arriving: after a
+   * move Chromium may report "connected" over a pair that died, and an ICE
+   * restart that succeeds over the old pair's corpse fires no state change.
+   */
+  private connected(): boolean {
+    const st = this.pc?.iceConnectionState
+    if (st !== 'connected' && st !== 'completed') return false
+    const receiving = this.pc
+      ?.getTransceivers()
+      .some((t) => t.currentDirection === 'sendrecv' || t.currentDirection === 'recvonly')
+    return receiving !== true || performance.now() - this.lastGrowth < MEDIA_SAMPLE_MS * 3
+  }
+
+  /** Bytes received on the peer connection's transports: growing means the path works. */
+  private async sample(pc: RTCPeerConnection): Promise<void> {
+    let bytes = 0
+    try {
+      ;(await pc.getStats()).forEach((s: { type?: string; bytesReceived?: number }) => {
+        if (s.type === 'transport') bytes += s.bytesReceived ?? 0
+      })
+    } catch {
+      return
+    }
+    if (bytes > this.lastBytes) this.lastGrowth = performance.now()
+    this.lastBytes = bytes
+    // Media back while recovering: let the policy look again (no ICE event may come).
+    if (this.policy.reconnecting) this.policy.iceState(pc.iceConnectionState)
   }
 
   dispose(): void {

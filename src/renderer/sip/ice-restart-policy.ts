@@ -46,7 +46,7 @@ export interface Timers {
 export interface IceRestartPolicyOptions {
   /** Send one re-INVITE with an ICE-restart offer; settles with its outcome. */
   restart(): Promise<RestartResult>
-  /** ICE is connected (or completed) right now. */
+  /** The media path works right now (ICE connected and, where media is expected, arriving). */
   connected(): boolean
   /** This end generated the Call-ID (it placed the call): the longer 491 timer. */
   ownsCallId: boolean
@@ -112,7 +112,8 @@ export class IceRestartPolicy {
     switch (state) {
       case 'connected':
       case 'completed':
-        this.recovered()
+        // After a move ICE may still say "connected" over the dead pair: `connected()` decides.
+        if (this.opts.connected()) this.recovered()
         return
       case 'disconnected':
         // Wait out the grace; a timer already running (grace, retry) covers it.

@@ -82,6 +82,7 @@ export function createMediaHandlerFactory(
     if (media?.video != null) videoOf.set(sdh, media.video)
     setVideoDirections(sdh)
     refuseUnusableOffers(session, sdh)
+    addRollback(sdh)
     const early = new EarlyGathering(turn, () => sdh.iceGatheringComplete())
     sdh.peerConnectionDelegate = {
       onicecandidate: (ev) => {
@@ -108,6 +109,21 @@ function setVideoDirections(sdh: Web.SessionDescriptionHandler): void {
     await base(options)
     const pc = sdh.peerConnection
     if (pc != null) fixVideoDirections(pc, options?.hold === true)
+  }
+}
+
+/**
+ * sip.js rolls an offer back after a non-2xx answer to a re-INVITE (RFC 3261
+ * §14.1: "the session parameters MUST remain unchanged") through the SDH's
+ * optional `rollbackDescription`, which its Web handler lacks: the peer
+ * connection stayed in have-local-offer and every later re-INVITE (hold,
+ * video, an ICE restart after a 491) failed with "Invalid signaling state".
+ */
+function addRollback(sdh: Web.SessionDescriptionHandler): void {
+  ;(sdh as { rollbackDescription?: () => Promise<void> }).rollbackDescription = async () => {
+    const pc = sdh.peerConnection
+    if (pc?.signalingState === 'have-local-offer')
+      await pc.setLocalDescription({ type: 'rollback' })
   }
 }
 
