@@ -18,6 +18,9 @@
 //   npm run bench:call -- [--clients 8] [--supernodes 2] [--calls 20]
 //                         [--turn loopback|any|off] [--json FILE] [--verbose]
 //                         [--what-if ice-cache]
+//   --video on (default) | off | only: the video part (bench/call-video.mjs: first
+//   remote video frame after answer, renderer CPU per 1:1 video call) after, or
+//   instead of, the audio calls; --video-calls N (default 5).
 //   --turn: loopback (default) = supernodes with `--turn-host 127.0.0.1`; any =
 //   TURN on the default 0.0.0.0, which on a one-host network yields no relay
 //   candidate; off = no TURN. --what-if ice-cache is an experiment: the page
@@ -32,6 +35,7 @@ import { gzipSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
 import { pct, printTable, progress } from './lib.mjs'
 import { installProbe } from './call-probe.mjs'
+import { runVideoBench } from './call-video.mjs'
 import {
   freeTcpUdpPort,
   killChildrenNow,
@@ -53,6 +57,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     'what-if': { type: 'string', default: '' },
+    video: { type: 'string', default: 'on' },
+    'video-calls': { type: 'string', default: '5' },
   },
 })
 const C = Number(values.clients)
@@ -641,8 +647,10 @@ function report({ results, idle, inCall, bundle, turnMode, diag, ownCores }) {
 // Last: everything above (consts included) is initialised by now.
 // Exit 0 when every call went through (goals met or not), 1 when a call or the run failed.
 try {
-  const allCalls = await main()
+  if (!['on', 'off', 'only'].includes(values.video)) throw new Error('--video on|off|only')
+  const allCalls = values.video === 'only' ? true : await main()
   await cleanup()
+  if (values.video !== 'off') await runVideoBench({ calls: Number(values['video-calls']) })
   process.exit(allCalls ? 0 : 1)
 } catch (err) {
   if (!interrupted) console.error(`bench:call failed: ${err?.stack ?? err}`)
