@@ -12,6 +12,7 @@
  *     400, nothing applied; a log from someone in neither version: 403;
  *   - a message already stored (same ID): 200, stored once.
  */
+import { toString } from 'uint8arrays'
 import type { Logger } from '../../shared/logger.js'
 import type { SenderState } from '../../shared/identity/verification-state.js'
 import { KaiwaError } from '../../shared/errors.js'
@@ -20,6 +21,8 @@ import type { GroupState } from '../../shared/groups/group-state.js'
 import { decodeGroupWire } from '../../shared/groups/group-wire.js'
 import type { GroupLogWire, GroupMessageWire } from '../../shared/groups/group-wire.js'
 import type { StoredGroupMessage } from '../store/migrations/groups.js'
+import { entryHash } from '../../shared/groups/group-log.js'
+import type { GroupEntry } from '../../shared/groups/group-log.js'
 import { decodeLog } from './group-store.js'
 import type { Group, GroupStore } from './group-store.js'
 
@@ -41,6 +44,12 @@ export interface GroupInboundInit {
   locked: <T>(group: string, fn: () => Promise<T>) => Promise<T>
   /** A message was stored (the API's live event, unread counts). */
   onMessage: (m: StoredGroupMessage) => void
+  /**
+   * Changes this node's user made that another admin's concurrent change
+   * displaced (group-state.ts `chooseLog`): called after the lock is released,
+   * so the service can make them again on top of the log that won.
+   */
+  onDisplaced?: (group: string, entries: GroupEntry[]) => void
   log: Logger
   now?: () => number
 }
@@ -48,6 +57,8 @@ export interface GroupInboundInit {
 const OK: Verdict = { status: 200, reason: 'OK' }
 export const NOT_A_MEMBER: Verdict = { status: 403, reason: 'Not a group member' }
 export const UNKNOWN_GROUP: Verdict = { status: 403, reason: 'Unknown group' }
+
+const hashHex = (e: GroupEntry): string => toString(entryHash(e), 'base16')
 
 /** True when `name` is a member of `s` under the key `fingerprint`. */
 export function isMember(s: GroupState, name: string, fingerprint: string): boolean {
@@ -174,6 +185,13 @@ export class GroupInbound {
     if (choice === 'b') {
       await this.init.store.save({ ...local, log, state })
       this.init.log.info(`group ${w.group}: membership log now at ${state.version} entries`)
+      const kept = new Set(log.map(hashHex))
+      const me = await this.init.ownName()
+      const displaced = local.log.filter((e) => e.author === me && !kept.has(hashHex(e)))
+      if (displaced.length > 0) {
+        this.init.log.info(`group ${w.group}: ${displaced.length} change(s) of ours lost a race`)
+        queueMicrotask(() => this.init.onDisplaced?.(w.group, displaced))
+      }
     }
     return OK
   }

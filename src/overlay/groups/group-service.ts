@@ -71,6 +71,7 @@ export class GroupService {
       ownName: init.ownName,
       locked: (g, fn) => this.locked(g, fn),
       onMessage: (m) => this.emit(m),
+      onDisplaced: (g, entries) => void this.redo(g, entries),
       log: init.log,
       ...(init.now != null ? { now: init.now } : {}),
     })
@@ -241,6 +242,34 @@ export class GroupService {
     return group
   }
 
+  /**
+   * Make again, on top of the log that won, the changes of ours that a more
+   * senior admin's concurrent change displaced; one that no longer applies
+   * (the member was added or removed meanwhile) is dropped, as the user would.
+   */
+  private async redo(group: string, entries: readonly GroupEntry[]): Promise<void> {
+    for (const e of entries) {
+      const still = (s: GroupState): boolean => {
+        if (e.op === 'add') return e.members!.some((m) => !s.members.has(m.name))
+        if (e.op === 'remove') return s.members.has(e.user!)
+        if (e.op === 'admin') return s.members.get(e.user!)?.rank == null
+        return e.op !== 'create'
+      }
+      await this.change(group, async (s) => {
+        if (!still(s)) throw new Redundant()
+        if (e.op === 'add')
+          return { op: 'add', members: e.members!.filter((m) => !s.members.has(m.name)) }
+        const { op, name, user } = e
+        return { op, ...(name != null ? { name } : {}), ...(user != null ? { user } : {}) }
+      }).catch((err: unknown) => {
+        if (!(err instanceof Redundant))
+          this.init.log.info(
+            `group ${group}: could not make a displaced ${e.op} again: ${String(err)}`,
+          )
+      })
+    }
+  }
+
   /** Send the group's log to every member of `before` and of the group now, but us. */
   private async pushLog(group: Group, before: GroupState): Promise<FanOut> {
     const me = await this.me()
@@ -350,6 +379,14 @@ export class GroupService {
     const mark = group.stored.lastRead
     const list = await this.init.store.list(group.state.id)
     return list.filter((m) => m.direction === 'in' && (mark == null || orderKeyOf(m) > mark)).length
+  }
+}
+
+/** A displaced change that the winning log already made unnecessary. */
+class Redundant extends Error {
+  constructor() {
+    super('no longer needed')
+    this.name = 'Redundant'
   }
 }
 
