@@ -54,7 +54,7 @@ const TICKS_PER_S = 100 // USER_HZ
 export function installVideoProbe() {
   if (window.__vbench != null) return
   const now = () => performance.timeOrigin + performance.now()
-  const V = { answerAt: null, unmuted: [], decoded: [], presented: [] }
+  const V = { answerAt: null, audio: [], unmuted: [], decoded: [], presented: [] }
   window.__vbench = V
   window.addEventListener(
     'click',
@@ -69,6 +69,9 @@ export function installVideoProbe() {
     constructor(...args) {
       super(...args)
       this.addEventListener('track', (e) => {
+        // Audio's first RTP too: the same path's figure, to compare under the same load.
+        if (e.track.kind === 'audio')
+          e.track.addEventListener('unmute', () => V.audio.push(now()), { once: true })
         if (e.track.kind !== 'video') return
         const track = e.track
         track.addEventListener('unmute', () => V.unmuted.push(now()), { once: true })
@@ -209,6 +212,7 @@ export async function runVideoBench(opts = {}) {
         await p.evaluate(() =>
           Object.assign(window.__vbench, {
             answerAt: null,
+            audio: [],
             unmuted: [],
             decoded: [],
             presented: [],
@@ -230,6 +234,8 @@ export async function runVideoBench(opts = {}) {
       const r = {
         callerFirstFrame: since(a.presented[0]),
         calleeFirstFrame: since(b.presented[0]),
+        callerAudio: since(a.audio[0]),
+        calleeAudio: since(b.audio[0]),
         callerRtp: since(a.unmuted[0]),
         calleeRtp: since(b.unmuted[0]),
         callerDecoded: since(a.decoded[0]),
@@ -280,6 +286,7 @@ function report(results, idle, windowS, relay) {
     `video calls, answer → (both sides; ${results.length} calls, loopback` +
       `${relay ? ', relay only' : ''}, load ${loadavg()[0].toFixed(2)})`,
     [
+      row('first audio RTP (for comparison)', both('callerAudio', 'calleeAudio')),
       row('first video RTP (track unmuted)', both('callerRtp', 'calleeRtp')),
       row('first frame decoded (getStats)', both('callerDecoded', 'calleeDecoded')),
       row('first frame shown (requestVideoFrameCallback)', shown),
