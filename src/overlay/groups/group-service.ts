@@ -32,9 +32,11 @@ import {
 } from '../../shared/groups/group-wire.js'
 import type { GroupMessageWire } from '../../shared/groups/group-wire.js'
 import type { StoredGroupMessage } from '../store/migrations/groups.js'
-import { GroupInbound, NOT_A_MEMBER, UNKNOWN_GROUP } from './group-inbound.js'
+import { fanOut, logBody } from './group-fanout.js'
+import type { FanOut } from './group-fanout.js'
+import { GroupInbound } from './group-inbound.js'
 import type { Verdict } from './group-inbound.js'
-import { encodeLog, messageKey as orderKeyOf } from './group-store.js'
+import { messageKey as orderKeyOf } from './group-store.js'
 import type { Group, GroupStore } from './group-store.js'
 
 export interface GroupServiceInit {
@@ -51,13 +53,6 @@ export interface GroupServiceInit {
   send: (to: string, body: string) => Promise<Verdict>
   log: Logger
   now?: () => number
-}
-
-/** How one message fared with each member. */
-export interface FanOut {
-  delivered: string[]
-  stored: string[]
-  failed: Array<{ member: string; reason: string }>
 }
 
 export class GroupService {
@@ -276,7 +271,7 @@ export class GroupService {
     const to = new Set([...before.members.keys(), ...group.state.members.keys()])
     to.delete(me)
     const body = logBody(group)
-    return this.fanOut([...to], () => body)
+    return fanOut(this.init.send, [...to], body, undefined, this.init.log)
   }
 
   /**
@@ -326,7 +321,7 @@ export class GroupService {
     }
     const body = encodeGroupWire(wire)
     const others = [...group.state.members.keys()].filter((m) => m !== me)
-    const out = await this.fanOut(others, () => body, logBody(group))
+    const out = await fanOut(this.init.send, others, body, logBody(group), this.init.log)
     const done = {
       ...message,
       delivered: out.delivered,
@@ -336,29 +331,6 @@ export class GroupService {
     await this.init.store.update(done)
     this.emit(done) // the outcome, for every UI showing the group
     return { message: done, ...out }
-  }
-
-  private async fanOut(to: string[], body: () => string, logFirst?: string): Promise<FanOut> {
-    const out: FanOut = { delivered: [], stored: [], failed: [] }
-    await Promise.all(
-      to.map(async (member) => {
-        let v = await this.init.send(member, body()).catch(errVerdict)
-        const stale =
-          v.status === NOT_A_MEMBER.status &&
-          (v.reason === NOT_A_MEMBER.reason || v.reason === UNKNOWN_GROUP.reason)
-        if (stale && logFirst != null) {
-          const l = await this.init.send(member, logFirst).catch(errVerdict)
-          if (l.status < 300) v = await this.init.send(member, body()).catch(errVerdict)
-        }
-        if (v.status === 202) out.stored.push(member)
-        else if (v.status < 300) out.delivered.push(member)
-        else out.failed.push({ member, reason: `${v.status} ${v.reason}` })
-      }),
-    )
-    for (const f of out.failed) this.init.log.info(`group send to ${f.member} failed: ${f.reason}`)
-    for (const k of ['delivered', 'stored'] as const) out[k].sort()
-    out.failed.sort((a, b) => a.member.localeCompare(b.member))
-    return out
   }
 
   /** Everything in `group` up to now counts as read. */
@@ -396,18 +368,4 @@ function checkName(name: string): string {
   } catch (err) {
     throw new InvalidInputError((err as Error).message)
   }
-}
-
-function errVerdict(err: unknown): Verdict {
-  return { status: 500, reason: err instanceof Error ? err.message : String(err) }
-}
-
-/** The group's whole membership log as a group body (group-wire.ts). */
-function logBody(group: Group): string {
-  return encodeGroupWire({
-    kaiwaGroup: 1,
-    type: 'log',
-    group: group.state.id,
-    entries: encodeLog(group.log),
-  })
 }
