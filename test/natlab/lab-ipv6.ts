@@ -17,7 +17,7 @@
  */
 import { ip, nftIn, shIn, veth } from './exec.js'
 import { configureRouter } from './nat-modes.js'
-import type { LabHost, LabSite, SiteSpec } from './lab.js'
+import type { LabHost, LabSite, SiteSpec } from './lab-types.js'
 
 export const CORE_ADDR6 = '2001:db8::1'
 /** The lab's IPv6 internet (TURN on the lab's supernode is allowed to relay there). */

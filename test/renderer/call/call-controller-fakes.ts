@@ -81,6 +81,8 @@ export function setupCalls(foreground = false, logged: CallRecordJson[] = []) {
     askNotifications: () => Promise.resolve('granted'),
     callStarting: () => Promise.resolve(),
     callEnded: () => {},
+    cameraStarting: () => Promise.resolve(),
+    cameraStopped: () => {},
     versions: {},
   } as Platform
   const silent = { ring() {}, ringback() {}, dtmf() {}, stop() {}, setSink() {} }

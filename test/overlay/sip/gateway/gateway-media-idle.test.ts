@@ -42,7 +42,7 @@ describe('the gateway ends a call whose media went idle', () => {
   it('phone called out: BYE to the phone as the overlay party, BYE into the overlay as the phone', async () => {
     router.handler = (m, flow) => {
       if (m.kind !== 'request' || m.method !== 'INVITE') return
-      flow.send(withSdp(respond(m, 200, 'OK', [['Contact', `<${GRUU}>`]], 'b7'), ANSWER))
+      flow.send(withSdp(createResponse(m, 200, 'OK', [['Contact', `<${GRUU}>`]], 'b7'), ANSWER))
     }
     const inv = await signed(invite(OFFER))
     const id = callIdOf(inv)
