@@ -241,13 +241,10 @@ const VARIANTS = [
     opus: true,
     appDecodes: { phoneToApp: 'audio/opus', appToPhone: 'audio/opus' },
     phoneDecodesHz: 48000,
-    // Not yet: Chromium sending Opus sends a keypad digit as its three RFC
-    // 4733 end packets only (with PCMU it sends the start, updates and end),
-    // whatever the telephone-event clock (measured with /8000 and /48000),
-    // and baresip 1.0 reports an end without a start as no key press. The
-    // anchor could send the phone a start packet for an event it sees end
-    // without one.
-    dtmfFromApp: false,
+    // Chromium sending Opus sends a keypad digit as its three RFC 4733 end
+    // packets only, and baresip 1.0 reports an end without a start as no key
+    // press: the anchor sends the phone the missing start (event-start.ts).
+    dtmfFromApp: true,
   },
 ] as const
 

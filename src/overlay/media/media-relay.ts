@@ -12,7 +12,8 @@
  */
 import { randomInt } from 'node:crypto'
 import type { Codec } from './codecs.js'
-import { payloadMap } from './codecs.js'
+import { isTelephoneEvent, payloadMap } from './codecs.js'
+import { EventStartRepair } from './event-start.js'
 import type { TranscodePlan } from './codec-plan.js'
 import { RtpRewriter, isRtcp, isRtp } from './rtp-rewriter.js'
 import { G711OpusTranscoder } from './transcode/transcoder.js'
@@ -63,6 +64,8 @@ export class MediaRelay {
   private toOverlay: RtpRewriter | undefined
   private toPhone: RtpRewriter | undefined
   private transcoder: G711OpusTranscoder | undefined
+  /** DTMF toward the phone gets its RFC 4733 start packet back (event-start.ts). */
+  private readonly eventStarts = new EventStartRepair(new Set())
   private readonly counters: RelayStats = {
     packetsToOverlay: 0,
     bytesToOverlay: 0,
@@ -81,6 +84,9 @@ export class MediaRelay {
   /** Install (or, after a re-offer, replace) the negotiated route; streams keep their SSRC and offsets. */
   setRoute(route: RelayRoute): void {
     this.route = route
+    const overlayEvents = route.overlayCodecs.filter(isTelephoneEvent).map((c) => c.pt)
+    if (route.transcode?.overlayEvent != null) overlayEvents.push(route.transcode.overlayEvent.pt)
+    this.eventStarts.setPayloadTypes(new Set(overlayEvents))
     if (route.transcode != null) {
       this.transcoder ??= new G711OpusTranscoder({
         phone: {
@@ -151,13 +157,19 @@ export class MediaRelay {
     this.counters.lastPacketAt = this.now()
     if (isRtcp(packet) || !isRtp(packet)) return
     if (this.route?.toPhone !== true) return void this.counters.packetsDropped++
+    const packets = this.eventStarts.repair(packet)
     if (this.transcoder != null) {
-      for (const out of this.transcoder.overlayToPhone(packet)) this.toPhoneLeg(Buffer.from(out))
+      for (const p of packets)
+        for (const out of this.transcoder.overlayToPhone(p)) this.toPhoneLeg(Buffer.from(out))
       return
     }
-    const out = this.toPhone?.rewrite(packet)
-    if (out == null) this.counters.packetsDropped++
-    else this.toPhoneLeg(out)
+    packets.forEach((p, i) => {
+      // An inserted start takes a sequence number: the rest of the stream moves up by one.
+      if (i > 0) this.toPhone?.shiftSequence(1)
+      const out = this.toPhone?.rewrite(p)
+      if (out == null) this.counters.packetsDropped++
+      else this.toPhoneLeg(out)
+    })
   }
 
   /** Free the transcoder's Opus state (the legs are closed by their owner). */

@@ -58,6 +58,11 @@ export class RtpRewriter {
     this.init = { ...this.init, payloadTypes, clocks }
   }
 
+  /** Number the packets that follow `n` later: room for `n` packets this leg inserted (event-start.ts). */
+  shiftSequence(n: number): void {
+    this.seqOffset = (this.seqOffset + n) & 0xffff
+  }
+
   /** The packet as this leg sends it, or undefined when its payload type does not cross. */
   rewrite(packet: Uint8Array): Buffer | undefined {
     if (!isRtp(packet)) return undefined
