@@ -87,7 +87,7 @@ function probeLab(): string | null {
   if (process.platform !== 'linux') return 'the NAT lab needs Linux network namespaces'
   if (process.getuid?.() !== 0) return 'the NAT lab needs root (network namespaces, nftables)'
   if (!existsSync(NFT)) return 'the NAT lab needs nft (Debian package nftables)'
-  const ns = `knlprobe${process.pid.toString(36)}`
+  const ns = `${labPrefix()}probe${process.pid.toString(36)}`
   try {
     ip('netns', 'add', ns)
   } catch (err) {
@@ -108,4 +108,10 @@ function probeLab(): string | null {
       // nothing to remove
     }
   }
+}
+
+/** The prefix of every lab namespace this process makes: NATLAB_PREFIX (letters, digits, '-'), else `knl`. */
+export function labPrefix(): string {
+  const p = process.env.NATLAB_PREFIX
+  return p != null && /^[a-z0-9-]{1,8}$/.test(p) ? p : 'knl'
 }

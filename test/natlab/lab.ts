@@ -38,7 +38,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { IP, inNs, ip, shIn, veth } from './exec.js'
+import { IP, inNs, ip, labPrefix, shIn, veth } from './exec.js'
 import { applyNat, configureRouter } from './nat-modes.js'
 import { buildIpv6Site, forwardIpv6, pointToPoint6, publicHostAddr6 } from './lab-ipv6.js'
 import { parseConntrackLine } from './conntrack.js'
@@ -89,8 +89,9 @@ class LabImpl implements Lab {
     this.spec = spec
     this.udpTimeoutS = spec.udpTimeoutS ?? 30
     // Short (interface names are not involved, but `ip netns list` stays readable)
-    // and unique per process and lab.
-    this.tag = `knl${process.pid.toString(36)}${randomBytes(2).toString('hex')}`
+    // and unique per process and lab. NATLAB_PREFIX (default `knl`) keeps the labs of
+    // engineers sharing one machine apart in `ip netns list`.
+    this.tag = `${labPrefix()}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`
     this.core = `${this.tag}-core`
     this.reaper = spawn(process.execPath, [REAPER], {
       detached: true,
