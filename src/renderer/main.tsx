@@ -2,8 +2,9 @@
  * Entry point: pick the bridge (Electron's preload or the web socket to
  * `kaiwa node --ui`), build the app (app/create-app.ts, the composition
  * root), and render. Also installs `window.__kaiwaCallStats()`, the current
- * call's live figures, for end-to-end tests and for diagnosing a call from
- * the developer console.
+ * call's live figures, and `window.__kaiwaGroupStats()`, a group call's per
+ * pair, for end-to-end tests and for diagnosing a call from the developer
+ * console.
  */
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
@@ -19,6 +20,7 @@ import './styles/app.css'
 type KaiwaWindow = Window & {
   kaiwa?: PreloadApi
   __kaiwaCallStats?: () => unknown
+  __kaiwaGroupStats?: () => unknown
 }
 
 const win = window as KaiwaWindow
@@ -38,6 +40,8 @@ if (picked.kind === 'no-token') {
     const video = { videoSource: c.video.source, remoteVideo: c.video.remoteLive }
     return { phase, muted, held, path, ...video, ...q }
   }
+  // A group call's pairs: inbound audio bytes/packets, decoded video frames, the path.
+  win.__kaiwaGroupStats = () => app.groupCall.stats()
   app.session.start()
   // Unregister when the page goes away for good (not when it is kept for back/forward).
   win.addEventListener('pagehide', (e) => {

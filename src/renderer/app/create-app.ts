@@ -9,6 +9,9 @@ import { createAvailabilityChecker } from '../account/availability.js'
 import type { Availability, AvailabilityChecker } from '../account/availability.js'
 import { createCallController } from '../call/call-controller.js'
 import type { CallController } from '../call/call-controller.js'
+import { createGroupCallController } from '../call/group-call.js'
+import type { GroupCallController } from '../call/group-call.js'
+import { groupCallMedia } from '../call/group-call-media.js'
 import { createRemoteAudio } from '../call/remote-audio.js'
 import { createTonePlayer } from '../call/tones.js'
 import { createChatController } from '../chat/chat-controller.js'
@@ -35,6 +38,7 @@ export interface AppServices {
   win: Window
   session: SessionController
   calls: CallController
+  groupCall: GroupCallController
   chat: ChatController
   groups: GroupsController
   contacts: ContactsController
@@ -71,6 +75,19 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     videoKbps: () => devices.store.get().videoKbps,
     media: win.navigator.mediaDevices,
     log,
+    claimIncoming: (c) => groupCall.claim(c),
+  })
+  const groupCall = createGroupCallController({
+    calls,
+    platform,
+    log,
+    ...groupCallMedia({
+      bridge,
+      micId: () => devices.currentMic(),
+      cameraId: () => devices.currentCamera(),
+      media: win.navigator.mediaDevices,
+      log,
+    }),
   })
   const chat = createChatController({ bridge, platform, log })
   const groups = createGroupsController(bridge)
@@ -81,9 +98,11 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
   session.onUserAgent((ua) => {
     const offChat = chat.attach(ua)
     const offCalls = calls.attach(ua)
+    const offGroupCall = groupCall.attach(ua)
     return () => {
       offChat()
       offCalls()
+      offGroupCall()
     }
   })
   // Electron: a kaiwa: link opened the app; offer to add that contact.
@@ -111,6 +130,7 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     win,
     session,
     calls,
+    groupCall,
     chat,
     groups,
     contacts,

@@ -58,6 +58,8 @@ export interface CallControllerDeps {
   /** For the camera and the screen (getUserMedia, getDisplayMedia). */
   media?: MediaDevices
   log?: (text: string) => void
+  /** A group call takes an incoming INVITE of its conference (true: not ours to ring). */
+  claimIncoming?: (call: KaiwaCall) => boolean
 }
 
 /** Place or answer with the camera on. */
@@ -82,6 +84,10 @@ export interface CallController {
   refreshHistory(): Promise<void>
   /** The latest quality sample of the current call (for tests and diagnostics). */
   latestQuality(): CallQuality | undefined
+  /** The call being tracked, if any (a group call watches it for roster updates). */
+  current(): KaiwaCall | undefined
+  /** Stop tracking the current call without ending it: a group call (group-call.ts) takes it over. */
+  release(): KaiwaCall | undefined
 }
 
 const STATS_EVERY_MS = 1000
@@ -251,6 +257,7 @@ export function createCallController(deps: CallControllerDeps): CallController {
   }
 
   function incoming(c: KaiwaCall): void {
+    if (deps.claimIncoming?.(c) === true) return
     if (c.phase === 'ended') {
       // Refused before it rang (an offer this app cannot use): say who called and why.
       tell(c)
@@ -374,5 +381,16 @@ export function createCallController(deps: CallControllerDeps): CallController {
     dismissNotice: () => notice(undefined),
     refreshHistory,
     latestQuality: () => (call != null ? quality : undefined),
+    current: () => call,
+    release() {
+      const c = call
+      if (c == null) return undefined
+      stopPolling()
+      tones.stop()
+      audio.detach()
+      call = undefined
+      sync()
+      return c
+    },
   }
 }

@@ -7,11 +7,13 @@
 import { enCalls } from './en-calls.js'
 import { enVideo } from './en-video.js'
 import { enGroups } from './en-groups.js'
+import { enGroupCalls } from './en-group-calls.js'
 
 export const en = {
   ...enCalls,
   ...enVideo,
   ...enGroups,
+  ...enGroupCalls,
   'app.name': 'Kaiwa',
 
   'start.title': 'Connecting to your Kaiwa node…',

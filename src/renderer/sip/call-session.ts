@@ -23,6 +23,7 @@ import type { OfferProblem } from '../../shared/sip/webrtc-offer.js'
 import { Invitation, SessionState } from 'sip.js'
 import type { Inviter, Session, Web } from 'sip.js'
 import { finalResponse, networkLostEnd, remoteCallEnd } from './call-end.js'
+import { CallConference } from './call-conference.js'
 import { CallRecovery } from './call-recovery.js'
 import type { CallRecoveryOptions } from './call-recovery.js'
 import { CallVideo } from './call-video.js'
@@ -69,6 +70,8 @@ export class SipCall implements KaiwaCall {
   private readonly reinviter: Reinviter
   private readonly recovery: CallRecovery
   readonly video: CallVideo
+  /** Group-call signalling: the INVITE's conference header, roster INFOs. */
+  readonly conference: CallConference
 
   constructor(
     private readonly session: Inviter | Invitation,
@@ -84,6 +87,7 @@ export class SipCall implements KaiwaCall {
         ? parseState(session.request.getHeader(IDENTITY_STATE_HEADER))
         : undefined
     this._phase = this.direction === 'in' ? 'incoming' : 'dialing'
+    this.conference = new CallConference(session, session.request, deps.log)
     if (session instanceof Invitation) this._anchor = mediaAnchorOf(session.body ?? '')
     this.reinviter = new Reinviter(session, this.direction === 'out', () => this._held)
     this.recovery = new CallRecovery(session, {
@@ -112,8 +116,8 @@ export class SipCall implements KaiwaCall {
       onCancel: () => {
         this.remoteCancelled = true
       },
-      // INFO (e.g. DTMF from a desk phone) is accepted and ignored: nothing here plays it.
-      onInfo: (info) => void info.accept().catch(() => {}),
+      // Roster updates of a group call; other INFO (DTMF from a desk phone) is accepted and ignored.
+      onInfo: (info) => this.conference.receive(info),
       onInvite: (request) => {
         // A re-INVITE from the other side: sendonly or inactive means we are on hold.
         const sdp = request.body ?? ''

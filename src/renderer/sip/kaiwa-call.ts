@@ -5,6 +5,7 @@
 import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { MediaAnchorKind } from '../../shared/sip/media-anchor.js'
 import type { CallEnd } from './call-end.js'
+import type { KaiwaCallConference } from './call-conference.js'
 import type { KaiwaCallVideo } from './call-video.js'
 import type { CallMedia } from './media-handler.js'
 
@@ -52,5 +53,7 @@ export interface KaiwaCall {
   remoteStream(): MediaStream | undefined
   /** Camera, screen and the far end's video. */
   readonly video: KaiwaCallVideo
+  /** Group-call signalling (call/group-mesh.ts); absent where a call cannot take part. */
+  readonly conference?: KaiwaCallConference
   getStats(): Promise<RTCStatsReport | undefined>
 }

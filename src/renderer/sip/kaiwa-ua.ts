@@ -71,8 +71,11 @@ export interface KaiwaUserAgent {
    * accepted (200); with none they are refused (480) so the node keeps them.
    */
   onMessage(cb: (msg: IncomingText) => void): () => void
-  /** Call sip:<toUser>@<domain>; the INVITE leaves once ICE gathering is done. */
-  call(toUser: string, media: CallMedia): KaiwaCall
+  /**
+   * Call sip:<toUser>@<domain>; the INVITE leaves once ICE gathering is done.
+   * `extraHeaders` (whole header lines) go on the INVITE, e.g. a group call's conference.
+   */
+  call(toUser: string, media: CallMedia, extraHeaders?: string[]): KaiwaCall
   /**
    * Incoming calls, already ringing (180 sent). With no listener they are
    * refused (480) so another device of the user can take them. An offer this
@@ -267,10 +270,11 @@ export async function createKaiwaUserAgent(opts: KaiwaUserAgentOptions): Promise
       listeners.add(cb)
       return () => listeners.delete(cb)
     },
-    call(toUser, media) {
+    call(toUser, media, extraHeaders) {
       const target = UserAgent.makeURI(`sip:${toUser}@${domain}`)
       if (target == null) throw new Error(`not a valid user ID: ${toUser}`)
-      const call = new SipCall(new Inviter(ua, target), callDeps)
+      const inviter = new Inviter(ua, target, extraHeaders != null ? { extraHeaders } : {})
+      const call = new SipCall(inviter, callDeps)
       call.start(media)
       return call
     },

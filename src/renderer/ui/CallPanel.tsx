@@ -2,8 +2,8 @@
  * The call in progress: who, its state and timer, the video (CallVideoStage),
  * live quality (CallQualityList) with the media path and where encryption
  * ends, and the controls: Mute, Hold/Resume, the DTMF keypad, Camera, Share
- * screen and Hang up. Incoming calls that are still
- * ringing are IncomingCall's.
+ * screen, Add to call and Hang up. Incoming calls that are still
+ * ringing are IncomingCall's; a group call is GroupCallView's.
  */
 import { useState } from 'react'
 import { t } from '../i18n/t.js'
@@ -14,6 +14,8 @@ import { CallQualityList } from './CallQualityList.js'
 import { CallVideoStage } from './CallVideoStage.js'
 import { CameraChoice, VideoControls } from './CallVideoControls.js'
 import { DtmfPad } from './DtmfPad.js'
+import { AddToCall } from './AddToCall.js'
+import { GroupCallView } from './GroupCallView.js'
 import { formatDuration } from './format.js'
 import { useNow, useStore } from './hooks.js'
 import { ScreenPicker } from './ScreenPicker.js'
@@ -21,6 +23,8 @@ import { ScreenPicker } from './ScreenPicker.js'
 export function CallPanel() {
   const app = useApp()
   const { current } = useStore(app.calls.store)
+  const { group } = useStore(app.groupCall.store)
+  if (group != null) return <GroupCallView group={group} />
   if (current == null || current.phase === 'incoming' || current.phase === 'ended') return null
   return <ActiveCall call={current} />
 }
@@ -115,6 +119,7 @@ function ActiveCall({ call }: { call: CallView }) {
               {t('call.keypad')}
             </button>
             <VideoControls call={call} />
+            <AddToCall inCall={[call.peer]} disabled={call.busy || call.held} />
           </>
         )}
         <button
