@@ -10,6 +10,8 @@ import { groupMessageJson } from './api/group-api.js'
 
 /** How often status and usage are pushed while a UI is connected. */
 export const STATUS_PUSH_MS = 5000
+/** How often a moving transfer's progress (bytes, rate, time left) is pushed. */
+export const PROGRESS_PUSH_MS = 1000
 
 export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEventSource {
   return {
@@ -22,6 +24,23 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
           () => {},
         )
       })
+      // Sessions report only their changes of state; progress is pushed here while it moves.
+      let looking = false
+      const progress = setInterval(() => {
+        if (looking) return
+        looking = true
+        void node.files
+          .list()
+          .then((all) => {
+            for (const t of all)
+              if (t.status === 'sending' || t.status === 'receiving') listener('transfer', t)
+          })
+          .catch(() => {})
+          .finally(() => {
+            looking = false
+          })
+      }, PROGRESS_PUSH_MS)
+      progress.unref()
       let busy = false
       const timer = setInterval(() => {
         if (busy) return
@@ -44,6 +63,7 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
         offGroup()
         offTransfer()
         clearInterval(timer)
+        clearInterval(progress)
       }
     },
   }

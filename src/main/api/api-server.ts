@@ -51,7 +51,20 @@ export type ApiServerOptions = {
   staticHandler?: (req: IncomingMessage, res: ServerResponse) => boolean
   /** The SIP router (node.sip.router): each WebSocket may then act as a SIP user agent. */
   sip?: SipBridgeTarget
+  /**
+   * Raw routes under the API prefix (file upload and download: file-routes.ts),
+   * tried after the token check and before the JSON methods; true when handled.
+   */
+  routes?: RawRoutes
 }
+
+/** What a raw route gets: the request, and the contract's methods as the JSON API runs them. */
+export type RawRoutes = (ctx: {
+  req: IncomingMessage
+  res: ServerResponse
+  path: string
+  invoke: (method: string, params: unknown) => Promise<Outcome>
+}) => Promise<boolean>
 
 export type ApiServer = {
   url: string
@@ -178,6 +191,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.setHeader('www-authenticate', 'Bearer')
       return sendError(res, 401, 'unauthorized', unauthorized)
     }
+    if (opts.routes != null && (await opts.routes({ req, res, path, invoke }))) return
     if (req.method !== 'POST' && req.method !== 'GET') {
       res.setHeader('allow', 'GET, POST')
       return sendError(res, 405, 'invalid_input', `use POST for ${path}`)

@@ -4,6 +4,8 @@
  * names one direction here; the receiving side's answers (accept, decline)
  * apply to incoming transfers, the rest to either.
  */
+import { constants } from 'node:fs'
+import { access, mkdir, stat } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import type { KaiwaApi } from '../../shared/api/contract.js'
 import { InvalidInputError, NotFoundError } from '../../shared/errors.js'
@@ -68,11 +70,25 @@ export function createFileApi(node: ApiComponents): FileApi {
   }
 }
 
-/** File settings from the API: a receive folder must be an absolute path. */
-export function checkedFiles<T extends { receiveDir?: string | undefined }>(files: T): T {
-  if (files.receiveDir != null && !isAbsolute(files.receiveDir))
-    throw new InvalidInputError(
-      `the receive folder must be an absolute path, not ${files.receiveDir}`,
-    )
-  return files
+/**
+ * File settings from the API: a receive folder must be an absolute path to a
+ * folder this node can write (created if missing), checked here so that
+ * Settings says so at once rather than a file failing later.
+ */
+export async function checkedFiles<T extends { receiveDir?: string | undefined }>(
+  files: T,
+): Promise<T> {
+  const dir = files.receiveDir
+  if (dir == null) return files
+  if (!isAbsolute(dir))
+    throw new InvalidInputError(`the receive folder must be an absolute path, not ${dir}`)
+  try {
+    await mkdir(dir, { recursive: true })
+    if (!(await stat(dir)).isDirectory()) throw new Error('not a folder')
+    await access(dir, constants.W_OK)
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new InvalidInputError(`this node cannot write to the receive folder ${dir} (${why})`)
+  }
+  return { ...files, receiveDir: resolve(dir) }
 }

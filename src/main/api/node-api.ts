@@ -65,7 +65,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
       const next = await node.settings.update({
         ...(supernodeMode != null ? { supernodeMode } : {}),
         ...(caps != null ? { caps: { ...current.caps, ...caps } } : {}),
-        ...(files != null ? { files: { ...current.files, ...checkedFiles(files) } } : {}),
+        ...(files != null ? { files: { ...current.files, ...(await checkedFiles(files)) } } : {}),
       })
       applyCaps(node, effectiveCaps(next))
       if (supernodeMode != null) await node.roles.setMode(supernodeMode)

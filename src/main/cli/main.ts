@@ -26,6 +26,7 @@ import { groupCli } from './group-cli.js'
 import type { ClientCommand, NodeCommand } from './args.js'
 import { resolveNodeConfig } from './node-config.js'
 import { createStaticUi, findUiDir } from '../api/static-ui.js'
+import { createFileRoutes } from '../api/file-routes.js'
 import { nodeEvents } from '../node-events.js'
 import { startMetricsServer } from '../api/metrics-server.js'
 import { collectNodeMetrics } from '../node-metrics.js'
@@ -196,6 +197,12 @@ async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): 
       events,
       ...(staticHandler != null ? { staticHandler } : {}),
       sip: node.sip.router,
+      routes: createFileRoutes({
+        stagingDir: join(node.dataDir, 'uploads'),
+        maxBytes: async () => ((await node.api.settings({})).files?.maxMiB ?? 4096) * 1048576,
+        view: (id) => node.files.view(id),
+        log: (m) => log.child('api').info(m),
+      }),
       log: (m) => log.child('api').info(m),
     })
     port = server.port
