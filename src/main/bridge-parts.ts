@@ -36,7 +36,7 @@ export function bridgeParts(opts: {
         if (!said)
           log.info(
             `bridge certificate (self-signed, ${opts.dataDir}/bridge-cert.pem): SPKI SHA-256 ` +
-              `${c.spkiSha256}; browsers using this node's turns: URL must trust it (README)`,
+              `${c.spkiSha256}; Kaiwa apps reach its turns: through their node, other TURN clients must pin it (README)`,
           )
         said = true
         return c

@@ -45,7 +45,6 @@ import { SipService } from '../overlay/sip/sip-service.js'
 import { CallLog } from '../overlay/store/call-log.js'
 import { ContactBook } from '../overlay/store/contact-book.js'
 import { migrateAll } from '../overlay/store/migrate-all.js'
-import { ReadMarks } from '../overlay/store/read-marks.js'
 import { recordListsDevice } from '../overlay/turn/turn-admission.js'
 import { TurnService } from '../overlay/turn/turn-service.js'
 import { UserDirectory } from '../overlay/names/user-directory.js'
@@ -56,8 +55,12 @@ import { applyCaps } from './api/usage.js'
 import type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
 import { buildFileTransfers } from './build-file-transfers.js'
 import { buildGroups } from './build-groups.js'
+import { buildSync } from './build-sync.js'
+import type { SyncParts } from './build-sync.js'
 import { startLibp2p } from './libp2p-start.js'
+import { allocationLimitsForKbps } from '../overlay/turn/relay-limits.js'
 import { bridgeParts } from './bridge-parts.js'
+import { TurnsForwarder } from '../overlay/bridge/turns-forwarder.js'
 import { withLogRing } from './log-ring.js'
 import type { LogRing } from './log-ring.js'
 import { StopList } from './stop-list.js'
@@ -169,6 +172,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
           },
         },
         sip,
+        sync: { fromLink: (bytes, peer) => sync.sync.fromLink(bytes, peer) },
         files,
         turn,
         bridge,
@@ -189,6 +193,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     get accountKey() {
       return account.accountKey
     },
+    removedDevices: () => sync.devices.removed(),
   })
   const sip: SipService = new SipService({
     node,
@@ -203,6 +208,10 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     ownName: async () => (await base.settings.get()).name,
     domain,
     onFileMail: (from, body) => files.fromMail(from, body),
+    sync: {
+      filed: (m, id) => sync.sipHooks.filed(m, id),
+      fromMail: (b) => sync.sipHooks.fromMail(b),
+    },
     groups: {
       fromLink: (from, sender, body) => groups.inbound.fromLink(from, sender, body),
       fromMail: (mail) => groups.inbound.fromMail(mail),
@@ -211,6 +220,15 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   })
   const files = buildFileTransfers(base, domain, node, directory, () => sip, log)
   const groups = buildGroups(base, domain, node, directory, () => sip, log)
+  const sync = buildSync(
+    base,
+    domain,
+    node,
+    directory,
+    () => sip,
+    () => refresh.soon(),
+    log,
+  )
   const turn = turnService(base, opts, node, supernodes.connected, log)
   // Supernodes' port-443 bridge (overlay over WebSocket-TLS and TURN over TLS on one port).
   const bridge = bridgeParts({
@@ -231,7 +249,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     log: log.child('election'),
     ...(opts.election != null ? { tuning: opts.election } : {}),
   })
-  const refresh = refreshLoop(base, directory, sip, log)
+  const refresh = refreshLoop(base, directory, sip, sync, log)
   const dialer = new BootstrapDialer({ node, addrs: bootstrap, log: log.child('bootstrap') })
   // New addresses: republish, and in `auto` let the election look again (AutoNAT
   // may just have confirmed a public address).
@@ -264,6 +282,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     sip,
     files,
     groups,
+    sync,
     turn,
     election,
     refresh,
@@ -300,6 +319,9 @@ function turnService(
     portOptional: opts.turnPortOptional,
     ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
     ...(opts.turnAllowPeers != null ? { allowPeers: opts.turnAllowPeers } : {}),
+    ...(opts.turnAllocationKbps != null
+      ? { allocationLimits: allocationLimitsForKbps(opts.turnAllocationKbps) }
+      : {}),
     supernodes,
     // Supernodes issue credentials to verified devices of a claimed name.
     ownName: async () => (await base.settings.get()).name,
@@ -308,14 +330,24 @@ function turnService(
 }
 
 /** Republish this device like a SIP UA refreshing its registration; collect mail after. */
-function refreshLoop(base: Base, directory: UserDirectory, sip: SipService, log: Logger) {
+function refreshLoop(
+  base: Base,
+  directory: UserDirectory,
+  sip: SipService,
+  sync: SyncParts,
+  log: Logger,
+) {
   return new RefreshLoop({
     intervalMs: CONTACT_REFRESH_MS,
     log: log.child('refresh'),
     run: async () => {
       const { name } = await base.settings.get()
       if (name == null) return
-      await directory.publish(name)
+      // A device another device removed from the account no longer publishes under it.
+      if (await sync.sync.selfRemoved()) return
+      const { record } = await directory.publish(name)
+      // Devices of the account seen for the first time get a snapshot (account sync).
+      void sync.sync.recordSeen(record).catch((err) => log.debug(`sync: ${String(err)}`))
       // Mail may have been stored for us while we were unreachable.
       void sip.collectOfflineMail().catch((err) => log.debug(`offline mail: ${String(err)}`))
     },
@@ -343,6 +375,7 @@ async function startParts(
   stops.push('the election', () => parts.election.stop())
   parts.files.start()
   stops.push('file transfers', () => parts.files.stop())
+  stops.push('account sync', () => parts.sync.stop())
 }
 
 /** The local SIP gateway outlives role changes: it talks to the router, not to libp2p. */
@@ -409,6 +442,7 @@ function assemble(
     sip: parts.sip,
     files: parts.files,
     groups: parts.groups,
+    devices: parts.sync.sync,
     turn: parts.turn,
     mailbox: base.mailboxStore,
     supernodes: parts.supernodes,
@@ -417,6 +451,8 @@ function assemble(
     dataDir: data.path,
     datastore: data.datastore,
   }
+  const turnsForwarder = new TurnsForwarder({ log: log.child('turns-forward') })
+  stops.push('the TURN over TLS forwarder', () => turnsForwarder.close())
   const api = createNodeApi({
     node: components,
     startedAt: base.startedAt,
@@ -424,8 +460,9 @@ function assemble(
     ui: {
       contacts: base.contacts,
       calls: new CallLog(data.datastore, undefined, { log: base.storeLog }),
-      readMarks: new ReadMarks(data.datastore, { log: base.storeLog }),
+      readMarks: parts.sync.readMarks,
       logText: ring.text,
+      turnsForwarder,
       versions: () => ({ kaiwa: KAIWA_VERSION, node: process.versions.node, ...opts.versions }),
       adoptAccount: async (backup) => {
         await saveIdentity(data.datastore, { ...identity, accountKey: backup.accountKey })

@@ -23,6 +23,7 @@ import type { ReadMarks } from '../../overlay/store/read-marks.js'
 import type { NameConflict } from '../../overlay/names/user-directory.js'
 import type { StoredMessage } from '../../overlay/sip/message-history.js'
 import type { ApiComponents } from './api-components.js'
+import type { TurnsForwarder } from '../../overlay/bridge/turns-forwarder.js'
 
 /** A contact's presence lookup must not hold the contact list up for long. */
 const PRESENCE_LOOKUP_MS = 4000
@@ -32,6 +33,8 @@ export interface UiApiInit {
   contacts: ContactBook
   calls: CallLog
   readMarks: ReadMarks
+  /** Gives the app `turns:` servers through the node (turns-forwarder.ts). */
+  turnsForwarder?: Pick<TurnsForwarder, 'localUrl'>
   /** The recent log lines (for "export logs"). */
   logText: () => string
   versions: () => Record<string, string>
@@ -198,15 +201,17 @@ export function createUiApi(init: UiApiInit): UiApi {
             'strict NATs until the node is attached to a supernode',
         )
       })
+      // turns: (TURN over TLS on a supernode's bridge port, for 443-only networks) goes through
+      // this node, since the app would refuse the bridge's self-signed certificate.
+      const turn = await Promise.all(
+        c.urls
+          .filter((u) => /^turns?:/.test(u))
+          .map(async (u) => (await init.turnsForwarder?.localUrl(u).catch(() => undefined)) ?? u),
+      )
       return {
         iceServers: [
           { urls: c.urls.filter((u) => u.startsWith('stun:')) },
-          {
-            // turns: too: TURN over TLS on the bridge port, for 443-only networks.
-            urls: c.urls.filter((u) => /^turns?:/.test(u)),
-            username: c.username,
-            credential: c.password,
-          },
+          { urls: turn, username: c.username, credential: c.password },
         ],
         expiresAt: c.expiresAt,
       }
