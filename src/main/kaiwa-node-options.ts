@@ -43,6 +43,11 @@ export interface KaiwaNodeOptions {
   turnRelayPorts?: readonly [number, number]
   /** CIDRs TURN may relay to although private or special-purpose (`--turn-allow-peers`). */
   turnAllowPeers?: readonly string[]
+  /**
+   * What each TURN allocation may relay each way, kbit/s (`--turn-allocation-kbps`; default
+   * 4000, i.e. 500 kB/s); packets/s scale with it (one per kbit, at least 500).
+   */
+  turnAllocationKbps?: number
   /** If the TURN port is only the default and taken, run without TURN. */
   turnPortOptional?: boolean
   /**

@@ -43,6 +43,7 @@ import type {
   TurnCredentialsServiceInit,
 } from '../overlay/turn/turn-credentials-service.js'
 import type { TurnService } from '../overlay/turn/turn-service.js'
+import { turnOnly } from '../overlay/node/turn-dial-scope.js'
 import type { BridgeParts } from './bridge-parts.js'
 
 export interface Libp2pDeps {
@@ -92,6 +93,8 @@ export async function startLibp2p(role: Role, deps: Libp2pDeps): Promise<KaiwaLi
     // TURN offered too, libjuice sometimes settled on a relay pair where a
     // direct one was possible (seen in the NAT lab).
     iceServers: async () => stunOnly(await deps.turn.iceServers()),
+    // File transfer's dials through TURN when no direct link can be made (turn-dial-scope.ts).
+    turnServers: async () => turnOnly(await deps.turn.iceServers()),
     services: servicesFor(role, deps),
     ...(deps.bridge != null
       ? { bridge: { init: deps.bridge.init, listen: deps.bridge.listenFor(role) } }
@@ -135,6 +138,7 @@ export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories
       },
     }),
     files: fileProtocol({
+      relayAvailable: async () => turnOnly(await deps.turn.iceServers()).length > 0,
       onOffer: (fs, offer, peer, relayed) => deps.files.fromOffer(fs, offer, peer, relayed),
       onReady: (id) => deps.files.fromReady(id),
       log: log.child('files'),

@@ -28,7 +28,7 @@ export const USAGE = `Usage:
                [--no-media-anchor]
                [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
-               [--turn-allow-peers CIDR,...] [--bridge-port N]
+               [--turn-allow-peers CIDR,...] [--turn-allocation-kbps N] [--bridge-port N]
                [--ui] [--metrics-port N] [--join LINK]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
@@ -93,6 +93,10 @@ export const USAGE = `Usage:
   --turn-allow-peers CIDR[,CIDR...]
                     let TURN relay to these private/special ranges (a LAN-only
                     network); by default it refuses them with 403
+  --turn-allocation-kbps N
+                    what each TURN allocation may relay each way, kbit/s (default
+                    4000; packets/s scale with it); the relayed-bandwidth cap in
+                    Settings still bounds the total
   --ui              serve the softphone UI on the control API's address; the ready
                     line's "ui" URL opens it already logged in
   --metrics-port N  Prometheus metrics (text format) on 127.0.0.1:N/metrics (default:
@@ -129,6 +133,7 @@ export interface NodeCommand {
   turnHost?: string
   turnRelayPorts?: [number, number]
   turnAllowPeers?: string[]
+  turnAllocationKbps?: number
   /** Serve the UI bundle (headless web mode). */
   ui: boolean
   /** Prometheus metrics on loopback; undefined: off. */
@@ -227,6 +232,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       'turn-host': { type: 'string' },
       'turn-relay-ports': { type: 'string' },
       'turn-allow-peers': { type: 'string' },
+      'turn-allocation-kbps': { type: 'string' },
       'metrics-port': { type: 'string' },
       'no-upnp': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -295,6 +301,11 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
   } catch (err) {
     throw new UsageError(`--turn-allow-peers: ${(err as Error).message}`)
   }
+  const allocRaw = values['turn-allocation-kbps'] as string | undefined
+  if (allocRaw != null && (!/^\d{1,7}$/.test(allocRaw) || Number(allocRaw) < 1))
+    throw new UsageError(
+      `--turn-allocation-kbps must be a whole number of kbit/s, at least 1 (got "${allocRaw}")`,
+    )
   const metricsRaw = values['metrics-port'] as string | undefined
   if (metricsRaw != null && (!/^\d+$/.test(metricsRaw) || Number(metricsRaw) > 65535))
     throw new UsageError(`--metrics-port must be a port number 0-65535 (got "${metricsRaw}")`)
@@ -327,6 +338,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     ...(turnHost != null ? { turnHost } : {}),
     ...(relayM != null ? { turnRelayPorts: [Number(relayM[1]), Number(relayM[2])] } : {}),
     ...(turnAllowPeers != null ? { turnAllowPeers } : {}),
+    ...(allocRaw != null ? { turnAllocationKbps: Number(allocRaw) } : {}),
     ...(metricsRaw != null ? { metricsPort: Number(metricsRaw) } : {}),
     ...(join != null ? { join: join.trim() } : {}),
     logLevel,

@@ -57,6 +57,8 @@ export interface ResolvedNodeConfig {
   turnRelayPorts?: readonly [number, number]
   /** CIDRs TURN may relay to although they are private or special-purpose. */
   turnAllowPeers?: readonly string[]
+  /** What each TURN allocation may relay each way, kbit/s. */
+  turnAllocationKbps?: number
   /** The port was defaulted: if it is taken, run without the gateway. */
   sipPortOptional: boolean
   sipPassword?: string
@@ -120,6 +122,7 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     ...(cmd.turnHost != null ? { turnHost: cmd.turnHost } : {}),
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),
+    ...(cmd.turnAllocationKbps != null ? { turnAllocationKbps: cmd.turnAllocationKbps } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
     ...((cmd.mediaAnchor ?? file.mediaAnchor) != null
       ? { mediaAnchor: cmd.mediaAnchor ?? file.mediaAnchor }

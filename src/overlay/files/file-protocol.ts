@@ -16,8 +16,12 @@
  * Bulk data never rides a circuit relay: the handler is registered without
  * `runOnLimitedConnection`, so libp2p refuses the protocol on a relayed
  * (limited) connection, the receiver refuses such an offer again itself, and
- * `openDirect` opens streams only on unlimited connections (TCP, or WebRTC
- * punched through NATs with the relay's help for signalling only).
+ * `openDirect` opens streams only on unlimited connections: TCP, WebRTC
+ * punched through NATs (the circuit relay carries its signalling only), and,
+ * when neither can be made (a symmetric NAT), WebRTC whose ICE uses relay
+ * candidates only, through a supernode's TURN server (turn-dial-scope.ts)
+ * under that server's per-allocation limits and its operator's caps. A TURN
+ * link this node made is closed once no file stream has used it for a while.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
@@ -33,6 +37,7 @@ import {
 } from '../../shared/files/file-wire.js'
 import type { FileFrame } from '../../shared/files/file-wire.js'
 import { WEBRTC_ADDR, WEBRTC_CIRCUIT, splitAddrs, withPeer } from '../sip/link-dialer.js'
+import { viaTurn } from '../node/turn-dial-scope.js'
 import { FrameStream } from './frame-stream.js'
 import type { DirectPath } from './outgoing-files.js'
 
@@ -41,12 +46,18 @@ export const FILE_PROTOCOL = '/kaiwa/file/1.0.0'
 const FIRST_FRAME_MS = 15_000
 const DIAL_MS = 8_000
 const WEBRTC_DIAL_MS = 15_000
+/** ICE through TURN allocates first (two round trips more than STUN). */
+const TURN_DIAL_MS = 20_000
+/** A TURN link this node made is closed after this long without a file stream. */
+export const TURN_IDLE_MS = 60_000
 
 export interface FileProtocolInit {
   /** An offer arrived (the long-lived transfers object answers it). */
   onOffer: (fs: FrameStream, offer: Uint8Array, peer: string, relayed: boolean) => Promise<void>
   /** The receiver asks for transfer `id` again. */
   onReady: (id: Uint8Array, peer: string) => void
+  /** Whether a supernode offers this node TURN (credentials in hand); absent: never. */
+  relayAvailable?: () => Promise<boolean>
   log: Logger
 }
 
@@ -70,6 +81,8 @@ export function frameStream(stream: Stream): FrameStream {
 
 export class FileProtocol implements Startable {
   readonly [Symbol.toStringTag] = '@kaiwa/files'
+  /** Connections this node made through TURN (released when idle). */
+  private readonly turnConns = new WeakSet<Connection>()
 
   constructor(
     private readonly components: FileProtocolComponents,
@@ -115,18 +128,20 @@ export class FileProtocol implements Startable {
   }
 
   /**
-   * A stream to `peer` on a direct (unlimited) connection: an existing one,
-   * else its direct addresses, else WebRTC signalled through its relay.
-   * Without one, says whether the peer is reachable through a relay at all.
+   * A stream to `peer` on an unlimited connection: an existing one, else its
+   * direct addresses, else WebRTC signalled through its relay (STUN only),
+   * else that WebRTC through TURN. Without one, says whether the peer is
+   * reachable through a circuit relay at all, and why TURN did not carry it.
    */
   async openDirect(peer: string, addrs: Multiaddr[], signal: AbortSignal): Promise<DirectPath> {
-    const { connectionManager, transportManager, peerStore } = this.components
+    const { connectionManager, peerStore } = this.components
     const id = peerIdFromString(peer)
     if (addrs.length > 0) await peerStore.merge(id, { multiaddrs: addrs }).catch(() => {})
     const direct = (): Connection | undefined =>
       connectionManager.getConnections(id).find((c) => c.limits == null && c.status === 'open')
     let conn = direct()
     const split = splitAddrs(addrs)
+    const circuit = split.webrtc.filter((x) => WEBRTC_CIRCUIT.test(x.toString()))
     if (conn == null && split.direct.length > 0) {
       conn = await connectionManager
         .openConnection(
@@ -141,23 +156,72 @@ export class FileProtocol implements Startable {
           return direct()
         })
     }
-    for (const a of split.webrtc.filter((x) => WEBRTC_CIRCUIT.test(x.toString()))) {
-      if (conn != null) break
-      conn = await transportManager
-        .dial(withPeer(a, id), {
-          signal: AbortSignal.any([signal, AbortSignal.timeout(WEBRTC_DIAL_MS)]),
-        })
+    conn ??= await this.dialWebRtc(id, circuit, signal, 'WebRTC', WEBRTC_DIAL_MS)
+    let turn: 'none' | 'failed' | undefined
+    if (conn == null && circuit.length > 0) {
+      if (!(await this.init.relayAvailable?.().catch(() => false))) turn = 'none'
+      else {
+        conn = await viaTurn(() =>
+          this.dialWebRtc(id, circuit, signal, 'WebRTC through TURN', TURN_DIAL_MS),
+        )
+        if (conn == null) turn = 'failed'
+        else this.turnConns.add(conn)
+      }
+    }
+    if (conn == null)
+      return {
+        ok: false,
+        reach: await this.relayReach(id, split.relay, signal),
+        ...(turn != null ? { turn } : {}),
+      }
+    const stream = await conn.newStream(FILE_PROTOCOL, { signal })
+    const via = this.turnConns.has(conn) ? 'turn' : 'direct'
+    if (via === 'turn') this.releaseWhenIdle(conn, stream)
+    const how =
+      via === 'turn'
+        ? 'WebRTC through TURN'
+        : WEBRTC_ADDR.test(conn.remoteAddr.toString())
+          ? 'WebRTC'
+          : conn.remoteAddr.toString()
+    this.init.log.debug(`file stream to ${peer} over ${how}`)
+    return { ok: true, fs: frameStream(stream), via }
+  }
+
+  private async dialWebRtc(
+    id: PeerId,
+    circuit: Multiaddr[],
+    signal: AbortSignal,
+    what: string,
+    ms: number,
+  ): Promise<Connection | undefined> {
+    for (const a of circuit) {
+      const conn = await this.components.transportManager
+        .dial(withPeer(a, id), { signal: AbortSignal.any([signal, AbortSignal.timeout(ms)]) })
         .then((c) => (c.limits == null ? c : undefined))
         .catch((err: unknown) => {
-          this.init.log.debug(`no WebRTC connection to ${peer} via ${a.toString()}: ${String(err)}`)
-          return direct()
+          this.init.log.debug(`no ${what} connection to ${id} via ${a.toString()}: ${String(err)}`)
+          return undefined
         })
+      if (conn != null) return conn
     }
-    if (conn == null) return { ok: false, reach: await this.relayReach(id, split.relay, signal) }
-    const stream = await conn.newStream(FILE_PROTOCOL, { signal })
-    const how = WEBRTC_ADDR.test(conn.remoteAddr.toString()) ? 'WebRTC' : conn.remoteAddr.toString()
-    this.init.log.debug(`file stream to ${peer} over ${how}`)
-    return { ok: true, fs: frameStream(stream) }
+    return undefined
+  }
+
+  /**
+   * Close a TURN link this node made once no file stream has used it for
+   * TURN_IDLE_MS: it holds an allocation (and the supernode's bandwidth) that
+   * signalling does not need.
+   */
+  private releaseWhenIdle(conn: Connection, stream: Stream): void {
+    stream.addEventListener('close', () => {
+      setTimeout(() => {
+        if (conn.status !== 'open') return
+        if (conn.streams.some((s) => s.protocol === FILE_PROTOCOL)) return
+        this.turnConns.delete(conn)
+        this.init.log.debug(`closing the idle TURN link to ${conn.remotePeer.toString()}`)
+        void conn.close().catch(() => conn.abort(new Error('idle TURN link')))
+      }, TURN_IDLE_MS).unref?.()
+    })
   }
 
   /** Whether `id` answers through a relay (to say why a file waits); never used for data. */

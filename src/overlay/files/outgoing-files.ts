@@ -4,10 +4,11 @@
  * (every `retryMs`, when the receiver says `ready`, and at start-up), always
  * as the same signed offer, so the receiver resumes from its verified chunks.
  *
- * Bulk data goes only over a direct connection (TCP or WebRTC): when the
- * recipient is reachable only through a circuit relay (whose limits are for
- * signalling) or not at all, a small file (MAILBOX_FILE_BYTES) goes sealed to
- * the recipient's mailbox like offline mail, and a larger one waits, saying so.
+ * Bulk data goes only over a direct connection (TCP or WebRTC) or, when none
+ * can be made, WebRTC through a supernode's TURN relay (file-protocol.ts);
+ * never over a circuit relay (its limits are for signalling). When neither
+ * carries it, a small file (MAILBOX_FILE_BYTES) goes sealed to the
+ * recipient's mailbox like offline mail, and a larger one waits, saying why.
  */
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -31,7 +32,15 @@ import type { SendOutcome } from './send-session.js'
 /** Files up to this size go to the mailbox when the recipient cannot be reached directly. */
 export const MAILBOX_FILE_BYTES = 256 * 1024
 
-export type DirectPath = { ok: true; fs: FrameStream } | { ok: false; reach: 'relay' | 'none' }
+/**
+ * How a transfer can go: a stream (directly, or through a supernode's TURN),
+ * or how far the peer can be reached and, where TURN was considered, why it
+ * did not carry the file ('none': no supernode offers TURN; 'failed': it
+ * refused or could not connect the two).
+ */
+export type DirectPath =
+  | { ok: true; fs: FrameStream; via?: 'direct' | 'turn' }
+  | { ok: false; reach: 'relay' | 'none'; turn?: 'none' | 'failed' }
 
 export interface OutgoingFilesInit {
   store: FileStore
@@ -182,16 +191,18 @@ export class OutgoingFiles {
       await this.set(id, { status: entry.status === 'queued' ? 'offering' : entry.status })
       const devices = (await this.init.devices(entry.to).catch(() => [])) ?? []
       let reach: 'relay' | 'none' = 'none'
+      let turn: 'none' | 'failed' | undefined
       for (const d of devices) {
         const path = await this.init.openDirect(d.peer, d.addrs, ctl.signal)
         if (!path.ok) {
           if (path.reach === 'relay') reach = 'relay'
+          if (path.turn != null && turn !== 'failed') turn = path.turn
           continue
         }
-        await this.run(entry, offer, offerBytes, path.fs, ctl.signal)
+        await this.run(entry, offer, offerBytes, path.fs, ctl.signal, path.via)
         return
       }
-      await this.noDirectPath(entry, offer, offerBytes, reach)
+      await this.noDirectPath(entry, offer, offerBytes, reach, turn)
     } catch (err) {
       const why = ctl.signal.aborted
         ? String(ctl.signal.reason?.message ?? 'stopped')
@@ -212,11 +223,18 @@ export class OutgoingFiles {
     offerBytes: Uint8Array,
     fs: FrameStream,
     signal: AbortSignal,
+    via?: 'direct' | 'turn',
   ): Promise<void> {
     const id = entry.id
     const stats: SendStats = { resumedFrom: 0, sessionBytes: 0, ackedBytes: 0, samples: [] }
     this.stats.set(id, stats)
-    await this.set(id, { status: 'sending', note: null })
+    await this.set(id, {
+      status: 'sending',
+      note:
+        via === 'turn'
+          ? `no direct link to ${entry.to}: sending through a supernode's TURN relay`
+          : null,
+    })
     let acked = 0
     let outcome: SendOutcome
     const onAbort = (): void => {
@@ -296,6 +314,7 @@ export class OutgoingFiles {
     offer: FileOffer,
     offerBytes: Uint8Array,
     reach: 'relay' | 'none',
+    turn?: 'none' | 'failed',
   ): Promise<void> {
     const who = entry.to
     const mailed = offer.size <= MAILBOX_FILE_BYTES && entry.ackedChunks === 0
@@ -306,11 +325,19 @@ export class OutgoingFiles {
       })
       return
     }
+    const size = `${offer.name} (${mib(offer.size)} MiB)`
     const note =
-      reach === 'relay'
-        ? `could not reach ${who} directly (only through a relay, which carries signalling, not files); ` +
-          `the file (${mib(offer.size)} MiB) waits until a direct connection opens and is then sent automatically`
-        : `${who} is offline; the file (${mib(offer.size)} MiB) waits until both are online and is then sent automatically`
+      reach !== 'relay'
+        ? `${who} is offline; ${size} waits until both are online and is then sent automatically`
+        : turn === 'none'
+          ? `${who} can't be reached directly and no supernode offers a relay for files ` +
+            `(the circuit relay carries signalling, not files); ${size} waits and is sent automatically when you are both on a direct link`
+          : turn === 'failed'
+            ? `${who} can't be reached directly and no supernode will relay ${size} ` +
+              `(its TURN relay refused, is at its caps, or could not connect you); it waits and is sent automatically ` +
+              `when you are both on a direct link or a relay has room`
+            : `could not reach ${who} directly (only through a relay, which carries signalling, not files); ` +
+              `${size} waits until a direct connection opens and is then sent automatically`
     await this.set(entry.id, { status: 'queued', note })
   }
 }

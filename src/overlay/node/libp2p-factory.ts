@@ -29,6 +29,7 @@ import { forHostFamily, hostIceFamily, iceUrlFamily } from '../media/ice-servers
 import type { SipLinks } from '../sip/sip-links.js'
 import type { FileProtocol } from '../files/file-protocol.js'
 import type { SupernodeTracker } from './supernode-tracker.js'
+import { inTurnScope } from './turn-dial-scope.js'
 import { KAIWA_DHT_PROTOCOL, KAIWA_MDNS_TAG, KAIWA_PROTOCOL_PREFIX } from './protocols.js'
 
 /**
@@ -68,6 +69,11 @@ export interface Libp2pFactoryOptions {
    * supernodes provide them. Asked for at every WebRTC dial and answer.
    */
   iceServers?: () => Promise<RTCIceServer[]>
+  /**
+   * TURN servers (with credentials) for the WebRTC dials made inside `viaTurn`
+   * (turn-dial-scope.ts): those gather relay candidates only.
+   */
+  turnServers?: () => Promise<RTCIceServer[]>
   /**
    * Kaiwa's own services for this role, js-libp2p style (`name: factory(init)`):
    * libp2p builds each with its components, starts them with the node and stops
@@ -147,12 +153,15 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
     transports: [
       tcp(),
       webRTC({
-        rtcConfiguration: async () => ({
-          iceServers: forLibdatachannel(
-            (await opts.iceServers?.()) ?? [],
-            hostIceFamily(networkInterfaces()),
-          ),
-        }),
+        rtcConfiguration: async (): Promise<RTCConfiguration> => {
+          const family = hostIceFamily(networkInterfaces())
+          if (inTurnScope())
+            return {
+              iceServers: forLibdatachannel((await opts.turnServers?.()) ?? [], family),
+              iceTransportPolicy: 'relay',
+            }
+          return { iceServers: forLibdatachannel((await opts.iceServers?.()) ?? [], family) }
+        },
       }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
       ...(opts.bridge != null ? [wssTransport(opts.bridge.init)] : []),

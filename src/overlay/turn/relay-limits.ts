@@ -113,6 +113,18 @@ export function allocationLimits(opts: AllocationLimits = {}): Required<Allocati
   return out
 }
 
+/**
+ * Per-allocation limits for `kbps` kbit/s each way (`--turn-allocation-kbps`): bytes/s at that
+ * rate, and a packet per kbit/s (at least the default 500), so a bulk transfer in full-size
+ * datagrams (~1,200 bytes) meets the byte limit before the packet one.
+ */
+export function allocationLimitsForKbps(kbps: number): Required<AllocationLimits> {
+  return allocationLimits({
+    bytesPerS: kbps * 125,
+    packetsPerS: Math.max(DEFAULT_PACKETS_PER_S, kbps),
+  })
+}
+
 /** The caps given (undefined ones left out), checked: numbers ≥ 0, Infinity allowed. */
 function checkCaps(caps: Partial<RelayCaps>): Partial<RelayCaps> {
   const out: Partial<RelayCaps> = {}

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import type { Logger } from '../../shared/logger.js'
 import { DEFAULT_RELAY_PORTS, TurnServer } from './turn-server.js'
 import type { TurnStats } from './turn-server.js'
+import type { AllocationLimits } from './relay-limits.js'
 
 /** Caps on relaying: kbit/s across all allocations, and concurrent allocations (relayed calls). */
 export interface TurnCaps {
@@ -45,6 +46,8 @@ export interface TurnServiceInit {
   relayPorts?: readonly [number, number]
   /** CIDRs the relay may reach although private or special-purpose (peer-policy.ts). */
   allowPeers?: readonly string[]
+  /** What each allocation may relay (relay-limits.ts; default 500 packets/s and 500 kB/s each way). */
+  allocationLimits?: AllocationLimits
   /** This account's claimed user ID, sent with credential requests (supernodes verify it). */
   ownName?: () => Promise<string | null | undefined>
   /** Connected supernodes (peer ids), the ones that may issue credentials. */
@@ -106,6 +109,9 @@ export class TurnService {
         ...(this.listen6() !== undefined ? { listen6: this.listen6() } : {}),
         relayPortRange: this.init.relayPorts ?? DEFAULT_RELAY_PORTS,
         ...(this.init.allowPeers != null ? { allowPeers: this.init.allowPeers } : {}),
+        ...(this.init.allocationLimits != null
+          ? { allocationLimits: this.init.allocationLimits }
+          : {}),
       })
       // Caps set while this node was a client apply from the first allocation.
       if (this.caps != null) server.setCaps(this.caps)
