@@ -17,6 +17,9 @@ import { createTonePlayer } from '../call/tones.js'
 import { createChatController } from '../chat/chat-controller.js'
 import type { ChatController } from '../chat/chat-controller.js'
 import { createGroupsController } from '../groups/groups-controller.js'
+import { createFilesController } from '../files/files-controller.js'
+import type { FilesController } from '../files/files-controller.js'
+import { createThumbnailer } from '../files/thumbnail.js'
 import type { GroupsController } from '../groups/groups-controller.js'
 import { createContactsController } from '../contacts/contacts-controller.js'
 import { formatKaiwaLink } from '../contacts/kaiwa-link.js'
@@ -41,6 +44,7 @@ export interface AppServices {
   groupCall: GroupCallController
   chat: ChatController
   groups: GroupsController
+  files: FilesController
   contacts: ContactsController
   settings: SettingsController
   devices: DevicesController
@@ -91,6 +95,12 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
   })
   const chat = createChatController({ bridge, platform, log })
   const groups = createGroupsController(bridge)
+  const files = createFilesController({
+    bridge,
+    thumbnail: createThumbnailer(win),
+    revoke: (url) => URL.revokeObjectURL(url),
+  })
+  void files.refresh()
   const contacts = createContactsController(bridge)
   const settings = createSettingsController(bridge)
   const theme = createThemeController(win, prefs)
@@ -133,6 +143,7 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
     groupCall,
     chat,
     groups,
+    files,
     contacts,
     settings,
     devices,
@@ -147,6 +158,7 @@ export function createApp(bridge: KaiwaBridge, platform: Platform, win: Window):
       offEvents()
       offConnection()
       groups.dispose()
+      files.dispose()
       offLinks()
       win.removeEventListener('focus', onFocus)
       theme.dispose()

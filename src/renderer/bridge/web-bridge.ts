@@ -26,6 +26,7 @@ import {
 import type { ApiEvent, ApiInput, ApiMethod, ApiOutput } from '../../shared/api/contract.js'
 import { bridgeSocketUrl, createWebSocketChannel, pipeFromChannel } from '../sip/bridge-channel.js'
 import { ApiError } from './api-error.js'
+import { createWebFiles } from './web-files.js'
 
 export interface WebBridgeOptions {
   /** The node's API origin, e.g. `http://127.0.0.1:39001` (the page's own origin). */
@@ -286,6 +287,11 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
     },
     // Browsers hand kaiwa: links to the desktop app, never to this page: nothing to deliver.
     onLink: () => () => {},
+    files: createWebFiles({
+      baseUrl: opts.baseUrl,
+      token: opts.token,
+      ...(opts.fetch != null ? { fetch: opts.fetch } : {}),
+    }),
     sip(): SipPipe {
       return pipeFromChannel(
         createWebSocketChannel(opts.baseUrl, opts.token, { WebSocket: Socket }),

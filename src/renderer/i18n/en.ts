@@ -8,12 +8,14 @@ import { enCalls } from './en-calls.js'
 import { enVideo } from './en-video.js'
 import { enGroups } from './en-groups.js'
 import { enGroupCalls } from './en-group-calls.js'
+import { enFiles } from './en-files.js'
 
 export const en = {
   ...enCalls,
   ...enVideo,
   ...enGroups,
   ...enGroupCalls,
+  ...enFiles,
   'app.name': 'Kaiwa',
 
   'start.title': 'Connecting to your Kaiwa node…',

@@ -6,6 +6,7 @@
 import type { KaiwaBridge } from '../../shared/api/bridge.js'
 import type {
   ApiOutput,
+  FileSettings,
   SettingsJson,
   SupernodeCaps,
   SupernodeMode,
@@ -29,6 +30,8 @@ export interface SettingsController {
   load(): Promise<void>
   setMode(mode: SupernodeMode): Promise<void>
   setCaps(caps: Partial<SupernodeCaps>): Promise<void>
+  /** File settings (issue 15 §1); the node checks the downloads folder. Resolves true when saved. */
+  setFiles(files: Partial<FileSettings>): Promise<boolean>
   /** Poll usage every `everyMs` while a screen shows it; returns a stop function. */
   watchUsage(everyMs?: number): () => void
   exportIdentity(passphrase: string): Promise<string>
@@ -48,13 +51,16 @@ export function createSettingsController(bridge: KaiwaBridge): SettingsControlle
   async function update(input: {
     supernodeMode?: SupernodeMode
     caps?: Partial<SupernodeCaps>
-  }): Promise<void> {
+    files?: Partial<FileSettings>
+  }): Promise<boolean> {
     store.patch({ saving: true, error: undefined })
     try {
       store.patch({ settings: await bridge.call('settingsUpdate', input) })
       void refreshUsage()
+      return true
     } catch (err) {
       fail(err)
+      return false
     } finally {
       store.patch({ saving: false })
     }
@@ -86,8 +92,9 @@ export function createSettingsController(bridge: KaiwaBridge): SettingsControlle
       })
       await refreshUsage()
     },
-    setMode: (supernodeMode) => update({ supernodeMode }),
-    setCaps: (caps) => update({ caps }),
+    setMode: async (supernodeMode) => void (await update({ supernodeMode })),
+    setCaps: async (caps) => void (await update({ caps })),
+    setFiles: (files) => update({ files }),
     watchUsage(everyMs = 5000) {
       void refreshUsage()
       const timer = setInterval(() => void refreshUsage(), everyMs)

@@ -1,10 +1,13 @@
 /**
  * One conversation: history oldest first, each sent message with its status
- * (sending, delivered, stored for later, failed and why), and the composer:
- * Enter sends, Shift+Enter starts a new line.
+ * (sending, delivered, stored for later, failed and why), file transfers in
+ * among them (FileTransferItem.tsx), and the composer: Enter sends,
+ * Shift+Enter starts a new line; Send file, a drop or a paste sends files.
  */
 import { useEffect, useRef, useState } from 'react'
-import type { FormEvent, KeyboardEvent } from 'react'
+import type { FormEvent, KeyboardEvent, ReactNode } from 'react'
+import { useFileDrop } from './file-drop.js'
+import { FileTransferItem, UploadItem } from './FileTransferItem.js'
 import { peerUser } from '../../shared/sip/overlay-uri.js'
 import { mergeThread } from '../chat/thread-merge.js'
 import type { ShownMessage } from '../chat/thread-merge.js'
@@ -32,11 +35,28 @@ export function ConversationView(props: { peer: string; nav: Navigate }) {
   const thread = chat.threads[props.peer]
   const shown = thread != null ? mergeThread(thread.messages, thread.local) : []
   const contact = contacts.contacts.find((c) => c.name === props.peer)
+  const files = useStore(app.files.store)
+  const drop = useFileDrop((list) => void app.files.send(props.peer, list))
+  const pickRef = useRef<HTMLInputElement>(null)
+  const rows: Array<{ at: string; node: ReactNode }> = [
+    ...shown.map((m) => ({
+      at: m.message.date,
+      node: <MessageItem key={m.kind === 'node' ? m.message.id : m.message.localId} item={m} />,
+    })),
+    ...Object.values(files.transfers)
+      .filter((tr) => tr.peer === props.peer)
+      .map((tr) => ({
+        at: tr.createdAt,
+        node: <FileTransferItem key={tr.id} tr={tr} preview={files.previews[tr.id]} />,
+      })),
+  ].sort((a, b) => a.at.localeCompare(b.at))
+  const uploads = files.uploads.filter((u) => u.peer === props.peer)
+  const fileError = files.errors[props.peer]
 
   useEffect(() => {
     const el = listRef.current
     if (el) el.scrollTop = el.scrollHeight
-  }, [shown.length])
+  }, [rows.length, uploads.length])
 
   const send = (e?: FormEvent): void => {
     e?.preventDefault()
@@ -53,7 +73,11 @@ export function ConversationView(props: { peer: string; nav: Navigate }) {
   }
 
   return (
-    <section className="conversation" aria-label={t('messages.with', { peer: props.peer })}>
+    <section
+      className={`conversation${drop.dragging ? ' dragging' : ''}`}
+      aria-label={t('messages.with', { peer: props.peer })}
+      {...drop.handlers}
+    >
       <header className="conversation-header">
         <span className="avatar" aria-hidden="true">
           {props.peer.slice(0, 1).toUpperCase()}
@@ -79,12 +103,23 @@ export function ConversationView(props: { peer: string; nav: Navigate }) {
           {thread.error}
         </p>
       )}
+      {fileError != null && (
+        <p className="banner banner-warn" role="alert">
+          {fileError}
+        </p>
+      )}
+      {drop.dragging && (
+        <p className="drop-hint" role="status">
+          {t('files.dropHere', { peer: props.peer })}
+        </p>
+      )}
       <ol className="messages" ref={listRef} aria-live="polite" aria-relevant="additions">
-        {thread?.loaded && shown.length === 0 && (
+        {thread?.loaded && rows.length === 0 && (
           <li className="empty">{t('messages.none', { peer: props.peer })}</li>
         )}
-        {shown.map((m) => (
-          <MessageItem key={m.kind === 'node' ? m.message.id : m.message.localId} item={m} />
+        {rows.map((r) => r.node)}
+        {uploads.map((u) => (
+          <UploadItem key={u.key} upload={u} />
         ))}
       </ol>
       <form className="composer" onSubmit={send}>
@@ -99,8 +134,25 @@ export function ConversationView(props: { peer: string; nav: Navigate }) {
           value={text}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={drop.onPaste}
           autoFocus
         />
+        <input
+          ref={pickRef}
+          type="file"
+          multiple
+          className="file-input"
+          tabIndex={-1}
+          aria-hidden="true"
+          onChange={(e) => {
+            const list = Array.from(e.target.files ?? [], (f) => ({ blob: f, name: f.name }))
+            e.target.value = ''
+            if (list.length > 0) void app.files.send(props.peer, list)
+          }}
+        />
+        <button type="button" className="button" onClick={() => pickRef.current?.click()}>
+          {t('files.sendFile')}
+        </button>
         <button type="submit" className="button button-primary" disabled={text.trim() === ''}>
           {t('messages.send')}
         </button>

@@ -1,4 +1,4 @@
-/** Settings: audio and video devices, notifications, theme, supernode, network, account, about. */
+/** Settings: audio and video devices, notifications, theme, files, supernode, network, account, about. */
 import { useEffect } from 'react'
 import { t } from '../i18n/t.js'
 import { AboutSettings } from './AboutSettings.js'
@@ -6,6 +6,7 @@ import { AccountSettings } from './AccountSettings.js'
 import { useApp } from './app-context.js'
 import { AudioSettings } from './AudioSettings.js'
 import { AppearanceSettings } from './AppearanceSettings.js'
+import { FileSettings } from './FileSettings.js'
 import { NetworkStatus } from './NetworkStatus.js'
 import { SupernodeSettings } from './SupernodeSettings.js'
 import { VideoSettings } from './VideoSettings.js'
@@ -23,6 +24,7 @@ export function SettingsView() {
       <AudioSettings />
       <VideoSettings />
       <AppearanceSettings />
+      <FileSettings />
       <SupernodeSettings />
       <NetworkStatus />
       <AccountSettings />

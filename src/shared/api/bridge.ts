@@ -4,7 +4,7 @@
  * WebSocket. Both implement this interface from the same contract, so screens
  * never know which one they run on.
  */
-import type { ApiEvent, ApiInput, ApiMethod, ApiOutput } from './contract.js'
+import type { ApiEvent, ApiInput, ApiMethod, ApiOutput, FileTransferJson } from './contract.js'
 import type { ScreenSource } from './screen-share.js'
 
 /** A raw-SIP pipe to the node (one SIP message per call); see sip-bridge-protocol.ts. */
@@ -53,6 +53,18 @@ export const HOST_EVENT = {
   connection: 'connection',
 } as const
 
+/**
+ * File bytes between the page and its node (issue 15 §1), which the JSON
+ * contract does not carry: the web bridge streams them over the node's
+ * token-protected HTTP routes (src/main/api/file-routes.ts).
+ */
+export interface FileBytes {
+  /** Hand a file the user picked, dropped or pasted to the node, offered to `to`. */
+  send(to: string, file: Blob, name: string): Promise<FileTransferJson>
+  /** A received (whole hash verified) or sent file's bytes. */
+  content(id: string): Promise<Blob>
+}
+
 export interface KaiwaBridge {
   /** Which host this is: Electron's preload or a browser talking to `kaiwa node --ui`. */
   readonly kind: 'electron' | 'web'
@@ -86,6 +98,8 @@ export interface KaiwaBridge {
   onLink(listener: (link: OpenedLink) => void): () => void
   /** A new SIP pipe for the UI's user agent. */
   sip(): SipPipe
+  /** File bytes to and from the node; absent where the host cannot carry them yet. */
+  readonly files?: FileBytes
 }
 
 /**
