@@ -7,7 +7,15 @@
  */
 import type { Allocation } from './allocation.js'
 
+/** Told of each allocation added and deleted (turn-server.ts: the threads' shared state). */
+export interface AllocationTableHooks {
+  added(a: Allocation): void
+  deleted(a: Allocation): void
+}
+
 export class AllocationTable {
+  constructor(private readonly hooks?: AllocationTableHooks) {}
+
   private readonly map = new Map<string, Allocation>()
   /** UDP allocations by client port; several only when clients on different IPs share a port. */
   private readonly udp = new Map<number, Allocation[]>()
@@ -54,6 +62,7 @@ export class AllocationTable {
   add(a: Allocation): void {
     this.map.set(a.key, a)
     for (const r of a.relays) this.byRelayPort.set(r.port, a)
+    this.hooks?.added(a)
     if (a.client.transport !== 'udp') return
     const list = this.udp.get(a.client.port)
     if (list) list.push(a)
@@ -67,6 +76,7 @@ export class AllocationTable {
     this.map.delete(key)
     for (const r of a.relays)
       if (this.byRelayPort.get(r.port) === a) this.byRelayPort.delete(r.port)
+    this.hooks?.deleted(a)
     const list = a.client.transport === 'udp' ? this.udp.get(a.client.port) : undefined
     if (list === undefined) return
     const rest = list.filter((x) => x !== a)

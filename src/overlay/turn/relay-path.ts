@@ -11,7 +11,8 @@ import type { RemoteInfo } from 'node:dgram'
 import type { Allocation, Peer } from './allocation.js'
 import type { RelayCounters } from './relay-counters.js'
 import type { DirectionLimit, ServerCaps } from './relay-limits.js'
-import { dataIndication } from './turn-helpers.js'
+import type { DecodedStunMessage } from './stun-message.js'
+import { dataIndication, find } from './turn-helpers.js'
 
 export interface RelayPathDeps {
   counters: RelayCounters
@@ -46,6 +47,15 @@ export class RelayPath {
     relay.send(frame, 4, len, ch.peer.port, ch.peer.address)
     c.bytesToPeers += len
     c.packetsToPeers++
+  }
+
+  /** A Send indication (§11.2) as decoded: its XOR-PEER-ADDRESS and DATA to fromClientSend. */
+  sendIndication(alloc: Allocation | undefined, msg: DecodedStunMessage, now: number): void {
+    const peer = find(msg, 'XOR-PEER-ADDRESS')?.value
+    const data = find(msg, 'DATA')?.value
+    // §11.2: without XOR-PEER-ADDRESS or DATA the indication is discarded.
+    if (!peer || !data || msg.unknownRequired.length) return void this.d.counters.malformed++
+    this.fromClientSend(alloc, { address: peer.address, port: peer.port }, data, now)
   }
 
   /**

@@ -25,6 +25,7 @@ import type { AllocationLimits, ServerCaps } from './relay-limits.js'
 import type { AddressFamily } from './stun-address.js'
 import type { ReservationTable } from './relay-reservations.js'
 import type { DecodedStunMessage, StunAttribute } from './stun-message.js'
+import type { SharedAllocations } from './turn-shared.js'
 import { find, mappedAddress } from './turn-helpers.js'
 
 type Attrs = StunAttribute[]
@@ -51,6 +52,11 @@ export interface AllocateComponents {
   open: () => boolean
   /** Wire the relay sockets of a new allocation to the data plane (relay-path.ts). */
   attach: (alloc: Allocation) => void
+  /**
+   * The caps and quota over all relay threads (turn-shared.ts), asked after this thread's own
+   * checks; what it admits is released when the allocation ends (AllocationTable hooks).
+   */
+  shared?: SharedAllocations | undefined
 }
 
 /** The relays of an Allocate and, with the R bit, the reserved port N+1 beside them. */
@@ -91,22 +97,62 @@ export async function allocate(
     return err(508)
   }
   if (c.allocations.countFor(username) >= c.quota) return err(486)
+  if (c.shared !== undefined) {
+    // Pending meanwhile, so a retransmission is not admitted twice.
+    c.allocations.reserve(key, username)
+    const code = await c.shared.admit(username).finally(() => c.allocations.release(key))
+    if (code === 508) c.counters.allocationsRefused++
+    if (code !== 0) return err(code)
+  }
+  // Admitted: released again unless the allocation is made (then when it ends).
+  let made = false
+  try {
+    made = await make(req, from, key, username, port, plan, c, success, err)
+  } finally {
+    if (!made) c.shared?.release(username)
+  }
+}
+
+/** Bind (or take the reserved) relays and add the allocation; false when it was not made. */
+async function make(
+  req: DecodedStunMessage,
+  from: ClientLink,
+  key: string,
+  username: string,
+  port: Exclude<ReturnType<typeof planPort>, { code: number }>,
+  plan: { families: AddressFamily[]; missing?: AddressFamily } | undefined,
+  c: AllocateComponents,
+  success: (a: Allocation) => void,
+  err: (code: number, a?: Attrs) => void,
+): Promise<boolean> {
   let relays: Relays
   if ('token' in port) {
     // RFC 8656 §7.2: an unknown or expired token gets 508.
     const reservation = c.reservations.take(port.token, c.now())
-    if (reservation === undefined) return err(508)
+    if (reservation === undefined) {
+      err(508)
+      return false
+    }
     relays = { relays: [reservation.endpoint] }
   } else {
     // RFC 8656 §7.2: an EVEN-PORT request the server cannot satisfy gets 508. Each user holds
     // at most `quota` reservations, so reserved ports cannot drain the relay range.
-    if (port.reserve && c.reservations.countFor(username, c.now()) >= c.quota) return err(508)
+    if (port.reserve && c.reservations.countFor(username, c.now()) >= c.quota) {
+      err(508)
+      return false
+    }
     c.allocations.reserve(key, username)
     try {
       relays = await bindFresh(plan!, port, c)
     } catch (e) {
-      if (e instanceof RelayPortsExhaustedError) return err(508)
-      if (e instanceof RelayBindError) return err(440)
+      if (e instanceof RelayPortsExhaustedError) {
+        err(508)
+        return false
+      }
+      if (e instanceof RelayBindError) {
+        err(440)
+        return false
+      }
       throw e
     } finally {
       c.allocations.release(key)
@@ -117,7 +163,7 @@ export async function allocate(
     for (const r of [...relays.relays, ...(relays.reserved ? [relays.reserved] : [])]) {
       r.socket.close()
     }
-    return
+    return false
   }
   const lifetimeS = c.lifetimeS(find(req, 'LIFETIME')?.value) || c.lifetimeS(undefined)
   const reservationToken = relays.reserved
@@ -138,6 +184,7 @@ export async function allocate(
   c.allocations.add(alloc)
   c.counters.served(peerIdOf(username), from.transport)
   success(alloc)
+  return true
 }
 
 /** Bind the relays of a fresh allocation: an even pair with the R bit, else as planned. */

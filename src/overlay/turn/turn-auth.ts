@@ -15,8 +15,14 @@ export type AuthResult =
   | { ok: false; code: 400 | 401 | 438 }
 
 export class NonceIssuer {
-  private readonly key = randomBytes(32)
-  constructor(private readonly ttlMs: number) {}
+  /**
+   * `key`: the HMAC key; the relay threads of one server share it (turn-cluster.ts), so a nonce
+   * any of them issued is valid at all of them. Default: a random key of this issuer's own.
+   */
+  constructor(
+    private readonly ttlMs: number,
+    private readonly key: Uint8Array = randomBytes(32),
+  ) {}
 
   issue(now: number): string {
     const exp = (now + this.ttlMs).toString(16)

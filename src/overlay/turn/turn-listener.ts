@@ -27,6 +27,13 @@ export interface TurnListenerOptions {
   /** Also accept TCP on the same port. */
   tcp: boolean
   maxTcpConnections: number
+  /**
+   * SO_REUSEPORT for the relay threads of turn-cluster.ts: 'claim' for the first listener of
+   * the group, which first makes sure no other process holds the port (a plain bind must
+   * succeed, so another server's reusePort group is never joined by mistake); 'join' for the
+   * others, on the port the first one got.
+   */
+  reusePort?: 'claim' | 'join'
 }
 
 export interface TurnListenerHandlers {
@@ -43,15 +50,18 @@ export async function openTurnListener(
   opts: TurnListenerOptions,
   handlers: TurnListenerHandlers,
 ): Promise<TurnListener> {
-  const udp = await bindUdp(opts.host, opts.port, opts.socketBufferBytes)
+  const reuse = opts.reusePort !== undefined
+  if (opts.reusePort === 'claim' && opts.port !== 0) await probeUdp(opts.host, opts.port)
+  const udp = await bindUdp(opts.host, opts.port, opts.socketBufferBytes, reuse)
   udp.on('message', (buf, rinfo) => handlers.datagram(udp, buf, rinfo))
   udp.on('error', () => undefined)
   const port = udp.address().port
   let tcp: TcpListener | undefined
   if (opts.tcp) {
     try {
+      if (opts.reusePort === 'claim') await probeTcp(opts.host, port)
       tcp = await listenTcp(
-        { host: opts.host, port, maxConnections: opts.maxTcpConnections },
+        { host: opts.host, port, maxConnections: opts.maxTcpConnections, reusePort: reuse },
         handlers.tcp,
       )
     } catch (err) {
@@ -69,4 +79,21 @@ export async function openTurnListener(
       await new Promise<void>((resolve) => udp.close(() => resolve()))
     },
   }
+}
+
+/** Rejects with EADDRINUSE when anyone holds UDP host:port (a reusePort group included). */
+async function probeUdp(host: string, port: number): Promise<void> {
+  const s = await bindUdp(host, port)
+  await new Promise<void>((resolve) => s.close(() => resolve()))
+}
+
+/** Rejects with EADDRINUSE when anyone listens on TCP host:port. */
+async function probeTcp(host: string, port: number): Promise<void> {
+  const noFrames: TcpHandlers = {
+    frame: () => undefined,
+    malformed: () => undefined,
+    closed: () => undefined,
+  }
+  const l = await listenTcp({ host, port, maxConnections: 0 }, noFrames)
+  await l.close()
 }

@@ -2,6 +2,7 @@
 import { InvalidInputError } from '../../shared/errors.js'
 import { parseCidr } from '../../shared/net/cidr.js'
 import type { AllocationLimits, RelayCaps } from './relay-limits.js'
+import type { SharedAllocations } from './turn-shared.js'
 
 export type { AllocationLimits, RelayCaps } from './relay-limits.js'
 
@@ -97,6 +98,15 @@ export interface TurnServerOptions {
    * @default true
    */
   legacyChannelRange?: boolean
+  /**
+   * One relay thread of several sharing the listen port (turn-cluster.ts): SO_REUSEPORT on the
+   * listeners ('claim' for the first, which makes sure no other process holds the port; 'join'
+   * for the others), the nonce HMAC key they share (turn-auth.ts), and the admission and relay
+   * ports counted over all of them (turn-shared.ts). Unset: a server of its own.
+   */
+  reusePort?: 'claim' | 'join'
+  nonceKey?: Uint8Array
+  shared?: SharedAllocations
   /** Clock in milliseconds; tests inject a fake one. */
   now?: () => number
   software?: string

@@ -17,7 +17,7 @@
  */
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { InvalidInputError } from '../../shared/errors.js'
-import type { Allocation, ClientLink } from './allocation.js'
+import type { ClientLink } from './allocation.js'
 import { AllocationTable } from './allocation-table.js'
 import { allocate } from './turn-allocate.js'
 import type { AllocateComponents } from './turn-allocate.js'
@@ -51,7 +51,6 @@ import { DEFAULT_TURN_REALM } from './turn-credentials.js'
 import {
   TURN_REQUESTS,
   clampLifetimeS,
-  find,
   mappedAddress,
   stunResponse,
   unknownAttributes,
@@ -71,7 +70,7 @@ export class TurnServer {
   /** `host`, then `listen6` when bound (turn-listener.ts). */
   private listeners: TurnListener[] = []
   private listen6Failure: string | undefined
-  private readonly allocations = new AllocationTable()
+  private readonly allocations: AllocationTable
   private readonly limiter: TokenBucketLimiter
   private readonly nonces: NonceIssuer
   private readonly now: () => number
@@ -97,7 +96,17 @@ export class TurnServer {
     this.realm = opts.realm ?? DEFAULT_TURN_REALM
     this.range = opts.relayPortRange ?? DEFAULT_RELAY_PORTS
     this.limiter = new TokenBucketLimiter(opts.rateLimit ?? { ratePerS: 100, burst: 200 })
-    this.nonces = new NonceIssuer((opts.nonceTtlS ?? 600) * 1000)
+    this.nonces = new NonceIssuer((opts.nonceTtlS ?? 600) * 1000, opts.nonceKey)
+    const shared = opts.shared
+    this.allocations = new AllocationTable(
+      shared && {
+        added: (a) => a.relays.forEach((r) => shared.relayPorts.mark(r.port)),
+        deleted: (a) => {
+          a.relays.forEach((r) => shared.relayPorts.clear(r.port))
+          shared.release(a.username)
+        },
+      },
+    )
     this.limits = allocationLimits(opts.allocationLimits)
     this.serverCaps = new ServerCaps(opts.caps ?? {}, this.now())
     const host = opts.host ?? '127.0.0.1'
@@ -110,7 +119,9 @@ export class TurnServer {
       announcedAddress: opts.relayedAddress,
       bindAddress6: opts.host6,
       announcedAddress6: opts.relayedAddress6,
-      isRelayPort: (port) => this.allocations.isRelayPort(port, this.now()),
+      // Another relay thread's port counts too (turn-shared.ts).
+      isRelayPort: (port) =>
+        this.allocations.isRelayPort(port, this.now()) || shared?.relayPorts.has(port) === true,
     })
     this.relay = new RelayPath({
       counters: this.counters,
@@ -137,6 +148,7 @@ export class TurnServer {
       now: () => this.now(),
       lifetimeS: (requested) => this.lifetimeS(requested),
       open: () => this.socket !== undefined,
+      shared,
       attach: (alloc) => {
         for (const { socket } of alloc.relays) {
           socket.on('message', (data, rinfo) => this.relay.fromPeer(alloc, data, rinfo, this.now()))
@@ -201,6 +213,7 @@ export class TurnServer {
       socketBufferBytes: this.opts.socketBufferBytes ?? 4 << 20,
       tcp: this.opts.tcp !== false,
       maxTcpConnections: this.opts.maxTcpConnections ?? 1024,
+      ...(this.opts.reusePort !== undefined ? { reusePort: this.opts.reusePort } : {}),
     })
     const handlers: TurnListenerHandlers = {
       datagram: (s, buf, rinfo) => this.onDatagram(s, buf, rinfo),
@@ -268,10 +281,6 @@ export class TurnServer {
     this.reservations.sweep(this.now())
   }
 
-  private allocation(key: string): Allocation | undefined {
-    return this.allocations.get(key, this.now())
-  }
-
   /**
    * A datagram on the listen port. ChannelData (first byte 0x40-0x7F, RFC 8656 §12, RFC 7983)
    * takes the fast path: its allocation is found by address and port without a key string.
@@ -311,7 +320,11 @@ export class TurnServer {
     }
     if (msg.fingerprint && !verifyFingerprint(bytes, msg)) return void this.counters.malformed++
     if (msg.class === 'indication') {
-      if (msg.method === StunMethod.Send) this.onSend(msg, key)
+      // A Send indication (RFC 8656 §11.2); relay-path.ts checks permission and limits.
+      if (msg.method === StunMethod.Send) {
+        const now = this.now()
+        this.relay.sendIndication(this.allocations.get(key, now), msg, now)
+      }
       return
     }
     if (msg.class !== 'request') return
@@ -371,7 +384,7 @@ export class TurnServer {
       return allocate(req, from, key, auth.username, this.allocateComponents, ok, err)
     }
     // Refresh, CreatePermission, ChannelBind (turn-allocation-requests.ts).
-    const alloc = this.allocation(key)
+    const alloc = this.allocations.get(key, this.now())
     onAllocationRequest(req, alloc, key, auth.username, this.allocationRequests, ok, err)
   }
 
@@ -381,18 +394,5 @@ export class TurnServer {
       this.opts.defaultLifetimeS ?? 600,
       this.opts.maxLifetimeS ?? 3600,
     )
-  }
-
-  /** A Send indication (RFC 8656 §11.2); relay-path.ts checks permission and limits. */
-  private onSend(msg: DecodedStunMessage, key: string): void {
-    const peer = find(msg, 'XOR-PEER-ADDRESS')?.value
-    const data = find(msg, 'DATA')?.value
-    // §11.2: without XOR-PEER-ADDRESS or DATA the indication is discarded.
-    if (!peer || !data || msg.unknownRequired.length) {
-      return void this.counters.malformed++
-    }
-    const now = this.now()
-    const to = { address: peer.address, port: peer.port }
-    this.relay.fromClientSend(this.allocations.get(key, now), to, data, now)
   }
 }

@@ -13,7 +13,8 @@ import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../../shared/logger.js'
 import { DEFAULT_RELAY_PORTS, TurnServer } from './turn-server.js'
-import type { TurnStats } from './turn-server.js'
+import type { TurnServerOptions, TurnStats } from './turn-server.js'
+import { TurnCluster, TurnWorkerMissingError } from './turn-cluster.js'
 import type { AllocationLimits } from './relay-limits.js'
 
 /** Caps on relaying: kbit/s across all allocations, and concurrent allocations (relayed calls). */
@@ -46,6 +47,11 @@ export interface TurnServiceInit {
   relayPorts?: readonly [number, number]
   /** CIDRs the relay may reach although private or special-purpose (peer-policy.ts). */
   allowPeers?: readonly string[]
+  /**
+   * Relay threads sharing the port (turn-cluster.ts; `--turn-workers`): 1 (the default) relays
+   * in this thread alone.
+   */
+  threads?: number
   /** What each allocation may relay (relay-limits.ts; default 500 packets/s and 500 kB/s each way). */
   allocationLimits?: AllocationLimits
   /** This account's claimed user ID, sent with credential requests (supernodes verify it). */
@@ -62,7 +68,7 @@ export interface TurnStatus {
 }
 
 export class TurnService {
-  private server: TurnServer | undefined
+  private server: TurnServer | TurnCluster | undefined
   private bound: { address: string; port: number } | undefined
   private secret: string | undefined
 
@@ -93,7 +99,7 @@ export class TurnService {
     if (this.init.port === 0) return
     this.secret ??= await loadOrCreateSecret(this.init.dataDir)
     if (this.server == null) {
-      const server = new TurnServer({
+      const server = this.relay({
         secret: this.secret,
         host: this.init.host,
         port: this.init.port,
@@ -131,6 +137,19 @@ export class TurnService {
         )
         return
       }
+    }
+  }
+
+  /** A TurnServer, or a TurnCluster with `threads` > 1 (one thread if the worker is missing). */
+  private relay(opts: TurnServerOptions): TurnServer | TurnCluster {
+    const threads = this.init.threads ?? 1
+    if (threads <= 1) return new TurnServer(opts)
+    try {
+      return new TurnCluster({ server: opts, threads, log: this.init.log })
+    } catch (err) {
+      if (!(err instanceof TurnWorkerMissingError)) throw err
+      this.init.log.warn(`TURN relays in one thread: ${err.message}`)
+      return new TurnServer(opts)
     }
   }
 
@@ -283,8 +302,8 @@ export class TurnService {
 
   /** Bound to all interfaces: announce the node's first public, else LAN, IPv4 address. */
   private announceHost(): string {
-    if (this.bound == null) return '127.0.0.1'
-    if (this.bound.address !== '0.0.0.0') return this.bound.address
+    // init.host, not `bound`: relay threads (turn-cluster.ts) ask before listen() resolves.
+    if (this.init.host !== '0.0.0.0') return this.init.host
     const ips = this.init
       .node()
       .getMultiaddrs()

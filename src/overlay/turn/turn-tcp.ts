@@ -97,7 +97,7 @@ export function serveStream(
 
 /** Accept TCP clients (RFC 8656 §3.1) and hand each framed STUN/ChannelData to `handlers`. */
 export async function listenTcp(
-  opts: { host: string; port: number; maxConnections: number },
+  opts: { host: string; port: number; maxConnections: number; reusePort?: boolean },
   handlers: TcpHandlers,
 ): Promise<TcpListener> {
   const conns = new Set<Socket>()
@@ -112,7 +112,8 @@ export async function listenTcp(
     srv.once('error', reject)
     // IPv6-only on an IPv6 address: `::` would otherwise also take IPv4 connections, and the
     // port of a listener on 0.0.0.0 beside it (a dual-stack server has one per family).
-    srv.listen({ port: opts.port, host: opts.host, ipv6Only: isIPv6(opts.host) }, () => {
+    const reuse = opts.reusePort === true ? { reusePort: true } : {}
+    srv.listen({ port: opts.port, host: opts.host, ipv6Only: isIPv6(opts.host), ...reuse }, () => {
       srv.off('error', reject)
       resolve()
     })

@@ -22,16 +22,27 @@ export const familyOf = (address: string): AddressFamily => (isIPv6(address) ? '
  * IPv6 sockets are IPv6-only: a relay of one family must not take the other's traffic (a socket
  * on `::` would otherwise also receive IPv4 datagrams as ::ffff:a.b.c.d).
  */
-export function udpSocket(bufferBytes?: number, family: AddressFamily = 'IPv4'): Socket {
+export function udpSocket(
+  bufferBytes?: number,
+  family: AddressFamily = 'IPv4',
+  reusePort = false,
+): Socket {
   const buffers = bufferBytes ? { recvBufferSize: bufferBytes, sendBufferSize: bufferBytes } : {}
+  // SO_REUSEPORT (Node 22.12+): the relay threads of turn-cluster.ts share the listen port.
+  const reuse = reusePort ? { reusePort: true } : {}
   return family === 'IPv4'
-    ? createSocket({ type: 'udp4', lookup: ipLookup, ...buffers })
-    : createSocket({ type: 'udp6', ipv6Only: true, lookup: ip6Lookup, ...buffers })
+    ? createSocket({ type: 'udp4', lookup: ipLookup, ...buffers, ...reuse })
+    : createSocket({ type: 'udp6', ipv6Only: true, lookup: ip6Lookup, ...buffers, ...reuse })
 }
 
-/** A udpSocket of host's family bound to host:port (0: any free port). */
-export async function bindUdp(host: string, port: number, bufferBytes?: number): Promise<Socket> {
-  const s = udpSocket(bufferBytes, familyOf(host))
+/** A udpSocket of host's family bound to host:port (0: any free port), optionally SO_REUSEPORT. */
+export async function bindUdp(
+  host: string,
+  port: number,
+  bufferBytes?: number,
+  reusePort = false,
+): Promise<Socket> {
+  const s = udpSocket(bufferBytes, familyOf(host), reusePort)
   await new Promise<void>((resolve, reject) => {
     s.once('error', reject)
     s.bind(port, host, () => {
