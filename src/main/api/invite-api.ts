@@ -37,18 +37,26 @@ export interface InviteApiInit {
 
 const DIAL_TIMEOUT_MS = 10_000
 
-/** Public addresses first, then LAN, then loopback: the likeliest to work for the invitee. */
+/**
+ * Public addresses first, then LAN, then loopback: the likeliest to work for the invitee. Within
+ * each, plain TCP before the port-443 bridge (`/tls/ws`), which comes next so that a supernode's
+ * second pick lets an invitee behind a 443-only firewall in (README "Port-443-only networks").
+ */
 function rank(ma: Multiaddr): number {
-  if (isLoopback(ma)) return 2
-  return isPrivate(ma) ? 1 : 0
+  const bridge = ma.toString().includes('/tls/ws') ? 0.5 : 0
+  if (isLoopback(ma)) return 2 + bridge
+  return (isPrivate(ma) ? 1 : 0) + bridge
 }
 
-/** Direct TCP addresses a stranger can dial (no relay circuits, no browser-only transports). */
-function dialable(addrs: Multiaddr[]): Multiaddr[] {
+/** The bridge's WebSocket over TLS, or no WebSocket at all (plain /ws is for browsers). */
+const dialableTransport = (s: string): boolean => !s.includes('/ws') || s.includes('/tls/ws')
+
+/** Direct TCP addresses a stranger can dial (no relay circuits, no plain WebSocket). */
+export function dialable(addrs: Multiaddr[]): Multiaddr[] {
   return addrs
     .filter((a) => {
       const s = a.toString()
-      return s.includes('/tcp/') && !s.includes('/p2p-circuit') && !s.includes('/ws')
+      return s.includes('/tcp/') && !s.includes('/p2p-circuit') && dialableTransport(s)
     })
     .sort((a, b) => rank(a) - rank(b))
 }

@@ -42,8 +42,8 @@ export const USAGE = `Usage:
   kaiwa turn-credentials [--data DIR]    short-lived TURN credentials from a supernode, as JSON
   kaiwa invite [--data DIR]              a signed kaiwa: invite link to this network and user
   kaiwa group create NAME --members A,B,C | send GROUP TEXT | list | show GROUP
-              | messages GROUP | add GROUP NAME | remove GROUP NAME | rename GROUP NAME
-              | leave GROUP  [--data DIR]  group chat (kaiwa group help)
+              | messages GROUP | add GROUP NAME | remove GROUP NAME | admin GROUP NAME
+              | rename GROUP NAME | leave GROUP  [--data DIR]  group chat (kaiwa group help)
   kaiwa help
 
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)
@@ -101,7 +101,8 @@ export const USAGE = `Usage:
                     line's "ui" URL opens it already logged in
   --metrics-port N  Prometheus metrics (text format) on 127.0.0.1:N/metrics (default:
                     off; opt-in)
-  --config FILE     JSON file with {bootstrap, listen, supernode, mdns, upnp}
+  --config FILE     JSON file with {bootstrap, listen, supernode, mdns, upnp, sipPort,
+                    turnPort, bridgePort, sipRate, mediaAnchor, overlay}
                     (default: DIR/config.json if it exists)
   --no-mdns         do not discover peers on the LAN with mDNS
   --no-upnp         do not ask the router for a port mapping (UPnP)
