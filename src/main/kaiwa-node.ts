@@ -424,6 +424,8 @@ function assemble(
     try {
       const result = await directory.claim(name)
       await settings.update({ name: result.record.name })
+      // The account's other devices (a restored backup's) are greeted at once.
+      void parts.sync.sync.recordSeen(result.record).catch(() => undefined)
       return result
     } catch (err) {
       // A clock far off is the likeliest reason storing nodes refuse a valid

@@ -33,6 +33,7 @@ import type { ClockService, ClockServiceComponents } from '../overlay/clock/cloc
 import { fileProtocol } from '../overlay/files/file-protocol.js'
 import type { FileTransfers } from '../overlay/files/file-transfers.js'
 import { sipLinks } from '../overlay/sip/sip-links.js'
+import { syncProtocol } from '../overlay/sync/sync-protocol.js'
 import type { SipLink } from '../overlay/sip/sip-links.js'
 import type { SipMessage } from '../shared/sip/sip-message.js'
 import { respond } from '../shared/sip/responses.js'
@@ -63,6 +64,8 @@ export interface Libp2pDeps {
   /** The account key of a name's live claim (mailbox admission); null: no such claim. */
   senderKey: SenderKeyLookup
   sip: Pick<SipService, 'fromLink'>
+  /** Account sync (`/kaiwa/account-sync/1.0.0`) between this account's devices, in every role. */
+  sync: { fromLink: (batch: Uint8Array, peer: string) => Promise<void> }
   /** File transfer (`/kaiwa/file/1.0.0`), in every role. */
   files: Pick<FileTransfers, 'fromOffer' | 'fromReady'>
   turn: Pick<TurnService, 'serve' | 'unserve' | 'iceServers' | 'issue'>
@@ -136,6 +139,10 @@ export function servicesFor(role: Role, deps: Libp2pDeps): KaiwaServiceFactories
         if (clock?.isTooSkewed(link.peer) === true) return refuseSkewed(msg, link, log)
         deps.sip.fromLink(msg, link)
       },
+    }),
+    accountSync: syncProtocol({
+      onBatch: (batch, peer) => deps.sync.fromLink(batch, peer),
+      log: log.child('sync'),
     }),
     files: fileProtocol({
       relayAvailable: async () => turnOnly(await deps.turn.iceServers()).length > 0,

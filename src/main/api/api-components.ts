@@ -14,6 +14,7 @@ import type { SipService } from '../../overlay/sip/sip-service.js'
 import type { FileTransfers } from '../../overlay/files/file-transfers.js'
 import type { TurnService } from '../../overlay/turn/turn-service.js'
 import type { GroupsComponent } from './group-api.js'
+import type { DevicesComponent } from './device-api.js'
 import type { PublishResult, UserDirectory } from '../../overlay/names/user-directory.js'
 
 export interface ApiComponents {
@@ -31,6 +32,8 @@ export interface ApiComponents {
   >
   /** Group chat (issue 15 §2). */
   groups: GroupsComponent
+  /** The account's devices (issue 15 §3). */
+  devices: DevicesComponent
   turn: Pick<TurnService, 'status' | 'credentials' | 'reusableCredentials' | 'setCaps'>
   mailbox: Pick<MailboxStore, 'usage' | 'setMaxTotalBytes'>
   /** Connected supernodes of the current instance. */

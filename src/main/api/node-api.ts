@@ -24,6 +24,7 @@ import { effectiveCaps, effectiveFileSettings } from '../../overlay/store/settin
 import { checkedFiles, createFileApi } from './file-api.js'
 import { createGroupApi, withGroupMessages } from './group-api.js'
 import { createInviteApi } from './invite-api.js'
+import { createDeviceApi } from './device-api.js'
 import { createUiApi } from './ui-api.js'
 import type { UiApiInit } from './ui-api.js'
 import { applyCaps, createUsageMeter } from './usage.js'
@@ -53,6 +54,7 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
     ...createInviteApi({ node, contactAdd: ui.contactAdd }),
     ...createFileApi(node),
     ...createGroupApi(node.groups, async () => (await node.settings.get()).name),
+    ...createDeviceApi(node.devices),
     usage,
     settings: settingsJson,
     settingsUpdate: async ({ supernodeMode, caps, files }) => {

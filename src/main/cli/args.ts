@@ -44,6 +44,7 @@ export const USAGE = `Usage:
   kaiwa group create NAME --members A,B,C | send GROUP TEXT | list | show GROUP
               | messages GROUP | add GROUP NAME | remove GROUP NAME | admin GROUP NAME
               | rename GROUP NAME | leave GROUP  [--data DIR]  group chat (kaiwa group help)
+  kaiwa device list | remove ID [--data DIR]   this account's devices; remove one
   kaiwa help
 
   --data DIR        data directory (default: $KAIWA_DATA or ~/.kaiwa)

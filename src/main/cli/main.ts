@@ -23,6 +23,7 @@ import type { Logger } from '../../shared/logger.js'
 import { parseCommand, USAGE, UsageError } from './args.js'
 import { sendFile } from './send-file.js'
 import { groupCli } from './group-cli.js'
+import { deviceCli } from './device-cli.js'
 import type { ClientCommand, NodeCommand } from './args.js'
 import { resolveNodeConfig } from './node-config.js'
 import { createStaticUi, findUiDir } from '../api/static-ui.js'
@@ -38,6 +39,7 @@ import { SIP_PASSWORD_FILE } from '../../overlay/sip/gateway/sip-password.js'
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'group') return groupCli(argv.slice(1))
+  if (argv[0] === 'device') return deviceCli(argv.slice(1))
   let cmd
   try {
     cmd = parseCommand(argv)

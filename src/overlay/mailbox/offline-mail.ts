@@ -70,7 +70,10 @@ export class OfflineMail {
    * separate step (`acknowledge`) taken only after delivery, so a crash between
    * the two delivers twice rather than never.
    */
-  async collect(): Promise<{ mail: CollectedMail[]; ack: () => Promise<void> }> {
+  async collect(): Promise<{
+    mail: CollectedMail[]
+    ack: (keep?: ReadonlySet<string>) => Promise<void>
+  }> {
     const node = this.init.node()
     const peers = await this.closestServers(this.init.accountKey.publicKey.raw)
     const byId = new Map<string, MailEnvelope>()
@@ -125,9 +128,11 @@ export class OfflineMail {
         this.init.log.warn(`dropping undecryptable or forged offline mail ${id}: ${String(err)}`)
       }
     }
-    const ack = async (): Promise<void> => {
+    // `keep`: mail left for another device of this account (account sync).
+    const ack = async (keep?: ReadonlySet<string>): Promise<void> => {
       const perPeer = new Map<string, { peer: PeerId; ids: Uint8Array[] }>()
       for (const [id, set] of holders) {
+        if (keep?.has(id) === true) continue
         for (const p of set) {
           const entry = perPeer.get(p.toString()) ?? { peer: p, ids: [] }
           entry.ids.push(byId.get(id)!.id)

@@ -1,6 +1,7 @@
 /** Small helpers of UserDirectory (user-directory.ts): record checks, signals, error kinds. */
 import { hash } from 'node:crypto'
 import { validateContactRecord } from '../../shared/records/record-policy.js'
+import { peerIdFromBytes } from '../../shared/records/contact-record.js'
 
 export async function isValid(
   key: Uint8Array,
@@ -32,4 +33,13 @@ export function isAbort(err: unknown): boolean {
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof Error && err.name === 'NotFoundError'
+}
+
+/** A record device's peer id as a string; '' when the bytes are not a peer id. */
+export function peerString(bytes: Uint8Array): string {
+  try {
+    return peerIdFromBytes(bytes).toString()
+  } catch {
+    return ''
+  }
 }

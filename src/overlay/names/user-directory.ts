@@ -41,7 +41,14 @@ import { PublishError } from './lookup-types.js'
 import type { LookupOptions, LookupResult, PublishResult } from './lookup-types.js'
 import { LookupMemory } from './lookup-memory.js'
 import { lanPut, lanRead, lanService, nameScope } from './lan-scope.js'
-import { combineSignals, isAbort, isNotFound, isValid, nativeSha256 } from './directory-util.js'
+import {
+  combineSignals,
+  isAbort,
+  isNotFound,
+  isValid,
+  nativeSha256,
+  peerString,
+} from './directory-util.js'
 import type { NameScope } from './lan-scope.js'
 import type { ContactRecord, Device } from '../../shared/records/contact-record.js'
 import {
@@ -73,6 +80,8 @@ export interface UserDirectoryComponents {
   node: () => KaiwaLibp2p
   datastore: Datastore
   accountKey: Ed25519PrivateKey
+  /** Devices removed from this account (sync/device-book.ts): never carried over. */
+  removedDevices?: () => Promise<ReadonlySet<string>>
   now?: () => number
   /**
    * Proof-of-work bits for claim stamps; must equal the storing nodes' `powBits`.
@@ -266,7 +275,8 @@ export class UserDirectory {
       addrs: pickDeviceAddrs(node.getMultiaddrs(), MAX_ADDRS_PER_DEVICE).map((a) => a.bytes),
       expiresAt: now + CONTACT_TTL_MS,
     }
-    let devices = mergeDevices(latest, device, now)
+    const removed = (await this.components.removedDevices?.()) ?? new Set<string>()
+    let devices = mergeDevices(latest, device, now, (p) => removed.has(peerString(p)))
     const stamp = await this.stampFor(name, latest)
     let record: ContactRecord
     let bytes: Uint8Array

@@ -98,6 +98,11 @@ export interface CborRpcLimits {
   maxMessageBytes: number
   /** Deadline for the whole exchange. @default 5000 */
   timeoutMs?: number
+  /**
+   * Also run over a limited (circuit-relay) connection: only for small
+   * signalling-sized exchanges, never bulk data. @default false
+   */
+  limited?: boolean
 }
 
 export interface CborRpcRequestContext {
@@ -215,6 +220,7 @@ export async function serveCborRpc(
   }
   await registrar.handle(options.protocol, handler, {
     maxInboundStreams: options.maxInboundStreams,
+    ...(options.limited === true ? { runOnLimitedConnection: true } : {}),
   })
   return async () => {
     await registrar.unhandle(options.protocol)
@@ -282,7 +288,10 @@ export async function requestCborRpc(
     options.signal,
   )
   try {
-    stream = await node.dialProtocol(peer, protocol, { signal: dl.signal })
+    stream = await node.dialProtocol(peer, protocol, {
+      signal: dl.signal,
+      ...(options.limited === true ? { runOnLimitedConnection: true } : {}),
+    })
     const lp = lpStream(stream, lpOptions(maxMessageBytes))
     try {
       await lp.write(bytes, { signal: dl.signal })

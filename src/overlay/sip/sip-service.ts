@@ -24,6 +24,9 @@ import type { MailPlaintext } from '../../shared/mail/sealed-mail.js'
 import { FILE_MAIL_CONTENT_TYPE } from '../files/file-mail.js'
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 import { MessageHistory } from './message-history.js'
+import { fileMessage, userOf } from './message-filing.js'
+import type { StoredMessage } from './message-history.js'
+import { SYNC_CONTENT_TYPE } from '../../shared/sync/sync-wire.js'
 import type { SipLink, SipLinks } from './sip-links.js'
 import { SipRouter } from './sip-router.js'
 import type { MessageEvent, Resolution, ResolvedDevice } from './sip-router-types.js'
@@ -36,12 +39,7 @@ import type { GatewayOptions } from './phones.js'
 import type { PhoneMailItem } from './phone-mail.js'
 import { ContactBook } from '../store/contact-book.js'
 import { SenderIdentity } from './sender-identity.js'
-import {
-  IDENTITY_STATE_HEADER,
-  formatState,
-  parseState,
-  unverifiedPeer,
-} from '../../shared/identity/verification-state.js'
+import { IDENTITY_STATE_HEADER, formatState } from '../../shared/identity/verification-state.js'
 import type { SenderState } from '../../shared/identity/verification-state.js'
 import type { Role, SipGatewayStatus } from '../../shared/api/contract.js'
 import { isGroupContentType } from '../../shared/groups/group-wire.js'
@@ -85,6 +83,14 @@ export interface SipServiceInit {
    * same sender check as any mail; it is not filed as a message.
    */
   onFileMail?: (from: string, body: Uint8Array) => Promise<void>
+  /**
+   * Account sync (sync/account-sync.ts): told of each message filed here;
+   * given this account's own sync mail ('keep': it is for another device).
+   */
+  sync?: {
+    filed(msg: StoredMessage, callId: string): void
+    fromMail(body: Uint8Array): Promise<'keep' | 'done'>
+  }
 }
 
 export class SipService {
@@ -299,6 +305,7 @@ export class SipService {
     if (mail.length === 0) return
     const forPhones: PhoneMailItem[] = []
     const forGroups: Array<{ from: string; sender: SenderState; body: Uint8Array }> = []
+    const keep = new Set<string>()
     for (const m of mail) {
       // The supernode admits only mail signed by the sender name's verified
       // key; this is the same check at delivery, against the record as this
@@ -309,6 +316,12 @@ export class SipService {
         this.init.log.warn(
           `offline mail ${m.id} claims to be from ${m.from} but its key does not match ${m.from}'s record; refused`,
         )
+        continue
+      }
+      if (m.contentType === SYNC_CONTENT_TYPE && this.init.sync != null) {
+        // Only this account's own devices may sync; anything else is dropped.
+        const r = m.from === name ? await this.init.sync.fromMail(m.body).catch(() => 'done') : 0
+        if (r === 'keep') keep.add(m.id)
         continue
       }
       if (m.contentType === FILE_MAIL_CONTENT_TYPE && this.init.onFileMail != null) {
@@ -351,7 +364,7 @@ export class SipService {
     // Both on disk before the mailbox deletes them: nothing is lost in between.
     if (forGroups.length > 0) await this.init.groups?.fromMail(forGroups)
     await this.phones.keepMail(forPhones)
-    await ack()
+    await ack(keep)
     this.init.log.info(
       `filed ${forPhones.length} message(s) kept while this node was offline; phones get them as they register`,
     )
@@ -369,50 +382,7 @@ export class SipService {
     }
   }
 
-  private async record(ev: MessageEvent): Promise<void> {
-    const req = ev.request
-    // A group's per-member copies are kept by the group store, not as one-to-one messages.
-    if (isGroupContentType(req.headers.get('content-type'))) return
-    const from = extractUri(req.headers.get('from') ?? '')
-    const to = extractUri(req.headers.get('to') ?? '')
-    const base = {
-      from,
-      to,
-      date: toIso(req.headers.get('date')),
-      contentType: req.headers.get('content-type') ?? 'text/plain',
-      text: new TextDecoder().decode(req.body),
-      code: ev.status,
-    }
-    if (ev.direction === 'in') {
-      // Set by this node after verification (any copy from the sender is stripped).
-      const sender = parseState(req.headers.get(IDENTITY_STATE_HEADER))
-      const verification =
-        sender == null ? {} : { verification: sender.state, fingerprint: sender.fingerprint }
-      // A key other than the pinned one is never filed in the pinned contact's
-      // thread: its peer is not a SIP URI, so neither the API nor the UI maps
-      // it to the contact's user ID (both group by the URI's user part).
-      const peer =
-        sender?.state === 'mismatch' ? unverifiedPeer(userOf(from), sender.fingerprint) : from
-      await this.history.add({
-        ...base,
-        direction: 'in',
-        peer,
-        status: 'received',
-        ...verification,
-      })
-    } else {
-      const status = ev.status === 202 ? 'stored' : ev.status < 300 ? 'delivered' : 'failed'
-      await this.history.add({ ...base, direction: 'out', peer: to, status })
-    }
+  private record(ev: MessageEvent): Promise<void> {
+    return fileMessage(ev, this.history, this.init.sync?.filed)
   }
-}
-
-/** The user part of `sip:alice@kaiwa`, or the whole string when it has none. */
-function userOf(uri: string): string {
-  return /^sips?:([^@;>]+)@/i.exec(uri)?.[1] ?? uri
-}
-
-function toIso(date: string | undefined): string {
-  const t = date == null ? NaN : Date.parse(date)
-  return new Date(Number.isNaN(t) ? Date.now() : t).toISOString()
 }

@@ -31,6 +31,7 @@ export class ContactBook {
   private misses = 0
   /** Bumped by every write, so a read that raced one is not remembered. */
   private writes = 0
+  private readonly listeners = new Set<(name: string, fingerprint: string | null) => void>()
 
   constructor(datastore: Datastore, onDamaged?: (key: string) => void, options: StoreOptions = {}) {
     this.entries = new JsonCollection(datastore, contactsCollection, { ...options, onDamaged })
@@ -56,6 +57,12 @@ export class ContactBook {
     return stored
   }
 
+  /** Called after each pin (with the fingerprint) and removal (null): account sync. */
+  onChanged(listener: (name: string, fingerprint: string | null) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
   /** Pin `fingerprint` for `name` (adding or re-trusting). */
   async pin(name: string, fingerprint: string, now = Date.now()): Promise<PinnedContact> {
     const existing = await this.entries.get(name)
@@ -64,6 +71,7 @@ export class ContactBook {
     this.known.delete(name)
     await this.entries.put(name, entry)
     this.remember(name, entry)
+    for (const l of this.listeners) l(name, fingerprint)
     return entry
   }
 
@@ -72,6 +80,7 @@ export class ContactBook {
     this.known.delete(name)
     await this.entries.delete(name)
     this.remember(name, null)
+    for (const l of this.listeners) l(name, null)
   }
 
   private remember(name: string, value: PinnedContact | null): void {

@@ -21,6 +21,11 @@ import { messagesCollection } from './migrations/messages.js'
 import { readMarksCollection } from './migrations/read-marks.js'
 import { settingsCollection } from './migrations/settings.js'
 import {
+  devicesCollection,
+  syncContactsCollection,
+  syncIndexCollection,
+} from './migrations/sync.js'
+import {
   phoneBindingsCollection,
   phoneMailCollection,
   sipNonceKeyCollection,
@@ -47,6 +52,9 @@ export const STORED_COLLECTIONS: readonly CollectionSpec[] = [
   incomingFilesCollection,
   groupsCollection,
   groupMessagesCollection,
+  devicesCollection,
+  syncIndexCollection,
+  syncContactsCollection,
 ]
 
 export async function migrateAll(datastore: Datastore, log?: Logger): Promise<OpenReport[]> {

@@ -11,6 +11,7 @@ import type { StoredReadMarkSchema } from './migrations/read-marks.js'
 
 export class ReadMarks {
   private readonly marks: JsonCollection<typeof StoredReadMarkSchema>
+  private readonly listeners = new Set<(peer: string, lastReadId: string) => void>()
 
   constructor(datastore: Datastore, options: StoreOptions = {}) {
     this.marks = new JsonCollection(datastore, readMarksCollection, options)
@@ -21,6 +22,14 @@ export class ReadMarks {
   }
 
   async set(peer: string, lastReadId: string): Promise<void> {
-    if (lastReadId > (await this.get(peer))) await this.marks.put(peer, { lastReadId })
+    if (lastReadId <= (await this.get(peer))) return
+    await this.marks.put(peer, { lastReadId })
+    for (const l of this.listeners) l(peer, lastReadId)
+  }
+
+  /** Called after each mark that moved forward (account sync). */
+  onChanged(listener: (peer: string, lastReadId: string) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 }

@@ -10,6 +10,7 @@ export * from './file-schemas.js'
 import { FileTransferJsonSchema, fileApiContract } from './file-schemas.js'
 export * from './group-schemas.js'
 import { GroupMessageJsonSchema, groupApiContract } from './group-schemas.js'
+import { deviceApiContract } from './device-schemas.js'
 import {
   ContactRecordJsonSchema,
   FileSettingsSchema,
@@ -278,6 +279,7 @@ export const apiContract = {
   about: { input: z.object({}).strict(), output: AboutSchema },
   ...fileApiContract,
   ...groupApiContract,
+  ...deviceApiContract,
 } as const
 
 /**

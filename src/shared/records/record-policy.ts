@@ -181,16 +181,18 @@ export function selectBestRecord(
 /**
  * The device list for a new publish from one device of a multi-device
  * account: this device first, then the other still-live devices from the
- * previous record (in their previous order). If that exceeds MAX_DEVICES, the
+ * previous record (in their previous order), less those removed from the
+ * account (`removed`). If that exceeds MAX_DEVICES, the
  * devices that would expire soonest are dropped.
  */
 export function mergeDevices(
   previous: ContactRecord | undefined,
   own: Device,
   now: number,
+  removed: (peerId: Uint8Array) => boolean = () => false,
 ): Device[] {
   const others = (previous?.devices ?? []).filter(
-    (d) => d.expiresAt > now && !equals(d.peerId, own.peerId),
+    (d) => d.expiresAt > now && !equals(d.peerId, own.peerId) && !removed(d.peerId),
   )
   const room = MAX_DEVICES - 1
   if (others.length > room) {

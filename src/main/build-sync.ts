@@ -1,0 +1,93 @@
+/**
+ * Account sync's part of the composition root (issue 15 §3; kaiwa-node.ts
+ * calls it from buildParts): the device book, the sync index, the outbox and
+ * AccountSync, wired to the history (through SipService's `sync` hook), the
+ * contact book and read marks (their change hooks) and the directory.
+ */
+import type { Logger } from '../shared/logger.js'
+import type { Identity } from '../overlay/identity/identity-store.js'
+import type { KaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
+import type { UserDirectory } from '../overlay/names/user-directory.js'
+import type { SipService } from '../overlay/sip/sip-service.js'
+import type { ContactBook } from '../overlay/store/contact-book.js'
+import type { DataDir } from '../overlay/store/data-dir.js'
+import { ReadMarks } from '../overlay/store/read-marks.js'
+import type { SettingsStore } from '../overlay/store/settings-store.js'
+import { AccountSync } from '../overlay/sync/account-sync.js'
+import { DeviceBook } from '../overlay/sync/device-book.js'
+import { SyncIndex } from '../overlay/sync/sync-index.js'
+import { SyncOutbox } from '../overlay/sync/sync-outbox.js'
+
+export interface SyncBase {
+  account: { accountKey: Identity['accountKey'] }
+  settings: SettingsStore
+  contacts: ContactBook
+  data: DataDir
+  storeLog: Logger
+}
+
+export function buildSync(
+  base: SyncBase,
+  domain: string,
+  node: () => KaiwaLibp2p,
+  directory: UserDirectory,
+  sip: () => SipService,
+  republish: () => void,
+  log: Logger,
+) {
+  const { account, settings, contacts, data } = base
+  const syncLog = log.child('sync')
+  const ownName = async (): Promise<string | null> => (await settings.get()).name
+  const ownRecord = async (fresh = false) => {
+    const name = await ownName()
+    if (name == null) return undefined
+    return (await directory.lookup(name, { timeoutMs: 8000, ...(fresh ? { fresh } : {}) }))?.record
+  }
+  const devices = new DeviceBook(data.datastore, { log: base.storeLog })
+  const readMarks = new ReadMarks(data.datastore, { log: base.storeLog })
+  const outbox = new SyncOutbox({
+    node,
+    get accountKey() {
+      return account.accountKey
+    },
+    ownName,
+    ownRecord,
+    linkTo: (peer, addrs) => node().services.sipLinks.linkTo(peer, addrs),
+    storeMail: (recipient, plaintext) => sip().storeMail(recipient, plaintext),
+    domain,
+    log: syncLog,
+  })
+  const sync = new AccountSync({
+    get accountKey() {
+      return account.accountKey
+    },
+    selfPeer: () => node().peerId.toString(),
+    ownRecord,
+    devices,
+    index: new SyncIndex(data.datastore, { log: base.storeLog }),
+    outbox,
+    history: { add: (m) => sip().history.add(m), list: () => sip().history.list() },
+    readMarks,
+    contacts,
+    republish,
+    log: syncLog,
+  })
+  const warn = (what: string) => (err: unknown) => syncLog.warn(`${what}: ${String(err)}`)
+  contacts.onChanged((name, fp) => void sync.contactChanged(name, fp).catch(warn('contact')))
+  readMarks.onChanged((peer, id) => void sync.readMarked(peer, id).catch(warn('read mark')))
+  return {
+    sync,
+    devices,
+    readMarks,
+    outbox,
+    /** SipService's `sync` hook. */
+    sipHooks: {
+      filed: (msg: Parameters<AccountSync['messageFiled']>[0], callId: string) =>
+        void sync.messageFiled(msg, callId).catch(warn('message')),
+      fromMail: (body: Uint8Array) => sync.fromMail(body),
+    },
+    stop: (): void => outbox.stop(),
+  }
+}
+
+export type SyncParts = ReturnType<typeof buildSync>

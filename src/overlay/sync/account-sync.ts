@@ -1,0 +1,348 @@
+/**
+ * Multi-device history (issue 15 §3): every device of an account behaves as
+ * one user. What this device files (a message sent or received, a read mark,
+ * a contact pinned or removed, a device removed) becomes a sync event for the
+ * account's other devices (sync-outbox.ts); what they send is checked and
+ * applied here, idempotently:
+ *
+ * - a batch is accepted only from a device of this same account: signed by
+ *   the account key, decrypting under the account's sync key, sent by the
+ *   peer it names (Noise), listed in the account's record or already known,
+ *   and never from a removed device (a foreign peer's "sync" is refused);
+ * - a message is filed once (its sync id is the direction and Call-ID), a
+ *   read mark only moves forward, the latest contact change wins;
+ * - a device seen for the first time gets a snapshot (contacts and recent
+ *   history), so a restored backup shows the conversations held before it.
+ */
+import type { Ed25519PrivateKey } from '@libp2p/interface'
+import type { Logger } from '../../shared/logger.js'
+import type { StoredMessageJson } from '../../shared/api/contract.js'
+import { KaiwaError } from '../../shared/errors.js'
+import type { ContactRecord } from '../../shared/records/contact-record.js'
+import { peerIdFromBytes } from '../../shared/records/contact-record.js'
+import { decodeSyncBatch, openSyncBatch } from '../../shared/sync/sync-wire.js'
+import type { SyncEvent, SyncMessageEvent } from '../../shared/sync/sync-wire.js'
+import type { DeviceBook, KnownDevice } from './device-book.js'
+import type { SyncIndex } from './sync-index.js'
+import type { SyncOutbox } from './sync-outbox.js'
+
+/** How many recent messages a new device gets in its snapshot. */
+const SNAPSHOT_MESSAGES = 500
+
+/** A batch from a device that is not (or no longer) one of this account's. */
+export class SyncForbiddenError extends KaiwaError {
+  constructor(message: string) {
+    super(message, 'rejected')
+    this.name = 'SyncForbiddenError'
+  }
+}
+
+export interface AccountSyncInit {
+  readonly accountKey: Ed25519PrivateKey
+  selfPeer: () => string
+  /** The account's record; `fresh` skips the cache. */
+  ownRecord: (fresh?: boolean) => Promise<ContactRecord | undefined>
+  devices: DeviceBook
+  index: SyncIndex
+  outbox: Pick<SyncOutbox, 'enqueue' | 'greet'>
+  history: {
+    add(m: Omit<StoredMessageJson, 'id'>): Promise<StoredMessageJson>
+    list(): Promise<StoredMessageJson[]>
+  }
+  readMarks: { set(peer: string, lastReadId: string): Promise<void> }
+  contacts: {
+    pin(name: string, fingerprint: string): Promise<unknown>
+    remove(name: string): Promise<void>
+    list(): Promise<Array<{ name: string; fingerprint: string; addedAt: string }>>
+  }
+  /** Republish the record (a device was removed). */
+  republish: () => void
+  log: Logger
+}
+
+export class AccountSync {
+  private applying: Promise<void> = Promise.resolve()
+  /** Names and peers being changed by a sync event: their change hooks must not echo it. */
+  private readonly quietContacts = new Set<string>()
+  private readonly quietReads = new Set<string>()
+  /**
+   * Message sync ids being filed right now (live or from a sibling), so a
+   * message forked to two devices, each syncing it to the other, is filed
+   * once even when the copies cross before either is on disk.
+   */
+  private readonly claimed = new Set<string>()
+
+  constructor(private readonly init: AccountSyncInit) {}
+
+  // ---- what this device did ------------------------------------------------------------
+
+  /** A message was filed in this device's history (sent or received). */
+  async messageFiled(msg: StoredMessageJson, callId: string): Promise<void> {
+    const syncId = `${msg.direction}:${callId}`
+    if (!this.claim(syncId)) return // filed from a sibling's copy a moment ago
+    // An account with one device does no sync work per message.
+    const targets = await this.targets()
+    if (targets.length === 0) return
+    if ((await this.init.index.localIdOf(syncId)) != null) return
+    await this.init.index.link(syncId, msg.id)
+    this.init.outbox.enqueue(targets, [messageEvent(syncId, msg)])
+  }
+
+  async readMarked(peer: string, localId: string): Promise<void> {
+    if (this.quietReads.has(peer)) return
+    const id = await this.init.index.syncIdOf(localId)
+    if (id != null) await this.toSiblings([{ k: 'r', p: peer, id }])
+  }
+
+  async contactChanged(name: string, fingerprint: string | null): Promise<void> {
+    if (this.quietContacts.has(name)) return
+    const at = Date.now()
+    await this.init.index.newerContactChange(name, at)
+    await this.toSiblings([{ k: 'c', n: name, fp: fingerprint, at }])
+  }
+
+  /** Remove a device from the account (refused for this device itself). */
+  async removeDevice(peerId: string): Promise<void> {
+    if (peerId === this.init.selfPeer())
+      throw new SyncForbiddenError('remove this device from another device of the account')
+    const at = Date.now()
+    await this.init.devices.remove(peerId, at)
+    // The others hear of it, and so does the removed device (it then stops publishing).
+    await this.toSiblings([{ k: 'd', p: peerId, at }], [peerId])
+    this.init.republish()
+  }
+
+  /** True once another device removed this one from the account. */
+  selfRemoved(): Promise<boolean> {
+    return this.init.devices.isRemoved(this.init.selfPeer())
+  }
+
+  /** The account's devices: this one, those in the record, those known here. */
+  async listDevices(): Promise<Array<KnownDevice & { self: boolean; listed: boolean }>> {
+    const self = this.init.selfPeer()
+    const listed = new Set(peersOf(await this.init.ownRecord().catch(() => undefined)))
+    const known = await this.init.devices.list()
+    const all = new Map(known.map((d) => [d.peerId, d]))
+    const now = Date.now()
+    for (const p of [self, ...listed])
+      if (!all.has(p)) all.set(p, { peerId: p, firstSeen: now, lastSeen: now, removedAt: null })
+    return [...all.values()].map((d) => ({
+      ...d,
+      self: d.peerId === self,
+      listed: listed.has(d.peerId),
+    }))
+  }
+
+  /** The account's record as just published or read: greet devices seen for the first time. */
+  async recordSeen(record: ContactRecord): Promise<void> {
+    const self = this.init.selfPeer()
+    for (const peer of peersOf(record)) {
+      if (peer === self) continue
+      if (await this.init.devices.saw(peer)) await this.snapshotTo(peer)
+    }
+  }
+
+  // ---- what the other devices send -----------------------------------------------------
+
+  /** A batch that arrived over the overlay from `peer`; throws to refuse it. */
+  async fromLink(bytes: Uint8Array, peer: string): Promise<void> {
+    const batch = decodeSyncBatch(bytes)
+    const from = peerIdFromBytes(batch.f).toString()
+    if (from !== peer) throw new SyncForbiddenError('the batch names another sending device')
+    await this.accept(batch, from, true)
+  }
+
+  /**
+   * A batch from the account's own mailbox (its sender already checked as
+   * this account). 'keep' leaves it for the device it is addressed to.
+   */
+  async fromMail(bytes: Uint8Array): Promise<'keep' | 'done'> {
+    const batch = decodeSyncBatch(bytes)
+    const target = peerIdFromBytes(batch.t).toString()
+    if (target !== this.init.selfPeer()) {
+      // Mail for a removed device is dropped; for another device, left to it.
+      return (await this.init.devices.isRemoved(target)) ? 'done' : 'keep'
+    }
+    const from = peerIdFromBytes(batch.f).toString()
+    await this.accept(batch, from, false)
+    this.init.log.info(`sync: caught up from device ${from}'s mail`)
+    return 'done'
+  }
+
+  private async accept(
+    batch: ReturnType<typeof decodeSyncBatch>,
+    from: string,
+    live: boolean,
+  ): Promise<void> {
+    const self = this.init.selfPeer()
+    if (peerIdFromBytes(batch.t).toString() !== self)
+      throw new SyncForbiddenError('the batch is for another device')
+    if (from === self) throw new SyncForbiddenError('the batch claims to come from this device')
+    if (await this.init.devices.isRemoved(from))
+      throw new SyncForbiddenError(`device ${from} was removed from this account`)
+    // Opening proves the account key (signature and sync key) before anything is trusted.
+    const events = await openSyncBatch(batch, this.init.accountKey)
+    await this.checkSibling(from, live)
+    const run = this.applying.then(() => this.apply(events, from))
+    this.applying = run.catch(() => undefined)
+    await run
+  }
+
+  /** `from` must be a device the account's record lists (now or when it was first seen here). */
+  private async checkSibling(from: string, live: boolean): Promise<void> {
+    const known = await this.init.devices.get(from)
+    if (known != null && known.removedAt == null) {
+      await this.init.devices.saw(from)
+      return
+    }
+    let listed = peersOf(await this.init.ownRecord().catch(() => undefined)).includes(from)
+    if (!listed && live)
+      listed = peersOf(await this.init.ownRecord(true).catch(() => undefined)).includes(from)
+    if (!listed)
+      throw new SyncForbiddenError(`device ${from} is not listed in this account's record`)
+    if (await this.init.devices.saw(from)) await this.snapshotTo(from)
+  }
+
+  private async apply(events: SyncEvent[], from: string): Promise<void> {
+    for (const e of events) {
+      try {
+        await this.applyOne(e)
+      } catch (err) {
+        this.init.log.warn(`sync event ${e.k} from ${from} not applied: ${String(err)}`)
+      }
+    }
+  }
+
+  private async applyOne(e: SyncEvent): Promise<void> {
+    const { index } = this.init
+    switch (e.k) {
+      case 'm': {
+        if (!this.claim(e.id) || (await index.localIdOf(e.id)) != null) return
+        const local = await this.init.history.add(messageFromEvent(e))
+        await index.link(e.id, local.id)
+        return
+      }
+      case 'r': {
+        const local = await index.localIdOf(e.id)
+        if (local == null) return
+        await this.quietly(this.quietReads, e.p, () => this.init.readMarks.set(e.p, local))
+        return
+      }
+      case 'c': {
+        if (!(await index.newerContactChange(e.n, e.at))) return
+        const fp = e.fp
+        await this.quietly(this.quietContacts, e.n, () =>
+          fp == null ? this.init.contacts.remove(e.n) : this.init.contacts.pin(e.n, fp),
+        )
+        return
+      }
+      case 'd': {
+        if (!(await this.init.devices.remove(e.p, e.at))) return
+        if (e.p === this.init.selfPeer())
+          this.init.log.warn('another device removed this device from the account')
+        else this.init.republish()
+      }
+    }
+  }
+
+  /** False when `syncId` was claimed already; the memory is bounded (the index remembers). */
+  private claim(syncId: string): boolean {
+    if (this.claimed.has(syncId)) return false
+    if (this.claimed.size >= 10_000) this.claimed.clear()
+    this.claimed.add(syncId)
+    return true
+  }
+
+  private async quietly<T>(set: Set<string>, key: string, fn: () => Promise<T>): Promise<T> {
+    set.add(key)
+    try {
+      return await fn()
+    } finally {
+      set.delete(key)
+    }
+  }
+
+  private async snapshotTo(peer: string): Promise<void> {
+    const events: SyncEvent[] = []
+    const now = Date.now()
+    for (const c of await this.init.contacts.list())
+      events.push({ k: 'c', n: c.name, fp: c.fingerprint, at: Date.parse(c.addedAt) || now })
+    const self = this.init.selfPeer()
+    for (const m of (await this.init.history.list()).slice(-SNAPSHOT_MESSAGES)) {
+      let id = await this.init.index.syncIdOf(m.id)
+      if (id == null) {
+        id = `${m.direction}:local-${self}-${m.id}`
+        await this.init.index.link(id, m.id)
+      }
+      events.push(messageEvent(id, m))
+    }
+    for (const d of await this.init.devices.list())
+      if (d.removedAt != null) events.push({ k: 'd', p: d.peerId, at: d.removedAt })
+    this.init.log.info(`sync: greeting device ${peer} with ${events.length} event(s)`)
+    this.init.outbox.greet(peer, events)
+  }
+
+  private async toSiblings(events: SyncEvent[], also: string[] = []): Promise<void> {
+    const targets = new Set([...also, ...(await this.targets())])
+    this.init.outbox.enqueue([...targets], events)
+  }
+
+  /** The account's other devices, not removed; those new to this device are greeted. */
+  private async targets(): Promise<string[]> {
+    const self = this.init.selfPeer()
+    for (const p of peersOf(await this.init.ownRecord().catch(() => undefined))) {
+      if (p !== self && (await this.init.devices.saw(p))) await this.snapshotTo(p)
+    }
+    return (await this.init.devices.list())
+      .filter((d) => d.removedAt == null && d.peerId !== self)
+      .map((d) => d.peerId)
+  }
+}
+
+function peersOf(record: ContactRecord | undefined): string[] {
+  const out: string[] = []
+  for (const d of record?.devices ?? []) {
+    try {
+      out.push(peerIdFromBytes(d.peerId).toString())
+    } catch {
+      // not a key-derived peer id: never a device to sync with
+    }
+  }
+  return out
+}
+
+function messageEvent(id: string, m: StoredMessageJson): SyncMessageEvent {
+  return {
+    k: 'm',
+    id,
+    d: m.direction,
+    p: m.peer,
+    fr: m.from,
+    to: m.to,
+    dt: m.date,
+    ct: m.contentType,
+    tx: m.text.slice(0, 16_384),
+    st: m.status,
+    cd: m.code,
+    ...(m.offline === true ? { of: true } : {}),
+    ...(m.verification != null ? { vf: m.verification } : {}),
+    ...(m.fingerprint != null ? { fp: m.fingerprint } : {}),
+  }
+}
+
+function messageFromEvent(e: SyncMessageEvent): Omit<StoredMessageJson, 'id'> {
+  return {
+    direction: e.d,
+    peer: e.p,
+    from: e.fr,
+    to: e.to,
+    date: e.dt,
+    contentType: e.ct,
+    text: e.tx,
+    status: e.st,
+    code: e.cd,
+    ...(e.of === true ? { offline: true } : {}),
+    ...(e.vf != null ? { verification: e.vf } : {}),
+    ...(e.fp != null ? { fingerprint: e.fp } : {}),
+  }
+}
