@@ -92,6 +92,10 @@ export interface LabNodeOptions {
    * Client: percent-encode TURN credentials for node-datachannel (conn-probe.mjs).
    */
   fixTurn?: boolean
+  /** Use this data dir (a restart of a node that was stopped or killed) instead of a new one. */
+  dataDir?: string
+  /** More `kaiwa node` flags (e.g. `--turn-allocation-kbps`). */
+  extraArgs?: string[]
 }
 
 /** One agent per namespace, shared by every node and probe that runs there. */
@@ -113,7 +117,7 @@ export async function startLabNode(
   // NATLAB_KEEP=1 keeps every node's data dir (logs are in memory; the probe file is here).
   const keep = opts.keep ?? process.env.NATLAB_KEEP === '1'
   const prefix = `kaiwa-natlab-${opts.label}-`
-  const dataDir = keep ? mkdtempSync(join(tmpdir(), prefix)) : lab.tempDir(prefix)
+  const dataDir = opts.dataDir ?? (keep ? mkdtempSync(join(tmpdir(), prefix)) : lab.tempDir(prefix))
   const probeFile = join(dataDir, 'natlab-probe.jsonl')
   const listen = listenAddrs(host, opts)
   const args =
@@ -245,6 +249,7 @@ function cliArgs(dataDir: string, listen: string[], opts: LabNodeOptions): strin
   if (opts.name != null) args.push('--name', opts.name)
   if (opts.sipPassword != null) args.push('--sip-password', opts.sipPassword)
   if (opts.ui === true) args.push('--ui')
+  args.push(...(opts.extraArgs ?? []))
   return args
 }
 

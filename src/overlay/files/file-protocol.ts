@@ -83,6 +83,7 @@ export class FileProtocol implements Startable {
   readonly [Symbol.toStringTag] = '@kaiwa/files'
   /** Connections this node made through TURN (released when idle). */
   private readonly turnConns = new WeakSet<Connection>()
+  private readonly releasing = new WeakSet<Connection>()
 
   constructor(
     private readonly components: FileProtocolComponents,
@@ -176,7 +177,7 @@ export class FileProtocol implements Startable {
       }
     const stream = await conn.newStream(FILE_PROTOCOL, { signal })
     const via = this.turnConns.has(conn) ? 'turn' : 'direct'
-    if (via === 'turn') this.releaseWhenIdle(conn, stream)
+    if (via === 'turn') this.releaseWhenIdle(conn)
     const how =
       via === 'turn'
         ? 'WebRTC through TURN'
@@ -210,18 +211,23 @@ export class FileProtocol implements Startable {
   /**
    * Close a TURN link this node made once no file stream has used it for
    * TURN_IDLE_MS: it holds an allocation (and the supernode's bandwidth) that
-   * signalling does not need.
+   * signalling does not need. Checked again while file streams (either way) use it.
    */
-  private releaseWhenIdle(conn: Connection, stream: Stream): void {
-    stream.addEventListener('close', () => {
-      setTimeout(() => {
-        if (conn.status !== 'open') return
-        if (conn.streams.some((s) => s.protocol === FILE_PROTOCOL)) return
-        this.turnConns.delete(conn)
-        this.init.log.debug(`closing the idle TURN link to ${conn.remotePeer.toString()}`)
-        void conn.close().catch(() => conn.abort(new Error('idle TURN link')))
-      }, TURN_IDLE_MS).unref?.()
-    })
+  private releaseWhenIdle(conn: Connection): void {
+    if (this.releasing.has(conn)) return
+    this.releasing.add(conn)
+    const check = (): void => {
+      if (conn.status !== 'open') return void this.releasing.delete(conn)
+      if (conn.streams.some((s) => s.protocol === FILE_PROTOCOL)) {
+        setTimeout(check, TURN_IDLE_MS).unref?.()
+        return
+      }
+      this.releasing.delete(conn)
+      this.turnConns.delete(conn)
+      this.init.log.debug(`closing the idle TURN link to ${conn.remotePeer.toString()}`)
+      void conn.close().catch(() => conn.abort(new Error('idle TURN link')))
+    }
+    setTimeout(check, TURN_IDLE_MS).unref?.()
   }
 
   /** Whether `id` answers through a relay (to say why a file waits); never used for data. */
