@@ -1,16 +1,23 @@
 #!/usr/bin/env node
-// bench:files — file transfer node to node on loopback (/kaiwa/file/1.0.0, issue 15 §1)
-//   against raw TCP on the same path, in the same run.
-//   Three `kaiwa node` processes (a supernode, alice, bob) on 127.0.0.1; alice sends a file of
-//   random bytes to bob (who has pinned alice and auto-accepts it). Measured:
+// bench:files — file transfer node to node (/kaiwa/file/1.0.0, issue 15 §1), directly on
+//   loopback and through a supernode's TURN relay, against raw TCP on the same path, in the
+//   same run.
+//   Direct: three `kaiwa node` processes on 127.0.0.1 (a supernode, alice, bob); alice sends a
+//   file of random bytes to bob (who has pinned alice and auto-accepts it).
+//   Relayed (root: the NAT lab, bench/files-relayed.mjs): alice behind a symmetric NAT, bob
+//   behind a port-restricted one, so the file goes WebRTC through the supernode's TURN, whose
+//   allocations may relay 400 Mbit/s each way here (--turn-allocation-kbps; the default 4 Mbit/s
+//   and the 20 Mbit/s relayed-bandwidth cap are policy, not the path's speed). Measured:
 //   - transfer rate: file size over the time from the first "sending" to "complete" (the
 //     receiver wrote every chunk, checked each chunk's SHA-256 and the whole file's);
 //   - end to end: from `sendFile` to "complete", which adds hashing the file for the offer;
 //   - memory: each node's RSS before and its peak during the transfer (sampled every 50 ms);
 //   - raw TCP: an iperf-style Node socket pair (two processes, 1 MiB writes, memory to
 //     memory over 127.0.0.1), the ceiling of the same path.
-//   Goals: >= 50 % of raw TCP; memory flat for 1 GB (peak RSS independent of the size).
-//   npm run bench:files -- [--size MIB] [--gb]      (default 256 MiB; --gb: 1024 MiB)
+//   Goals: >= 50 % of raw TCP direct; >= 10 MB/s through TURN; memory flat for 1 GB (peak RSS
+//   independent of the size).
+//   npm run bench:files -- [--size MIB] [--gb] [--relay-size MIB]
+//     (default 256 MiB; --gb: 1024 MiB; --relay-size: the relayed file, default 128, 0: skip)
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
@@ -24,7 +31,11 @@ import { createApiClient } from '../dist/main/api/api-client.js'
 const here = dirname(fileURLToPath(import.meta.url))
 const BIN = join(here, '..', 'bin', 'kaiwa.js')
 const { values } = parseArgs({
-  options: { size: { type: 'string', default: '256' }, gb: { type: 'boolean', default: false } },
+  options: {
+    size: { type: 'string', default: '256' },
+    gb: { type: 'boolean', default: false },
+    'relay-size': { type: 'string' },
+  },
 })
 const MiB = 1024 * 1024
 const SIZE_MIB = values.gb ? 1024 : Number(values.size)
@@ -33,6 +44,12 @@ if (!Number.isInteger(SIZE_MIB) || SIZE_MIB < 1) {
   process.exit(2)
 }
 const SIZE = SIZE_MIB * MiB
+const RELAY_MIB = Number(values['relay-size'] ?? 128)
+if (!Number.isInteger(RELAY_MIB) || RELAY_MIB < 0) {
+  process.stderr.write('bench:files: --relay-size must be a whole number of MiB\n')
+  process.exit(2)
+}
+const RELAY_ALLOCATION_KBPS = 400_000
 const say = (m) => process.stderr.write(`bench:files ${m}\n`)
 const kids = new Set()
 process.on('exit', () => {
@@ -40,13 +57,13 @@ process.on('exit', () => {
 })
 
 const LOOPBACK = ['--no-mdns', '--no-upnp', '--listen', '/ip4/127.0.0.1/tcp/0']
-const NO_EXTRAS = ['--sip-port', '0', '--turn-port', '0', '--log-level', 'warn']
+const NO_EXTRAS = ['--sip-port', '0', '--turn-port', '0', '--bridge-port', '0']
 
 async function startNode(name, args) {
   const data = await mkdtemp(join(dir, `${name}-`))
   const child = spawn(
     process.execPath,
-    [BIN, 'node', '--data', data, ...LOOPBACK, ...NO_EXTRAS, ...args],
+    [BIN, 'node', '--data', data, ...LOOPBACK, ...NO_EXTRAS, '--log-level', 'warn', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -132,6 +149,47 @@ async function rawTcp(size) {
   return res.got / MiB / (Number(res.ns) / 1e9)
 }
 
+/** `from` sends `file` to `to`; the rates and both nodes' RSS before and at peak. */
+async function transfer(from, to, file, sizeMiB) {
+  const before = { sender: await rssMiB(from.child.pid), receiver: await rssMiB(to.child.pid) }
+  const peak = { ...before }
+  let sampling = true
+  const sampler = (async () => {
+    while (sampling) {
+      peak.sender = Math.max(peak.sender, await rssMiB(from.child.pid))
+      peak.receiver = Math.max(peak.receiver, await rssMiB(to.child.pid))
+      await sleep(50)
+    }
+  })()
+  say(`${from.name} sends ${sizeMiB} MiB to ${to.name}`)
+  const t0 = performance.now()
+  const { transfer: sent } = await from.api.sendFile({ to: to.name, path: file })
+  let sendingAt
+  for (;;) {
+    const t = (await from.api.transfers({})).transfers.find((x) => x.id === sent.id)
+    if (t.status === 'sending' && sendingAt == null) sendingAt = performance.now()
+    if (t.status === 'complete') break
+    if (['failed', 'declined', 'cancelled', 'queued', 'mailed'].includes(t.status))
+      throw new Error(`transfer ${t.status}: ${t.note}`)
+    await sleep(25)
+  }
+  const t1 = performance.now()
+  sampling = false
+  await sampler
+  const got = (await to.api.files({})).files.find((f) => f.id === sent.id)
+  if (got == null || got.sha256 !== sent.sha256)
+    throw new Error(`${to.name} does not list the file with its SHA-256`)
+  const round = (n) => Number(n.toFixed(1))
+  return {
+    transferMiBps: round(sizeMiB / ((t1 - (sendingAt ?? t0)) / 1000)),
+    endToEndMiBps: round(sizeMiB / ((t1 - t0) / 1000)),
+    rssMiB: {
+      sender: { before: Math.round(before.sender), peak: Math.round(peak.sender) },
+      receiver: { before: Math.round(before.receiver), peak: Math.round(peak.receiver) },
+    },
+  }
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'hfile-bench-'))
 try {
   say(`writing a ${SIZE_MIB} MiB file of random bytes`)
@@ -145,51 +203,31 @@ try {
   await retry('bob pins alice', () => bob.api.contactAdd({ name: 'alice' }))
   await retry('alice finds bob', () => alice.api.lookup({ name: 'bob' }))
   await bob.api.settingsUpdate({ files: { autoAcceptMiB: SIZE_MIB + 1, maxMiB: SIZE_MIB + 1 } })
-
-  const before = { alice: await rssMiB(alice.child.pid), bob: await rssMiB(bob.child.pid) }
-  const peak = { ...before }
-  let sampling = true
-  const sampler = (async () => {
-    while (sampling) {
-      peak.alice = Math.max(peak.alice, await rssMiB(alice.child.pid))
-      peak.bob = Math.max(peak.bob, await rssMiB(bob.child.pid))
-      await sleep(50)
-    }
-  })()
-  say(`alice sends ${SIZE_MIB} MiB to bob`)
-  const t0 = performance.now()
-  const { transfer } = await alice.api.sendFile({ to: 'bob', path: file })
-  let sendingAt
-  let last
-  for (;;) {
-    const t = (await alice.api.transfers({})).transfers.find((x) => x.id === transfer.id)
-    if (t.status === 'sending' && sendingAt == null) sendingAt = performance.now()
-    if (t.status === 'complete') break
-    if (['failed', 'declined', 'cancelled', 'queued', 'mailed'].includes(t.status))
-      throw new Error(`transfer ${t.status}: ${t.note}`)
-    if (t.bytesDone !== last) last = t.bytesDone
-    await sleep(25)
+  const direct = await transfer(alice, bob, file, SIZE_MIB)
+  for (const k of [sn, alice, bob]) k.child.kill('SIGTERM')
+  let relayed
+  let relayedSkipped = RELAY_MIB === 0 ? 'skipped (--relay-size 0)' : null
+  if (relayedSkipped == null) {
+    const { relayedTransfer, relayedUnavailable } = await import('./files-relayed.mjs')
+    const why = relayedUnavailable()
+    if (why != null) relayedSkipped = `skipped: ${why}`
+    else
+      relayed = await relayedTransfer({
+        sizeMiB: RELAY_MIB,
+        allocationKbps: RELAY_ALLOCATION_KBPS,
+        say,
+      })
   }
-  const t1 = performance.now()
-  sampling = false
-  await sampler
-  const got = (await bob.api.files({})).files.find((f) => f.id === transfer.id)
-  if (got == null || got.sha256 !== transfer.sha256)
-    throw new Error('bob does not list the file with its SHA-256')
-  const transferMBs = SIZE_MIB / ((t1 - (sendingAt ?? t0)) / 1000)
-  const endToEndMBs = SIZE_MIB / ((t1 - t0) / 1000)
   say('raw TCP, iperf style, same loopback path')
   const raw = await rawTcp(SIZE)
   const result = {
     sizeMiB: SIZE_MIB,
-    transferMiBps: Number(transferMBs.toFixed(1)),
-    endToEndMiBps: Number(endToEndMBs.toFixed(1)),
+    transferMiBps: direct.transferMiBps,
+    endToEndMiBps: direct.endToEndMiBps,
     rawTcpMiBps: Number(raw.toFixed(1)),
-    ofRawTcp: `${Math.round((100 * transferMBs) / raw)} %`,
-    rssMiB: {
-      alice: { before: Math.round(before.alice), peak: Math.round(peak.alice) },
-      bob: { before: Math.round(before.bob), peak: Math.round(peak.bob) },
-    },
+    ofRawTcp: `${Math.round((100 * direct.transferMiBps) / raw)} %`,
+    rssMiB: direct.rssMiB,
+    relayed: relayed ?? relayedSkipped,
   }
   process.stdout.write(
     [
@@ -197,7 +235,14 @@ try {
       `  transfer:    ${result.transferMiBps} MiB/s   (end to end with hashing the offer: ${result.endToEndMiBps} MiB/s)`,
       `  raw TCP:     ${result.rawTcpMiBps} MiB/s   (iperf-style Node socket pair, memory to memory)`,
       `  ratio:       ${result.ofRawTcp} of raw TCP (goal >= 50 %)`,
-      `  memory RSS:  alice ${result.rssMiB.alice.before} -> peak ${result.rssMiB.alice.peak} MiB, bob ${result.rssMiB.bob.before} -> peak ${result.rssMiB.bob.peak} MiB`,
+      `  memory RSS:  alice ${result.rssMiB.sender.before} -> peak ${result.rssMiB.sender.peak} MiB, bob ${result.rssMiB.receiver.before} -> peak ${result.rssMiB.receiver.peak} MiB`,
+      relayed != null
+        ? [
+            `through a supernode's TURN relay (WebRTC, NAT lab: symmetric ↔ port-restricted NAT), ${RELAY_MIB} MiB`,
+            `  transfer:    ${relayed.transferMiBps} MiB/s   (end to end: ${relayed.endToEndMiBps} MiB/s; goal >= 10 MB/s = 9.5 MiB/s)`,
+            `  TURN:        the supernode relayed ${relayed.turnRelayedMiB} MiB during it (allocation limit ${relayed.allocationKbps / 1000} Mbit/s each way)`,
+          ].join('\n')
+        : `through a supernode's TURN relay: ${relayedSkipped}`,
       JSON.stringify(result),
       '',
     ].join('\n'),
