@@ -293,12 +293,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ws.send(frame) // write errors surface as the socket's 'error' event, logged below
   }
 
+  // Node events are produced only while a client listens: producing them runs
+  // timers (status every 5 s, transfers every 1 s) that cost an idle node CPU.
+  let unsubscribe: (() => void) | undefined
+  const listening = (on: boolean): void => {
+    if (on && unsubscribe == null) unsubscribe = opts.events?.on(broadcast)
+    if (!on) {
+      unsubscribe?.()
+      unsubscribe = undefined
+    }
+  }
+
   function onConnection(ws: WebSocket): void {
     sockets.add(ws)
+    listening(true)
     // Each socket is one SIP user agent of the node (see sip-bridge-protocol.ts).
     const sip = sipBridge?.open((frame) => send(ws, frame))
     ws.on('close', () => {
       sockets.delete(ws)
+      if (sockets.size === 0) listening(false)
       sip?.close()
     })
     ws.on('error', (err) => log(`api websocket error: ${err.message}`))
@@ -359,12 +372,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   })
   server.on('error', (err) => log(`api server error: ${err.message}`))
   port = (server.address() as AddressInfo).port
-  // Subscribe only once listening, so a failed start leaves no listener behind.
-  const unsubscribe = opts.events?.on(broadcast)
 
   let closing: Promise<void> | undefined
   async function close(): Promise<void> {
-    unsubscribe?.()
+    listening(false)
     for (const ws of sockets) ws.close(1001, 'node shutting down')
     // Give peers a moment to acknowledge the close frame, then cut off the rest.
     const deadline = Date.now() + 1000

@@ -325,6 +325,26 @@ describe('WebSocket', () => {
     ws.close()
   })
 
+  it('subscribes to node events only while a client is connected', async () => {
+    const until = async (ok: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 10_000
+      while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(ok()).toBe(true)
+    }
+    // Producing events runs timers: an idle node with no UI attached runs none.
+    await until(() => listeners.size === 0)
+    const first = openWs({ protocols: [tokenProto] })
+    const second = openWs({ protocols: [tokenProto] })
+    await connected(first)
+    await connected(second)
+    expect(listeners.size).toBe(1)
+    first.close()
+    await new Promise((r) => first.once('close', r))
+    expect(listeners.size).toBe(1)
+    second.close()
+    await until(() => listeners.size === 0)
+  })
+
   it('survives garbage frames', async () => {
     const ws = openWs({ protocols: [tokenProto] })
     const call = await connected(ws)
