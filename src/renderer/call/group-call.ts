@@ -32,46 +32,16 @@ import {
 } from '../sip/conference-id.js'
 import type { Conference } from '../sip/conference-id.js'
 import type { CallController } from './call-controller.js'
-import { addProblem, admit, mergeRoster, peersToInvite } from './group-mesh.js'
+import { GroupAdmission } from './group-admission.js'
+import { addProblem, mergeRoster, peersToInvite } from './group-mesh.js'
 import type { AddProblem, LegState, MeshState } from './group-mesh.js'
 import { legStats } from './group-stats.js'
-import type { LegStats } from './group-stats.js'
 import type { StatsEntry } from './call-quality.js'
 import type { RemoteAudio } from './remote-audio.js'
+import { groupView, memberStats } from './group-view.js'
+import type { Group, GroupState, Leg, MemberStats } from './group-view.js'
 
-export interface MemberView {
-  peer: string
-  /** calling: our INVITE rings; joining: on the roster, their INVITE is on its way. */
-  state: 'calling' | 'joining' | 'connecting' | 'connected' | 'reconnecting'
-  path: LegStats['path']
-  remoteVideo: boolean
-  stream: MediaStream | undefined
-}
-
-export interface GroupView {
-  id: string
-  self: string
-  members: MemberView[]
-  muted: boolean
-  camera: boolean
-  selfVideo: MediaStream | undefined
-  busy: boolean
-  /** Fewer than 5 people: Add to call can take one more. */
-  canAdd: boolean
-  /** At most 4 people: the camera may be on. */
-  videoAllowed: boolean
-}
-
-export interface GroupState {
-  group: GroupView | undefined
-  notice: string | undefined
-}
-
-/** One pair's figures, for tests and diagnostics (`window.__kaiwaGroupStats`). */
-export interface MemberStats extends LegStats {
-  peer: string
-  state: MemberView['state']
-}
+export type { GroupState, GroupView, MemberStats, MemberView } from './group-view.js'
 
 export interface GroupCallDeps {
   calls: Pick<CallController, 'store' | 'current' | 'release'>
@@ -100,26 +70,8 @@ export interface GroupCallController {
   toggleMute(): void
   toggleCamera(): Promise<void>
   dismissNotice(): void
-  stats(): MemberStats[]
-}
-
-interface Leg {
-  peer: string
-  call: KaiwaCall
-  state: LegState
-  audio: RemoteAudio
-  stats: LegStats | undefined
-  off: Array<() => void>
-}
-
-interface Group {
-  id: string
-  members: Set<string>
-  legs: Map<string, Leg>
-  muted: boolean
-  camera: MediaStreamTrack | undefined
-  selfVideo: MediaStream | undefined
-  busy: boolean
+  /** Each pair's figures, sampled now. */
+  stats(): Promise<MemberStats[]>
 }
 
 const ADD_PROBLEM = {
@@ -128,21 +80,24 @@ const ADD_PROBLEM = {
   self: 'groupCall.self',
 } as const satisfies Record<AddProblem, MessageKey>
 
-const NO_STATS: LegStats = { audioBytes: 0, audioPackets: 0, framesDecoded: 0, path: 'unknown' }
-
 export function createGroupCallController(deps: GroupCallDeps): GroupCallController {
   const { log, platform } = deps
   const store = createStore<GroupState>({ group: undefined, notice: undefined })
   let ua: KaiwaUserAgent | undefined
   let self = ''
   let g: Group | undefined
-  const pending = new Map<KaiwaCall, ReturnType<typeof setTimeout>>()
+  const admission = new GroupAdmission({
+    mesh: () => mesh(),
+    accept: (c, cancelOwn) => void accept(g!, c, cancelOwn),
+    log,
+    waitMs: deps.rosterWaitMs ?? 10_000,
+  })
   let poll: ReturnType<typeof setInterval> | undefined
   let watched: KaiwaCall | undefined
   let offWatched: (() => void) | undefined
 
   const notice = (text: string | undefined): void => store.patch({ notice: text })
-  const conference = (x: Group): Conference => ({ id: x.id, members: [...x.members] })
+  const conference = (x: Group): Conference => ({ id: x.id, members: [...x.members].sort() })
   const mesh = (): MeshState | undefined =>
     g == null
       ? undefined
@@ -153,51 +108,9 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
           legs: new Map([...g.legs].map(([p, l]) => [p, l.state])),
         }
 
-  function memberView(x: Group, peer: string): MemberView {
-    const leg = x.legs.get(peer)
-    if (leg == null)
-      return { peer, state: 'joining', path: 'unknown', remoteVideo: false, stream: undefined }
-    const state: MemberView['state'] =
-      leg.state === 'outgoing'
-        ? 'calling'
-        : leg.state === 'incoming'
-          ? 'connecting'
-          : leg.call.reconnecting
-            ? 'reconnecting'
-            : 'connected'
-    return {
-      peer,
-      state,
-      path: leg.stats?.path ?? 'unknown',
-      remoteVideo: leg.call.video.remoteLive,
-      stream: leg.call.remoteStream(),
-    }
-  }
-
-  function sync(): void {
-    const x = g
-    store.patch({
-      group:
-        x == null
-          ? undefined
-          : {
-              id: x.id,
-              self,
-              members: [...x.members]
-                .filter((m) => m !== self)
-                .sort()
-                .map((m) => memberView(x, m)),
-              muted: x.muted,
-              camera: x.camera != null,
-              selfVideo: x.selfVideo,
-              busy: x.busy,
-              canAdd: x.members.size < MAX_MEMBERS,
-              videoAllowed: x.members.size <= MAX_VIDEO_MEMBERS,
-            },
-    })
-  }
-
   /** A group around `first`, the call controller's call it takes over (audio re-attached here). */
+  const sync = (): void => store.patch({ group: g == null ? undefined : groupView(g, self) })
+
   function start(id: string, members: Iterable<string>, first: KaiwaCall): Group {
     const x: Group = {
       id,
@@ -217,14 +130,16 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
   async function sampleAll(): Promise<void> {
     const x = g
     if (x == null) return
-    for (const leg of x.legs.values()) {
-      if (leg.state !== 'active') continue
-      const report = await leg.call.getStats().catch(() => undefined)
-      if (report == null) continue
-      const entries: StatsEntry[] = []
-      report.forEach((s: StatsEntry) => entries.push(s))
-      leg.stats = legStats(entries)
-    }
+    await Promise.all(
+      [...x.legs.values()].map(async (leg) => {
+        if (leg.state !== 'active') return
+        const report = await leg.call.getStats().catch(() => undefined)
+        if (report == null) return
+        const entries: StatsEntry[] = []
+        report.forEach((s: StatsEntry) => entries.push(s))
+        leg.stats = legStats(entries)
+      }),
+    )
     if (x === g) sync()
   }
 
@@ -235,11 +150,7 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
     poll = undefined
     x.camera?.stop()
     if (x.camera != null) platform.cameraStopped()
-    for (const [c, timer] of pending) {
-      clearTimeout(timer)
-      void c.decline(true)
-    }
-    pending.clear()
+    admission.clear()
     g = undefined
     platform.callEnded()
     sync()
@@ -286,7 +197,7 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
     if (g !== x || c.id !== x.id) return
     x.members = mergeRoster(x.members, c, self)
     enforceVideoCap(x)
-    retryPending()
+    admission.retry()
     sync()
   }
 
@@ -324,49 +235,6 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
     } catch (err) {
       log(`group: answering ${c.peer} failed: ${String(err)}`)
       void c.hangup()
-    }
-  }
-
-  function decide(c: KaiwaCall): boolean {
-    const a = admit(mesh(), c.peer, c.conference?.invite, c.verification)
-    switch (a.kind) {
-      case 'not-ours':
-        if (g == null) return false
-        // In a group call: another call is busy, as with a one-to-one call.
-        void c.decline(true)
-        return true
-      case 'refuse':
-        log(`group: refusing ${c.peer}: ${a.why}`)
-        void c.decline(a.status === 486)
-        return true
-      case 'wait':
-        if (!pending.has(c)) {
-          const timer = setTimeout(() => {
-            pending.delete(c)
-            log(`group: ${c.peer} never appeared on the roster; refused`)
-            void c.decline(false)
-          }, deps.rosterWaitMs ?? 10_000)
-          pending.set(c, timer)
-          c.onChange(() => {
-            if (c.phase !== 'ended') return
-            clearTimeout(pending.get(c))
-            pending.delete(c)
-          })
-        }
-        return true
-      case 'accept':
-        void accept(g!, c, a.cancelOwn)
-        return true
-    }
-  }
-
-  function retryPending(): void {
-    for (const [c, timer] of [...pending]) {
-      const a = admit(mesh(), c.peer, c.conference?.invite, c.verification)
-      if (a.kind === 'wait') continue
-      clearTimeout(timer)
-      pending.delete(c)
-      decide(c)
     }
   }
 
@@ -437,7 +305,7 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
         if (ua === next) ua = undefined
       }
     },
-    claim: (c) => (c.phase === 'ended' ? false : decide(c)),
+    claim: (c) => (c.phase === 'ended' ? false : admission.decide(c)),
     async add(input) {
       let user: string
       try {
@@ -499,13 +367,9 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
       }
     },
     dismissNotice: () => notice(undefined),
-    stats: () =>
-      g == null
-        ? []
-        : [...g.legs.values()].map((l) => ({
-            peer: l.peer,
-            state: memberView(g!, l.peer).state,
-            ...(l.stats ?? NO_STATS),
-          })),
+    async stats() {
+      await sampleAll()
+      return g == null ? [] : memberStats(g)
+    },
   }
 }
