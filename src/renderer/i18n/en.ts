@@ -9,6 +9,7 @@ import { enVideo } from './en-video.js'
 import { enGroups } from './en-groups.js'
 import { enGroupCalls } from './en-group-calls.js'
 import { enFiles } from './en-files.js'
+import { enDevices } from './en-devices.js'
 
 export const en = {
   ...enCalls,
@@ -16,6 +17,7 @@ export const en = {
   ...enGroups,
   ...enGroupCalls,
   ...enFiles,
+  ...enDevices,
   'app.name': 'Kaiwa',
 
   'start.title': 'Connecting to your Kaiwa node…',

@@ -1,8 +1,9 @@
-/** Settings: audio and video devices, notifications, theme, files, supernode, network, account, about. */
+/** Settings: audio and video devices, notifications, theme, files, supernode, network, account, its devices, about. */
 import { useEffect } from 'react'
 import { t } from '../i18n/t.js'
 import { AboutSettings } from './AboutSettings.js'
 import { AccountSettings } from './AccountSettings.js'
+import { AccountDevices } from './AccountDevices.js'
 import { useApp } from './app-context.js'
 import { AudioSettings } from './AudioSettings.js'
 import { AppearanceSettings } from './AppearanceSettings.js'
@@ -28,6 +29,7 @@ export function SettingsView() {
       <SupernodeSettings />
       <NetworkStatus />
       <AccountSettings />
+      <AccountDevices />
       <AboutSettings />
     </section>
   )
