@@ -48,6 +48,11 @@ export interface KaiwaNodeOptions {
    * 4000, i.e. 500 kB/s); packets/s scale with it (one per kbit, at least 500).
    */
   turnAllocationKbps?: number
+  /**
+   * TURN relay threads sharing the port with SO_REUSEPORT (`--turn-workers`; turn-cluster.ts);
+   * default: os.availableParallelism(); 1 relays in the node's own thread.
+   */
+  turnWorkers?: number
   /** If the TURN port is only the default and taken, run without TURN. */
   turnPortOptional?: boolean
   /**

@@ -15,6 +15,7 @@
  * order on shutdown and on a failed start-up. Nothing else constructs these
  * services.
  */
+import { availableParallelism } from 'node:os'
 import { InterfaceWatch } from '../overlay/node/interface-watch.js'
 import { dropDeadConnections } from '../overlay/node/connection-liveness.js'
 import { MediaAnchor } from '../overlay/media/media-anchor.js'
@@ -322,6 +323,7 @@ function turnService(
     ...(opts.turnAllocationKbps != null
       ? { allocationLimits: allocationLimitsForKbps(opts.turnAllocationKbps) }
       : {}),
+    threads: opts.turnWorkers ?? availableParallelism(),
     supernodes,
     // Supernodes issue credentials to verified devices of a claimed name.
     ownName: async () => (await base.settings.get()).name,

@@ -28,7 +28,8 @@ export const USAGE = `Usage:
                [--no-media-anchor]
                [--overlay NAME]
                [--turn-port N] [--turn-host ADDR] [--turn-relay-ports LO-HI]
-               [--turn-allow-peers CIDR,...] [--turn-allocation-kbps N] [--bridge-port N]
+               [--turn-allow-peers CIDR,...] [--turn-allocation-kbps N] [--turn-workers N]
+               [--bridge-port N]
                [--ui] [--metrics-port N] [--join LINK]
                [--config FILE] [--no-mdns] [--no-upnp] [--log-level LEVEL]
   kaiwa claim  NAME [--data DIR]
@@ -98,6 +99,8 @@ export const USAGE = `Usage:
                     what each TURN allocation may relay each way, kbit/s (default
                     4000; packets/s scale with it); the relayed-bandwidth cap in
                     Settings still bounds the total
+  --turn-workers N  TURN relay threads sharing the port (SO_REUSEPORT), 1-64
+                    (default: the CPU cores; 1: relay in the node's own thread)
   --ui              serve the softphone UI on the control API's address; the ready
                     line's "ui" URL opens it already logged in
   --metrics-port N  Prometheus metrics (text format) on 127.0.0.1:N/metrics (default:
@@ -136,6 +139,7 @@ export interface NodeCommand {
   turnRelayPorts?: [number, number]
   turnAllowPeers?: string[]
   turnAllocationKbps?: number
+  turnWorkers?: number
   /** Serve the UI bundle (headless web mode). */
   ui: boolean
   /** Prometheus metrics on loopback; undefined: off. */
@@ -235,6 +239,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
       'turn-relay-ports': { type: 'string' },
       'turn-allow-peers': { type: 'string' },
       'turn-allocation-kbps': { type: 'string' },
+      'turn-workers': { type: 'string' },
       'metrics-port': { type: 'string' },
       'no-upnp': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -308,6 +313,12 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     throw new UsageError(
       `--turn-allocation-kbps must be a whole number of kbit/s, at least 1 (got "${allocRaw}")`,
     )
+  const workersRaw = values['turn-workers'] as string | undefined
+  if (
+    workersRaw != null &&
+    (!/^\d{1,2}$/.test(workersRaw) || !(Number(workersRaw) >= 1 && Number(workersRaw) <= 64))
+  )
+    throw new UsageError(`--turn-workers must be a number of threads, 1-64 (got "${workersRaw}")`)
   const metricsRaw = values['metrics-port'] as string | undefined
   if (metricsRaw != null && (!/^\d+$/.test(metricsRaw) || Number(metricsRaw) > 65535))
     throw new UsageError(`--metrics-port must be a port number 0-65535 (got "${metricsRaw}")`)
@@ -341,6 +352,7 @@ function parseNode(args: string[], env: NodeJS.ProcessEnv): NodeCommand {
     ...(relayM != null ? { turnRelayPorts: [Number(relayM[1]), Number(relayM[2])] } : {}),
     ...(turnAllowPeers != null ? { turnAllowPeers } : {}),
     ...(allocRaw != null ? { turnAllocationKbps: Number(allocRaw) } : {}),
+    ...(workersRaw != null ? { turnWorkers: Number(workersRaw) } : {}),
     ...(metricsRaw != null ? { metricsPort: Number(metricsRaw) } : {}),
     ...(join != null ? { join: join.trim() } : {}),
     logLevel,

@@ -59,6 +59,8 @@ export interface ResolvedNodeConfig {
   turnAllowPeers?: readonly string[]
   /** What each TURN allocation may relay each way, kbit/s. */
   turnAllocationKbps?: number
+  /** TURN relay threads (`--turn-workers`); default: the CPU cores. */
+  turnWorkers?: number
   /** The port was defaulted: if it is taken, run without the gateway. */
   sipPortOptional: boolean
   sipPassword?: string
@@ -123,6 +125,7 @@ export async function resolveNodeConfig(cmd: NodeCommand): Promise<ResolvedNodeC
     ...(cmd.turnRelayPorts != null ? { turnRelayPorts: cmd.turnRelayPorts } : {}),
     ...(cmd.turnAllowPeers != null ? { turnAllowPeers: cmd.turnAllowPeers } : {}),
     ...(cmd.turnAllocationKbps != null ? { turnAllocationKbps: cmd.turnAllocationKbps } : {}),
+    ...(cmd.turnWorkers != null ? { turnWorkers: cmd.turnWorkers } : {}),
     ...(cmd.sipPassword != null ? { sipPassword: cmd.sipPassword } : {}),
     ...((cmd.mediaAnchor ?? file.mediaAnchor) != null
       ? { mediaAnchor: cmd.mediaAnchor ?? file.mediaAnchor }

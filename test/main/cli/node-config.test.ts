@@ -35,6 +35,14 @@ describe('resolveNodeConfig', () => {
     expect(resolved.supernode).toBe('auto')
   })
 
+  it('takes --turn-workers 1-64 (TURN relay threads), refusing anything else', async () => {
+    expect((await resolveNodeConfig(withConfig({}))).turnWorkers).toBeUndefined()
+    expect((await resolveNodeConfig(withConfig({}, '--turn-workers', '3'))).turnWorkers).toBe(3)
+    for (const bad of ['0', '65', 'two', '-1', '1.5']) {
+      expect(() => withConfig({}, '--turn-workers', bad), bad).toThrow(UsageError)
+    }
+  })
+
   it('defaults to the client role', async () => {
     const resolved = await resolveNodeConfig(withConfig({}))
     expect(resolved.supernode).toBe('off')
