@@ -3,18 +3,24 @@
 // /proc/<pid>/stat apart from the load generators. Started by bench/relay.mjs with a JSON
 // options argument and optionally another build's turn-server.js (to compare before/after);
 // prints one line {"port":N} on stdout when listening, answers {type:'stats'} on its IPC
-// channel, and closes on SIGTERM or when the parent goes away.
+// channel, and closes on SIGTERM or when the parent goes away. With opts.threads > 1 it runs
+// the server on that many relay threads sharing the port (dist/overlay/turn/turn-cluster.js).
 import { pathToFileURL } from 'node:url'
 
-const opts = JSON.parse(process.argv[2] ?? '{}')
+const { threads = 1, ...opts } = JSON.parse(process.argv[2] ?? '{}')
 const module = process.argv[3]
   ? pathToFileURL(process.argv[3]).href
   : new URL('../dist/overlay/turn/turn-server.js', import.meta.url).href
-const { TurnServer } = await import(module)
-const server = new TurnServer({
-  ...opts,
-  relayPortRange: opts.relayPortRange ?? [20000, 29999],
-})
+const serverOpts = { ...opts, relayPortRange: opts.relayPortRange ?? [20000, 29999] }
+const say = (m) => process.stderr.write(`relay-server: ${m}\n`)
+const log = { debug: () => {}, info: say, warn: say, error: say }
+log.child = () => log
+const server =
+  threads > 1
+    ? new (
+        await import(new URL('../dist/overlay/turn/turn-cluster.js', import.meta.url).href)
+      ).TurnCluster({ server: serverOpts, threads, log })
+    : new (await import(module)).TurnServer(serverOpts)
 const { port } = await server.listen()
 process.stdout.write(`${JSON.stringify({ port, pid: process.pid })}\n`)
 

@@ -11,10 +11,21 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Our server in its own process (relay-server.mjs), optionally from another build's
- * turn-server.js (`module`) and with --cpu-prof into `profile`.
+ * turn-server.js (`module`), on `threads` relay threads sharing the port (turn-cluster.ts), and
+ * with --cpu-prof into `profile`.
  */
-export async function startOurs({ port, secret, realm, module, profile, kids }) {
+export async function startOurs({
+  port,
+  secret,
+  realm,
+  module,
+  profile,
+  kids,
+  threads = 1,
+  relayRange = [20000, 29999],
+}) {
   const opts = {
+    threads,
     secret,
     realm,
     host: '127.0.0.1',
@@ -23,7 +34,7 @@ export async function startOurs({ port, secret, realm, module, profile, kids }) 
     // The per-source request limit would make 3000 allocations from one IP take minutes;
     // the bench measures relaying, not request throttling.
     rateLimit: { ratePerS: 1e6, burst: 1e6 },
-    relayPortRange: [20000, 29999],
+    relayPortRange: relayRange,
   }
   const execArgv = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []
   const child = spawn(
@@ -62,7 +73,7 @@ export async function startOurs({ port, secret, realm, module, profile, kids }) 
 }
 
 /** coturn's turnserver on loopback with the same REST-API secret and realm (use-auth-secret). */
-export async function startCoturn({ port, secret, realm, kids }) {
+export async function startCoturn({ port, secret, realm, kids, relayRange = [10000, 19999] }) {
   const args = [
     '-n',
     '--use-auth-secret',
@@ -76,9 +87,9 @@ export async function startCoturn({ port, secret, realm, kids }) {
     '--listening-port',
     String(port),
     '--min-port',
-    '10000',
+    String(relayRange[0]),
     '--max-port',
-    '19999',
+    String(relayRange[1]),
     '--allow-loopback-peers',
     '--no-cli',
     '--no-tls',
@@ -102,7 +113,7 @@ export async function startCoturn({ port, secret, realm, kids }) {
   return {
     pid: child.pid,
     port,
-    relayRange: [10000, 19999],
+    relayRange,
     stats: async () => undefined,
     stop: async () => {
       child.kill('SIGTERM')

@@ -10,13 +10,19 @@
 //   built with cc on first use; `--generator node` runs it in Node, which on a 2-core machine
 //   saturates before the servers do). Their CPU is shown so a saturated generator is visible.
 //   npm run bench:relay -- [--steps 100,250,500,750,1000,1500,2000,3000] [--seconds 5]
-//                          [--procs 2] [--servers ours,coturn] [--generator c|node]
-//                          [--profile DIR] [--all-steps] [--baseline DIST]
+//                          [--procs 2] [--servers ours,multi,coturn] [--threads N]
+//                          [--generator c|node] [--profile DIR] [--all-steps] [--baseline DIST]
+//   --relay-ports LO-HI: the relay ports, coturn's the lower half and ours the upper (default
+//   coturn 10000-19999, ours 20000-29999).
+//   "ours" relays on one thread (--turn-workers 1); "multi" on --threads relay threads sharing
+//   the port with SO_REUSEPORT (turn-cluster.ts; default: the cores, as `kaiwa node` does).
+//   The host's load average (/proc/loadavg) is printed with every step: on a shared machine
+//   other work skews the figures.
 //   --baseline DIST adds a server "base": the turn-server.js of another build (say, of the
 //   previous commit) under the same load, to measure a change before and after.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { cpus } from 'node:os'
+import { availableParallelism, cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -31,7 +37,9 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     warm: { type: 'string', default: '1' },
     procs: { type: 'string', default: String(Math.max(2, cpus().length)) },
-    servers: { type: 'string', default: 'ours,coturn' },
+    servers: { type: 'string', default: 'ours,multi,coturn' },
+    threads: { type: 'string', default: String(availableParallelism()) },
+    'relay-ports': { type: 'string', default: '10000-29999' },
     profile: { type: 'string' },
     generator: { type: 'string', default: 'c' },
     baseline: { type: 'string' },
@@ -42,6 +50,8 @@ const STEPS = values.steps.split(',').map(Number)
 const MEASURE_MS = Number(values.seconds) * 1000
 const WARM_MS = Number(values.warm) * 1000
 const PROCS = Number(values.procs)
+const [RELAY_LO, RELAY_HI] = values['relay-ports'].split('-').map(Number)
+const RELAY_MID = Math.floor((RELAY_LO + RELAY_HI) / 2)
 const SECRET = randomBytes(16).toString('hex')
 const REALM = 'kaiwa'
 const LOSS_GOAL = 0.005
@@ -167,6 +177,7 @@ async function measureStep(server, load, n) {
     hostCpu,
     kdrops,
     maxLagMs: Math.max(...rs.map((r) => r.maxLagMs)),
+    load: loadavg()[0],
   }
 }
 
@@ -175,13 +186,19 @@ async function benchServer(name, binary) {
   const common = { port, secret: SECRET, realm: REALM, kids }
   const server =
     name === 'coturn'
-      ? await startCoturn(common)
+      ? await startCoturn({ ...common, relayRange: [RELAY_LO, RELAY_MID] })
       : await startOurs({
           ...common,
+          relayRange: [RELAY_MID + 1, RELAY_HI],
           module: name === 'base' ? baselineModule() : undefined,
           profile: values.profile,
+          threads: name === 'multi' ? Number(values.threads) : 1,
         })
-  say(`${name}: listening on 127.0.0.1:${port} (pid ${server.pid})`)
+  say(
+    `${name}: listening on 127.0.0.1:${port} (pid ${server.pid}); load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
   const load = await startLoad(port, binary)
   const rows = []
   try {
@@ -219,9 +236,10 @@ const line = (r) =>
     f(r.maxLagMs, 0).padStart(5),
     `${f(r.hostCpu * 100, 0)}%`.padStart(5),
     `${r.kdrops.listen}/${r.kdrops.relay}/${r.kdrops.load}`.padStart(14),
+    f(r.load, 2).padStart(5),
   ].join(' ') + (busyElsewhere(r) ? ' *' : '')
 const HEADER =
-  'server  streams    loss  pkts/s    CPU  CPU/strm  µs/pkt  p50 ms  p99 ms   gen  lag  host  kdrop l/r/g'
+  'server  streams    loss  pkts/s    CPU  CPU/strm  µs/pkt  p50 ms  p99 ms   gen  lag  host  kdrop l/r/g  load'
 
 function baselineModule() {
   if (!values.baseline) throw new Error('--servers base needs --baseline DIST')
@@ -240,8 +258,10 @@ const binary = values.generator === 'c' ? await buildLoadGenerator() : undefined
 if (!binary) say('load generator: Node (it may saturate before the servers do)')
 const SERVERS = values.servers.split(',')
 if (values.baseline && !SERVERS.includes('base')) SERVERS.unshift('base')
+const loadAtStart = loadavg()
 const all = []
 for (const name of SERVERS) all.push(...(await benchServer(name, binary)))
+const loads = (l) => l.map((x) => x.toFixed(2)).join(' ')
 
 const machine = `${cpus().length}× ${cpus()[0]?.model ?? '?'}`
 console.log(`\nbench:relay (${new Date().toISOString()}, Node ${process.version}, ${machine})`)
@@ -253,7 +273,10 @@ console.log(
     '  CPU: the server process, % of one core; µs/pkt: its CPU per relayed packet; p50/p99: one-way',
     '  latency through the relay; gen: busiest load generator; lag: its worst send delay (ms);',
     '  host: CPU busy on the whole host (100% per core, other users included); kdrop: datagrams',
-    '  the kernel dropped for full receive buffers at the listen socket / relays / generators',
+    '  the kernel dropped for full receive buffers at the listen socket / relays / generators;',
+    "  load: the host's 1-minute load average at the end of the step",
+    `  multi: ${values.threads} relay threads sharing the port; load average (1/5/15 min) at ` +
+      `start ${loads(loadAtStart)}, at the end ${loads(loadavg())}`,
   ].join('\n'),
 )
 console.log(`  ${HEADER}`)
@@ -278,6 +301,8 @@ function compare(a, b) {
     console.log(`  ${a}/${b} most streams with < 0.5% loss: ${f(ba.streams / bb.streams, 2)}×`)
 }
 if (SERVERS.includes('ours') && SERVERS.includes('coturn')) compare('ours', 'coturn')
+if (SERVERS.includes('multi') && SERVERS.includes('coturn')) compare('multi', 'coturn')
+if (SERVERS.includes('multi') && SERVERS.includes('ours')) compare('multi', 'ours')
 if (SERVERS.includes('ours') && SERVERS.includes('base')) compare('ours', 'base')
 if (all.some(busyElsewhere)) {
   console.log('  * other processes on the host used more than 30% of a core during that step')
