@@ -45,7 +45,7 @@ export interface KaiwaNodeOptions {
   turnAllowPeers?: readonly string[]
   /**
    * What each TURN allocation may relay each way, kbit/s (`--turn-allocation-kbps`; default
-   * 4000, i.e. 500 kB/s); packets/s scale with it (one per kbit, at least 500).
+   * 4000, i.e. 500 kB/s); packets/s scale with it (one per kB/s, at least 500).
    */
   turnAllocationKbps?: number
   /**

@@ -217,6 +217,8 @@ describe('usage errors', () => {
     [['node', '--sip-port', '70000'], '--sip-port must be a port number'],
     [['node', '--turn-relay-ports', '5000-4000'], '--turn-relay-ports must be LO-HI'],
     [['node', '--turn-host', 'example.com'], '--turn-host must be an IPv4 address'],
+    [['node', '--turn-allocation-kbps', '0'], '--turn-allocation-kbps must be a whole number'],
+    [['node', '--turn-allocation-kbps', '5k'], '--turn-allocation-kbps must be a whole number'],
     [['node', '--sip-port', 'x'], '--sip-port must be a port number'],
     [['node', '--turn-port', 'x'], '--turn-port must be a port number'],
     [['node', '--bridge-port', '65536'], '--bridge-port must be a port number'],

@@ -153,15 +153,7 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
     transports: [
       tcp(),
       webRTC({
-        rtcConfiguration: async (): Promise<RTCConfiguration> => {
-          const family = hostIceFamily(networkInterfaces())
-          if (inTurnScope())
-            return {
-              iceServers: forLibdatachannel((await opts.turnServers?.()) ?? [], family),
-              iceTransportPolicy: 'relay',
-            }
-          return { iceServers: forLibdatachannel((await opts.iceServers?.()) ?? [], family) }
-        },
+        rtcConfiguration: overlayRtcConfiguration(opts),
       }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
       ...(opts.bridge != null ? [wssTransport(opts.bridge.init)] : []),
@@ -183,6 +175,25 @@ export async function createKaiwaLibp2p(opts: Libp2pFactoryOptions): Promise<Kai
     services: services as never,
   })
   return node as unknown as KaiwaLibp2p
+}
+
+/**
+ * The configuration of each overlay WebRTC dial and answer: the supernodes' STUN,
+ * or, for a dial inside `viaTurn` (turn-dial-scope.ts), their TURN with relay
+ * candidates only.
+ */
+export function overlayRtcConfiguration(
+  opts: Pick<Libp2pFactoryOptions, 'iceServers' | 'turnServers'>,
+): () => Promise<RTCConfiguration> {
+  return async () => {
+    const family = hostIceFamily(networkInterfaces())
+    if (inTurnScope())
+      return {
+        iceServers: forLibdatachannel((await opts.turnServers?.()) ?? [], family),
+        iceTransportPolicy: 'relay',
+      }
+    return { iceServers: forLibdatachannel((await opts.iceServers?.()) ?? [], family) }
+  }
 }
 
 /**

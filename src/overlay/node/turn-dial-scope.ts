@@ -1,10 +1,13 @@
 /**
  * Which overlay WebRTC dials may use TURN. Overlay links use the supernodes'
  * STUN only (libp2p-start.ts says why); a dial made inside `viaTurn` instead
- * gathers relay candidates only (RTCConfiguration.iceTransportPolicy 'relay',
- * W3C webrtc-pc §4.2.1; RFC 8445 §5.1.1.2), so the link runs through a
- * supernode's TURN server under its limits (relay-limits.ts) and its caps.
- * File transfer asks for it when no direct link can be made (issue 15 §1).
+ * allocates on a supernode's TURN server and offers relay candidates only
+ * (RTCConfiguration.iceTransportPolicy 'relay', W3C webrtc-pc §4.2.1; RFC 8445
+ * §5.1.1.2), so the link runs through TURN under its limits (relay-limits.ts)
+ * and its operator's caps. File transfer asks for it only after direct
+ * attempts failed (issue 15 §1). libjuice still sends checks from its host
+ * sockets, so where a direct path does exist (two nodes on one host) ICE may
+ * settle on it instead, which costs the supernode nothing.
  *
  * libp2p's WebRTC transport asks for its configuration without saying which
  * dial it is for, so the scope travels with the dial's async context

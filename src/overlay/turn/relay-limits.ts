@@ -115,13 +115,14 @@ export function allocationLimits(opts: AllocationLimits = {}): Required<Allocati
 
 /**
  * Per-allocation limits for `kbps` kbit/s each way (`--turn-allocation-kbps`): bytes/s at that
- * rate, and a packet per kbit/s (at least the default 500), so a bulk transfer in full-size
- * datagrams (~1,200 bytes) meets the byte limit before the packet one.
+ * rate, and a packet per 1,000 bytes of it (at least the default 500: 4,000 kbit/s gives the
+ * defaults), so a bulk transfer in full-size datagrams (~1,200 bytes) meets the byte limit
+ * before the packet one.
  */
 export function allocationLimitsForKbps(kbps: number): Required<AllocationLimits> {
   return allocationLimits({
     bytesPerS: kbps * 125,
-    packetsPerS: Math.max(DEFAULT_PACKETS_PER_S, kbps),
+    packetsPerS: Math.max(DEFAULT_PACKETS_PER_S, Math.ceil(kbps / 8)),
   })
 }
 

@@ -13,6 +13,7 @@ import {
   ServerCaps,
   TokenBucket,
   allocationLimits,
+  allocationLimitsForKbps,
 } from '../../../src/overlay/turn/relay-limits.js'
 import { StunMethod, encodeChannelData } from '../../../src/overlay/turn/stun-message.js'
 import type { StunAddress, StunAttribute } from '../../../src/overlay/turn/stun-message.js'
@@ -274,5 +275,20 @@ describe('stats()', () => {
     await settle(() => server.stats().droppedNoPermission >= 1)
     expect(server.stats()).toMatchObject({ droppedNoPermission: 1, packetsRelayed: 0 })
     expect(Object.values(server.stats()).every((v) => typeof v === 'number')).toBe(true)
+  })
+})
+
+describe('--turn-allocation-kbps', () => {
+  it('sets bytes/s at the rate and packets/s so full-size datagrams meet the byte limit first', () => {
+    // The default, 4 Mbit/s: 500 kB/s and 500 packets/s.
+    expect(allocationLimitsForKbps(4000)).toEqual(allocationLimits())
+    // A file through TURN at 80 Mbit/s: 10 MB/s, 10,000 packets/s (1,200-byte packets need 8,334).
+    expect(allocationLimitsForKbps(80_000)).toEqual({
+      bytesPerS: 10_000_000,
+      packetsPerS: 10_000,
+      burstS: 1,
+    })
+    // Below the default rate the packet limit stays at the default.
+    expect(allocationLimitsForKbps(100).packetsPerS).toBe(500)
   })
 })
