@@ -209,6 +209,8 @@ export class IncomingFiles {
       note: 'declined',
     }))
     await removePart(entry.partPath)
+    // Ask the sender to offer again now: the offer is refused as declined, so it learns at once.
+    void this.init.nudge(entry).catch(() => {})
     return entry
   }
 

@@ -15,6 +15,7 @@ export const enFiles = {
   'files.save': 'Save',
   'files.previewAlt': 'Preview of {name}',
   'files.offerFrom': '{peer} offers a file',
+  'files.offeredItem': '{peer}, a file offered',
   'files.unverified': "Not from a pinned key: compare {peer}'s fingerprint before you accept.",
   'files.statusPreparing': 'Preparing',
   'files.statusOffering': 'Offering',

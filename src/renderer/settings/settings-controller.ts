@@ -30,8 +30,11 @@ export interface SettingsController {
   load(): Promise<void>
   setMode(mode: SupernodeMode): Promise<void>
   setCaps(caps: Partial<SupernodeCaps>): Promise<void>
-  /** File settings (issue 15 §1); the node checks the downloads folder. Resolves true when saved. */
-  setFiles(files: Partial<FileSettings>): Promise<boolean>
+  /**
+   * File settings (issue 15 §1); the node checks the downloads folder.
+   * Resolves with why they were not saved (for the Files section alone), or undefined.
+   */
+  setFiles(files: Partial<FileSettings>): Promise<string | undefined>
   /** Poll usage every `everyMs` while a screen shows it; returns a stop function. */
   watchUsage(everyMs?: number): () => void
   exportIdentity(passphrase: string): Promise<string>
@@ -51,16 +54,13 @@ export function createSettingsController(bridge: KaiwaBridge): SettingsControlle
   async function update(input: {
     supernodeMode?: SupernodeMode
     caps?: Partial<SupernodeCaps>
-    files?: Partial<FileSettings>
-  }): Promise<boolean> {
+  }): Promise<void> {
     store.patch({ saving: true, error: undefined })
     try {
       store.patch({ settings: await bridge.call('settingsUpdate', input) })
       void refreshUsage()
-      return true
     } catch (err) {
       fail(err)
-      return false
     } finally {
       store.patch({ saving: false })
     }
@@ -92,9 +92,19 @@ export function createSettingsController(bridge: KaiwaBridge): SettingsControlle
       })
       await refreshUsage()
     },
-    setMode: async (supernodeMode) => void (await update({ supernodeMode })),
-    setCaps: async (caps) => void (await update({ caps })),
-    setFiles: (files) => update({ files }),
+    setMode: (supernodeMode) => update({ supernodeMode }),
+    setCaps: (caps) => update({ caps }),
+    async setFiles(files) {
+      store.patch({ saving: true })
+      try {
+        store.patch({ settings: await bridge.call('settingsUpdate', { files }) })
+        return undefined
+      } catch (err) {
+        return toApiError(err).message
+      } finally {
+        store.patch({ saving: false })
+      }
+    },
     watchUsage(everyMs = 5000) {
       void refreshUsage()
       const timer = setInterval(() => void refreshUsage(), everyMs)

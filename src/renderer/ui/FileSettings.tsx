@@ -21,7 +21,7 @@ export function FileSettings() {
   const s = useStore(app.settings.store)
   const [draft, setDraft] = useState<Draft>()
   const [saved, setSaved] = useState(false)
-  const [failed, setFailed] = useState(false)
+  const [failed, setFailed] = useState<string>()
   const files = s.settings?.files
   useEffect(() => {
     if (files != null && draft == null)
@@ -39,14 +39,14 @@ export function FileSettings() {
     setSaved(false)
     const auto = Number(draft.autoAcceptMiB)
     const max = Number(draft.maxMiB)
-    const ok = await app.settings.setFiles({
+    const why = await app.settings.setFiles({
       ...(Number.isInteger(auto) && auto >= 0 ? { autoAcceptMiB: auto } : {}),
       ...(Number.isInteger(max) && max > 0 ? { maxMiB: max } : {}),
       ...(draft.receiveDir.trim() !== '' ? { receiveDir: draft.receiveDir.trim() } : {}),
     })
-    setSaved(ok)
-    setFailed(!ok)
-    if (ok) setDraft(undefined) // show what the node kept
+    setSaved(why == null)
+    setFailed(why)
+    if (why == null) setDraft(undefined) // show what the node kept
   }
   const field = (id: keyof Draft, label: string, numeric: boolean) => (
     <div className="field">
@@ -77,9 +77,9 @@ export function FileSettings() {
         <button type="submit" className="button" disabled={draft == null || s.saving}>
           {t('files.saveSettings')}
         </button>
-        {failed && s.error != null && (
+        {failed != null && (
           <p className="field-error" role="alert">
-            {t('settings.saveFailed', { reason: s.error })}
+            {t('settings.saveFailed', { reason: failed })}
           </p>
         )}
         {saved && (

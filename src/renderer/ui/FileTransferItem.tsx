@@ -59,7 +59,8 @@ export function FileTransferItem({ tr, preview }: { tr: FileTransferJson; previe
   const [busy, setBusy] = useState(false)
   const [saveError, setSaveError] = useState<string>()
   const out = tr.direction === 'out'
-  const moving = isActive(tr) && tr.status !== 'offered'
+  // The bar stays, full, once the file is there; an offer or a refusal has none.
+  const moving = (isActive(tr) && tr.status !== 'offered') || tr.status === 'complete'
   const percent = percentDone(tr)
 
   const run = async (action: TransferAction): Promise<void> => {

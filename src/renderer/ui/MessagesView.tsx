@@ -11,15 +11,29 @@ import type { Navigate } from './navigation.js'
 export function MessagesView(props: { nav: Navigate }) {
   const app = useApp()
   const chat = useStore(app.chat.store)
+  const files = useStore(app.files.store)
   useEffect(() => {
     void app.chat.refreshConversations()
   }, [app])
   const open = chat.open
   // A conversation opened from the dial bar may have no messages yet: list it anyway.
-  const list =
+  const base =
     open != null && !chat.conversations.some((c) => c.peer === open)
       ? [{ peer: open, last: undefined, unread: 0 }, ...chat.conversations]
       : chat.conversations
+  // Whoever offers a file is listed too, messages or not, so the offer can be answered.
+  const offers = new Set(
+    Object.values(files.transfers)
+      .filter((tr) => tr.direction === 'in' && tr.status === 'offered')
+      .map((tr) => tr.peer),
+  )
+  const listed = new Set(base.map((c) => peerUser(c.peer)))
+  const list = [
+    ...[...offers]
+      .filter((p) => !listed.has(p))
+      .map((peer) => ({ peer, last: undefined, unread: 0 })),
+    ...base,
+  ]
   return (
     <section className="view view-split" aria-labelledby="messages-title">
       <div className="conversation-list">
@@ -37,7 +51,12 @@ export function MessagesView(props: { nav: Navigate }) {
         <ul>
           {list.map((c) => {
             const peer = peerUser(c.peer)
-            const label = c.unread > 0 ? t('messages.itemUnread', { peer, count: c.unread }) : peer
+            const label =
+              c.unread > 0
+                ? t('messages.itemUnread', { peer, count: c.unread })
+                : offers.has(peer)
+                  ? t('files.offeredItem', { peer })
+                  : peer
             return (
               <li key={peer}>
                 <button
