@@ -126,7 +126,8 @@ export class TurnService {
         this.bound = await server.listen()
         this.server = server
         const on = server.listening().map((a) => hostPort(a, this.bound!.port))
-        this.init.log.info(`STUN/TURN on ${on.join(' and ')} (UDP and TCP)`)
+        const threads = server instanceof TurnCluster ? `, ${this.init.threads} relay threads` : ''
+        this.init.log.info(`STUN/TURN on ${on.join(' and ')} (UDP and TCP${threads})`)
         const v6 = server.listen6Error()
         if (v6 !== undefined)
           this.init.log.warn(`STUN/TURN serves IPv4 clients only: cannot listen on ${v6}`)
