@@ -33,6 +33,8 @@ export interface CallView {
   /** The caller's verification state (incoming calls), shown before answering. */
   verification?: SenderState
   video: CallVideoView
+  /** An invitation into a group call: everyone in it, us included (conference-id.ts). */
+  groupWith?: string[]
 }
 
 /** The call's video as the screen shows it. */
@@ -112,5 +114,8 @@ export function callView(call: KaiwaCall, x: CallExtras): CallView {
     },
     ...(call.anchor != null ? { anchor: call.anchor } : {}),
     ...(call.verification != null ? { verification: call.verification } : {}),
+    ...(call.direction === 'in' && call.conference?.invite != null
+      ? { groupWith: call.conference.invite.members }
+      : {}),
   }
 }

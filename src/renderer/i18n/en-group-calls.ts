@@ -25,5 +25,5 @@ export const enGroupCalls = {
   'groupCall.self': 'You are already in this call.',
   'groupCall.videoOff': 'Video is for group calls of up to {max} people, so your camera is off.',
   'groupCall.cameraFailed': 'The camera could not be turned on ({reason}). Try Camera again.',
-  'groupCall.invitation': 'Group call with {members}',
+  'groupCall.invitation': 'An invitation into a group call of {members}.',
 } as const

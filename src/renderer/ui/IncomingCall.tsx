@@ -7,7 +7,8 @@
  * loud warning when the key is not the one pinned for that name, and where
  * encryption ends when the caller is on a SIP phone behind their node. A
  * video call can be answered with the camera, or with audio only (the
- * caller's video still shows).
+ * caller's video still shows). An invitation into a group call names who is
+ * in it (the INVITE's X-Kaiwa-Conference).
  */
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
@@ -43,6 +44,11 @@ export function IncomingCall() {
         <CallerVerification peer={current.peer} sender={sender} />
         <AnchorNote anchor={current.anchor} peer={current.peer} />
         {current.video.offered && <p className="incoming-video">{t('incoming.withVideo')}</p>}
+        {current.groupWith != null && (
+          <p className="incoming-video">
+            {t('groupCall.invitation', { members: current.groupWith.join(', ') })}
+          </p>
+        )}
         {keyChanged && (
           <p className="pill pill-danger" role="alert">
             {t('call.keyWarning', { peer: current.peer })}
