@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, rm, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { API_PREFIX } from '../../shared/api/contract.js'
@@ -83,6 +83,26 @@ function cap(limit: number): Transform {
       else done(null, chunk)
     },
   })
+}
+
+/** States after which a sender never reads its file again. */
+const DONE = new Set(['complete', 'mailed', 'declined', 'failed', 'cancelled'])
+
+/**
+ * Removes an uploaded file's staging folder once its transfer is over (the
+ * user still has the original); only ever a folder inside `stagingDir`.
+ * Resolves true when it removed one.
+ */
+export async function dropStagedUpload(
+  stagingDir: string,
+  view: Pick<FileTransferJson, 'direction' | 'status' | 'path'>,
+): Promise<boolean> {
+  if (view.direction !== 'out' || !DONE.has(view.status) || view.path == null) return false
+  const dir = dirname(view.path)
+  const rel = relative(stagingDir, dir)
+  if (rel === '' || rel.startsWith('..') || /[\\/]/.test(rel)) return false
+  await rm(dir, { recursive: true, force: true })
+  return true
 }
 
 export function createFileRoutes(init: FileRoutesInit): RawRoutes {

@@ -27,7 +27,8 @@ import { deviceCli } from './device-cli.js'
 import type { ClientCommand, NodeCommand } from './args.js'
 import { resolveNodeConfig } from './node-config.js'
 import { createStaticUi, findUiDir } from '../api/static-ui.js'
-import { createFileRoutes } from '../api/file-routes.js'
+import { createFileRoutes, dropStagedUpload } from '../api/file-routes.js'
+import type { FileTransferJson } from '../../shared/api/contract.js'
 import { nodeEvents } from '../node-events.js'
 import { startMetricsServer } from '../api/metrics-server.js'
 import { collectNodeMetrics } from '../node-metrics.js'
@@ -192,6 +193,8 @@ async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): 
     let port = 0
     const staticHandler = cmd.ui ? await createStaticUi(await findUiDir(), () => port) : undefined
     const events = nodeEvents(node)
+    const stagingDir = join(node.dataDir, 'uploads')
+    keepStagingTidy(node, stagingDir, log)
     server = await startApiServer({
       port: cmd.apiPort,
       token,
@@ -200,7 +203,7 @@ async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): 
       ...(staticHandler != null ? { staticHandler } : {}),
       sip: node.sip.router,
       routes: createFileRoutes({
-        stagingDir: join(node.dataDir, 'uploads'),
+        stagingDir,
         maxBytes: async () => ((await node.api.settings({})).files?.maxMiB ?? 4096) * 1048576,
         view: (id) => node.files.view(id),
         log: (m) => log.child('api').info(m),
@@ -221,6 +224,19 @@ async function startControlApi(node: KaiwaNode, cmd: NodeCommand, log: Logger): 
     }
     throw err
   }
+}
+
+/** Files the UI uploaded are removed once their transfer is over (now, and as each ends). */
+function keepStagingTidy(node: KaiwaNode, stagingDir: string, log: Logger): void {
+  const drop = (t: FileTransferJson): void =>
+    void dropStagedUpload(stagingDir, t).catch((err: Error) =>
+      log.child('api').warn(`could not remove an uploaded copy: ${err.message}`),
+    )
+  node.files.onChange((id) => void node.files.view(id).then(drop, () => {}))
+  void node.files.list().then(
+    (all) => all.forEach(drop),
+    () => {},
+  )
 }
 
 async function runClient(cmd: ClientCommand): Promise<number> {

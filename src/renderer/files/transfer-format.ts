@@ -75,10 +75,8 @@ export function actionsFor(t: Pick<FileTransferJson, 'direction' | 'status'>): T
       return ['pause', 'cancel']
     case 'paused':
       return ['resume', 'cancel']
-    case 'complete':
-    case 'mailed':
-      return ['save']
     default:
+      // A sent file's uploaded copy is gone once it is over: the user has the original.
       return []
   }
 }

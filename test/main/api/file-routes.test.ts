@@ -6,14 +6,14 @@
  * file content comes down as an attachment no browser runs.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startApiServer } from '../../../src/main/api/api-server.js'
 import type { ApiServer } from '../../../src/main/api/api-server.js'
-import { createFileRoutes } from '../../../src/main/api/file-routes.js'
+import { createFileRoutes, dropStagedUpload } from '../../../src/main/api/file-routes.js'
 import type { FileTransferJson, KaiwaApi } from '../../../src/shared/api/contract.js'
 import { NotFoundError } from '../../../src/shared/errors.js'
 
@@ -249,5 +249,25 @@ describe('GET /api/v1/file-content/<id>', () => {
     expect(unfinished.status).toBe(409)
     views.set(id, view({ id, status: 'complete', path: join(home, 'gone.bin') }))
     expect((await fetch(url(id), { headers: auth })).status).toBe(404)
+  })
+})
+
+describe('staged uploads', () => {
+  it('are removed once their transfer is over, and nothing outside the staging folder ever is', async () => {
+    const res = await upload('to=bob&name=done.txt', 'bytes')
+    const path = sent[0]!.path
+    const t = (await res.json()) as { transfer: FileTransferJson }
+    const over = { ...t.transfer, status: 'complete' as const }
+    expect(await dropStagedUpload(staging, { ...over, status: 'sending' })).toBe(false)
+    expect(await dropStagedUpload(staging, { ...over, direction: 'in' })).toBe(false)
+    await stat(path)
+    expect(await dropStagedUpload(staging, over)).toBe(true)
+    await expect(stat(path)).rejects.toThrow()
+    // A file sent from the CLI (any path) is the user's own: never touched.
+    const own = join(home, 'mine.txt')
+    await writeFile(own, 'mine')
+    expect(await dropStagedUpload(staging, { ...over, path: own })).toBe(false)
+    expect(await dropStagedUpload(staging, { ...over, path: join(staging, 'x') })).toBe(false)
+    await stat(own)
   })
 })

@@ -102,6 +102,7 @@ describe('transfer format', () => {
     expect(actionsFor({ direction: 'out', status: 'queued' })).toEqual(['pause', 'cancel'])
     expect(actionsFor({ direction: 'out', status: 'paused' })).toEqual(['resume', 'cancel'])
     expect(actionsFor({ direction: 'out', status: 'failed' })).toEqual([])
+    expect(actionsFor({ direction: 'out', status: 'complete' })).toEqual([])
   })
 })
 
