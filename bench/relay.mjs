@@ -293,7 +293,7 @@ function compare(a, b) {
   const ratios = all
     .filter((r) => r.name === a)
     .map((r) => [r, all.find((x) => x.name === b && x.streams === r.streams)])
-    .filter(([, x]) => x)
+    .filter(([r, x]) => x && Number.isFinite(r.usPerPacket) && Number.isFinite(x.usPerPacket))
     .map(([r, x]) => `${r.streams}: ${f(r.usPerPacket / x.usPerPacket, 2)}×`)
   if (ratios.length) console.log(`  ${a}/${b} CPU per packet, by streams: ${ratios.join(', ')}`)
   const [ba, bb] = [best(a), best(b)]
