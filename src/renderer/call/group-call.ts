@@ -175,16 +175,20 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
     leg.state = 'active'
     leg.audio.attach(leg.call.remoteStream())
     leg.call.setMuted(x.muted)
-    // The roster may have grown while this pair's INVITE rang: tell them.
-    void leg.call.conference
-      ?.sendRoster(conference(x))
-      .catch((err: unknown) => log(`roster to ${leg.peer}: ${String(err)}`))
+    // The roster may have grown while our INVITE rang: tell them. Only the side that sent the
+    // INVITE does: sip.js drops an INFO that reaches an Inviter before its ACK is sent.
+    if (leg.call.direction === 'out')
+      void leg.call.conference
+        ?.sendRoster(conference(x))
+        .catch((err: unknown) => log(`roster to ${leg.peer}: ${String(err)}`))
     const v = leg.call.video
     if (x.camera != null && v.source === 'none' && !v.unavailable)
       void v.set('camera', x.camera.clone()).catch((e: unknown) => log(`camera: ${String(e)}`))
   }
 
   function removeLeg(x: Group, leg: Leg): void {
+    const e = leg.call.end
+    log(`group: ${leg.peer} is gone (${e?.outcome} ${e?.status ?? ''} ${e?.reason ?? ''})`)
     for (const off of leg.off) off()
     leg.audio.detach()
     x.legs.delete(leg.peer)
