@@ -8,7 +8,7 @@
  * (src/main/electron/ipc-handlers.ts). Bundled as CommonJS
  * (dist/electron/preload.cjs): a sandboxed preload cannot be an ES module.
  */
-import { contextBridge, ipcRenderer } from 'electron'
+import { contextBridge, ipcRenderer, webUtils } from 'electron'
 import { IPC } from '../shared/api/bridge.js'
 import type { PreloadApi } from '../shared/api/bridge.js'
 import type { ScreenSource } from '../shared/api/screen-share.js'
@@ -79,6 +79,8 @@ const api: PreloadApi = {
     screenSources: () => invoke(IPC.screenSources) as Promise<ScreenSource[]>,
     chooseScreen: async (id) => void (await invoke(IPC.screenChoose, id)),
     notify: (title, body) => ipcRenderer.send(IPC.notify, title, body),
+    // Only a path string crosses to the page: the file stays the page's own File.
+    filePath: (file) => webUtils.getPathForFile(file),
     setAutostart: (enabled) => invoke(IPC.autostartSet, enabled) as Promise<boolean>,
     getAutostart: () => invoke(IPC.autostartGet) as Promise<boolean>,
     versions: {

@@ -23,6 +23,7 @@ vi.mock('electron', async () => {
     contextBridge: {
       exposeInMainWorld: (key: string, api: unknown) => electron.exposed.set(key, api),
     },
+    webUtils: { getPathForFile: (file: { path?: string }) => file.path ?? '' },
     ipcRenderer: {
       invoke: async (channel: string, ...args: unknown[]) => {
         electron.invoked.push([channel, args])
@@ -76,6 +77,7 @@ describe('preload', () => {
         'cameraStarting',
         'cameraStopped',
         'chooseScreen',
+        'filePath',
         'getAutostart',
         'notify',
         'screenSources',

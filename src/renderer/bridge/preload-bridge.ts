@@ -29,6 +29,7 @@ import type {
 import { apiContract, apiEvents } from '../../shared/api/contract.js'
 import type { ApiEvent, ApiInput, ApiMethod, ApiOutput } from '../../shared/api/contract.js'
 import { ApiError, toApiError } from './api-error.js'
+import { createPreloadFiles } from './preload-files.js'
 
 const LinkSchema: ZodType<OpenedLink> = z.object({
   name: z.string().min(1).max(64),
@@ -119,6 +120,7 @@ export function createPreloadBridge(api: PreloadApi): KaiwaBridge {
       return () => linkListeners.delete(listener)
     },
     sip: () => preloadPipe(api),
+    files: createPreloadFiles(api),
   }
 }
 

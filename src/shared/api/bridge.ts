@@ -56,7 +56,8 @@ export const HOST_EVENT = {
 /**
  * File bytes between the page and its node (issue 15 §1), which the JSON
  * contract does not carry: the web bridge streams them over the node's
- * token-protected HTTP routes (src/main/api/file-routes.ts).
+ * token-protected HTTP routes (src/main/api/file-routes.ts); the desktop app
+ * hands the node the picked file's path instead (PreloadApi.desktop.filePath).
  */
 export interface FileBytes {
   /** Hand a file the user picked, dropped or pasted to the node, offered to `to`. */
@@ -131,6 +132,11 @@ export interface PreloadApi {
     /** The source the page's next getDisplayMedia() gets: one from `screenSources`, once. */
     chooseScreen(id: string): Promise<void>
     notify(title: string, body: string): void
+    /**
+     * Where a file the user picked or dropped is on disk (webUtils), so the
+     * node reads it there; '' for one that exists only in memory (pasted).
+     */
+    filePath(file: File): string
     setAutostart(enabled: boolean): Promise<boolean>
     getAutostart(): Promise<boolean>
     versions: Record<string, string>

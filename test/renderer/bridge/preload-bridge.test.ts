@@ -111,6 +111,7 @@ function fakePreload() {
       screenSources: async () => [],
       chooseScreen: async () => {},
       notify: () => {},
+      filePath: () => '',
       setAutostart: async (v) => v,
       getAutostart: async () => false,
       versions: {},
