@@ -184,16 +184,18 @@ describe('2 relay threads', () => {
       maxAllocationsPerUser: 3,
     })
     const all = await clients(port, 12)
+    // One credential each: the REST username carries its expiry second, and the quota counts
+    // per username (a credential issued a second later is another username).
+    const alice = issueTurnCredentials(SECRET, 'alice', 600)
+    const bob = issueTurnCredentials(SECRET, 'bob', 600)
     const codes = []
     for (const [i, c] of all.entries()) {
-      const creds = issueTurnCredentials(SECRET, i < 6 ? 'alice' : 'bob', 600)
-      codes.push(errorCode(await c.authed(StunMethod.Allocate, UDP, creds)) ?? 200)
+      codes.push(errorCode(await c.authed(StunMethod.Allocate, UDP, i < 6 ? alice : bob)) ?? 200)
     }
     // alice: 3 of 6 (486 past her quota); bob: 2 (then the server's 5 are taken: 508).
     expect(codes).toEqual([200, 200, 200, 486, 486, 486, 200, 200, 508, 508, 508, 508])
     // Raising the cap applies in every thread; bob's quota of 3 still holds.
     cluster.setCaps({ maxAllocations: 7 })
-    const bob = issueTurnCredentials(SECRET, 'bob', 600)
     expect((await all[8]!.authed(StunMethod.Allocate, UDP, bob)).class).toBe('success')
     expect(errorCode(await all[9]!.authed(StunMethod.Allocate, UDP, bob))).toBe(486)
     const s = await until(
@@ -201,6 +203,18 @@ describe('2 relay threads', () => {
       (x) => x.allocations === 6,
     )
     expect(s).toMatchObject({ allocations: 6, allocationsRefused: 4 })
+    // relayKbps 0 turns relaying off in every thread: fresh clients anywhere get 508.
+    cluster.setCaps({ relayKbps: 0, maxAllocations: 100 })
+    expect(cluster.caps()).toEqual({ relayKbps: 0, maxAllocations: 100 })
+    const carol = issueTurnCredentials(SECRET, 'carol', 600)
+    for (const c of await clients(port, 8)) {
+      expect(errorCode(await c.authed(StunMethod.Allocate, UDP, carol))).toBe(508)
+    }
+    const off = await until(
+      () => cluster.threadStats(),
+      (t) => t.reduce((a, x) => a + x.allocationsRefused, 0) === 12,
+    )
+    for (const t of off) expect(t.allocationsRefused).toBeGreaterThan(0)
   }, 60_000)
 
   it('reports and restarts a thread that dies; its clients get 437 and allocate again', async () => {
