@@ -176,12 +176,21 @@ export class FrameStream {
   }
 
   /** Send one frame; resolves once the muxer has room for more. */
-  async write(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
-    const prefix = varint(frame.length)
+  write(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
+    return this.writeParts([frame], signal)
+  }
+
+  /**
+   * Send one frame given in parts (a chunk's CBOR head, then its data), so a
+   * megabyte of file data is not copied to join it to its few header bytes.
+   */
+  async writeParts(parts: Uint8Array[], signal?: AbortSignal): Promise<void> {
+    let length = 0
+    for (const p of parts) length += p.length
     // send() queues the bytes even when it returns false (the buffer is full).
-    const roomAfterPrefix = this.stream.send(prefix)
-    const room = this.stream.send(frame)
-    if (!roomAfterPrefix || !room) await this.stream.onDrain(signal != null ? { signal } : {})
+    let room = this.stream.send(varint(length))
+    for (const p of parts) room = this.stream.send(p) && room
+    if (!room) await this.stream.onDrain(signal != null ? { signal } : {})
   }
 }
 

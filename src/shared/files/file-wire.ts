@@ -8,6 +8,7 @@
 import { decode, encode } from 'cborg'
 import { STRICT_DECODE } from '../cbor-strict.js'
 import { KaiwaError } from '../errors.js'
+import { decodeChunkFrame, encodeChunkFrame } from './chunk-frame.js'
 import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_OFFER_BYTES, OFFER_ID_BYTES } from './file-offer.js'
 
 /** Why a receiver refuses an offer outright. */
@@ -90,10 +91,18 @@ const fail = (reason: string, cause?: unknown): never => {
 }
 
 export function encodeFileFrame(frame: FileFrame): Uint8Array {
+  // The data frame skips cborg's copying (chunk-frame.ts); the bytes are the same.
+  if (frame.t === 'chunk') return encodeChunkFrame(frame.i, frame.data)
   return encode(frame)
 }
 
 export function decodeFileFrame(bytes: Uint8Array): FileFrame {
+  const chunk = decodeChunkFrame(bytes)
+  if (chunk !== undefined) {
+    if (chunk.i >= MAX_CHUNKS) fail('chunk.i is not a chunk index')
+    if (chunk.data.length > MAX_CHUNK_BYTES) fail('chunk.data')
+    return { t: 'chunk', i: chunk.i, data: chunk.data }
+  }
   let value: unknown
   try {
     value = decode(bytes, STRICT_DECODE)
