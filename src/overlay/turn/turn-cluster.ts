@@ -27,6 +27,7 @@ import { DEFAULT_RELAY_CAPS } from './relay-limits.js'
 import type { RelayCaps } from './relay-limits.js'
 import { TurnServer } from './turn-server.js'
 import type { TurnServerOptions, TurnStats } from './turn-server.js'
+import { DEFAULT_MAX_ALLOCATIONS_PER_USER } from './turn-options.js'
 import { AllocationArbiter, RelayPortMap } from './turn-shared.js'
 import type { PortableTurnOptions, TurnWorkerCommand, TurnWorkerMessage } from './turn-worker.js'
 
@@ -126,7 +127,10 @@ export class TurnCluster {
     this.workerUrl = turnWorkerUrl()
     const s = opts.server
     this.current = { ...DEFAULT_RELAY_CAPS, ...s.caps }
-    this.arbiter = new AllocationArbiter(this.current.maxAllocations, s.maxAllocationsPerUser ?? 5)
+    this.arbiter = new AllocationArbiter(
+      this.current.maxAllocations,
+      s.maxAllocationsPerUser ?? DEFAULT_MAX_ALLOCATIONS_PER_USER,
+    )
     const {
       now: _now,
       relayedAddress: _a,
@@ -252,7 +256,8 @@ export class TurnCluster {
   }
 
   setCaps(caps: Partial<RelayCaps>): void {
-    const next = { ...this.current, ...caps }
+    const given = Object.entries(caps).filter(([, v]) => v !== undefined)
+    const next: RelayCaps = { ...this.current, ...Object.fromEntries(given) }
     this.main.setCaps(this.share(next)) // throws InvalidInputError on a bad cap
     this.current = next
     this.arbiter.maxAllocations = next.maxAllocations

@@ -52,7 +52,7 @@ export interface TurnServerOptions {
   /**
    * Concurrent allocations per username (486, RFC 8656 §7.2); also the most ports one username
    * may hold reserved by EVEN-PORT with the R bit (more: 508, relay-reservations.ts).
-   * @default 5
+   * @default DEFAULT_MAX_ALLOCATIONS_PER_USER (12)
    */
   maxAllocationsPerUser?: number
   nonceTtlS?: number
@@ -166,3 +166,12 @@ export function parseAllowPeers(text: string): string[] {
   for (const e of entries) parseCidr(e)
   return entries
 }
+
+/**
+ * The default per-username allocation quota. A node hands the same TURN credential (one
+ * username) to every call for an hour, and Chromium allocates over UDP and TCP for each peer
+ * connection: a 5-person group call's full mesh holds 4 peer connections, 8 allocations, and the
+ * node's own overlay links use the same username. 5 left a group call's third pair without relay
+ * candidates.
+ */
+export const DEFAULT_MAX_ALLOCATIONS_PER_USER = 12

@@ -55,6 +55,7 @@ import {
   stunResponse,
   unknownAttributes,
 } from './turn-helpers.js'
+import { DEFAULT_MAX_ALLOCATIONS_PER_USER } from './turn-options.js'
 import type { TurnServerOptions, TurnStats } from './turn-options.js'
 
 export type { AllocationLimits, RelayCaps, TurnServerOptions, TurnStats } from './turn-options.js'
@@ -144,7 +145,7 @@ export class TurnServer {
       serverCaps: this.serverCaps,
       counters: this.counters,
       limits: this.limits,
-      quota: opts.maxAllocationsPerUser ?? 5,
+      quota: opts.maxAllocationsPerUser ?? DEFAULT_MAX_ALLOCATIONS_PER_USER,
       now: () => this.now(),
       lifetimeS: (requested) => this.lifetimeS(requested),
       open: () => this.socket !== undefined,
