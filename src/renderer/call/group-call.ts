@@ -32,6 +32,7 @@ import {
 } from '../sip/conference-id.js'
 import type { Conference } from '../sip/conference-id.js'
 import type { CallController } from './call-controller.js'
+import { withGlareRetry } from './glare-retry.js'
 import { GroupAdmission } from './group-admission.js'
 import { addProblem, mergeRoster, peersToInvite } from './group-mesh.js'
 import type { AddProblem, LegState, MeshState } from './group-mesh.js'
@@ -182,8 +183,7 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
         ?.sendRoster(conference(x))
         .catch((err: unknown) => log(`roster to ${leg.peer}: ${String(err)}`))
     const v = leg.call.video
-    if (x.camera != null && v.source === 'none' && !v.unavailable)
-      void v.set('camera', x.camera.clone()).catch((e: unknown) => log(`camera: ${String(e)}`))
+    if (x.camera != null && v.source === 'none' && !v.unavailable) void videoTo(x, leg, x.camera)
   }
 
   function removeLeg(x: Group, leg: Leg): void {
@@ -279,23 +279,41 @@ export function createGroupCallController(deps: GroupCallDeps): GroupCallControl
       x.camera = track
       x.selfVideo = new MediaStream([track])
       sync()
-      for (const leg of x.legs.values()) {
-        if (leg.state !== 'active' || leg.call.video.unavailable) continue
-        await leg.call.video
-          .set('camera', track.clone())
-          .catch((e: unknown) => log(`camera to ${leg.peer}: ${String(e)}`))
-      }
+      await Promise.all(
+        [...x.legs.values()].map((leg) => {
+          if (leg.state !== 'active' || leg.call.video.unavailable) return
+          return videoTo(x, leg, track)
+        }),
+      )
     } else {
       x.camera?.stop()
       x.camera = undefined
       x.selfVideo = undefined
       platform.cameraStopped()
       sync()
-      for (const leg of x.legs.values()) {
-        if (leg.call.video.source === 'none') continue
-        await leg.call.video.set('none').catch((e: unknown) => log(`camera off: ${String(e)}`))
-      }
+      await Promise.all(
+        [...x.legs.values()].map((leg) =>
+          leg.call.video.source === 'none' ? undefined : videoTo(x, leg, undefined),
+        ),
+      )
     }
+  }
+
+  /** Send our camera (a clone of `track`) to one pair, or stop; retried after glare. */
+  async function videoTo(x: Group, leg: Leg, track: MediaStreamTrack | undefined): Promise<void> {
+    const wanted = (): boolean =>
+      g === x && x.legs.get(leg.peer) === leg && (x.camera != null) === (track != null)
+    await withGlareRetry(
+      () =>
+        track != null
+          ? leg.call.video.source === 'camera'
+            ? Promise.resolve()
+            : leg.call.video.set('camera', track.clone())
+          : leg.call.video.set('none'),
+      { ownsCallId: leg.call.direction === 'out', wanted },
+    ).catch((e: unknown) =>
+      log(`camera ${track != null ? 'to' : 'off for'} ${leg.peer}: ${String(e)}`),
+    )
   }
 
   deps.calls.store.subscribe(() => watchCurrent())
