@@ -35,7 +35,11 @@ export async function relayedTransfer({ sizeMiB, allocationKbps, say }) {
       label: 'sn',
       supernode: 'on',
       logLevel: 'warn',
-      extraArgs: ['--turn-allocation-kbps', String(allocationKbps)],
+      // --turn-host: TURN announces the public address without asking libp2p for it.
+      extraArgs: [
+        ...['--turn-allocation-kbps', String(allocationKbps)],
+        ...['--turn-host', lab.publicHosts[0].addr],
+      ],
     })
     await sn.api('settingsUpdate', { caps: { relayKbps: 4 * allocationKbps } })
     const boot = [bootstrapAddr(sn)]

@@ -100,7 +100,12 @@ describe.skipIf(skip != null)(
       sn = await startLabNode(lab, lab.publicHosts[0]!, {
         label: 'sn',
         supernode: 'on',
-        extraArgs: ['--turn-allocation-kbps', String(ALLOCATION_KBPS)],
+        // --turn-host: TURN announces the public address without asking libp2p for it (with
+        // relay threads, asking before libp2p has started fails the start).
+        extraArgs: [
+          ...['--turn-allocation-kbps', String(ALLOCATION_KBPS)],
+          ...['--turn-host', lab.publicHosts[0]!.addr],
+        ],
       })
       // The default cap (20 Mbit/s over both legs) would make this test slow, not different.
       await sn.api('settingsUpdate', { caps: { relayKbps: 4 * ALLOCATION_KBPS } })
