@@ -21,6 +21,9 @@
 //   --video on (default) | off | only: the video part (bench/call-video.mjs: first
 //   remote video frame after answer, renderer CPU per 1:1 video call) after, or
 //   instead of, the audio calls; --video-calls N (default 5).
+//   --group on (default) | off | only: the group part (bench/call-group.mjs: a
+//   4-party group call set up through Add to call, until audio flows on all 12
+//   directions of its 6 pairs); --group-rounds N (default 3).
 //   --turn: loopback (default) = supernodes with `--turn-host 127.0.0.1`; any =
 //   TURN on the default 0.0.0.0, which on a one-host network yields no relay
 //   candidate; off = no TURN. --what-if ice-cache is an experiment: the page
@@ -36,6 +39,7 @@ import { chromium } from 'playwright-core'
 import { pct, printTable, progress } from './lib.mjs'
 import { installProbe } from './call-probe.mjs'
 import { runVideoBench } from './call-video.mjs'
+import { runGroupBench } from './call-group.mjs'
 import {
   freeTcpUdpPort,
   killChildrenNow,
@@ -59,6 +63,8 @@ const { values } = parseArgs({
     'what-if': { type: 'string', default: '' },
     video: { type: 'string', default: 'on' },
     'video-calls': { type: 'string', default: '5' },
+    group: { type: 'string', default: 'on' },
+    'group-rounds': { type: 'string', default: '3' },
   },
 })
 const C = Number(values.clients)
@@ -648,9 +654,14 @@ function report({ results, idle, inCall, bundle, turnMode, diag, ownCores }) {
 // Exit 0 when every call went through (goals met or not), 1 when a call or the run failed.
 try {
   if (!['on', 'off', 'only'].includes(values.video)) throw new Error('--video on|off|only')
-  const allCalls = values.video === 'only' ? true : await main()
+  if (!['on', 'off', 'only'].includes(values.group)) throw new Error('--group on|off|only')
+  const only = values.video === 'only' || values.group === 'only'
+  const allCalls = only ? true : await main()
   await cleanup()
-  if (values.video !== 'off') await runVideoBench({ calls: Number(values['video-calls']) })
+  if (values.video !== 'off' && values.group !== 'only')
+    await runVideoBench({ calls: Number(values['video-calls']) })
+  if (values.group !== 'off' && values.video !== 'only')
+    await runGroupBench({ rounds: Number(values['group-rounds']) })
   process.exit(allCalls ? 0 : 1)
 } catch (err) {
   if (!interrupted) console.error(`bench:call failed: ${err?.stack ?? err}`)

@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// bench:call, group part (issue 14 §3) — setting up a 4-party group call
+// through the softphone UI: a supernode (STUN/TURN on 127.0.0.1, ports in
+// 42000-42499) and four `kaiwa node --ui` clients on loopback, Debian's
+// Chromium with fake devices, one browser context per user. Each round:
+//   A types B and clicks Call, B clicks Answer; A clicks Add to call, picks C
+//   and clicks Invite, C clicks Answer; the same for D. The bench clicks each
+//   button as soon as it shows (no think time). An in-page probe (an init
+//   script that only timestamps) records the clicks and, per peer
+//   connection, the first inbound audio RTP (the remote audio track unmutes).
+// Set up = every one of the 12 directions of the 6 pairs has audio. Figures:
+//   - first Call click → full mesh with audio (the whole 4-party call,
+//     including three rings answered by the bench);
+//   - D's Answer click → full mesh (what joining costs: D's INVITEs to B and
+//     C, their auto-accepts, ICE on three new pairs).
+// Goal: a 4-party call set up ≤ 2 s.
+//   node bench/call-group.mjs [--rounds 3]
+//   (npm run bench:call -- --group only ... runs it from bench/call.mjs)
+/* global window, Element */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { createSocket } from 'node:dgram'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { pct, printTable, progress } from './lib.mjs'
+import { LOOPBACK, spawnKaiwaNode, stopChildren, killChildrenNow } from './call-procs.mjs'
+
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--no-sandbox',
+  '--autoplay-policy=no-user-gesture-required',
+]
+const GOAL_SETUP_MS = 2000
+const USERS = ['ga', 'gb', 'gc', 'gd']
+
+/** In the page: click times by button name, and each remote audio track's first RTP. */
+export function installGroupProbe() {
+  if (window.__gbench != null) return
+  const now = () => performance.timeOrigin + performance.now()
+  const G = { clicks: {}, audio: [] }
+  window.__gbench = G
+  window.addEventListener(
+    'click',
+    (e) => {
+      const b = e.target instanceof Element ? e.target.closest('button') : null
+      if (b != null) G.clicks[b.textContent.trim()] = now()
+    },
+    true,
+  )
+  const Base = window.RTCPeerConnection
+  window.RTCPeerConnection = class extends Base {
+    constructor(...args) {
+      super(...args)
+      this.addEventListener('track', (e) => {
+        if (e.track.kind === 'audio')
+          e.track.addEventListener('unmute', () => G.audio.push(now()), { once: true })
+      })
+    }
+  }
+}
+
+/** A port in 42000-42199 free on 127.0.0.1 for TCP and UDP (the TURN server takes both). */
+async function turnPort() {
+  for (let i = 0; i < 200; i++) {
+    const port = 42000 + Math.floor(Math.random() * 200)
+    const tcp = await new Promise((resolve) => {
+      const s = createServer()
+      s.once('error', () => resolve(false))
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+    })
+    const udp = await new Promise((resolve) => {
+      const u = createSocket('udp4')
+      u.once('error', () => resolve(false))
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
+    })
+    if (tcp && udp) return port
+  }
+  throw new Error('no free TCP+UDP port in 42000-42199')
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const button = (p, name) => p.getByRole('button', { name, exact: true })
+const f = (x) => (x == null ? '-' : `${x.toFixed(0)} ms`)
+
+async function addContact(page, name) {
+  await page.getByRole('tab', { name: 'Contacts' }).click()
+  await button(page, 'Add contact').click()
+  await page.getByRole('textbox', { name: 'Contact', exact: true }).fill(`kaiwa:${name}`)
+  await button(page, 'Add').click()
+  await button(page, `Dial ${name}`).waitFor()
+}
+
+/** The time every page has heard from its 3 peers (the 3rd remote audio track unmuted). */
+async function meshAudioAt(pages) {
+  const at = await Promise.all(
+    pages.map(async (p) => {
+      await p.waitForFunction(() => window.__gbench.audio.length >= 3, undefined, {
+        timeout: 60_000,
+      })
+      return p.evaluate(() => [...window.__gbench.audio].sort((a, b) => a - b)[2])
+    }),
+  )
+  return Math.max(...at)
+}
+
+export async function runGroupBench(opts = {}) {
+  const say = opts.say ?? progress('bench:call group')
+  const ROUNDS = opts.rounds ?? 3
+  const home = await mkdtemp(join(tmpdir(), 'kaiwa-bench-group-'))
+  let browser
+  try {
+    const turn = ['--turn-port', String(await turnPort()), '--turn-host', '127.0.0.1']
+    const sn = await spawnKaiwaNode(
+      [
+        '--data',
+        join(home, 'sn'),
+        '--supernode',
+        'on',
+        ...LOOPBACK,
+        ...turn,
+        '--turn-relay-ports',
+        '42200-42499',
+        '--log-level',
+        'warn',
+      ],
+      home,
+      'supernode',
+    )
+    const boot = ['--bootstrap', sn.ready.addrs[0], '--supernode', 'off', ...LOOPBACK]
+    const nodes = []
+    for (const name of USERS) {
+      nodes.push(
+        await spawnKaiwaNode(
+          [
+            '--data',
+            join(home, name),
+            ...boot,
+            '--turn-port',
+            '0',
+            '--ui',
+            '--name',
+            name,
+            '--log-level',
+            'warn',
+          ],
+          home,
+          name,
+        ),
+      )
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    const pages = []
+    for (const node of nodes) {
+      const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
+      await context.addInitScript(installGroupProbe)
+      const page = await context.newPage()
+      page.setDefaultTimeout(30_000)
+      page.on('pageerror', (err) => say(`page error: ${err.message}`))
+      await page.goto(node.ready.ui)
+      pages.push(page)
+    }
+    await Promise.all(
+      pages.map((p) =>
+        p.locator('.self-state', { hasText: 'Online' }).waitFor({ timeout: 90_000 }),
+      ),
+    )
+    const [a, b, c, d] = pages
+    for (const name of USERS.slice(1)) await addContact(a, name)
+    const results = []
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const p of pages)
+        await p.evaluate(() => Object.assign(window.__gbench, { clicks: {}, audio: [] }))
+      await a.getByRole('textbox', { name: 'User ID', exact: true }).fill(USERS[1])
+      await button(a, 'Call').click()
+      await button(b, 'Answer').click()
+      for (const [who, page] of [
+        [USERS[2], c],
+        [USERS[3], d],
+      ]) {
+        await button(a, 'Add to call').click()
+        await a.getByRole('combobox', { name: 'Contact to add' }).selectOption(who)
+        await button(a, 'Invite').click()
+        await button(page, 'Answer').click()
+      }
+      const done = await meshAudioAt(pages)
+      const dialAt = await a.evaluate(() => window.__gbench.clicks.Call)
+      const dAnswerAt = await d.evaluate(() => window.__gbench.clicks.Answer)
+      const r = { setup: done - dialAt, join: done - dAnswerAt }
+      results.push(r)
+      say(`round ${i + 1}/${ROUNDS}: Call → full mesh ${f(r.setup)}; D answers → ${f(r.join)}`)
+      for (const p of pages) await button(p, 'Leave call').click()
+      for (const p of pages)
+        await p.getByRole('region', { name: 'Group call' }).waitFor({ state: 'detached' })
+      await sleep(1000)
+    }
+    report(results)
+    return results
+  } finally {
+    await browser?.close().catch(() => {})
+    await stopChildren()
+    await rm(home, { recursive: true, force: true }).catch(() => {})
+  }
+}
+
+function report(results) {
+  const row = (label, xs) => [label, `p50 ${f(pct(xs, 50))}, max ${f(Math.max(...xs))}`]
+  const setup = results.map((r) => r.setup)
+  const join = results.map((r) => r.join)
+  printTable(
+    `4-party group call set up, audio on all 12 directions (${results.length} rounds, ` +
+      `loopback, load ${loadavg()[0].toFixed(2)})`,
+    [
+      row('first Call click → full mesh (3 rings answered at once)', setup),
+      row("4th member's Answer → full mesh", join),
+      [
+        `goal: set up ≤ ${GOAL_SETUP_MS} ms`,
+        pct(setup, 50) <= GOAL_SETUP_MS ? 'met (p50)' : 'not met',
+      ],
+    ],
+  )
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } })
+  process.on('exit', killChildrenNow)
+  await runGroupBench({ rounds: Number(values.rounds) })
+}
