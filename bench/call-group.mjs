@@ -37,7 +37,7 @@ const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ]
 const GOAL_SETUP_MS = 2000
-const USERS = ['ga', 'gb', 'gc', 'gd']
+const USERS = ['grpa', 'grpb', 'grpc', 'grpd']
 
 /** In the page: click times by button name, and each remote audio track's first RTP. */
 export function installGroupProbe() {
