@@ -12,7 +12,7 @@
  * Screenshots go to test-results/screenshots/.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32, deflateSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
@@ -188,6 +188,12 @@ describe('file transfer in the UI', () => {
       await offer.getByText('Received, checksum verified').waitFor({ timeout: SLOW })
       const [got] = (await received()).filter((f) => f.name === 'report.bin')
       expect(sha256(await readFile(got!.path))).toBe(sha256(data))
+      // alice's node drops its uploaded copies once they are delivered (or declined).
+      await waitFor(
+        async () => (await readdir(join(home, 'alice', 'uploads'))).length === 0,
+        UI_TIMEOUT,
+        "alice's uploaded copies to be removed",
+      )
     },
     SLOW * 3,
   )
