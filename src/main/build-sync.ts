@@ -69,12 +69,27 @@ export function buildSync(
     history: { add: (m) => sip().history.add(m), list: () => sip().history.list() },
     readMarks,
     contacts,
+    settings: {
+      get: async () => {
+        const { autoAcceptMiB, maxMiB } = (await settings.get()).files ?? {}
+        return {
+          ...(autoAcceptMiB != null ? { autoAcceptMiB } : {}),
+          ...(maxMiB != null ? { maxMiB } : {}),
+        }
+      },
+      set: async (shared) => {
+        const current = await settings.get()
+        await settings.update({ files: { ...current.files, ...shared } })
+      },
+    },
     republish,
     log: syncLog,
   })
   const warn = (what: string) => (err: unknown) => syncLog.warn(`${what}: ${String(err)}`)
   contacts.onChanged((name, fp) => void sync.contactChanged(name, fp).catch(warn('contact')))
-  readMarks.onChanged((peer, id) => void sync.readMarked(peer, id).catch(warn('read mark')))
+  readMarks.onChanged(
+    (peer, id, previous) => void sync.readMarked(peer, id, previous).catch(warn('read mark')),
+  )
   return {
     sync,
     devices,

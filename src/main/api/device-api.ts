@@ -5,7 +5,7 @@ import type { ApiOutput, KaiwaApi } from '../../shared/api/contract.js'
 import { NotFoundError } from '../../shared/errors.js'
 import type { AccountSync } from '../../overlay/sync/account-sync.js'
 
-export type DevicesComponent = Pick<AccountSync, 'listDevices' | 'removeDevice'>
+export type DevicesComponent = Pick<AccountSync, 'listDevices' | 'removeDevice' | 'settingsChanged'>
 
 type DeviceApi = Pick<KaiwaApi, 'devices' | 'deviceRemove'>
 

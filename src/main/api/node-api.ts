@@ -70,6 +70,8 @@ export function createNodeApi(init: NodeApiInit): KaiwaApi {
         ...(files != null ? { files: { ...current.files, ...(await checkedFiles(files)) } } : {}),
       })
       applyCaps(node, effectiveCaps(next))
+      // File acceptance is the account's choice: the other devices take it too.
+      if (files != null) void node.devices.settingsChanged(files).catch(() => undefined)
       if (supernodeMode != null) await node.roles.setMode(supernodeMode)
       return settingsJson()
     },

@@ -11,7 +11,9 @@ import type { StoredReadMarkSchema } from './migrations/read-marks.js'
 
 export class ReadMarks {
   private readonly marks: JsonCollection<typeof StoredReadMarkSchema>
-  private readonly listeners = new Set<(peer: string, lastReadId: string) => void>()
+  private readonly listeners = new Set<
+    (peer: string, lastReadId: string, previous: string) => void
+  >()
 
   constructor(datastore: Datastore, options: StoreOptions = {}) {
     this.marks = new JsonCollection(datastore, readMarksCollection, options)
@@ -22,13 +24,14 @@ export class ReadMarks {
   }
 
   async set(peer: string, lastReadId: string): Promise<void> {
-    if (lastReadId <= (await this.get(peer))) return
+    const previous = await this.get(peer)
+    if (lastReadId <= previous) return
     await this.marks.put(peer, { lastReadId })
-    for (const l of this.listeners) l(peer, lastReadId)
+    for (const l of this.listeners) l(peer, lastReadId, previous)
   }
 
   /** Called after each mark that moved forward (account sync). */
-  onChanged(listener: (peer: string, lastReadId: string) => void): () => void {
+  onChanged(listener: (peer: string, lastReadId: string, previous: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }

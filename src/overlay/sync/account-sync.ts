@@ -21,10 +21,16 @@ import { KaiwaError } from '../../shared/errors.js'
 import type { ContactRecord } from '../../shared/records/contact-record.js'
 import { peerIdFromBytes } from '../../shared/records/contact-record.js'
 import { decodeSyncBatch, openSyncBatch } from '../../shared/sync/sync-wire.js'
-import type { SyncEvent, SyncMessageEvent } from '../../shared/sync/sync-wire.js'
+import type { SyncEvent } from '../../shared/sync/sync-wire.js'
 import type { DeviceBook, KnownDevice } from './device-book.js'
 import type { SyncIndex } from './sync-index.js'
+import { messageEvent, messageFromEvent, peersOf, settingsEvent } from './sync-events.js'
+import type { SharedSettings } from './sync-events.js'
+import { userOf } from '../sip/message-filing.js'
 import type { SyncOutbox } from './sync-outbox.js'
+
+/** The clock key of the account-wide settings (not a valid user ID, so never a contact's). */
+const SETTINGS_CLOCK = '~settings'
 
 /** How many recent messages a new device gets in its snapshot. */
 const SNAPSHOT_MESSAGES = 500
@@ -54,6 +60,11 @@ export interface AccountSyncInit {
     pin(name: string, fingerprint: string): Promise<unknown>
     remove(name: string): Promise<void>
     list(): Promise<Array<{ name: string; fingerprint: string; addedAt: string }>>
+  }
+  /** The account-wide settings, as this device has them, and how to change them. */
+  settings: {
+    get(): Promise<SharedSettings>
+    set(s: SharedSettings): Promise<void>
   }
   /** Republish the record (a device was removed). */
   republish: () => void
@@ -88,10 +99,18 @@ export class AccountSync {
     this.init.outbox.enqueue(targets, [messageEvent(syncId, msg)])
   }
 
-  async readMarked(peer: string, localId: string): Promise<void> {
+  /** The user read `peer`'s conversation up to `localId` (it was at `previous`). */
+  async readMarked(peer: string, localId: string, previous: string): Promise<void> {
     if (this.quietReads.has(peer)) return
-    const id = await this.init.index.syncIdOf(localId)
-    if (id != null) await this.toSiblings([{ k: 'r', p: peer, id }])
+    const covered = (await this.init.history.list()).filter(
+      (m) => m.direction === 'in' && m.id > previous && m.id <= localId && userOf(m.peer) === peer,
+    )
+    const ids: string[] = []
+    for (const m of covered.slice(-500)) {
+      const id = await this.init.index.syncIdOf(m.id)
+      if (id != null) ids.push(id)
+    }
+    if (ids.length > 0) await this.toSiblings([{ k: 'r', p: peer, ids }])
   }
 
   async contactChanged(name: string, fingerprint: string | null): Promise<void> {
@@ -99,6 +118,15 @@ export class AccountSync {
     const at = Date.now()
     await this.init.index.newerContactChange(name, at)
     await this.toSiblings([{ k: 'c', n: name, fp: fingerprint, at }])
+  }
+
+  /** The user changed the account-wide settings on this device. */
+  async settingsChanged(s: SharedSettings): Promise<void> {
+    if (this.quietContacts.has(SETTINGS_CLOCK)) return
+    if (s.autoAcceptMiB == null && s.maxMiB == null) return
+    const at = Date.now()
+    await this.init.index.newerContactChange(SETTINGS_CLOCK, at)
+    await this.toSiblings([settingsEvent(await this.init.settings.get(), at)])
   }
 
   /** Remove a device from the account (refused for this device itself). */
@@ -223,9 +251,15 @@ export class AccountSync {
         return
       }
       case 'r': {
-        const local = await index.localIdOf(e.id)
-        if (local == null) return
-        await this.quietly(this.quietReads, e.p, () => this.init.readMarks.set(e.p, local))
+        // The newest of those messages here: the mark covers every one of them.
+        let mark: string | undefined
+        for (const id of e.ids) {
+          const local = await index.localIdOf(id)
+          if (local != null && (mark == null || local > mark)) mark = local
+        }
+        if (mark == null) return
+        const to = mark
+        await this.quietly(this.quietReads, e.p, () => this.init.readMarks.set(e.p, to))
         return
       }
       case 'c': {
@@ -234,6 +268,15 @@ export class AccountSync {
         await this.quietly(this.quietContacts, e.n, () =>
           fp == null ? this.init.contacts.remove(e.n) : this.init.contacts.pin(e.n, fp),
         )
+        return
+      }
+      case 's': {
+        if (!(await index.newerContactChange(SETTINGS_CLOCK, e.at))) return
+        const s = {
+          ...(e.aa != null ? { autoAcceptMiB: e.aa } : {}),
+          ...(e.mx != null ? { maxMiB: e.mx } : {}),
+        }
+        await this.quietly(this.quietContacts, SETTINGS_CLOCK, () => this.init.settings.set(s))
         return
       }
       case 'd': {
@@ -278,6 +321,9 @@ export class AccountSync {
     }
     for (const d of await this.init.devices.list())
       if (d.removedAt != null) events.push({ k: 'd', p: d.peerId, at: d.removedAt })
+    // Settings only once the user chose them somewhere: defaults never override a choice.
+    const settingsAt = await this.init.index.changedAt(SETTINGS_CLOCK)
+    if (settingsAt != null) events.push(settingsEvent(await this.init.settings.get(), settingsAt))
     this.init.log.info(`sync: greeting device ${peer} with ${events.length} event(s)`)
     this.init.outbox.greet(peer, events)
   }
@@ -296,53 +342,5 @@ export class AccountSync {
     return (await this.init.devices.list())
       .filter((d) => d.removedAt == null && d.peerId !== self)
       .map((d) => d.peerId)
-  }
-}
-
-function peersOf(record: ContactRecord | undefined): string[] {
-  const out: string[] = []
-  for (const d of record?.devices ?? []) {
-    try {
-      out.push(peerIdFromBytes(d.peerId).toString())
-    } catch {
-      // not a key-derived peer id: never a device to sync with
-    }
-  }
-  return out
-}
-
-function messageEvent(id: string, m: StoredMessageJson): SyncMessageEvent {
-  return {
-    k: 'm',
-    id,
-    d: m.direction,
-    p: m.peer,
-    fr: m.from,
-    to: m.to,
-    dt: m.date,
-    ct: m.contentType,
-    tx: m.text.slice(0, 16_384),
-    st: m.status,
-    cd: m.code,
-    ...(m.offline === true ? { of: true } : {}),
-    ...(m.verification != null ? { vf: m.verification } : {}),
-    ...(m.fingerprint != null ? { fp: m.fingerprint } : {}),
-  }
-}
-
-function messageFromEvent(e: SyncMessageEvent): Omit<StoredMessageJson, 'id'> {
-  return {
-    direction: e.d,
-    peer: e.p,
-    from: e.fr,
-    to: e.to,
-    date: e.dt,
-    contentType: e.ct,
-    text: e.tx,
-    status: e.st,
-    code: e.cd,
-    ...(e.of === true ? { offline: true } : {}),
-    ...(e.vf != null ? { verification: e.vf } : {}),
-    ...(e.fp != null ? { fingerprint: e.fp } : {}),
   }
 }

@@ -39,6 +39,11 @@ export class SyncIndex {
     await this.index.put('l' + localId, entry)
   }
 
+  /** When `name` last changed here (contacts; SETTINGS_CLOCK for settings). */
+  async changedAt(name: string): Promise<number | undefined> {
+    return (await this.clocks.get(name))?.at
+  }
+
   /** True (and remembered) when a contact change at `at` is newer than the last one applied. */
   async newerContactChange(name: string, at: number): Promise<boolean> {
     const last = (await this.clocks.get(name))?.at ?? -1

@@ -67,13 +67,30 @@ export const SyncMessageEventSchema = z
     fp: Str(64).optional(),
   })
   .strict()
-/** The user read `p`'s conversation up to the message `id` (a SyncMessageEvent id). */
+/**
+ * The user read these received messages (SyncMessageEvent ids) of `p`'s
+ * conversation. Devices file messages in different orders, so a read mark
+ * travels as the messages it newly covers, not as one position.
+ */
 export const SyncReadEventSchema = z
-  .object({ k: z.literal('r'), p: Str(300), id: Str(300) })
+  .object({ k: z.literal('r'), p: Str(300), ids: z.array(Str(300)).min(1).max(500) })
   .strict()
 /** A contact pinned (fp) or removed (fp null) at `at`; the latest `at` wins. */
 export const SyncContactEventSchema = z
   .object({ k: z.literal('c'), n: Str(64), fp: Str(64).nullable(), at: z.number().int().min(0) })
+  .strict()
+/**
+ * The account-wide settings changed at `at`: how large a file from a pinned
+ * contact is taken without asking (aa) and the largest file (mx), both MiB.
+ * Machine-specific settings (supernode mode, caps, downloads folder) stay put.
+ */
+export const SyncSettingsEventSchema = z
+  .object({
+    k: z.literal('s'),
+    aa: z.number().int().min(0).max(1_000_000).optional(),
+    mx: z.number().int().min(1).max(1_000_000).optional(),
+    at: z.number().int().min(0),
+  })
   .strict()
 /** A device (peer id) was removed from the account at `at`. */
 export const SyncDeviceEventSchema = z
@@ -85,6 +102,7 @@ export const SyncEventSchema = z.discriminatedUnion('k', [
   SyncReadEventSchema,
   SyncContactEventSchema,
   SyncDeviceEventSchema,
+  SyncSettingsEventSchema,
 ])
 export type SyncEvent = z.infer<typeof SyncEventSchema>
 export type SyncMessageEvent = z.infer<typeof SyncMessageEventSchema>

@@ -2,7 +2,7 @@
  * Multi-device history between real nodes on loopback (issue 15 §3): a
  * supernode, bob, and alice on two devices (the second restored from the
  * first's backup). Both of alice's devices show the conversation held from
- * either side; contacts and read state follow; a device that was offline
+ * either side; contacts, read state and file settings follow; a device that was offline
  * catches up from the account's mailbox; a removed device is dropped from the
  * record and its sync is refused; a "sync" from another account is refused.
  */
@@ -117,37 +117,61 @@ describe('one account on two devices', () => {
     },
   )
 
-  it('syncs contacts (with the pinned key) and read state', { timeout: 120_000 }, async () => {
-    const { contact } = await a1.api.contactAdd({ name: 'bob' })
-    await waitFor(
-      async () => (await a2.api.contacts({})).contacts.some((c) => c.name === 'bob'),
-      30_000,
-      'device 2 to get the contact',
-    )
-    const synced = (await a2.api.contacts({})).contacts.find((c) => c.name === 'bob')
-    expect(synced?.fingerprint).toBe(contact.fingerprint)
-    const unread = async (n: KaiwaNode): Promise<number> =>
-      (await n.api.conversations({})).conversations.find((c) => c.peer.includes('bob'))?.unread ??
-      -1
-    expect(await unread(a1)).toBeGreaterThan(0)
-    await a2.api.markRead({ peer: 'bob' })
-    expect(await unread(a2)).toBe(0)
-    await waitFor(async () => (await unread(a1)) === 0, 30_000, 'device 1 to see it read')
-    await a1.api.contactRemove({ name: 'bob' })
-    await waitFor(
-      async () => !(await a2.api.contacts({})).contacts.some((c) => c.name === 'bob'),
-      30_000,
-      'device 2 to drop the contact',
-    )
-  })
+  it(
+    'syncs contacts (with the pinned key), read state and the account-wide settings',
+    { timeout: 120_000 },
+    async () => {
+      const { contact } = await a1.api.contactAdd({ name: 'bob' })
+      await waitFor(
+        async () => (await a2.api.contacts({})).contacts.some((c) => c.name === 'bob'),
+        30_000,
+        'device 2 to get the contact',
+      )
+      const synced = (await a2.api.contacts({})).contacts.find((c) => c.name === 'bob')
+      expect(synced?.fingerprint).toBe(contact.fingerprint)
+      const unread = async (n: KaiwaNode): Promise<number> =>
+        (await n.api.conversations({})).conversations.find((c) => c.peer.includes('bob'))?.unread ??
+        -1
+      expect(await unread(a1)).toBeGreaterThan(0)
+      await a2.api.markRead({ peer: 'bob' })
+      expect(await unread(a2)).toBe(0)
+      await waitFor(async () => (await unread(a1)) === 0, 30_000, 'device 1 to see it read')
+      // File acceptance is the account's choice; the downloads folder stays per device.
+      const folder = (await a2.api.settings({})).files?.receiveDir
+      await a1.api.settingsUpdate({ files: { autoAcceptMiB: 7, maxMiB: 900 } })
+      await waitFor(
+        async () => (await a2.api.settings({})).files?.autoAcceptMiB === 7,
+        30_000,
+        'device 2 to take the file settings',
+      )
+      expect((await a2.api.settings({})).files).toMatchObject({ maxMiB: 900, receiveDir: folder })
+      await a1.api.contactRemove({ name: 'bob' })
+      await waitFor(
+        async () => !(await a2.api.contacts({})).contacts.some((c) => c.name === 'bob'),
+        30_000,
+        'device 2 to drop the contact',
+      )
+    },
+  )
 
   it('catches a device up from the mailbox when it returns', { timeout: 180_000 }, async () => {
     const dir = a2.dataDir
+    const mailBefore = (await sn.mailbox.stats()).messages
     await a2.stop()
     running.delete(a2)
+    // Device 1 cannot reach device 2, so what it files goes to the account's
+    // mailbox (sealed; the supernode holds ciphertext), one mail at a time here.
+    const mailed = (n: number, what: string): Promise<void> =>
+      waitFor(
+        async () => (await sn.mailbox.stats()).messages >= mailBefore + n,
+        60_000,
+        `${what} to wait in the mailbox`,
+      )
     await bob.api.message({ to: 'alice', text: 'while two was away' })
-    await a1.api.message({ to: 'bob', text: 'one wrote meanwhile' })
     await waitForTexts(a1, ['in:while two was away'], 'device 1 to receive')
+    await mailed(1, "bob's message")
+    await a1.api.message({ to: 'bob', text: 'one wrote meanwhile' })
+    await mailed(2, "device 1's own message")
     a2 = await startClient(sn, { dataDir: dir })
     running.add(a2)
     await waitForTexts(

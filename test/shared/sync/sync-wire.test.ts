@@ -32,7 +32,7 @@ const events: SyncEvent[] = [
     st: 'delivered',
     cd: 200,
   },
-  { k: 'r', p: 'sip:bob@kaiwa', id: 'in:xyz@kaiwa' },
+  { k: 'r', p: 'bob', ids: ['in:xyz@kaiwa'] },
   { k: 'c', n: 'bob', fp: 'aaaa-bbbb-cccc-dddd', at: 5 },
   { k: 'd', p: '12D3KooWxyz', at: 6 },
 ]
