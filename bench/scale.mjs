@@ -141,7 +141,10 @@ async function main() {
   // ---- supernodes ----
   const snNames = Array.from({ length: S }, (_, i) => `scale-sn-${i}`)
   const snWorkers = []
-  for (let k = 0; k * SN_PER < S; k++) snWorkers.push(await spawnWorker('supernode', k))
+  const snCount = Math.ceil(S / SN_PER)
+  snWorkers.push(
+    ...(await Promise.all(Array.from({ length: snCount }, (_, k) => spawnWorker('supernode', k)))),
+  )
   snWorkers.forEach((w, k) => (w.names = snNames.slice(k * SN_PER, (k + 1) * SN_PER)))
   const first = await snWorkers[0].call('start', {
     role: 'supernode',
@@ -164,24 +167,25 @@ async function main() {
   const C = N - S
   const clientNames = Array.from({ length: C }, (_, i) => `scale-${i}`)
   const clientWorkers = []
-  for (let k = 0; k * PER < C; k++) {
-    const w = await spawnWorker('client', k)
-    w.names = clientNames.slice(k * PER, (k + 1) * PER)
-    clientWorkers.push(w)
-  }
+  const clientCount = Math.ceil(C / PER)
   const tick = setInterval(() => {
     const up = S + clientWorkers.reduce((a, w) => a + w.up, 0)
     say(`${up}/${N} nodes up, load ${load()}`)
   }, 10_000)
-  const queue = [...clientWorkers]
+  // Each process is forked when it is its turn: loading ~1,500 modules is start-up work too.
+  let nextClient = 0
   const startOne = async () => {
-    for (let w = queue.shift(); w != null; w = queue.shift())
+    for (let k = nextClient++; k < clientCount; k = nextClient++) {
+      const w = await spawnWorker('client', k)
+      w.names = clientNames.slice(k * PER, (k + 1) * PER)
+      clientWorkers.push(w)
       await w.call('start', {
         role: 'client',
         names: w.names,
         bootstrap: w.names.map(() => pick(snAddrs, BOOT)),
         wantRt: BOOT,
       })
+    }
   }
   const tStart = performance.now()
   await Promise.all([startOne(), startOne()])
@@ -191,6 +195,11 @@ async function main() {
   await sleep(5000)
   const all = [...snWorkers, ...clientWorkers]
   loads.push(['nodes up', load()])
+  // CPU the start-up took (every process, since it was forked): what N nodes cost to bring up.
+  const startCpuS = (await Promise.all(all.map((w) => procStat(w.child.pid)))).reduce(
+    (a, x) => a + x.ticks / 100,
+    0,
+  )
 
   // ---- a name from every node ----
   say(`claiming ${N} names (one process at a time, 4 claims at a time in it)`)
@@ -293,6 +302,10 @@ async function main() {
   const rows = [
     ['nodes / supernodes / processes', `${N} / ${S} / ${all.length}`],
     ['start-up (clients, 2 processes at a time)', `${startS.toFixed(0)} s`],
+    [
+      'CPU to start every node',
+      `${startCpuS.toFixed(0)} s (${(startCpuS / N).toFixed(2)} s per node)`,
+    ],
     [
       'claims ok; p50 / p95 (4 at a time)',
       `${claimOk.length}/${N}; ${ms(pct(cs, 50))} / ${ms(pct(cs, 95))}`,
