@@ -16,6 +16,8 @@ let alice: NameNode
 let bob: NameNode
 let clock = Date.now()
 let dhtGets = 0
+/** DHT reads that have finished (the iteration ended, run to its end or stopped early). */
+let dhtGetsDone = 0
 
 beforeAll(async () => {
   sn = await startNameNode({ server: true })
@@ -29,7 +31,14 @@ beforeAll(async () => {
   const get = dht.get.bind(dht)
   dht.get = (...args: Parameters<typeof get>) => {
     dhtGets++
-    return get(...args)
+    const events = get(...args)
+    return (async function* () {
+      try {
+        yield* events
+      } finally {
+        dhtGetsDone++
+      }
+    })()
   }
 }, 60_000)
 
@@ -49,10 +58,15 @@ describe('sharing lookups of one name', () => {
 
   it('serves the cached answer and refreshes it ahead of expiry', async () => {
     dhtGets = 0
+    dhtGetsDone = 0
     clock += 25_000 // past the refresh-ahead age, before the cache expires
     const a = await bob.directory.lookup('alice')
     expect(a?.source).toBe('cache')
     await waitFor(() => dhtGets === 1, 10_000, 'a background refresh')
+    // Its answer is remembered once the read has finished (not just started: on a loaded
+    // machine the clock below would otherwise pass the old answer's expiry first).
+    await waitFor(() => dhtGetsDone === 1, 10_000, 'the background refresh to finish')
+    await new Promise((r) => setTimeout(r, 200))
     // The refresh took a new answer: ten seconds later it is still cached.
     clock += 10_000
     expect((await bob.directory.lookup('alice'))?.source).toBe('cache')
