@@ -150,8 +150,10 @@ export async function startLabNode(
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`${opts.label}: no ready line in 45 s\n${err}`)),
-      45_000,
+      // 90 s: the start claims a name, whose proof of work (seconds of CPU, long-tailed) shares
+      // two cores with the whole test suite in CI.
+      () => reject(new Error(`${opts.label}: no ready line in 90 s\n${err}`)),
+      90_000,
     )
     child.once('exit', (code, sig) => {
       clearTimeout(timer)
