@@ -32,6 +32,9 @@ import type { SyncOutbox } from './sync-outbox.js'
 /** The clock key of the account-wide settings (not a valid user ID, so never a contact's). */
 const SETTINGS_CLOCK = '~settings'
 
+/** How long the list of the account's other devices is reused. */
+const TARGETS_TTL_MS = 5_000
+
 /** How many recent messages a new device gets in its snapshot. */
 const SNAPSHOT_MESSAGES = 500
 
@@ -82,6 +85,8 @@ export class AccountSync {
    * once even when the copies cross before either is on disk.
    */
   private readonly claimed = new Set<string>()
+  /** The last answer of targets(), dropped whenever the device book changes. */
+  private known: { at: number; peers: string[] } | undefined
 
   constructor(private readonly init: AccountSyncInit) {}
 
@@ -135,6 +140,7 @@ export class AccountSync {
       throw new SyncForbiddenError('remove this device from another device of the account')
     const at = Date.now()
     await this.init.devices.remove(peerId, at)
+    this.known = undefined
     // The others hear of it, and so does the removed device (it then stops publishing).
     await this.toSiblings([{ k: 'd', p: peerId, at }], [peerId])
     this.init.republish()
@@ -166,7 +172,10 @@ export class AccountSync {
     const self = this.init.selfPeer()
     for (const peer of peersOf(record)) {
       if (peer === self) continue
-      if (await this.init.devices.saw(peer)) await this.snapshotTo(peer)
+      if (await this.init.devices.saw(peer)) {
+        this.known = undefined
+        await this.snapshotTo(peer)
+      }
     }
   }
 
@@ -228,7 +237,10 @@ export class AccountSync {
       listed = peersOf(await this.init.ownRecord(true).catch(() => undefined)).includes(from)
     if (!listed)
       throw new SyncForbiddenError(`device ${from} is not listed in this account's record`)
-    if (await this.init.devices.saw(from)) await this.snapshotTo(from)
+    if (await this.init.devices.saw(from)) {
+      this.known = undefined
+      await this.snapshotTo(from)
+    }
   }
 
   private async apply(events: SyncEvent[], from: string): Promise<void> {
@@ -281,6 +293,7 @@ export class AccountSync {
       }
       case 'd': {
         if (!(await this.init.devices.remove(e.p, e.at))) return
+        this.known = undefined
         if (e.p === this.init.selfPeer())
           this.init.log.warn('another device removed this device from the account')
         else this.init.republish()
@@ -335,12 +348,17 @@ export class AccountSync {
 
   /** The account's other devices, not removed; those new to this device are greeted. */
   private async targets(): Promise<string[]> {
+    // Asked for every message filed: a few seconds' memory keeps that off the disk.
+    const now = Date.now()
+    if (this.known != null && now - this.known.at < TARGETS_TTL_MS) return this.known.peers
     const self = this.init.selfPeer()
     for (const p of peersOf(await this.init.ownRecord().catch(() => undefined))) {
       if (p !== self && (await this.init.devices.saw(p))) await this.snapshotTo(p)
     }
-    return (await this.init.devices.list())
+    const peers = (await this.init.devices.list())
       .filter((d) => d.removedAt == null && d.peerId !== self)
       .map((d) => d.peerId)
+    this.known = { at: now, peers }
+    return peers
   }
 }
