@@ -244,9 +244,18 @@ export class TurnCluster {
 
   /** relayedAddress() / relayedAddress6() change with the node's addresses: tell the threads. */
   private announce(): void {
+    // Before libp2p has started the node has no address to announce yet (announceHost throws
+    // "the node has not started"): announce nothing now, the next tick will.
+    const read = (f: (() => string | undefined) | undefined): string | undefined => {
+      try {
+        return f?.()
+      } catch {
+        return undefined
+      }
+    }
     const now: [string | undefined, string | undefined] = [
-      this.opts.server.relayedAddress?.(),
-      this.opts.server.relayedAddress6?.(),
+      read(this.opts.server.relayedAddress?.bind(this.opts.server)),
+      read(this.opts.server.relayedAddress6?.bind(this.opts.server)),
     ]
     if (now[0] === this.announced[0] && now[1] === this.announced[1]) return
     this.announced = now
