@@ -26,10 +26,10 @@ export class CallConference implements KaiwaCallConference {
 
   constructor(
     private readonly session: Session,
-    invite: { getHeader(name: string): string | undefined },
+    invite: { getHeader?(name: string): string | undefined },
     private readonly log: (text: string) => void,
   ) {
-    this.invite = parseConference(invite.getHeader(CONFERENCE_HEADER))
+    this.invite = parseConference(invite.getHeader?.(CONFERENCE_HEADER))
   }
 
   async sendRoster(c: Conference): Promise<void> {
