@@ -233,13 +233,18 @@ class LinkImpl implements SipLink {
   private closed = false
   /**
    * Requests sent here still waiting for a final response, by transaction.
-   * The far end answers on the link a request came on, so when this link
-   * ends they will not be answered: each gets a 503 (RFC 3261 §16.9: "If the
+   * When this link fails (its stream aborted or reset: the connection died)
+   * they will not be answered: each gets a 503 (RFC 3261 §16.9: "If the
    * transport layer notifies a proxy of an error when it tries to forward a
    * request, the proxy MUST behave as if the forwarded request received a 503
    * (Service Unavailable) response"). A re-INVITE written into a connection
    * that died under it (the far end roamed) then fails in seconds, not after
    * Timer B, and the UA tries again over a new link.
+   *
+   * A link closed cleanly is different: the far end retired it for a newer link
+   * (a direct one replacing a relayed one, say) and answers what is still
+   * pending over that one, so a 503 here would end a transaction whose 200 is
+   * on its way (the caller then discards it as unmatched).
    */
   private readonly outstanding = new Map<string, SipRequest>()
   constructor(
@@ -286,6 +291,7 @@ class LinkImpl implements SipLink {
 
   async run(onMessage: (msg: SipMessage) => void, onClose: () => void): Promise<void> {
     const framer = new SipStreamFramer({ maxBytes: MAX_SIP_MESSAGE_BYTES })
+    let failed = false
     try {
       for await (const chunk of this.stream) {
         const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
@@ -305,18 +311,27 @@ class LinkImpl implements SipLink {
           this.log.warn(
             `malformed SIP from ${this.peer} (${result.error.message}); closing the link`,
           )
+          failed = true
           this.close()
           return
         }
       }
     } catch (err) {
+      failed = true
       this.log.debug(`link to ${this.peer} ended: ${String(err)}`)
     } finally {
+      // Aborted or reset (the connection died, or we closed it): nothing pending will be answered.
+      if (this.stream.status === 'aborted' || this.stream.status === 'reset') failed = true
       this.closed = true
       onClose()
-      const lost = [...this.outstanding.values()]
+      const pending = [...this.outstanding.values()]
       this.outstanding.clear()
-      for (const req of lost) onMessage(respond(req, 503, 'Service Unavailable'))
+      if (failed) for (const req of pending) onMessage(respond(req, 503, 'Service Unavailable'))
+      else if (pending.length > 0)
+        this.log.debug(
+          `link to ${this.peer} closed with ${pending.length} request(s) pending; ` +
+            'their answers come over the newer link',
+        )
     }
   }
 }

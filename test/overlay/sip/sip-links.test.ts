@@ -49,21 +49,27 @@ function fakeStream(): Stream & { sent: Uint8Array[] } {
   return s as unknown as Stream & { sent: Uint8Array[] }
 }
 
-function fakeConn(peer: PeerId, addr: string, limited: boolean): Connection & { streams: number } {
+function fakeConn(
+  peer: PeerId,
+  addr: string,
+  limited: boolean,
+): Connection & { streams: number; last: Stream | undefined } {
   const c = {
     id: addr,
     streams: 0,
+    last: undefined as Stream | undefined,
     remotePeer: peer,
     remoteAddr: multiaddr(addr),
     status: 'open',
     limits: limited ? { bytes: 1n << 17n } : undefined,
     newStream: async () => {
       c.streams++
-      return fakeStream()
+      c.last = fakeStream()
+      return c.last
     },
     close: async () => {},
   }
-  return c as unknown as Connection & { streams: number }
+  return c as unknown as Connection & { streams: number; last: Stream | undefined }
 }
 
 async function setup(
@@ -196,5 +202,21 @@ describe('SipLinks when a link ends', () => {
     expect(res.status).toBe(503)
     expect(res.headers.get('call-id')).toBe('c1')
     expect(res.headers.get('cseq')).toBe('1 MESSAGE')
+  })
+
+  it('leaves them waiting when the far end closes it cleanly (its answers come over a newer link)', async () => {
+    const got: SipMessage[] = []
+    const { peer, links, relayed } = await setup(
+      () => new Promise(() => {}),
+      undefined,
+      (m) => got.push(m),
+    )
+    const link = await links.linkTo(peer.toString(), [multiaddr(CIRCUIT)])
+    expect(link.send(MESSAGE)).toBe(true)
+    // The far end retired this link for a direct one: a clean close, not a reset.
+    await relayed.last!.close()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(got).toEqual([])
+    await links.stop()
   })
 })
