@@ -140,18 +140,26 @@ describe('two media anchors on loopback', { retry: 2 }, () => {
       // DTMF '5' from A (PT 96) reaches B as its PT 97; '#' from B (PT 97) reaches A as 96.
       phoneB.received.length = 0
       phoneA.received.length = 0
+      // The test phones send a digit as its end packet only (as Chromium does with Opus), so
+      // the anchor sends the phone the RFC 4733 start first (E bit clear, marker set;
+      // event-start.ts), then the end as it came.
+      const startOf = (end: Buffer) => Buffer.from([end[0]!, end[1]! & 0x7f, end[2]!, end[3]!])
       const digit5 = phoneA.sendDtmf(toA, 96, 5)
-      await waitFor(() => phoneB.received.some((p) => p.pt === 97), 3000, 'DTMF at phone B')
-      expect(phoneB.received.find((p) => p.pt === 97)!.payload).toEqual(digit5)
+      const at = (phone: typeof phoneA, pt: number) => phone.received.filter((p) => p.pt === pt)
+      await waitFor(() => at(phoneB, 97).length >= 2, 3000, 'DTMF at phone B')
+      expect(at(phoneB, 97)[0]!.payload).toEqual(startOf(digit5))
+      expect(at(phoneB, 97)[0]!.marker).toBe(true)
+      expect(at(phoneB, 97)[1]!.payload).toEqual(digit5)
       const hash = phoneB.sendDtmf(toB, 97, 11)
-      await waitFor(() => phoneA.received.some((p) => p.pt === 96), 3000, 'DTMF at phone A')
-      const got = phoneA.received.find((p) => p.pt === 96)!
-      expect(got.payload).toEqual(hash)
-      expect(got.marker).toBe(true)
+      await waitFor(() => at(phoneA, 96).length >= 2, 3000, 'DTMF at phone A')
+      const [start, got] = at(phoneA, 96)
+      expect(start!.payload).toEqual(startOf(hash))
+      expect(start!.marker).toBe(true)
+      expect(got!.payload).toEqual(hash)
       // Phone B may also send with the numbering of the offer it received (96): still DTMF.
       phoneB.sendDtmf(toB, 96, 1)
       await waitFor(
-        () => phoneA.received.filter((p) => p.pt === 96).length >= 2,
+        () => phoneA.received.filter((p) => p.pt === 96).length >= 3,
         3000,
         'second DTMF at A',
       )
