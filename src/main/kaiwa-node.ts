@@ -15,7 +15,6 @@
  * order on shutdown and on a failed start-up. Nothing else constructs these
  * services.
  */
-import { availableParallelism } from 'node:os'
 import { InterfaceWatch } from '../overlay/node/interface-watch.js'
 import { dropDeadConnections } from '../overlay/node/connection-liveness.js'
 import { MediaAnchor } from '../overlay/media/media-anchor.js'
@@ -323,7 +322,9 @@ function turnService(
     ...(opts.turnAllocationKbps != null
       ? { allocationLimits: allocationLimitsForKbps(opts.turnAllocationKbps) }
       : {}),
-    threads: opts.turnWorkers ?? availableParallelism(),
+    // One thread unless asked: with several, a dual-stack supernode's relay candidates came too
+    // late for the app's ICE gathering now and then (the NAT lab's IPv6 test; README limits).
+    threads: opts.turnWorkers ?? 1,
     supernodes,
     // Supernodes issue credentials to verified devices of a claimed name.
     ownName: async () => (await base.settings.get()).name,
