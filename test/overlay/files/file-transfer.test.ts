@@ -99,8 +99,12 @@ describe('file transfer: interruptions and refusals', () => {
       120_000,
       'the transfer to pass halfway',
     )
+    // Held there, so that the rest cannot arrive while bob is stopping (a fast run finished the
+    // file before bob was down); at most a window of chunks in flight lands after the pause.
+    await alice.api.filePause({ id: transfer.id })
     await bob.stop()
     await restartBob()
+    await alice.api.fileResume({ id: transfer.id })
     await waitFor(
       async () => (await outStatus(transfer.id)).status === 'complete',
       120_000,
