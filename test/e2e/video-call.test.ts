@@ -161,7 +161,9 @@ describe('video calls in Chromium against real nodes', () => {
       await button(page, 'Full screen').waitFor()
     }
     await expect
-      .poll(async () => (await pa.locator('.video-stats-in dd').textContent()) ?? '')
+      .poll(async () => (await pa.locator('.video-stats-in dd').textContent()) ?? '', {
+        timeout: 10_000,
+      })
       .toMatch(/^\d+×\d+ · .*fps · \d+ kbit\/s/)
     expect(await callStats(pa)).toMatchObject({ videoSource: 'camera', remoteVideo: true })
     await hangUp()
@@ -181,12 +183,15 @@ describe('video calls in Chromium against real nodes', () => {
     await button(pa, 'Camera').click()
     await pressed(pa, 'Camera', false)
     await expectVideoStopped(pb)
-    await expect.poll(async () => (await callStats(pb))?.remoteVideo).toBe(false)
+    // The re-INVITE that drops the camera has to finish first: seconds on a loaded CI machine.
+    await expect
+      .poll(async () => (await callStats(pb))?.remoteVideo, { timeout: 15_000 })
+      .toBe(false)
     expect((await callStats(pa))?.videoSource).toBe('none')
     // The audio call goes on, and bob's video still reaches alice.
     const before = (await callStats(pb))!.packetsReceived!
     await expect
-      .poll(async () => (await callStats(pb))!.packetsReceived!)
+      .poll(async () => (await callStats(pb))!.packetsReceived!, { timeout: 10_000 })
       .toBeGreaterThan(before + 25)
     await expectVideoFlowing(pa, 'alice')
     await hangUp(pb)
