@@ -108,9 +108,12 @@ export async function expectVideoFlowing(page: Page, who: string): Promise<Strea
       .toBeGreaterThan(last)
     last = await frames()
   }
+  // At least 320 wide. Chromium's fake camera is 16:9 (640×360), and under CPU or bandwidth
+  // pressure its encoder halves it to 320×180 for a while (seen in CI), so the height asked is
+  // that of 320 wide at 16:9.
   const q = (await callStats(page))!.video!.inbound!
   expect(q.width, `${who}: width`).toBeGreaterThanOrEqual(320)
-  expect(q.height, `${who}: height`).toBeGreaterThanOrEqual(240)
+  expect(q.height, `${who}: height`).toBeGreaterThanOrEqual(180)
   return q
 }
 
