@@ -17,36 +17,23 @@
  */
 import { InterfaceWatch } from '../overlay/node/interface-watch.js'
 import { dropDeadConnections } from '../overlay/node/connection-liveness.js'
-import { MediaAnchor } from '../overlay/media/media-anchor.js'
-import { CONTACT_REFRESH_MS } from '../shared/records/record-policy.js'
 import type { Role, SupernodeMode } from '../shared/api/contract.js'
 import type { Logger } from '../shared/logger.js'
 import { mergeBootstrap } from '../shared/network/default-bootstrap.js'
 import { DEFAULT_OVERLAY_DOMAIN } from '../shared/sip/overlay-uri.js'
 import { KAIWA_VERSION } from '../shared/version.js'
 import { openDataDir } from '../overlay/store/data-dir.js'
-import type { DataDir } from '../overlay/store/data-dir.js'
 import { ElectionService } from '../overlay/election/election-service.js'
-import { loadOrCreateIdentity, saveIdentity } from '../overlay/identity/identity-store.js'
-import type { Identity } from '../overlay/identity/identity-store.js'
-import { MailboxStore } from '../overlay/mailbox/mailbox-store.js'
+import { saveIdentity } from '../overlay/identity/identity-store.js'
 import { BootstrapDialer } from '../overlay/node/bootstrap-dialer.js'
 import type { KaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
-import { RefreshLoop } from '../overlay/node/refresh-loop.js'
 import { RoleController } from '../overlay/node/role-controller.js'
 import { initialRole } from '../overlay/node/role-policy.js'
-import { dhtNeighbourQuery } from '../overlay/names/neighbour-query.js'
-import { userRecordValidators } from '../overlay/names/record-validator.js'
 import { LanNameTable } from '../overlay/names/lan-name-table.js'
-import { effectiveCaps, SettingsStore } from '../overlay/store/settings-store.js'
-import { SipGatewayError } from '../overlay/sip/gateway/gateway-types.js'
-import { loadOrCreateSipPassword } from '../overlay/sip/gateway/sip-password.js'
+import { effectiveCaps } from '../overlay/store/settings-store.js'
 import { SipService } from '../overlay/sip/sip-service.js'
 import { CallLog } from '../overlay/store/call-log.js'
-import { ContactBook } from '../overlay/store/contact-book.js'
-import { migrateAll } from '../overlay/store/migrate-all.js'
 import { recordListsDevice } from '../overlay/turn/turn-admission.js'
-import { TurnService } from '../overlay/turn/turn-service.js'
 import { UserDirectory } from '../overlay/names/user-directory.js'
 import type { PublishResult } from '../overlay/names/user-directory.js'
 import type { ApiComponents } from './api/api-components.js'
@@ -56,9 +43,12 @@ import type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
 import { buildFileTransfers } from './build-file-transfers.js'
 import { buildGroups } from './build-groups.js'
 import { buildSync } from './build-sync.js'
-import type { SyncParts } from './build-sync.js'
 import { startLibp2p } from './libp2p-start.js'
-import { allocationLimitsForKbps } from '../overlay/turn/relay-limits.js'
+import { startGateway } from './build-gateway.js'
+import { buildRefresh } from './build-refresh.js'
+import { buildTurn } from './build-turn.js'
+import { openBase, recordPolicy } from './node-base.js'
+import type { NodeBase } from './node-base.js'
 import { bridgeParts } from './bridge-parts.js'
 import { TurnsForwarder } from '../overlay/bridge/turns-forwarder.js'
 import { withLogRing } from './log-ring.js'
@@ -95,34 +85,9 @@ export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode>
   }
 }
 
-/** Step 1: what outlives everything, read from the data directory. */
-type Base = Awaited<ReturnType<typeof openBase>>
-
-async function openBase(data: DataDir, log: Logger) {
-  // Stored data from an older Kaiwa is migrated before anything reads it; data
-  // from a newer one is refused untouched (docs/storage.md).
-  const storeLog = log.child('storage')
-  await migrateAll(data.datastore, storeLog)
-  const { identity, created } = await loadOrCreateIdentity(data.datastore)
-  if (created) log.info(`created a new identity in ${data.path}`)
-  const settings = new SettingsStore(data.datastore, { log: storeLog })
-  return {
-    data,
-    identity,
-    // Components read the account key on use: restoring a backup replaces it.
-    account: identity as { accountKey: Identity['accountKey'] },
-    settings,
-    saved: await settings.get(),
-    mailboxStore: new MailboxStore(data.datastore, { log: log.child('mailbox') }),
-    // One book for the SIP service (sender checks) and the API (the UI's edits).
-    contacts: new ContactBook(data.datastore, undefined, { log: storeLog }),
-    startedAt: Date.now(),
-    storeLog,
-  }
-}
-
 /** Step 2: what outlives a role change. Nothing here starts yet. */
 type Parts = ReturnType<typeof buildParts>
+type Base = NodeBase
 
 function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   const { data, account } = base
@@ -229,7 +194,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     () => refresh.soon(),
     log,
   )
-  const turn = turnService(base, opts, node, supernodes.connected, log)
+  const turn = buildTurn(base, opts, node, supernodes.connected, log)
   // Supernodes' port-443 bridge (overlay over WebSocket-TLS and TURN over TLS on one port).
   const bridge = bridgeParts({
     port: opts.bridgePort ?? 0,
@@ -249,7 +214,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     log: log.child('election'),
     ...(opts.election != null ? { tuning: opts.election } : {}),
   })
-  const refresh = refreshLoop(base, directory, sip, sync, log)
+  const refresh = buildRefresh(base, directory, sip, sync, log)
   const dialer = new BootstrapDialer({ node, addrs: bootstrap, log: log.child('bootstrap') })
   // New addresses: republish, and in `auto` let the election look again (AutoNAT
   // may just have confirmed a public address).
@@ -291,72 +256,6 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
   }
 }
 
-/** DHT record validation: signatures, stamps, and the neighbour check on first claims. */
-function recordPolicy(base: Base, opts: KaiwaNodeOptions, node: () => KaiwaLibp2p, log: Logger) {
-  const recordLog = log.child('records')
-  return userRecordValidators({
-    datastore: base.data.datastore,
-    onRefused: (name, reason) => recordLog.warn(`refused record ${name}: ${reason}`),
-    // Before a first claim for a name it does not hold, a storing node asks
-    // the other closest nodes (docs/security.md).
-    neighbours: dhtNeighbourQuery(node),
-    ...(opts.claimPowBits != null ? { powBits: opts.claimPowBits } : {}),
-  })
-}
-
-function turnService(
-  base: Base,
-  opts: KaiwaNodeOptions,
-  node: () => KaiwaLibp2p,
-  supernodes: () => string[],
-  log: Logger,
-): TurnService {
-  return new TurnService({
-    node,
-    dataDir: base.data.path,
-    port: opts.turnPort ?? 0,
-    host: opts.turnHost ?? '0.0.0.0',
-    portOptional: opts.turnPortOptional,
-    ...(opts.turnRelayPorts != null ? { relayPorts: opts.turnRelayPorts } : {}),
-    ...(opts.turnAllowPeers != null ? { allowPeers: opts.turnAllowPeers } : {}),
-    ...(opts.turnAllocationKbps != null
-      ? { allocationLimits: allocationLimitsForKbps(opts.turnAllocationKbps) }
-      : {}),
-    // One thread unless asked: with several, a dual-stack supernode's relay candidates came too
-    // late for the app's ICE gathering now and then (the NAT lab's IPv6 test; README limits).
-    threads: opts.turnWorkers ?? 1,
-    supernodes,
-    // Supernodes issue credentials to verified devices of a claimed name.
-    ownName: async () => (await base.settings.get()).name,
-    log: log.child('turn'),
-  })
-}
-
-/** Republish this device like a SIP UA refreshing its registration; collect mail after. */
-function refreshLoop(
-  base: Base,
-  directory: UserDirectory,
-  sip: SipService,
-  sync: SyncParts,
-  log: Logger,
-) {
-  return new RefreshLoop({
-    intervalMs: CONTACT_REFRESH_MS,
-    log: log.child('refresh'),
-    run: async () => {
-      const { name } = await base.settings.get()
-      if (name == null) return
-      // A device another device removed from the account no longer publishes under it.
-      if (await sync.sync.selfRemoved()) return
-      const { record } = await directory.publish(name)
-      // Devices of the account seen for the first time get a snapshot (account sync).
-      void sync.sync.recordSeen(record).catch((err) => log.debug(`sync: ${String(err)}`))
-      // Mail may have been stored for us while we were unreachable.
-      void sip.collectOfflineMail().catch((err) => log.debug(`offline mail: ${String(err)}`))
-    },
-  })
-}
-
 /** Step 3: start in dependency order; each start pushes its stop. */
 async function startParts(
   parts: Parts,
@@ -379,37 +278,6 @@ async function startParts(
   parts.files.start()
   stops.push('file transfers', () => parts.files.stop())
   stops.push('account sync', () => parts.sync.stop())
-}
-
-/** The local SIP gateway outlives role changes: it talks to the router, not to libp2p. */
-async function startGateway(
-  parts: Pick<Parts, 'sip' | 'turn'>,
-  dataDir: string,
-  opts: KaiwaNodeOptions,
-  log: Logger,
-): Promise<void> {
-  if ((opts.sipPort ?? 0) <= 0) return
-  // The media anchor (on unless mediaAnchor is false): the node is the B2BUA
-  // for phones' media (issue 12). Its calls get the same STUN/TURN servers as
-  // the UI's, from the supernodes.
-  const media =
-    opts.mediaAnchor === false
-      ? undefined
-      : new MediaAnchor({
-          iceServers: () => parts.turn.iceServers().catch(() => []),
-          log: log.child('media'),
-        })
-  try {
-    await parts.sip.startGateway({
-      port: opts.sipPort!,
-      password: opts.sipPassword ?? (await loadOrCreateSipPassword(dataDir)),
-      ...(opts.sipTuning != null ? { tuning: opts.sipTuning } : {}),
-      ...(media != null ? { media } : {}),
-    })
-  } catch (err) {
-    if (!(err instanceof SipGatewayError) || opts.sipPortOptional !== true) throw err
-    log.warn(`${err.message}; running without the SIP gateway`)
-  }
 }
 
 /** Step 4: the node's face (the API and the handle callers and tests hold). */
