@@ -16,24 +16,19 @@
  * (lookup-memory.ts).
  *
  * Claims carry a proof-of-work stamp (claim-pow.ts), minted once per (name,
- * account key) and reused by every refresh.
+ * account key) and reused by every refresh; own-record.ts signs and keeps
+ * this device's record.
  *
  * On a LAN with no supernode (issue 13), the same lookups and claims go to
  * the LAN's peers instead (lan-scope.ts): never both, and the overlay wins as
  * soon as it is reachable. LAN answers are cached apart from the overlay's.
  */
-import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { NameTakenError, NoOverlayPeersError, OverlayTimeoutError } from '../../shared/errors.js'
 import { normalizeUserId } from '../../shared/user-id.js'
 import { userRecordKey } from '../../shared/records/dht-key.js'
-import {
-  decodeContactRecord,
-  encodeContactRecord,
-  signContactRecord,
-} from '../../shared/records/contact-record.js'
-import { CLAIM_POW_BITS, mintClaimStamp, verifyClaimStamp } from '../../shared/records/claim-pow.js'
+import { CLAIM_POW_BITS } from '../../shared/records/claim-pow.js'
 import { isConflict, tallyClaims } from '../../shared/records/claim-ranking.js'
 import { quorumRead, type QuorumReadInit, type Responder } from './quorum-read.js'
 import { SingleFlight } from './single-flight.js'
@@ -41,30 +36,20 @@ import { PublishError } from './lookup-types.js'
 import type { LookupOptions, LookupResult, PublishResult } from './lookup-types.js'
 import { LookupMemory } from './lookup-memory.js'
 import { lanPut, lanRead, lanService, nameScope } from './lan-scope.js'
-import {
-  combineSignals,
-  isAbort,
-  isNotFound,
-  isValid,
-  nativeSha256,
-  peerString,
-} from './directory-util.js'
+import { combineSignals, isAbort, isNotFound, isValid, peerString } from './directory-util.js'
+import { ClaimStamps, loadOwnRecord, saveOwnRecord, signOwnRecord } from './own-record.js'
 import type { NameScope } from './lan-scope.js'
 import type { ContactRecord, Device } from '../../shared/records/contact-record.js'
 import {
-  CLAIM_TTL_MS,
   CONTACT_REFRESH_MS,
   CONTACT_TTL_MS,
   MAX_ADDRS_PER_DEVICE,
-  MAX_RECORD_BYTES,
   mergeDevices,
-  nextSeq,
 } from '../../shared/records/record-policy.js'
 import { readStoredRecord } from './record-validator.js'
 import { pickDeviceAddrs } from '../node/device-addrs.js'
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
 
-const OWN_RECORD_KEY = new Key('/kaiwa/own-record')
 /** A record issued this recently is the newest one an online owner has published. */
 const FRESH_SLACK_MS = 30_000
 const CACHE_TTL_MS = 30_000
@@ -99,8 +84,7 @@ export class UserDirectory {
   /** LAN-only answers, kept apart so none is ever served once the overlay is back. */
   private readonly lanMemory = new LookupMemory<LookupResult>({ cacheTtlMs: CACHE_TTL_MS })
   private readonly flights = new SingleFlight<string, LookupResult | undefined>()
-  /** Stamps minted by this node, so a publish that failed and retries does not mint again. */
-  private readonly minted = new Map<string, Uint8Array>()
+  private readonly stamps: ClaimStamps
   private readonly now: () => number
   private readonly powBits: number
   /** Until then a node with no supernode yet waits for one before using its LAN. */
@@ -109,6 +93,7 @@ export class UserDirectory {
   constructor(private readonly components: UserDirectoryComponents) {
     this.now = components.now ?? Date.now
     this.powBits = components.powBits ?? CLAIM_POW_BITS
+    this.stamps = new ClaimStamps(this.powBits)
     this.lanAfter = this.now() + PEER_WAIT_MS
   }
 
@@ -261,7 +246,7 @@ export class UserDirectory {
     const name = normalizeUserId(rawName)
     const node = this.components.node()
     const now = this.now()
-    const own = await this.loadOwnRecord(name)
+    const own = await loadOwnRecord(this.components.datastore, name)
     // Other devices of this account publish under the same name: start from the
     // newest record in the overlay so a refresh never drops their entries.
     const current =
@@ -276,31 +261,12 @@ export class UserDirectory {
       expiresAt: now + CONTACT_TTL_MS,
     }
     const removed = (await this.components.removedDevices?.()) ?? new Set<string>()
-    let devices = mergeDevices(latest, device, now, (p) => removed.has(peerString(p)))
-    const stamp = await this.stampFor(name, latest)
-    let record: ContactRecord
-    let bytes: Uint8Array
-    for (;;) {
-      record = await signContactRecord(
-        {
-          v: 2,
-          name,
-          publicKey: this.components.accountKey.publicKey.raw,
-          claimedAt: latest?.claimedAt ?? now,
-          seq: nextSeq(latest?.seq, now),
-          issuedAt: now,
-          expiresAt: now + CLAIM_TTL_MS,
-          devices,
-          stamp,
-        },
-        this.components.accountKey,
-      )
-      bytes = encodeContactRecord(record)
-      if (bytes.byteLength <= MAX_RECORD_BYTES || devices.length <= 1) break
-      devices = devices.slice(0, -1) // drop the other device that expires soonest
-    }
+    const devices = mergeDevices(latest, device, now, (p) => removed.has(peerString(p)))
+    const accountKey = this.components.accountKey
+    const stamp = await this.stamps.stampFor(name, accountKey.publicKey.raw, latest)
+    const { record, bytes } = await signOwnRecord({ name, accountKey, latest, devices, stamp, now })
     const { stored, scope } = await this.put(name, bytes, record.seq)
-    await this.components.datastore.put(OWN_RECORD_KEY, bytes)
+    await saveOwnRecord(this.components.datastore, bytes)
     const memory = this.memoryFor(scope)
     memory.invalidate(name)
     memory.saw(name, { record, bytes })
@@ -325,23 +291,6 @@ export class UserDirectory {
 
   private memoryFor(scope: NameScope): LookupMemory<LookupResult> {
     return scope === 'lan' ? this.lanMemory : this.memory
-  }
-
-  /**
-   * The claim's proof-of-work stamp: the previous record's if it still shows
-   * enough work for this name and key, else a new one (seconds of CPU; see
-   * claim-pow.ts). Refreshes therefore cost one hash, not a new search.
-   */
-  private async stampFor(name: string, latest: ContactRecord | undefined): Promise<Uint8Array> {
-    const key = this.components.accountKey.publicKey.raw
-    if (latest?.stamp != null && verifyClaimStamp(name, key, latest.stamp, this.powBits)) {
-      return latest.stamp
-    }
-    const mine = this.minted.get(name)
-    if (mine != null && verifyClaimStamp(name, key, mine, this.powBits)) return mine
-    const stamp = await mintClaimStamp(name, key, this.powBits, { sha256: nativeSha256 })
-    this.minted.set(name, stamp)
-    return stamp
   }
 
   private async put(name: string, bytes: Uint8Array, seq: number): Promise<PutOutcome> {
@@ -383,15 +332,6 @@ export class UserDirectory {
     throw new PublishError(
       `no supernode accepted the record for "${name}" (they log why: a clock far off, a name taken meanwhile)`,
     )
-  }
-
-  private async loadOwnRecord(name: string): Promise<ContactRecord | undefined> {
-    try {
-      const r = decodeContactRecord(await this.components.datastore.get(OWN_RECORD_KEY))
-      return r.name === name ? r : undefined
-    } catch {
-      return undefined
-    }
   }
 
   private ownedByUs(r: ContactRecord): boolean {
