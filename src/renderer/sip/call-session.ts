@@ -2,7 +2,7 @@
  * One call, as the rest of the UI sees it (KaiwaCall), over a sip.js session
  * (an Inviter for calls we place, an Invitation for calls we get). The UI
  * never touches sip.js: phases, mute, hold, DTMF, video (call-video.ts),
- * stats and the way the call ended are all here.
+ * stats and the way the call ended are all here (hanging up: call-hangup.ts).
  *
  * Phases:  out: dialing -> ringing (180) -> active -> ended
  *          in:  incoming -> connecting (answer) -> active -> ended
@@ -18,10 +18,11 @@ import { IDENTITY_STATE_HEADER, parseState } from '../../shared/identity/verific
 import type { SenderState } from '../../shared/identity/verification-state.js'
 import { mediaAnchorOf } from '../../shared/sip/media-anchor.js'
 import type { MediaAnchorKind } from '../../shared/sip/media-anchor.js'
-import { formatReason } from '../../shared/sip/reason-header.js'
 import type { OfferProblem } from '../../shared/sip/webrtc-offer.js'
 import { Invitation, SessionState } from 'sip.js'
 import type { Inviter, Session, Web } from 'sip.js'
+import { declineCall, hangupSession, refuseOffer } from './call-hangup.js'
+import type { HangupHooks } from './call-hangup.js'
 import { finalResponse, networkLostEnd, remoteCallEnd } from './call-end.js'
 import { CallConference } from './call-conference.js'
 import { CallRecovery } from './call-recovery.js'
@@ -69,6 +70,13 @@ export class SipCall implements KaiwaCall {
   private readonly listeners = new Set<() => void>()
   private readonly reinviter: Reinviter
   private readonly recovery: CallRecovery
+  private readonly hangupHooks: HangupHooks = {
+    localEnd: (end) => {
+      this.localEnd ??= end
+    },
+    fail: (err) => this.fail(err),
+    log: (text) => this.deps.log(text),
+  }
   readonly video: CallVideo
   /** Group-call signalling: the INVITE's conference header, roster INFOs. */
   readonly conference: CallConference
@@ -214,57 +222,15 @@ export class SipCall implements KaiwaCall {
    * (RFC 3326) so the caller's side can say why.
    */
   async refuse(problem: OfferProblem): Promise<void> {
-    const s = this.session
-    if (!(s instanceof Invitation) || s.state !== SessionState.Initial) return
-    this.localEnd ??= {
-      outcome: 'failed',
-      by: 'local',
-      status: 488,
-      reason: 'Not Acceptable Here',
-      offerProblem: problem,
-    }
-    const extraHeaders = [`Reason: ${formatReason(488, problem.text)}`]
-    await s.reject({ statusCode: 488, extraHeaders }).catch((err: unknown) => this.fail(err))
-    this.finish()
+    if (await refuseOffer(this.session, problem, this.hangupHooks)) this.finish()
   }
 
-  async decline(busy = false): Promise<void> {
-    if (!(this.session instanceof Invitation)) return
-    if (this.session.state !== SessionState.Initial) return this.hangup()
-    const status = busy ? 486 : 603
-    this.localEnd ??= {
-      outcome: busy ? 'missed' : 'declined',
-      by: 'local',
-      status,
-      reason: busy ? 'Busy Here' : 'Decline',
-    }
-    await this.session.reject({ statusCode: status }).catch((err: unknown) => this.fail(err))
+  decline(busy = false): Promise<void> {
+    return declineCall(this.session, busy, this.hangupHooks)
   }
 
-  async hangup(): Promise<void> {
-    const s = this.session
-    switch (s.state) {
-      case SessionState.Initial:
-      case SessionState.Establishing:
-        if (s instanceof Invitation) {
-          if (s.state === SessionState.Initial) return this.decline()
-          // Answering (media still being set up): nothing was sent yet, refuse instead.
-          this.localEnd ??= { outcome: 'cancelled', by: 'local', reason: 'Hung up' }
-          await s.reject({ statusCode: 603 }).catch((err: unknown) => this.fail(err))
-          return
-        }
-        this.localEnd ??= { outcome: 'cancelled', by: 'local', reason: 'Cancelled' }
-        await (s as Inviter)
-          .cancel()
-          .catch((err: unknown) => this.deps.log(`cancel: ${String(err)}`))
-        return
-      case SessionState.Established:
-        break
-      default:
-        return
-    }
-    this.localEnd ??= { outcome: 'answered', by: 'local', reason: 'Hung up' }
-    await s.bye().catch((err: unknown) => this.deps.log(`bye: ${String(err)}`))
+  hangup(): Promise<void> {
+    return hangupSession(this.session, this.hangupHooks)
   }
 
   setMuted(muted: boolean): void {
