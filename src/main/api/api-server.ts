@@ -7,7 +7,6 @@
  */
 import { errorText, fail, STATUS_BY_CODE, unauthorizedMessage } from './api-errors.js'
 import type { Outcome } from './api-errors.js'
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -24,6 +23,7 @@ import {
 import type { ApiMethod, KaiwaApi } from '../../shared/api/contract.js'
 import type { ErrorCode } from '../../shared/errors.js'
 import { isSipFrame } from '../../shared/api/sip-bridge-protocol.js'
+import { bearerToken, fromLocalPage, sendError, sendJson, tokenMatches } from './local-http.js'
 import { createSipBridge } from './sip-bridge.js'
 import type { SipBridgeTarget } from './sip-bridge.js'
 
@@ -79,16 +79,6 @@ const REQUEST_TIMEOUT_MS = 30_000
 const MAX_WS_BUFFERED_BYTES = 4 * 1024 * 1024
 const WS_PATH = `${API_PREFIX}/ws`
 
-/** Hashing first gives timingSafeEqual equal-length inputs without leaking the length. */
-function tokenMatches(candidate: string, token: string): boolean {
-  const a = createHash('sha256').update(candidate).digest()
-  const b = createHash('sha256').update(token).digest()
-  return timingSafeEqual(a, b)
-}
-
-const bearerToken = (req: IncomingMessage): string | undefined =>
-  /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1]
-
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1'
   if (host !== '127.0.0.1') {
@@ -99,15 +89,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const unauthorized = unauthorizedMessage(opts.tokenHint)
   let port = 0
 
-  // Browsers send the Host they resolved; a rebinding attacker's page carries its own name.
-  const hostAllowed = (req: IncomingMessage): boolean => {
-    const h = req.headers.host?.toLowerCase()
-    return h === `127.0.0.1:${port}` || h === `localhost:${port}`
-  }
-  const originAllowed = (req: IncomingMessage): boolean => {
-    const o = req.headers.origin
-    return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`
-  }
   const wsToken = (req: IncomingMessage): string | undefined => {
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
     const proto = offered.find((p) => p.startsWith(WS_TOKEN_PROTOCOL_PREFIX))
@@ -148,20 +129,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   // ---- HTTP ----
-
-  const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
-    if (res.headersSent || res.destroyed) return // e.g. a 413 already went out
-    const text = JSON.stringify(body)
-    res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    })
-    res.end(text)
-  }
-  const sendError = (res: ServerResponse, status: number, code: string, message: string): void =>
-    sendJson(res, status, { error: { code, message } })
 
   /** Resolves to the body, or null after answering 413 itself. */
   const readBody = (req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> =>
@@ -217,7 +184,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostAllowed(req) || !originAllowed(req)) {
+    if (!fromLocalPage(req, port)) {
       return sendError(res, 403, 'forbidden', 'requests must come from 127.0.0.1 or localhost')
     }
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
@@ -268,7 +235,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (path !== WS_PATH) {
         return rejectUpgrade(socket, 404, 'Not Found', `no WebSocket at ${path}`)
       }
-      if (!hostAllowed(req) || !originAllowed(req)) {
+      if (!fromLocalPage(req, port)) {
         return rejectUpgrade(socket, 403, 'Forbidden', 'connections must come from localhost')
       }
       const given = wsToken(req)

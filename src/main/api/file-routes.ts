@@ -23,6 +23,7 @@ import { KaiwaError } from '../../shared/errors.js'
 import { safeFileName } from '../../shared/files/file-offer.js'
 import { normalizeUserId } from '../../shared/user-id.js'
 import type { RawRoutes } from './api-server.js'
+import { sendError as error, sendJson as json } from './local-http.js'
 
 export const UPLOAD_PATH = `${API_PREFIX}/file-upload`
 export const CONTENT_PATH = `${API_PREFIX}/file-content/`
@@ -51,21 +52,6 @@ export interface FileRoutesInit {
 
 /** Image types a browser only ever decodes (no SVG: it can carry script). */
 const INLINE_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp'])
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent || res.destroyed) return
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  })
-  res.end(text)
-}
-
-const error = (res: ServerResponse, status: number, code: string, message: string): void =>
-  json(res, status, { error: { code, message } })
 
 /** Answer before the body is read: let Node drain the rest so the client reads the answer. */
 function refuse(req: IncomingMessage, res: ServerResponse, s: number, c: string, m: string): void {

@@ -5,9 +5,9 @@
  * Loopback only, like every local API; an operator who wants remote scraping
  * puts their own authenticated proxy in front.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { bearerToken, tokenMatches } from './local-http.js'
 
 export interface Metric {
   name: string
@@ -45,8 +45,6 @@ export function renderMetrics(metrics: Metric[]): string {
   return out.join('\n') + '\n'
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
-
 export async function startMetricsServer(opts: {
   port: number
   token: string
@@ -54,8 +52,7 @@ export async function startMetricsServer(opts: {
   log: (msg: string) => void
 }): Promise<MetricsServer> {
   const server = createServer((req, res) => {
-    const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1] ?? ''
-    if (!timingSafeEqual(digest(auth), digest(opts.token))) {
+    if (!tokenMatches(bearerToken(req) ?? '', opts.token)) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('missing or wrong bearer token\n')
       return
     }
