@@ -11,50 +11,21 @@ import type { Platform } from '../../../src/renderer/base/platform.js'
 import { createCallController } from '../../../src/renderer/call/call-controller.js'
 import type { CallEnd, CallPhase, KaiwaCall } from '../../../src/renderer/sip/call-session.js'
 import type { KaiwaUserAgent } from '../../../src/renderer/sip/kaiwa-ua.js'
+import { ScriptedCall } from './scripted-call.js'
 
-export class FakeCall implements KaiwaCall {
-  readonly direction = 'in' as const
-  readonly displayName: string
-  muted = false
-  held = false
-  heldByRemote = false
-  reconnecting = false
-  private listeners = new Set<() => void>()
+/** A scripted incoming call in `phase`, with the end and media anchor given. */
+export class FakeCall extends ScriptedCall {
   constructor(
-    readonly id: string,
-    readonly peer: string,
-    public phase: CallPhase,
-    public end: CallEnd | undefined,
-    public anchor: MediaAnchorKind | undefined,
+    id: string,
+    peer: string,
+    phase: CallPhase,
+    end: CallEnd | undefined,
+    anchor: MediaAnchorKind | undefined,
   ) {
-    this.displayName = peer
+    super(id, peer, 'in', phase)
+    this.end = end
+    this.anchor = anchor
   }
-  onChange(l: () => void) {
-    this.listeners.add(l)
-    return () => this.listeners.delete(l)
-  }
-  emit(phase: CallPhase, end?: CallEnd) {
-    this.phase = phase
-    if (end) this.end = end
-    for (const l of [...this.listeners]) l()
-  }
-  answer = () => Promise.resolve()
-  decline = () => Promise.resolve()
-  hangup = () => Promise.resolve()
-  setMuted() {}
-  setHeld = () => Promise.resolve()
-  sendDtmf = () => Promise.resolve('info' as const)
-  remoteStream = () => undefined
-  video = {
-    source: 'none' as const,
-    offered: false,
-    unavailable: false,
-    remoteLive: false,
-    localStream: () => undefined,
-    set: () => Promise.resolve(),
-    setMaxBitrate: () => Promise.resolve(),
-  }
-  getStats = () => Promise.resolve(undefined)
 }
 
 /**

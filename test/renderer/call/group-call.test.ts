@@ -12,10 +12,11 @@ import { createStore } from '../../../src/renderer/base/store.js'
 import { createGroupCallController } from '../../../src/renderer/call/group-call.js'
 import type { CallsState } from '../../../src/renderer/call/call-controller.js'
 import type { KaiwaCallConference } from '../../../src/renderer/sip/call-conference.js'
-import type { CallEnd, CallPhase, KaiwaCall } from '../../../src/renderer/sip/call-session.js'
+import type { CallPhase } from '../../../src/renderer/sip/call-session.js'
 import { parseConference } from '../../../src/renderer/sip/conference-id.js'
 import type { Conference } from '../../../src/renderer/sip/conference-id.js'
 import type { KaiwaUserAgent } from '../../../src/renderer/sip/kaiwa-ua.js'
+import { ScriptedCall } from './scripted-call.js'
 
 const ID = '3f9c0a7e5b1d44c8a2e6f0b9d3c7a1e4'
 const verified: SenderState = {
@@ -41,72 +42,41 @@ class FakeConference implements KaiwaCallConference {
   }
 }
 
-class Call implements KaiwaCall {
-  readonly id: string
-  readonly displayName: string
-  muted = false
-  held = false
-  heldByRemote = false
-  reconnecting = false
-  end: CallEnd | undefined
-  anchor = undefined
+class Call extends ScriptedCall {
   answered = false
   declined: boolean | undefined
   hungUp = false
   readonly conference: FakeConference
   readonly verification: SenderState | undefined
-  private listeners = new Set<() => void>()
   constructor(
-    readonly peer: string,
-    readonly direction: 'in' | 'out',
-    public phase: CallPhase,
+    peer: string,
+    direction: 'in' | 'out',
+    phase: CallPhase,
     invite?: Conference,
     verification?: SenderState | null,
   ) {
+    super(`${peer}-${Math.random()}`, peer, direction, phase)
     this.verification =
       verification === null
         ? undefined
         : (verification ?? (direction === 'in' ? verified : undefined))
-    this.id = `${peer}-${Math.random()}`
-    this.displayName = peer
     this.conference = new FakeConference(invite)
   }
-  onChange(l: () => void) {
-    this.listeners.add(l)
-    return () => this.listeners.delete(l)
-  }
   set(phase: CallPhase) {
-    this.phase = phase
-    for (const l of [...this.listeners]) l()
+    this.emit(phase)
   }
-  answer = vi.fn(async () => {
+  override answer = vi.fn(async () => {
     this.answered = true
     this.set('active')
   })
-  decline = vi.fn(async (busy?: boolean) => {
+  override decline = vi.fn(async (busy?: boolean) => {
     this.declined = busy === true
     this.set('ended')
   })
-  hangup = vi.fn(async () => {
+  override hangup = vi.fn(async () => {
     this.hungUp = true
     this.set('ended')
   })
-  setMuted(m: boolean) {
-    this.muted = m
-  }
-  setHeld = () => Promise.resolve()
-  sendDtmf = () => Promise.resolve('info' as const)
-  remoteStream = () => undefined
-  video = {
-    source: 'none' as const,
-    offered: false,
-    unavailable: false,
-    remoteLive: false,
-    localStream: () => undefined,
-    set: vi.fn(() => Promise.resolve()),
-    setMaxBitrate: () => Promise.resolve(),
-  }
-  getStats = () => Promise.resolve(undefined)
 }
 
 function setup(self: string, current?: Call) {
