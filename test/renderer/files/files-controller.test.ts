@@ -12,24 +12,9 @@ import type { ApiEvent, FileTransferJson } from '../../../src/shared/api/contrac
 import { createFilesController, imageMimeOf } from '../../../src/renderer/files/files-controller.js'
 import { createWebFiles } from '../../../src/renderer/bridge/web-files.js'
 import { ApiError } from '../../../src/renderer/bridge/api-error.js'
+import { transferJson } from './transfer-json.js'
 
-const tr = (over: Partial<FileTransferJson>): FileTransferJson => ({
-  id: '1'.repeat(32),
-  direction: 'in',
-  peer: 'bob',
-  name: 'cat.png',
-  mime: 'image/png',
-  size: 1000,
-  sha256: 'ab'.repeat(32),
-  status: 'offered',
-  note: null,
-  bytesDone: 0,
-  rate: 0,
-  secondsLeft: null,
-  path: null,
-  createdAt: '2026-01-01T10:00:00.000Z',
-  ...over,
-})
+const tr = transferJson
 
 function fakeBridge(opts: { files?: boolean; fail?: string } = {}) {
   const calls: Array<[string, unknown]> = []

@@ -22,24 +22,11 @@ import { AppContext } from '../../../src/renderer/ui/app-context.js'
 import { ConversationView } from '../../../src/renderer/ui/ConversationView.js'
 import { pastedName } from '../../../src/renderer/ui/file-drop.js'
 import { FileTransferItem } from '../../../src/renderer/ui/FileTransferItem.js'
+import { transferJson } from './transfer-json.js'
 
-const tr = (over: Partial<FileTransferJson>): FileTransferJson => ({
-  id: '1'.repeat(32),
-  direction: 'in',
-  peer: 'bob',
-  name: 'cat.png',
-  mime: 'image/png',
-  size: 3 * 1024 * 1024,
-  sha256: 'ab'.repeat(32),
-  status: 'offered',
-  note: null,
-  bytesDone: 0,
-  rate: 0,
-  secondsLeft: null,
-  path: null,
-  createdAt: '2026-01-01T10:00:00.000Z',
-  ...over,
-})
+/** A 3 MiB transfer (sizes and rates read in MB). */
+const tr = (over: Partial<FileTransferJson>): FileTransferJson =>
+  transferJson({ size: 3 * 1024 * 1024, ...over })
 
 const app = (files: Partial<FilesState> = {}) =>
   ({
