@@ -9,7 +9,8 @@
  * connection and fixes the codec plan (codec-plan.ts); later ones (re-INVITE
  * or UPDATE: hold, resume, a moved phone port) keep both legs and the codecs,
  * and change the direction and the phone's address (overlay-side.ts says how
- * the WebRTC description is reused).
+ * the WebRTC description is reused). The offer outstanding, the last answer
+ * and what a refused one goes back to are kept by offer-ledger.ts.
  */
 import { randomInt } from 'node:crypto'
 import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
@@ -24,9 +25,10 @@ import {
 } from './codec-plan.js'
 import type { Codec } from './codecs.js'
 import { codecsOf, describeCodecs, isTelephoneEvent } from './codecs.js'
-import type { AnchoredCallStats, Answered, Pending, Snapshot } from './call-state.js'
+import type { AnchoredCallStats, Pending, Snapshot } from './call-state.js'
 import { callStats, ptimeOf, sameOrigin } from './call-state.js'
 import { MediaRelay } from './media-relay.js'
+import { OfferLedger } from './offer-ledger.js'
 import { OverlaySide } from './overlay-side.js'
 import { PhoneLeg, phoneTarget } from './phone-leg.js'
 import type { MediaDirection } from './sdp.js'
@@ -66,8 +68,7 @@ export class AnchoredCall {
   /** Date.now() when the last offer/answer exchange completed; 0 before the first. */
   settledAt = 0
   private readonly overlay: OverlaySide
-  private pending: Pending | undefined
-  private ended = false
+  private readonly offers: OfferLedger
   private readonly sessionId = String(randomInt(1, 2 ** 47))
   private phoneVersion = 0
   private phoneDir: MediaDirection = 'sendrecv'
@@ -76,8 +77,6 @@ export class AnchoredCall {
   /** The codecs as numbered in our last SDP to the phone. */
   private phoneOffered: readonly Codec[] = []
   private phonePtime: number | undefined
-  /** The last answer we translated, for the same answer again (answerAgain). */
-  private answered: Answered | undefined
 
   private constructor(
     private readonly init: AnchoredCallInit,
@@ -95,6 +94,17 @@ export class AnchoredCall {
       relay.overlaySsrc,
       `kaiwa-${this.sessionId}`,
     )
+    this.offers = new OfferLedger({
+      settled: () => this.settledAt !== 0,
+      snapshot: () => ({
+        phoneDir: this.phoneDir,
+        overlayDir: this.overlayDir,
+        phoneOffered: this.phoneOffered,
+        overlayLocal: this.overlay.description,
+        target: this.phone.currentTarget,
+      }),
+      restore: (s) => this.restore(s),
+    })
   }
 
   static async open(init: AnchoredCallInit): Promise<AnchoredCall> {
@@ -115,7 +125,7 @@ export class AnchoredCall {
 
   /** The phone offered (INVITE, re-INVITE): our WebRTC offer for the overlay. */
   async phoneOffer(text: string): Promise<string> {
-    const before = this.dropUnansweredOffer()
+    const before = this.offers.dropUnanswered()
     const offer = parseOrReject(text, 'phone')
     const audio = audioIndex(offer, 'phone')
     const media = offer.media[audio]!
@@ -143,7 +153,7 @@ export class AnchoredCall {
             direction,
             this.plan.overlay.map((c) => c.pt),
           )
-    this.pending = { from: 'phone', offer, text, audio, ours, theirs, before }
+    this.offers.pending = { from: 'phone', offer, text, audio, ours, theirs, before }
     return serializeSdp(local)
   }
 
@@ -155,23 +165,23 @@ export class AnchoredCall {
    * RFC 4733 events of a digit pressed right after the call connects.
    */
   async overlayAnswer(text: string): Promise<string> {
-    const last = this.answerAgain('phone')
+    const last = this.offers.answerAgain('phone')
     if (last != null) {
       return last.text === text
         ? last.result
-        : this.remember(last.pending, text, this.settleOverlayAnswer(text, last.pending))
+        : this.offers.remember(last.pending, text, this.settleOverlayAnswer(text, last.pending))
     }
-    const pending = this.takePending('phone')
+    const pending = this.offers.take('phone')
     const first = this.plan == null
     let result: string
     try {
-      result = this.remember(pending, text, this.settleOverlayAnswer(text, pending))
+      result = this.offers.remember(pending, text, this.settleOverlayAnswer(text, pending))
     } catch (err) {
-      this.rollback(pending)
+      this.offers.rollback(pending)
       throw err
     }
     if (first) await this.overlay.connected(this.init.connectWaitMs ?? CONNECT_WAIT_MS)
-    if (this.ended) throw new MediaNegotiationError('the call has ended')
+    this.offers.live()
     return result
   }
 
@@ -203,12 +213,12 @@ export class AnchoredCall {
    * settles the call (phoneAnswer refuses the other forks' answers).
    */
   overlayOffer(text: string): string {
-    const forked = this.pending
+    const forked = this.offers.pending
     if (forked?.from === 'overlay' && forked.text === text && forked.result != null) {
-      if (this.ended) throw new MediaNegotiationError('the call has ended')
+      this.offers.live()
       return forked.result
     }
-    const before = this.dropUnansweredOffer()
+    const before = this.offers.dropUnanswered()
     const offer = parseOrReject(text, 'far end')
     const audio = audioIndex(offer, 'far end')
     const media = offer.media[audio]!
@@ -246,26 +256,39 @@ export class AnchoredCall {
       direction: this.overlayDir,
       ...(ptime != null ? { ptime } : {}),
     })
-    this.pending = { from: 'overlay', offer, text, audio, ours, theirs: offered, before, result }
+    this.offers.pending = {
+      from: 'overlay',
+      offer,
+      text,
+      audio,
+      ours,
+      theirs: offered,
+      before,
+      result,
+    }
     return result
   }
 
   /** The phone answered our offer: our WebRTC answer for the overlay. */
   async phoneAnswer(text: string): Promise<string> {
-    const last = this.answerAgain('overlay')
+    const last = this.offers.answerAgain('overlay')
     if (last != null) {
       if (last.text === text) return last.result
       // Another of our forked phones answered too: the first one has the call.
       if (!sameOrigin(last.text, text)) {
         throw new MediaNegotiationError('another phone already answered this call')
       }
-      return this.remember(last.pending, text, await this.settlePhoneAnswer(text, last.pending))
+      return this.offers.remember(
+        last.pending,
+        text,
+        await this.settlePhoneAnswer(text, last.pending),
+      )
     }
-    const pending = this.takePending('overlay')
+    const pending = this.offers.take('overlay')
     try {
-      return this.remember(pending, text, await this.settlePhoneAnswer(text, pending))
+      return this.offers.remember(pending, text, await this.settlePhoneAnswer(text, pending))
     } catch (err) {
-      this.rollback(pending)
+      this.offers.rollback(pending)
       throw err
     }
   }
@@ -305,8 +328,7 @@ export class AnchoredCall {
 
   /** Free the socket, the peer connection and any transcoder; later calls on this object fail. */
   close(): void {
-    this.ended = true
-    this.pending = undefined
+    this.offers.end()
     this.phone.close()
     this.overlay.close()
     this.relay.close()
@@ -327,68 +349,6 @@ export class AnchoredCall {
     })
     this.settledAt = (this.init.now ?? Date.now)()
     return { toOverlay, toPhone }
-  }
-
-  /**
-   * Called by each new offer. SIP never overlaps two offers in a dialog (RFC
-   * 3261 §14.1, 491 on glare), so an offer of ours still waiting on an
-   * established call was refused (its re-INVITE failed) without a body
-   * reaching us: the session stays as it was before it (RFC 3264 §8). During
-   * the first exchange there is nothing to go back to. Returns the state the
-   * new offer may change.
-   */
-  private dropUnansweredOffer(): Snapshot {
-    if (this.ended) throw new MediaNegotiationError('the call has ended')
-    this.answered = undefined
-    const p = this.pending
-    if (p != null) {
-      if (this.settledAt === 0)
-        throw new MediaNegotiationError('an offer is already waiting for its answer')
-      this.pending = undefined
-      this.restore(p.before)
-    }
-    return {
-      phoneDir: this.phoneDir,
-      overlayDir: this.overlayDir,
-      phoneOffered: this.phoneOffered,
-      overlayLocal: this.overlay.description,
-      target: this.phone.currentTarget,
-    }
-  }
-
-  /**
-   * Without 100rel a 18x and then the 2xx both carry the answer (RFC 3261
-   * §13.2.1), and the gateway hands us both: the same body again gets the
-   * same translation; a changed one (new direction, port) is applied like the
-   * answer to a re-offer, which also refuses an answer from another fork of
-   * the call (other ICE credentials).
-   */
-  private answerAgain(to: Pending['from']): Answered | undefined {
-    if (this.ended) throw new MediaNegotiationError('the call has ended')
-    const last = this.answered
-    return this.pending == null && last?.pending.from === to ? last : undefined
-  }
-
-  private remember(pending: Pending, text: string, result: string): string {
-    this.answered = { pending, text, result }
-    return result
-  }
-
-  private takePending(from: Pending['from']): Pending {
-    if (this.ended) throw new MediaNegotiationError('the call has ended')
-    const p = this.pending
-    if (p == null || p.from !== from) {
-      throw new MediaNegotiationError(
-        `an answer from the ${from === 'phone' ? 'overlay' : 'phone'} without our offer`,
-      )
-    }
-    this.pending = undefined
-    return p
-  }
-
-  /** A refused answer to a re-offer leaves the session as it was (the first exchange has nothing to keep). */
-  private rollback(p: Pending): void {
-    if (this.settledAt !== 0 && !this.ended) this.restore(p.before)
   }
 
   private restore(s: Snapshot): void {
