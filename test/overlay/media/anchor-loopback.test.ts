@@ -4,21 +4,17 @@
  * offer goes out as WebRTC), anchor B the called phone (the WebRTC offer
  * comes in and goes to its phone as RTP/AVP). Real libdatachannel ICE and
  * DTLS-SRTP run between the anchors on 127.0.0.1; the phones are UDP sockets.
+ * The call itself: loopback-call.ts.
  */
 import { createSocket } from 'node:dgram'
 import { readdirSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MediaAnchor } from '../../../src/overlay/media/media-anchor.js'
 import { RtpPhone, audioOf, overlayHop, rtp, waitFor } from './rtp-phone.js'
+import { callAcross, loopback } from './loopback-call.js'
 
 /** An Opus packet of silence (RFC 6716 §3.1: TOC 0xf8, CELT FB 20 ms). */
 const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe])
-
-const loopback = (base: number) => ({
-  bindAddress: '127.0.0.1',
-  icePortRange: [base, base + 199] as const,
-  rtpPortRange: [base + 200, base + 399] as const,
-})
 
 // retry: when both anchors share one host, the ICE round trip is a few
 // microseconds and libdatachannel can verify the answerer's DTLS certificate
@@ -45,78 +41,11 @@ describe('two media anchors on loopback', { retry: 2 }, () => {
     phoneB.close()
   })
 
-  /** Phone A calls phone B; returns the ports each phone sends its RTP to. */
-  async function call(): Promise<{ toA: number; toB: number }> {
-    // Phone A: PCMU, PCMA and telephone-event at 96.
-    const offerA = phoneA.sdp({
-      formats: '0 8 96',
-      rtpmaps: ['rtpmap:96 telephone-event/8000', 'fmtp:96 0-16'],
-    })
-    const webrtcOffer = await a.cross({
-      callId: 'ca',
-      kind: 'offer',
-      direction: 'phone-to-overlay',
-      sdp: offerA,
-    })
-    expect(webrtcOffer).toMatch(/^a=x-kaiwa-anchor:phone\r$/m)
-    // G.711 first, then Opus (and 48 kHz events) that the anchor would transcode to.
-    expect(webrtcOffer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 8 111 96 110\r$/m)
-    expect(webrtcOffer).toMatch(/^a=candidate:.* 127\.0\.0\.1 \d+ typ host/m)
-    expect(webrtcOffer).toMatch(/^a=fingerprint:sha-256 /m)
-
-    const offerB = await b.cross({
-      callId: 'cb',
-      kind: 'offer',
-      direction: 'overlay-to-phone',
-      sdp: webrtcOffer,
-    })
-    expect(offerB).toMatch(/^c=IN IP4 127\.0\.0\.1\r$/m)
-    expect(offerB).not.toMatch(/ice-ufrag|fingerprint|x-kaiwa-anchor/)
-    expect(audioOf(offerB).formats).toEqual([0, 8, 111, 96, 110])
-    // Phone B picks PCMU and numbers telephone-event 97 (RFC 3264 §6.1 lets it).
-    const answerB = phoneB.sdp({
-      formats: '0 97',
-      rtpmaps: ['rtpmap:97 telephone-event/8000', 'fmtp:97 0-16'],
-    })
-    const webrtcAnswer = await b.cross({
-      callId: 'cb',
-      kind: 'answer',
-      direction: 'phone-to-overlay',
-      sdp: answerB,
-    })
-    expect(webrtcAnswer).toMatch(/^a=x-kaiwa-anchor:phone\r$/m)
-    expect(webrtcAnswer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0 96\r$/m)
-
-    await overlayHop()
-    const answerA = await a.cross({
-      callId: 'ca',
-      kind: 'answer',
-      direction: 'overlay-to-phone',
-      sdp: webrtcAnswer,
-    })
-    expect(answerA).toMatch(/^m=audio \d+ RTP\/AVP 0 96\r$/m)
-    expect(answerA).toMatch(/^c=IN IP4 127\.0\.0\.1\r$/m)
-    // A 2xx repeating a 18x's answer (no 100rel, RFC 3261 §13.2.1) gets the same translation.
-    const again = { kind: 'answer', sdp: answerB } as const
-    expect(await b.cross({ callId: 'cb', direction: 'phone-to-overlay', ...again })).toBe(
-      webrtcAnswer,
-    )
-    expect(
-      await a.cross({
-        callId: 'ca',
-        kind: 'answer',
-        direction: 'overlay-to-phone',
-        sdp: webrtcAnswer,
-      }),
-    ).toBe(answerA)
-    return { toA: audioOf(answerA).port, toB: audioOf(offerB).port }
-  }
-
   it(
     'relays RTP and RFC 4733 events both ways, mapping payload types',
     { timeout: 30_000 },
     async () => {
-      const { toA, toB } = await call()
+      const { toA, toB } = await callAcross(a, b, phoneA, phoneB)
       // ICE and DTLS take a moment; phone A keeps talking until phone B hears it.
       await waitFor(
         () => phoneB.received.length > 0,
@@ -185,7 +114,7 @@ describe('two media anchors on loopback', { retry: 2 }, () => {
     'puts the call on hold with a re-offer on the same sockets, and resumes',
     { timeout: 30_000 },
     async () => {
-      const { toA, toB } = await call()
+      const { toA, toB } = await callAcross(a, b, phoneA, phoneB)
       await waitFor(
         () => phoneB.received.length > 0,
         10_000,
@@ -360,7 +289,7 @@ describe('two media anchors on loopback', { retry: 2 }, () => {
   )
 
   it('frees sockets and peer connections on end() and close()', { timeout: 30_000 }, async () => {
-    const { toA } = await call()
+    const { toA } = await callAcross(a, b, phoneA, phoneB)
     expect(a.size).toBe(1)
     a.end('ca')
     expect(a.size).toBe(0)
