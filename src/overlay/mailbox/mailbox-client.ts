@@ -11,13 +11,20 @@ import {
   MAILBOX_PROTOCOL,
   MAX_DELETE_IDS,
   MAX_MESSAGE_BYTES,
+  MailboxPagingUnsupportedError,
   MailboxProtocolError,
   MailboxRequestError,
   STREAM_TIMEOUT_MS,
   deleteSignedBytes,
+  encodeMailCursor,
   fetchSignedBytes,
 } from './mailbox-wire.js'
-import type { MailboxErrorCode, MailboxRequest, MailboxResponse } from './mailbox-wire.js'
+import type {
+  MailPosition,
+  MailboxErrorCode,
+  MailboxRequest,
+  MailboxResponse,
+} from './mailbox-wire.js'
 import { CborRpcDecodeError, requestCborRpc } from '../rpc/cbor-rpc.js'
 
 /** The parts of a libp2p node the client functions use. */
@@ -96,23 +103,43 @@ export interface FetchResult {
    * is NOT yet checked: open them with openVerifiedMail.
    */
   envelopes: MailEnvelope[]
-  /** The mailbox holds more; delete these (delivered or not) and fetch again. */
+  /** The mailbox holds more: fetch again with `after` the last of these. */
   more: boolean
 }
 
-/** Fetch this account's mail from supernode `peer`. */
+export interface FetchMailOptions extends MailboxClientOptions {
+  /** The next page: mail after this one (the last envelope of the page before). */
+  after?: MailPosition
+}
+
+/**
+ * Fetch this account's mail from supernode `peer` (deleting nothing). A
+ * supernode from before paged fetches refuses `after` with
+ * MailboxPagingUnsupportedError.
+ */
 export async function fetchMail(
   node: MailboxClientNode,
   peer: PeerId,
   accountKey: Ed25519PrivateKey,
-  options: MailboxClientOptions = {},
+  options: FetchMailOptions = {},
 ): Promise<FetchResult> {
   const recipientKey = accountKey.publicKey.raw
   const now = options.now ?? signingTime()
-  const sig = await accountKey.sign(fetchSignedBytes(recipientKey, now, node.peerId.toString()))
-  const req: MailboxRequest = { t: 'fetch', recipientKey, now, sig: new Uint8Array(sig) }
+  const after = options.after != null ? encodeMailCursor(options.after) : undefined
+  const signed = fetchSignedBytes(recipientKey, now, node.peerId.toString(), after)
+  const sig = new Uint8Array(await accountKey.sign(signed))
+  const req: MailboxRequest = { t: 'fetch', recipientKey, now, sig, ...(after ? { after } : {}) }
+  let reply: MailboxResponse
+  try {
+    reply = expectReply<MailboxResponse>(await mailboxRequest(node, peer, req, options), () => true)
+  } catch (err) {
+    // Its strict parse answers an unknown field with bad_request.
+    if (after != null && err instanceof MailboxRequestError && err.reason === 'bad_request')
+      throw new MailboxPagingUnsupportedError(peer.toString())
+    throw err
+  }
   const res = expectReply<{ envelopes: unknown[]; more: boolean }>(
-    await mailboxRequest(node, peer, req, options),
+    reply,
     (r) => Array.isArray(r.envelopes) && typeof r.more === 'boolean',
   )
   const envelopes: MailEnvelope[] = []

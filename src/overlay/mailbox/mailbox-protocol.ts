@@ -10,10 +10,18 @@
  * applies quotas and fair shares per sender name and per recipient. Only the
  * recipient may fetch or delete: those requests carry the recipient account
  * key's signature over the recipient key, a timestamp (±5 min) and the
- * requesting peer id. The server puts the connection's authenticated remote
- * peer into the signed bytes itself, so a captured request is useless from any
- * other peer, and remembers each signed request until its timestamp expires
- * (replay-cache.ts), so it is accepted only once.
+ * requesting peer id (and a fetch's page cursor). The server puts the
+ * connection's authenticated remote peer into the signed bytes itself, so a
+ * captured request is useless from any other peer, and remembers each signed
+ * request until its timestamp expires (replay-cache.ts), so it is accepted
+ * only once.
+ *
+ * Fetching never deletes: a long mailbox is read page by page after a cursor
+ * (the last mail's createdAt and id), and the recipient deletes only what it
+ * delivered (or knows is for no device), so mail left for another device of
+ * the same account stays however many pages there are. A server from before
+ * cursors answers one with `bad_request` (its parse is strict); the client
+ * then reads only the first page (MailboxPagingUnsupportedError).
  */
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import type { Logger } from '../../shared/logger.js'
@@ -28,6 +36,7 @@ import {
   RESPONSE_SLACK,
   SENDER_LOOKUP_TIMEOUT_MS,
   STREAM_TIMEOUT_MS,
+  decodeMailCursor,
   deleteSignedBytes,
   fetchSignedBytes,
   parseMailboxRequest,
@@ -138,10 +147,11 @@ export class MailboxServer {
           return { ok: true, result: await this.init.store.put(admitted.env, req.from, now) }
         }
         case 'fetch': {
-          const signed = fetchSignedBytes(req.recipientKey, req.now, peer)
+          const signed = fetchSignedBytes(req.recipientKey, req.now, peer, req.after)
           if (!(await this.authorized(req, signed, now))) return { error: 'unauthorized' }
           if (!this.fresh(req, signed, now)) return { error: 'replayed' }
-          const list = await this.init.store.list(req.recipientKey, now, MAX_FETCH_COUNT + 1)
+          const after = req.after != null ? decodeMailCursor(req.after) : undefined
+          const list = await this.init.store.list(req.recipientKey, now, MAX_FETCH_COUNT + 1, after)
           const envelopes: Uint8Array[] = []
           let size = RESPONSE_SLACK
           for (const env of list.slice(0, MAX_FETCH_COUNT)) {

@@ -222,19 +222,25 @@ export class MailboxStore {
   }
 
   /**
-   * Unexpired mail for `recipientKey`, oldest first, at most `limit`. Entries
-   * that no longer decode (disk corruption) are quarantined with their bytes
-   * and reported (`kaiwa status`), never silently skipped.
+   * Unexpired mail for `recipientKey`, oldest first, at most `limit`, only
+   * that after `after` (a page cursor) when given. Entries that no longer
+   * decode (disk corruption) are quarantined with their bytes and reported
+   * (`kaiwa status`), never silently skipped.
    */
   async list(
     recipientKey: Uint8Array,
     now = Date.now(),
     limit = Infinity,
+    after?: { createdAt: number; id: Uint8Array },
   ): Promise<MailEnvelope[]> {
     const rcpt = hex(recipientKey)
+    const later = (e: MailEntry): boolean =>
+      after == null ||
+      e.createdAt > after.createdAt ||
+      (e.createdAt === after.createdAt && e.id > hex(after.id))
     return this.exclusive(async (index) => {
       const live = [...(index.boxes.get(rcpt)?.values() ?? [])]
-        .filter((e) => e.createdAt + this.ttlMs > now)
+        .filter((e) => e.createdAt + this.ttlMs > now && later(e))
         .sort((a, b) => (a.key.toString() < b.key.toString() ? -1 : 1))
       const out: MailEnvelope[] = []
       const unreadable: MailEntry[] = []

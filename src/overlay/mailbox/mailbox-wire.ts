@@ -15,7 +15,11 @@ import type { CborMap } from '../rpc/cbor-rpc.js'
 export const MAILBOX_PROTOCOL = '/kaiwa/mailbox/1.0.0'
 /** Largest request or response frame. One mail is at most 64 KiB, so one always fits. */
 export const MAX_MESSAGE_BYTES = 128 * 1024
-/** Most envelopes in one fetch response; the client fetches again while `more`. */
+/**
+ * Most envelopes in one fetch response; while `more`, the client fetches the
+ * next page after the last envelope it got (`after`, a cursor: collecting
+ * deletes nothing, so mail another device of the account still needs stays).
+ */
 export const MAX_FETCH_COUNT = 100
 /** Most ids in one delete request. */
 export const MAX_DELETE_IDS = 200
@@ -45,7 +49,8 @@ export type MailboxErrorCode =
 export type MailboxRequest =
   /** `from`: the sender's user ID, whose verified key must have signed `envelope`. */
   | { t: 'store'; envelope: Uint8Array; from: string }
-  | { t: 'fetch'; recipientKey: Uint8Array; now: number; sig: Uint8Array }
+  /** `after` (MAIL_CURSOR_BYTES): only mail later than that one; absent: from the oldest. */
+  | { t: 'fetch'; recipientKey: Uint8Array; now: number; sig: Uint8Array; after?: Uint8Array }
   | { t: 'delete'; recipientKey: Uint8Array; ids: Uint8Array[]; now: number; sig: Uint8Array }
 
 export type MailboxResponse =
@@ -64,6 +69,21 @@ export class MailboxRequestError extends KaiwaError {
   }
 }
 
+/**
+ * The supernode runs a Kaiwa from before paged fetches (it refuses `after`):
+ * past the first page, its mail could only be reached by deleting the pages
+ * before, which would lose mail another device of the account still needs.
+ */
+export class MailboxPagingUnsupportedError extends KaiwaError {
+  constructor(peer: string) {
+    super(
+      `supernode ${peer} runs an older Kaiwa without paged mailbox fetches: only its first page is collected now, the rest after that page is acknowledged`,
+      'unavailable',
+    )
+    this.name = 'MailboxPagingUnsupportedError'
+  }
+}
+
 /** The supernode's reply was not a valid mailbox response. */
 export class MailboxProtocolError extends KaiwaError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -77,9 +97,36 @@ export function mailboxKey(recipientKey: Uint8Array): Uint8Array {
   return enc.encode(`/kaiwa-mbox/${toString(recipientKey, 'base16')}`)
 }
 
-/** What the recipient signs to fetch: domain ‖ CBOR{recipientKey, now, peer}. */
-export function fetchSignedBytes(recipientKey: Uint8Array, now: number, peer: string): Uint8Array {
-  return concat([FETCH_DOMAIN, encode({ recipientKey, now, peer })])
+/** What the recipient signs to fetch: domain ‖ CBOR{recipientKey, now, peer} (and `after`, if paging). */
+export function fetchSignedBytes(
+  recipientKey: Uint8Array,
+  now: number,
+  peer: string,
+  after?: Uint8Array,
+): Uint8Array {
+  const fields = after == null ? { recipientKey, now, peer } : { recipientKey, now, peer, after }
+  return concat([FETCH_DOMAIN, encode(fields)])
+}
+
+/** A page cursor: the mail's createdAt (8 bytes, big-endian) then its id (16 bytes). */
+export const MAIL_CURSOR_BYTES = 24
+
+/** Where a mail sits in its mailbox (oldest first, then by id): the cursor after it. */
+export interface MailPosition {
+  createdAt: number
+  id: Uint8Array
+}
+
+export function encodeMailCursor(p: MailPosition): Uint8Array {
+  const out = new Uint8Array(MAIL_CURSOR_BYTES)
+  new DataView(out.buffer).setBigUint64(0, BigInt(p.createdAt))
+  out.set(p.id.subarray(0, 16), 8)
+  return out
+}
+
+export function decodeMailCursor(b: Uint8Array): MailPosition {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  return { createdAt: Number(view.getBigUint64(0)), id: b.slice(8, MAIL_CURSOR_BYTES) }
 }
 
 /** What the recipient signs to delete: domain ‖ CBOR{recipientKey, now, peer, ids}. */
@@ -110,6 +157,14 @@ export function parseMailboxRequest(r: CborMap): MailboxRequest | null {
   }
   const signed = isBytes(r.recipientKey, 32) && isTime(r.now) && isBytes(r.sig, 64)
   if (r.t === 'fetch' && keys === 'now,recipientKey,sig,t' && signed) return r as MailboxRequest
+  if (
+    r.t === 'fetch' &&
+    keys === 'after,now,recipientKey,sig,t' &&
+    signed &&
+    isBytes(r.after, MAIL_CURSOR_BYTES) &&
+    Number.isSafeInteger(decodeMailCursor(r.after).createdAt)
+  )
+    return r as MailboxRequest
   if (
     r.t === 'delete' &&
     keys === 'ids,now,recipientKey,sig,t' &&

@@ -4,7 +4,9 @@
  * the message to the recipient's account key, signs it with its own account
  * key, and stores it with the DHT servers closest to the recipient's mailbox
  * key (several, so one leaving loses nothing). On the recipient's next
- * registration its node collects, verifies, delivers and deletes.
+ * registration its node collects (page by page, deleting nothing), verifies,
+ * delivers, and then deletes what it delivered: mail for another device of
+ * the account (account sync) stays for that device.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface'
@@ -13,11 +15,20 @@ import { openVerifiedMail, sealMail } from '../../shared/mail/sealed-mail.js'
 import type { MailEnvelope, MailPlaintext } from '../../shared/mail/sealed-mail.js'
 import type { ContactRecord } from '../../shared/records/contact-record.js'
 import type { KaiwaLibp2p } from '../node/libp2p-factory.js'
-import { deleteMail, fetchMail, mailboxKey, storeMail } from './mailbox-protocol.js'
+import {
+  MailboxPagingUnsupportedError,
+  deleteMail,
+  fetchMail,
+  mailboxKey,
+  storeMail,
+} from './mailbox-protocol.js'
+import type { FetchResult } from './mailbox-protocol.js'
 import type { MailboxStore } from './mailbox-store.js'
 
 /** How many supernodes keep a copy of each mail. */
 export const MAIL_REPLICAS = 3
+/** Most pages read from one supernode per collection (the rest wait for the next one). */
+const MAX_PAGES = 40
 
 export interface OfflineMailInit {
   node: () => KaiwaLibp2p
@@ -91,10 +102,21 @@ export class OfflineMail {
             }
             return
           }
-          for (let page = 0; page < 20; page++) {
-            const res = await fetchMail(node, peer, this.init.accountKey, {
-              signal: AbortSignal.timeout(5000),
-            })
+          // Page by page after a cursor, deleting nothing: what is delivered is
+          // deleted by `ack`, and mail left for another device stays.
+          let after: MailEnvelope | undefined
+          for (let page = 0; page < MAX_PAGES; page++) {
+            let res: FetchResult
+            try {
+              res = await fetchMail(node, peer, this.init.accountKey, {
+                signal: AbortSignal.timeout(5000),
+                ...(after != null ? { after } : {}),
+              })
+            } catch (err) {
+              if (!(err instanceof MailboxPagingUnsupportedError)) throw err
+              this.init.log.warn(err.message)
+              break
+            }
             for (const env of res.envelopes) {
               const id = hex(env.id)
               byId.set(id, env)
@@ -102,13 +124,7 @@ export class OfflineMail {
               holders.get(id)!.add(peer)
             }
             if (!res.more || res.envelopes.length === 0) break
-            // Later pages come only after the earlier ones are deleted.
-            await deleteMail(
-              node,
-              peer,
-              this.init.accountKey,
-              res.envelopes.map((e) => e.id),
-            )
+            after = res.envelopes.at(-1)
           }
         } catch (err) {
           this.init.log.debug(`mailbox fetch from ${peer.toString()} failed: ${String(err)}`)

@@ -14,6 +14,7 @@ import {
   MailboxServer,
   deleteMail,
   deleteSignedBytes,
+  encodeMailCursor,
   fetchMail,
   fetchSignedBytes,
   mailboxKey,
@@ -275,6 +276,67 @@ describe('mailbox protocol', () => {
     expect(second).toMatchObject({ more: false })
     expect(second.envelopes).toHaveLength(1)
     await deleteMail(b.libp2p(), snId, b.identity.accountKey, [second.envelopes[0]!.id])
+  })
+
+  it('pages after a cursor without deleting, so a second reader still finds every mail', async () => {
+    const snId = sn.libp2p().peerId
+    const big = 'y'.repeat(50_000)
+    const sent: MailEnvelope[] = []
+    for (let i = 0; i < 5; i++) {
+      const env = await mailFromAToB(`${i}${big}`)
+      sent.push(env)
+      await storeMail(a.libp2p(), snId, env, { from: 'alice' })
+    }
+    // Two readers of one account (two devices): each pages through it all.
+    const readAll = async (): Promise<string[]> => {
+      const ids: string[] = []
+      let after: MailEnvelope | undefined
+      for (let page = 0; page < 10; page++) {
+        const res = await fetchMail(b.libp2p(), snId, b.identity.accountKey, after ? { after } : {})
+        ids.push(...res.envelopes.map((e) => Buffer.from(e.id).toString('hex')))
+        if (!res.more) break
+        after = res.envelopes.at(-1)
+      }
+      return ids
+    }
+    const want = [...sent]
+      .sort((x, y) => x.createdAt - y.createdAt || Buffer.compare(x.id, y.id))
+      .map((e) => Buffer.from(e.id).toString('hex'))
+    expect(await readAll()).toEqual(want)
+    expect(await readAll()).toEqual(want)
+    // The cursor is signed: a request whose cursor was changed after signing is refused.
+    const now = Date.now()
+    const cursor = encodeMailCursor(sent[0]!)
+    const sig = await b.identity.accountKey.sign(
+      fetchSignedBytes(b.identity.accountKey.publicKey.raw, now, b.peerId, cursor),
+    )
+    const moved = new Uint8Array(cursor)
+    moved[7] = moved[7]! ^ 1
+    const forged = await mailboxRequest(b.libp2p(), snId, {
+      t: 'fetch',
+      recipientKey: b.identity.accountKey.publicKey.raw,
+      now,
+      sig: new Uint8Array(sig),
+      after: moved,
+    })
+    expect(forged).toEqual({ error: 'unauthorized' })
+    // A cursor of the wrong size is a bad request.
+    const short = await mailboxRequest(b.libp2p(), snId, {
+      t: 'fetch',
+      recipientKey: b.identity.accountKey.publicKey.raw,
+      now,
+      sig: new Uint8Array(sig),
+      after: cursor.subarray(0, 20),
+    })
+    expect(short).toEqual({ error: 'bad_request' })
+    expect(
+      await deleteMail(
+        b.libp2p(),
+        snId,
+        b.identity.accountKey,
+        sent.map((e) => e.id),
+      ),
+    ).toBe(5)
   })
 
   it('rate-limits requests per peer and times out idle streams', async () => {
