@@ -46,6 +46,7 @@ import type {
 import type { TurnService } from '../overlay/turn/turn-service.js'
 import { turnOnly } from '../overlay/node/turn-dial-scope.js'
 import type { BridgeParts } from './bridge-parts.js'
+import { oneHopServices } from './one-hop-services.js'
 
 export interface Libp2pDeps {
   deviceKey: PrivateKey
@@ -98,7 +99,17 @@ export async function startLibp2p(role: Role, deps: Libp2pDeps): Promise<KaiwaLi
     iceServers: async () => stunOnly(await deps.turn.iceServers()),
     // File transfer's dials through TURN when no direct link can be made (turn-dial-scope.ts).
     turnServers: async () => turnOnly(await deps.turn.iceServers()),
-    services: servicesFor(role, deps),
+    services: {
+      ...servicesFor(role, deps),
+      // gossipsub and the one-hop table: supernodes only, loaded on demand (one-hop-services.ts).
+      ...(role === 'supernode'
+        ? await oneHopServices({
+            datastore: deps.datastore,
+            ...(deps.powBits != null ? { powBits: deps.powBits } : {}),
+            log,
+          })
+        : {}),
+    },
     ...(deps.bridge != null
       ? { bridge: { init: deps.bridge.init, listen: deps.bridge.listenFor(role) } }
       : {}),
