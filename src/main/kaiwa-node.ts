@@ -35,6 +35,7 @@ import { SipService } from '../overlay/sip/sip-service.js'
 import { CallLog } from '../overlay/store/call-log.js'
 import { recordListsDevice } from '../overlay/turn/turn-admission.js'
 import { UserDirectory } from '../overlay/names/user-directory.js'
+import { oneHopLookup } from '../overlay/supernodes/one-hop-client.js'
 import type { PublishResult } from '../overlay/names/user-directory.js'
 import type { ApiComponents } from './api/api-components.js'
 import { createNodeApi } from './api/node-api.js'
@@ -159,6 +160,8 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
       return account.accountKey
     },
     removedDevices: () => sync.devices.removed(),
+    // Through this node's supernode (or its own table, as one) first; the DHT walk as fallback.
+    oneHop: oneHopLookup(node),
   })
   const sip: SipService = new SipService({
     node,

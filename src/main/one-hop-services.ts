@@ -5,12 +5,14 @@
  *   pubsub          gossipsub, StrictSign (every message signed by its author's
  *                   libp2p key, checked before anything else looks at it), one
  *                   allowed topic, no floodsub, no peer exchange;
- *   supernodeTable  the signed join/leave table (overlay/supernodes/supernode-table.ts).
+ *   supernodeTable  the signed join/leave table (overlay/supernodes/supernode-table.ts);
+ *   oneHop          one-hop lookups from the table (overlay/supernodes/one-hop-service.ts).
  * gossipsub is imported here, when a supernode's libp2p is built, so a client
  * never loads it (an idle client's memory, issue 16 §2).
  */
 import type { Datastore } from 'interface-datastore'
 import type { Logger } from '../shared/logger.js'
+import { oneHopService } from '../overlay/supernodes/one-hop-service.js'
 import { SUPERNODE_TOPIC, supernodeTable } from '../overlay/supernodes/supernode-table.js'
 import type { SupernodeTableInit } from '../overlay/supernodes/supernode-table.js'
 
@@ -41,5 +43,10 @@ export async function oneHopServices(
       maxInboundDataLength: 16 * 1024,
     }),
     supernodeTable: supernodeTable({ ...deps.table, log: deps.log.child('supernodes') }),
+    oneHop: oneHopService({
+      datastore: deps.datastore,
+      log: deps.log.child('one-hop'),
+      ...(deps.powBits != null ? { powBits: deps.powBits } : {}),
+    }),
   }
 }

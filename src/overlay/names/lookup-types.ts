@@ -31,6 +31,8 @@ export interface LookupResult {
   scope?: 'lan'
   /** Set when responders disagree on the key. Never pin a key from a conflicting result. */
   conflict?: NameConflict
+  /** 'one-hop' when the holders were asked in one hop through a supernode's table, not by a DHT walk. */
+  via?: 'one-hop'
 }
 
 export interface LookupOptions {
@@ -47,3 +49,27 @@ export interface PublishResult {
   /** Remote DHT servers that stored it (plus this node when it is one). */
   stored: number
 }
+
+/**
+ * What a one-hop lookup (src/overlay/supernodes/) brings back: the records the
+ * key's closest supernodes hold, as bytes, unchecked. The asker checks every
+ * record as it checks a DHT answer; a supernode can withhold, never forge.
+ */
+export interface OneHopAnswer {
+  /** Each record with the peer id string of the holder that returned it. */
+  records: Array<{ peer: string; bytes: Uint8Array }>
+  /** Holders that answered, with or without a record. */
+  answered: number
+  /** Holders that failed, timed out or returned an invalid record. */
+  failed: number
+}
+
+/**
+ * Look a DHT key up in one hop: through this node's supernode, or on a
+ * supernode through its own table. Throws when it cannot (the caller then
+ * walks the DHT). `early`: stop once enough holders agree.
+ */
+export type OneHopLookup = (
+  key: Uint8Array,
+  options: { early: boolean; signal: AbortSignal },
+) => Promise<OneHopAnswer>

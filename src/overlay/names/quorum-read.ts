@@ -125,7 +125,7 @@ export async function quorumRead(
  * signed `seq`) acceptable and no older than `known` when `known` is under
  * the same key.
  */
-function agreed(
+export function agreed(
   rs: readonly Responder[],
   n: number,
   acceptable: (r: ContactRecord) => boolean,

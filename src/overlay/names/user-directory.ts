@@ -33,7 +33,8 @@ import { isConflict, tallyClaims } from '../../shared/records/claim-ranking.js'
 import { quorumRead, type QuorumReadInit, type Responder } from './quorum-read.js'
 import { SingleFlight } from './single-flight.js'
 import { PublishError } from './lookup-types.js'
-import type { LookupOptions, LookupResult, PublishResult } from './lookup-types.js'
+import type { LookupOptions, LookupResult, OneHopLookup, PublishResult } from './lookup-types.js'
+import { readOneHop } from './one-hop-answer.js'
 import { LookupMemory } from './lookup-memory.js'
 import { lanPut, lanRead, lanService, nameScope } from './lan-scope.js'
 import { combineSignals, isAbort, isNotFound, isValid, peerString } from './directory-util.js'
@@ -75,6 +76,12 @@ export interface UserDirectoryComponents {
   powBits?: number
   /** How many responders a lookup reads; see QuorumReadInit. @default { agree: 3, max: 5, settleMs: 1500 } */
   quorum?: QuorumReadInit
+  /**
+   * One-hop lookups through a supernode's full table (src/overlay/supernodes/),
+   * tried first for ordinary lookups; fresh ones, and any one-hop failure,
+   * walk the DHT (one-hop-answer.ts).
+   */
+  oneHop?: OneHopLookup
 }
 
 type PutOutcome = { stored: number; scope: NameScope }
@@ -139,6 +146,21 @@ export class UserDirectory {
     // only its own last put, used when the network has nothing.
     const serving = node.services.dht.getMode() === 'server'
     const signal = combineSignals(options.signal, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    if (options.fresh !== true && this.components.oneHop != null) {
+      const known = this.memory.known(name)
+      const hop = await readOneHop(this.components.oneHop, key, {
+        signal,
+        now: this.now,
+        powBits: this.powBits,
+        ...(known != null ? { known } : {}),
+      })
+      // "Nobody holds it", unless this node has its own copy (the walk then falls back to it).
+      if (hop?.length === 0 && local == null) return undefined
+      if (hop != null && hop.length > 0) {
+        const result: LookupResult = { ...this.tally(hop, self), via: 'one-hop' }
+        return this.memory.remember(name, result, this.now())
+      }
+    }
     const read = await quorumRead(node.services.dht, key, this.components.quorum ?? {}, {
       signal,
       early: options.fresh !== true,

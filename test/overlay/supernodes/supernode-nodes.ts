@@ -28,6 +28,8 @@ import type { KaiwaLibp2p } from '../../../src/overlay/node/libp2p-factory.js'
 import { KAIWA_DHT_PROTOCOL } from '../../../src/overlay/node/protocols.js'
 import { supernodeTracker } from '../../../src/overlay/node/supernode-tracker.js'
 import type { SupernodeTracker } from '../../../src/overlay/node/supernode-tracker.js'
+import { oneHopLookup } from '../../../src/overlay/supernodes/one-hop-client.js'
+import type { OneHopService } from '../../../src/overlay/supernodes/one-hop-service.js'
 import type {
   SupernodeTable,
   SupernodeTableInit,
@@ -42,6 +44,7 @@ export interface OneHopTestServices {
   supernodes: SupernodeTracker
   pubsub?: GossipSub
   supernodeTable?: SupernodeTable
+  oneHop?: OneHopService
 }
 
 export interface TestPeer {
@@ -106,6 +109,7 @@ export async function startPeer(opts: {
     datastore,
     accountKey,
     powBits: TEST_POW_BITS,
+    oneHop: oneHopLookup(() => libp2p),
   })
   return {
     libp2p,
