@@ -25,6 +25,7 @@ import type { AllocationLimits, ServerCaps } from './relay-limits.js'
 import type { AddressFamily } from './stun-address.js'
 import type { ReservationTable } from './relay-reservations.js'
 import type { DecodedStunMessage, StunAttribute } from './stun-message.js'
+import { PortsInUse } from './turn-shared.js'
 import type { SharedAllocations } from './turn-shared.js'
 import { find, mappedAddress } from './turn-helpers.js'
 
@@ -193,7 +194,8 @@ async function bindFresh(
   port: { even: boolean; reserve: boolean },
   c: AllocateComponents,
 ): Promise<Relays> {
-  const inUse = c.allocations.relayPorts()
+  // With relay threads, the ports the others hold too (turn-shared.ts PortsInUse).
+  const inUse = new PortsInUse(c.allocations.relayPorts(), c.shared?.relayPorts)
   for (const p of c.reservations.ports()) inUse.add(p)
   if (!port.reserve) return bindRelays(plan, c.hosts, c.range, inUse, port.even)
   // planPort refused the R bit with ADDITIONAL-ADDRESS-FAMILY, so there is one family here.

@@ -4,8 +4,10 @@
  * kernel hashes each client's 5-tuple to one thread's socket, so an allocation, its relay sockets
  * and its data plane live in the thread that got its Allocate; what they must agree on is shared
  * (turn-shared.ts): admission against the global caps and per-user quota in this thread, live
- * relay ports in shared memory, the nonce key. Server-wide bandwidth (relayKbps) is split evenly:
- * each thread relays at most relayKbps / N (the kernel's hash spreads clients evenly).
+ * relay ports in shared memory, the nonce key, and the node's addresses that XOR-RELAYED-ADDRESS
+ * announces (RFC 8656 §7.3; sent to the threads when they change and before each admission
+ * answer). Server-wide bandwidth (relayKbps) is split evenly: each thread relays at most
+ * relayKbps / N (the kernel's hash spreads clients evenly).
  *
  * The reuseport hash depends on the number of sockets in the group: while a thread is down (a
  * crash, until its restart) the kernel maps 5-tuples over the remaining ones, and the restarted
@@ -18,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Duplex } from 'node:stream'
@@ -33,6 +36,19 @@ import type { PortableTurnOptions, TurnWorkerCommand, TurnWorkerMessage } from '
 
 /** The most relay threads (RelayPortMap marks a port with a byte). */
 export const MAX_TURN_THREADS = 64
+
+/** The most relay threads a supernode starts unless told (`--turn-workers`). */
+export const DEFAULT_MAX_TURN_THREADS = 4
+
+/**
+ * Relay threads by default: one per core (more would only contend for the cores and the kernel's
+ * send path), at most DEFAULT_MAX_TURN_THREADS: each thread is a V8 isolate of its own, and it
+ * gets an even share of the relayed-bandwidth cap (20 Mbit/s by default), which at more threads
+ * is less than a few video calls. On one core the node's own thread relays alone.
+ */
+export function defaultTurnThreads(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(DEFAULT_MAX_TURN_THREADS, cores))
+}
 
 /** turn-worker.js is not next to this module nor in dist/ (a bundle shipped without it). */
 export class TurnWorkerMissingError extends KaiwaError {
@@ -183,6 +199,10 @@ export class TurnCluster {
         port: this.port,
         nonceKey: this.nonceKey,
         relayPorts: this.ports.buffer,
+        announces: {
+          v4: this.opts.server.relayedAddress !== undefined,
+          v6: this.opts.server.relayedAddress6 !== undefined,
+        },
         announced: this.announced[0],
         announced6: this.announced[1],
       },
@@ -195,6 +215,10 @@ export class TurnCluster {
       worker.on('message', (m: TurnWorkerMessage) => {
         if (m.t === 'stats') thread.stats = m.stats
         else if (m.t === 'admit') {
+          // The node's addresses as of this Allocate first (messages arrive in order), so its
+          // XOR-RELAYED-ADDRESS is as fresh as this thread's own would be: the 1 s announcer may
+          // be behind, and had nothing to say before libp2p had an address.
+          this.announce()
           post({ t: 'admitted', id: m.id, code: this.arbiter.admit(owner, m.username) })
         } else if (m.t === 'release') this.arbiter.release(owner, m.username)
         else if (m.t === 'listening') {

@@ -8,7 +8,8 @@
  *   over all threads; a thread asks before it binds a relay and reports each allocation's end;
  * - the live relay ports (RelayPortMap, a SharedArrayBuffer): the peer policy (peer-policy.ts)
  *   lets a client reach the host's own address only at a live relay port, whichever thread
- *   owns it (two clients relayed through the same server reach each other's relayed address).
+ *   owns it (two clients relayed through the same server reach each other's relayed address),
+ *   and no thread binds a relay on a port another thread holds (PortsInUse).
  * Credentials (REST API HMAC, turn-credentials.ts) and nonces (HMAC with a shared key,
  * turn-auth.ts) are stateless, so every thread checks them alone.
  */
@@ -54,6 +55,26 @@ export class RelayPortMap {
     for (let p = 0; p < this.owners.length; p++) {
       Atomics.compareExchange(this.owners, p, owner + 1, 0)
     }
+  }
+}
+
+/**
+ * The ports a new relay must not take: this thread's own, and every port another relay thread
+ * holds, of either family. A bind of a port another thread holds in the same family fails
+ * anyway, but one of the other family would succeed (IPv4 and IPv6 relay sockets do not
+ * conflict), and then one RelayPortMap byte would name two relays: the first to close would
+ * unmark the other's live port, and the peer policy of the other threads would refuse it.
+ */
+export class PortsInUse extends Set<number> {
+  constructor(
+    own: Iterable<number>,
+    private readonly others: RelayPortMap | undefined,
+  ) {
+    super(own)
+  }
+
+  override has(port: number): boolean {
+    return super.has(port) || this.others?.has(port) === true
   }
 }
 

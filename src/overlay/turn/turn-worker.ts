@@ -25,7 +25,13 @@ export interface TurnWorkerInit {
   port: number
   nonceKey: Uint8Array
   relayPorts: SharedArrayBuffer
-  /** What relayedAddress() / relayedAddress6() of the main thread say now. */
+  /**
+   * Whether the main thread's server has relayedAddress / relayedAddress6: the thread then
+   * announces what the main thread last told it (before that, the bind address, as a server
+   * without them would).
+   */
+  announces: { v4: boolean; v6: boolean }
+  /** What relayedAddress() / relayedAddress6() of the main thread say now, if anything yet. */
   announced?: string | undefined
   announced6?: string | undefined
 }
@@ -62,14 +68,21 @@ async function run(port: NonNullable<typeof parentPort>, init: TurnWorkerInit): 
     release: (username) => post({ t: 'release', username }),
     relayPorts: new RelayPortMap(init.relayPorts, init.index),
   }
+  // The functions read what was announced last, so they exist whenever the main thread's do,
+  // also when it had nothing to announce yet as this thread started (a supernode's TURN starts
+  // inside libp2p's start, before the node has an address): a server built without them would
+  // put its bind address, 0.0.0.0 or ::, in XOR-RELAYED-ADDRESS for good. Each Allocate's
+  // admission brings the main thread's current addresses first (turn-cluster.ts).
+  const host = init.options.host ?? '127.0.0.1'
+  const host6 = init.options.host6 ?? host
   const server = new TurnServer({
     ...init.options,
     port: init.port,
     reusePort: 'join',
     nonceKey: init.nonceKey,
     shared,
-    ...(announced !== undefined ? { relayedAddress: () => announced! } : {}),
-    ...(announced6 !== undefined ? { relayedAddress6: () => announced6! } : {}),
+    ...(init.announces.v4 ? { relayedAddress: () => announced ?? host } : {}),
+    ...(init.announces.v6 ? { relayedAddress6: () => announced6 ?? host6 } : {}),
   })
   const ticker = setInterval(() => post({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS)
   port.on('message', (m: TurnWorkerCommand) => {

@@ -1,7 +1,8 @@
 /**
  * The TURN server on 2 relay threads sharing the port with SO_REUSEPORT (turn-cluster.ts):
  * coturn's turnutils_uclient with many clients, spread over both threads, relays with 0 % loss;
- * the peer policy holds in each thread, and another thread's relay port counts as live; the
+ * every thread announces the node's current addresses, also those it got only after the threads
+ * started; the peer policy holds in each thread, and another thread's relay port counts as live; the
  * caps and per-user quota hold over all threads; a thread that dies is reported on the log and
  * restarted while the server goes on, and its clients get 437 until they allocate again.
  *
@@ -16,18 +17,25 @@ import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { StunMethod } from '../../../src/overlay/turn/stun-message.js'
 import type { StunAddress, StunAttribute } from '../../../src/overlay/turn/stun-message.js'
-import { TurnCluster } from '../../../src/overlay/turn/turn-cluster.js'
+import { TurnCluster, defaultTurnThreads } from '../../../src/overlay/turn/turn-cluster.js'
 import type { TurnClusterOptions } from '../../../src/overlay/turn/turn-cluster.js'
 import { issueTurnCredentials } from '../../../src/overlay/turn/turn-credentials.js'
 import type { TurnServerOptions } from '../../../src/overlay/turn/turn-server.js'
 import type { Logger } from '../../../src/shared/logger.js'
 import { required } from '../../helpers/requirements.js'
+import { TcpTestClient } from './turn-tcp-test-client.js'
 import { TestClient, attr, errorCode } from './turn-test-client.js'
 
 const run = promisify(execFile)
 const SECRET = 'cluster-secret'
 const PEER_PORT = 44010
+const RELAY_PORT = 47211
 const UDP: StunAttribute[] = [{ name: 'REQUESTED-TRANSPORT', value: 17 }]
+const DUAL: StunAttribute = { name: 'ADDITIONAL-ADDRESS-FAMILY', value: 'IPv6' }
+/** What a node's announceHost() does before libp2p has started. */
+const thrown = (): never => {
+  throw new Error('the node has not started')
+}
 const peerAttr = (address: string, port: number): StunAttribute => ({
   name: 'XOR-PEER-ADDRESS',
   value: { family: 'IPv4', address, port },
@@ -70,8 +78,8 @@ async function start(server: Partial<TurnServerOptions>, more: Partial<TurnClust
 }
 
 /** `n` clients, each on its own UDP port (so the kernel hashes them over the threads). */
-async function clients(port: number, n: number): Promise<TestClient[]> {
-  const all = await Promise.all(Array.from({ length: n }, () => TestClient.open(port)))
+async function clients(port: number, n: number, host = '127.0.0.1'): Promise<TestClient[]> {
+  const all = await Promise.all(Array.from({ length: n }, () => TestClient.open(port, host)))
   cleanup.push(() => all.forEach((c) => c.close()))
   return all
 }
@@ -132,6 +140,10 @@ describe.runIf(
   }, 90_000)
 })
 
+it('relays on one thread per core by default, at most 4', () => {
+  expect([1, 2, 3, 4, 8, 64].map((cores) => defaultTurnThreads(cores))).toEqual([1, 2, 3, 4, 4, 4])
+})
+
 describe('2 relay threads', () => {
   it('refuses private peers in every thread, and allows any thread’s live relay port', async () => {
     // As a server behind a NAT announces: XOR-RELAYED-ADDRESS 9.9.9.9 (the host's own address
@@ -175,6 +187,86 @@ describe('2 relay threads', () => {
       (s) => s.reduce((a, t) => a + t.permissionsDenied, 0) === 48,
     )
     for (const t of after) expect(t.permissionsDenied).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('announces the node’s addresses from every thread, known or changed after they started', async () => {
+    // As a supernode on 0.0.0.0 and :: runs: its relay threads start inside libp2p's start,
+    // before the node has an address (relayedAddress throws then), and the address may change
+    // later. Every relayed address must be the node's current one whichever thread allocated
+    // it, for UDP and TCP clients over IPv4 and IPv6; before, a worker thread announced its
+    // bind address for good (0.0.0.0 or :: in production), a relay candidate nobody can reach.
+    let v4: string | undefined
+    const v6 = '2001:db8::9'
+    const { cluster, port } = await start({
+      listen6: '::1',
+      host6: '::1',
+      relayedAddress: () => v4 ?? thrown(),
+      relayedAddress6: () => (v4 === undefined ? thrown() : v6),
+      maxAllocationsPerUser: 100,
+    })
+    v4 = '9.9.9.9' // libp2p started
+    const creds = issueTurnCredentials(SECRET, 'alice', 600)
+    const relayed = async (all: { authed: TestClient['authed'] }[]) => {
+      const out = []
+      for (const c of all) {
+        const r = await c.authed(StunMethod.Allocate, [...UDP, DUAL], creds)
+        expect(r.class, JSON.stringify(r.attributes)).toBe('success')
+        out.push(r.attributes.flatMap((a) => (a.name === 'XOR-RELAYED-ADDRESS' ? [a.value] : [])))
+      }
+      return out
+    }
+    const both = (a4: string) => [
+      { family: 'IPv4', address: a4, port: expect.any(Number) as number },
+      { family: 'IPv6', address: v6, port: expect.any(Number) as number },
+    ]
+    const tcp = await Promise.all(
+      ['127.0.0.1', '127.0.0.1', '127.0.0.1', '::1', '::1', '::1'].flatMap((h) => [
+        TcpTestClient.open(port, h),
+        TcpTestClient.open(port, h),
+      ]),
+    )
+    cleanup.push(() => tcp.forEach((c) => c.close()))
+    const udp = [...(await clients(port, 8)), ...(await clients(port, 8, '::1'))]
+    for (const r of await relayed([...udp, ...tcp])) expect(r).toEqual(both('9.9.9.9'))
+    const each = await until(
+      () => cluster.threadStats(),
+      (s) => s.length === 2 && s.every((t) => t.allocations > 0),
+    )
+    for (const t of each) expect(t.allocations).toBeGreaterThan(0)
+    // The node's address changes: the next Allocates in every thread announce the new one at
+    // once (not up to a second later, when the announcer next runs).
+    v4 = '9.9.9.10'
+    for (const r of await relayed(await clients(port, 12))) expect(r).toEqual(both('9.9.9.10'))
+    const later = await until(
+      () => cluster.threadStats(),
+      (s) => s.reduce((a, t) => a + t.allocations, 0) === 40,
+    )
+    expect(later.reduce((a, t) => a + t.allocations, 0)).toBe(40)
+  }, 60_000)
+
+  it('gives a relay port to one relay of one thread, whatever its family', async () => {
+    // One relay port: an IPv4 relay on it leaves none for an IPv6 relay in any thread (the
+    // sockets would not conflict, but the threads' shared map names one relay per port).
+    const { cluster, port } = await start({
+      host6: '::1',
+      relayPortRange: [RELAY_PORT, RELAY_PORT],
+      maxAllocationsPerUser: 100,
+    })
+    const creds = issueTurnCredentials(SECRET, 'alice', 600)
+    const [first, ...rest] = await clients(port, 13)
+    expect((await first!.authed(StunMethod.Allocate, UDP, creds)).class).toBe('success')
+    const v6: StunAttribute = { name: 'REQUESTED-ADDRESS-FAMILY', value: 'IPv6' }
+    for (const c of rest) {
+      expect(errorCode(await c.authed(StunMethod.Allocate, [...UDP, v6], creds))).toBe(508)
+      // Counted as malformed by the thread it reaches: the clients asked in both threads.
+      c.sendRaw(new Uint8Array([0xff, 0, 0, 0]))
+    }
+    const each = await until(
+      () => cluster.threadStats(),
+      (s) => s.length === 2 && s.reduce((a, t) => a + t.malformed, 0) === 12,
+    )
+    for (const t of each) expect(t.malformed).toBeGreaterThan(0)
+    expect(cluster.stats().allocations).toBe(1)
   }, 60_000)
 
   it('holds maxAllocations and the per-user quota over all threads', async () => {
