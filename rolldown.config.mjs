@@ -31,6 +31,9 @@ export default defineConfig({
   output: {
     file: 'dist/kaiwa.bundle.mjs',
     format: 'esm',
+    // One file: dynamic imports (gossipsub, supernodes only: src/main/one-hop-services.ts)
+    // are inlined, and their modules run only when first imported.
+    codeSplitting: false,
     sourcemap: true,
     charset: 'ascii',
     comments: false,

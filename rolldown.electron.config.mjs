@@ -42,6 +42,8 @@ export default defineConfig([
     output: {
       file: 'dist/electron/node-host.mjs',
       format: 'esm',
+      // As in rolldown.config.mjs: one file, gossipsub inlined but run only for supernodes.
+      codeSplitting: false,
       sourcemap: true,
       charset: 'ascii',
       comments: false,
