@@ -62,7 +62,8 @@ async function kaiwaNode(dataDir, args) {
       // Measured like a server runs it: the default V8 young generation (the
       // CLI shebang's 1 MiB one suits idle clients, not a loaded node).
       ...(process.env.KAIWA_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-      'bin/kaiwa.js',
+      // KAIWA_BENCH_ENTRY: another build's entry script, for a before/after comparison.
+      process.env.KAIWA_BENCH_ENTRY ?? 'bin/kaiwa.js',
       'node',
       '--data',
       dataDir,
@@ -79,7 +80,9 @@ async function kaiwaNode(dataDir, args) {
   children.push(child)
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`kaiwa node exited ${code}`)))
-    createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l)))
+    createInterface({ input: child.stdout }).once('line', (l) =>
+      resolve({ ...JSON.parse(l), pid: child.pid }),
+    )
   })
 }
 
@@ -127,8 +130,24 @@ async function startUas(port, registerArgs) {
   return uas
 }
 
-/** One step of the ramp: `rate` MESSAGE/s for `seconds`. */
-async function step(uacArgs, rate, seconds, work) {
+/** CPU ms (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+async function cpuMs(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return NaN
+  }
+}
+
+/**
+ * One step of the ramp: `rate` MESSAGE/s for `seconds`. With `pids`, also the
+ * CPU each of those processes used per message that succeeded (µs), which
+ * stays meaningful when other work shares the cores and the wall clock does not.
+ */
+async function step(uacArgs, rate, seconds, work, pids = []) {
+  const cpu0 = await Promise.all(pids.map(cpuMs))
   const r = await run(
     'sipp',
     [
@@ -166,21 +185,26 @@ async function step(uacArgs, rate, seconds, work) {
   }
   const ok = num('Successful call')
   const failed = num('Failed call')
+  const cpu1 = await Promise.all(pids.map(cpuMs))
   return {
     rate,
     ok,
     failed,
+    cpuUsPerMessage: pids.map((_, i) => Math.round(((cpu1[i] - cpu0[i]) * 1000) / ok)),
     clean: r.code === 0 && failed === 0,
     p50: pct(rtts, 50),
     p99: pct(rtts, 99),
   }
 }
 
-async function ramp(label, uacArgs, rates, seconds, work, say) {
+async function ramp(label, uacArgs, rates, seconds, work, say, pids = []) {
   const steps = []
   for (const rate of rates) {
-    const s = await step(uacArgs, rate, seconds, work)
-    say(`${label} ${rate}/s: ${s.ok} ok, ${s.failed} failed, p50 ${s.p50} ms, p99 ${s.p99} ms`)
+    const s = await step(uacArgs, rate, seconds, work, pids)
+    const cpu = pids.length > 0 ? `, CPU per message ${s.cpuUsPerMessage.join(' + ')} µs` : ''
+    say(
+      `${label} ${rate}/s: ${s.ok} ok, ${s.failed} failed, p50 ${s.p50} ms, p99 ${s.p99} ms${cpu}`,
+    )
     steps.push(s)
     if (!s.clean) break
   }
@@ -188,7 +212,13 @@ async function ramp(label, uacArgs, rates, seconds, work, say) {
   return { steps, best }
 }
 
-export async function messageBench({ rates, seconds, say }) {
+/**
+ * Every UDP port the MESSAGE part uses is `portBase` plus a fixed offset
+ * (+0..+1 alice, +10..+12 bob, +20..+23 kamailio), so a run can be given a
+ * range no one else on the machine uses (`--port-base`).
+ */
+export async function messageBench({ rates, seconds, say, portBase = 15160, reference = true }) {
+  const port = (offset) => String(portBase + offset)
   if (!has('sipp')) throw new Error('sipp is not installed: apt-get install sip-tester')
   const work = await mkdtemp(join(tmpdir(), 'kaiwa-bench-sipp-'))
   const results = {}
@@ -210,11 +240,11 @@ export async function messageBench({ rates, seconds, say }) {
       '--name',
       'alice',
       '--sip-port',
-      '15160',
+      port(0),
     ])
-    const b = await kaiwaNode(join(work, 'b'), [...common, '--name', 'bob', '--sip-port', '15170'])
-    await startUas(15171, [
-      '127.0.0.1:15170',
+    const b = await kaiwaNode(join(work, 'b'), [...common, '--name', 'bob', '--sip-port', port(10)])
+    await startUas(portBase + 11, [
+      `127.0.0.1:${port(10)}`,
       '-sf',
       join(ROOT, 'test/fixtures/sipp/register.xml'),
       '-s',
@@ -227,10 +257,10 @@ export async function messageBench({ rates, seconds, say }) {
       'expires',
       '3600',
       '-p',
-      '15172',
+      port(12),
     ])
     const kaiwaUac = [
-      '127.0.0.1:15160',
+      `127.0.0.1:${port(0)}`,
       '-sf',
       join(SIPP, 'message-uac-auth.xml'),
       '-s',
@@ -240,24 +270,26 @@ export async function messageBench({ rates, seconds, say }) {
       '-ap',
       pw,
       '-p',
-      '15161',
+      port(1),
     ]
     // Warm up (JIT, heap, caches, the open link) and discard: the ramp measures
     // steady state. A fresh node may still be minting its first claim's proof
     // of work (seconds of CPU) or retrying its first publish, so warm up until a
     // warm-up step runs clean and unqueued (each one is printed).
     for (let i = 1; i <= 4; i++) {
-      const w = await step(kaiwaUac, 1000, 5, work)
-      say(`kaiwa warm-up ${i} at 1000/s: ${w.failed} failed, p50 ${w.p50} ms, p99 ${w.p99} ms`)
+      const w = await step(kaiwaUac, 1000, 5, work, [a.pid, b.pid])
+      say(
+        `kaiwa warm-up ${i} at 1000/s: ${w.failed} failed, p50 ${w.p50} ms, p99 ${w.p99} ms, ` +
+          `CPU per message ${w.cpuUsPerMessage.join(' + ')} µs (node A + node B)`,
+      )
       if (w.clean && w.p50 <= 100) break
     }
-    results.kaiwa = await ramp('kaiwa', kaiwaUac, rates, seconds, work, say)
-    void a
-    void b
+    // CPU per message of node A (alice's gateway, signs) and node B (bob's, verifies).
+    results.kaiwa = await ramp('kaiwa', kaiwaUac, rates, seconds, work, say, [a.pid, b.pid])
     killAll()
     children.length = 0
 
-    if (has('kamailio')) {
+    if (reference && has('kamailio')) {
       const mpath = [
         '/usr/lib/x86_64-linux-gnu/kamailio/modules/',
         '/usr/lib/kamailio/modules/',
@@ -270,7 +302,7 @@ export async function messageBench({ rates, seconds, say }) {
         }
       })
       const cfg = (await readFile(join(ROOT, 'bench/kamailio/kamailio.cfg.in'), 'utf8'))
-        .replaceAll('@PORT@', '15180')
+        .replaceAll('@PORT@', port(20))
         .replaceAll('@MPATH@', mpath ?? '/usr/lib/x86_64-linux-gnu/kamailio/modules/')
       await writeFile(join(work, 'kamailio.cfg'), cfg)
       const kam = spawn(
@@ -291,23 +323,23 @@ export async function messageBench({ rates, seconds, say }) {
       )
       children.push(kam)
       await new Promise((r) => setTimeout(r, 1000))
-      await startUas(15181, [
-        '127.0.0.1:15180',
+      await startUas(portBase + 21, [
+        `127.0.0.1:${port(20)}`,
         '-sf',
         join(SIPP, 'register-plain.xml'),
         '-s',
         'bob',
         '-p',
-        '15182',
+        port(22),
       ])
       const kamUac = [
-        '127.0.0.1:15180',
+        `127.0.0.1:${port(20)}`,
         '-sf',
         join(SIPP, 'message-uac-plain.xml'),
         '-s',
         'bob',
         '-p',
-        '15183',
+        port(23),
       ]
       await step(kamUac, 1000, 5, work)
       results.kamailio = await ramp('kamailio', kamUac, rates, seconds, work, say)

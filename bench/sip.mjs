@@ -12,6 +12,8 @@
 //   own cost (bench/anchor-transcode.mjs), each in its own process.
 //   npm run bench:sip -- [--part calls|messages|anchor|all] [--nodes 20] [--calls 100]
 //                        [--rates 250,500,1000,...] [--seconds 5] [--anchor-ports LO-HI]
+//                        [--port-base 15160] (the MESSAGE part's UDP ports: base+0 .. base+23)
+//                        [--reference on|off] (off: no kamailio ramp, e.g. while profiling)
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -29,6 +31,8 @@ const { values } = parseArgs({
     rates: { type: 'string', default: '250,500,1000,1500,2000,2500,3000,4000' },
     seconds: { type: 'string', default: '5' },
     'anchor-ports': { type: 'string' },
+    'port-base': { type: 'string', default: '15160' },
+    reference: { type: 'string', default: 'on' },
   },
 })
 process.on('exit', killAll)
@@ -104,6 +108,8 @@ if (values.part === 'messages' || values.part === 'all') {
     rates: values.rates.split(',').map(Number),
     seconds: Number(values.seconds),
     say,
+    portBase: Number(values['port-base']),
+    reference: values.reference !== 'off',
   })
   const rows = []
   for (const [name, r] of Object.entries(res)) {
@@ -113,6 +119,11 @@ if (values.part === 'messages' || values.part === 'all') {
       b ? `${b.rate} MESSAGE/s (${b.ok} messages)` : 'none',
     ])
     rows.push([`${name}: p50 / p99 at that rate`, b ? `${b.p50} ms / ${b.p99} ms` : '-'])
+    if (b?.cpuUsPerMessage?.length > 0)
+      rows.push([
+        `${name}: CPU per message there (node A + B)`,
+        `${b.cpuUsPerMessage.join(' + ')} µs`,
+      ])
     const broke = r.steps.find((x) => !x.clean)
     if (broke)
       rows.push([
@@ -120,7 +131,11 @@ if (values.part === 'messages' || values.part === 'all') {
         `${broke.rate}/s: ${broke.failed} failed, p99 ${broke.p99} ms`,
       ])
   }
-  if (res.kamailio == null) rows.push(['reference', 'kamailio not installed: skipped'])
+  if (res.kamailio == null)
+    rows.push([
+      'reference',
+      values.reference === 'off' ? 'off (--reference off)' : 'kamailio not installed: skipped',
+    ])
   printTable('bench:sip MESSAGE end to end (sipp → gateway → overlay → gateway → sipp)', rows)
 }
 const anchorFailed = values.part === 'anchor' || values.part === 'all' ? await anchorBench() : false
