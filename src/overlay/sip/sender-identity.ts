@@ -198,10 +198,22 @@ function sameKey(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
+/**
+ * Device peer IDs as strings, by the record's own byte arrays: the directory
+ * hands out the same cached record for every request from a sender, and
+ * decoding plus base58-encoding each device's ID was paid on every request.
+ */
+const peerIds = new WeakMap<Uint8Array, string | null>()
+
 function peerIdOf(bytes: Uint8Array): string | undefined {
-  try {
-    return peerIdFromBytes(bytes).toString()
-  } catch {
-    return undefined
+  let id = peerIds.get(bytes)
+  if (id === undefined) {
+    try {
+      id = peerIdFromBytes(bytes).toString()
+    } catch {
+      id = null
+    }
+    peerIds.set(bytes, id)
   }
+  return id ?? undefined
 }

@@ -83,10 +83,16 @@ const SIP_DATE_RE =
  * "Tue, 14 Nov 2023 22:13:20 GMT". Throws RangeError for times outside years 1000–9999.
  */
 export function formatSipDate(ms: number): string {
+  // Every request a node signs gets a Date: the same string for a whole second.
+  const second = Math.floor(ms / 1000)
+  if (second === lastDate.second) return lastDate.text
   const s = new Date(ms).toUTCString()
   if (!SIP_DATE_RE.test(s)) throw new RangeError(`time ${ms} has no RFC 1123 form`)
+  lastDate = { second, text: s }
   return s
 }
+
+let lastDate = { second: NaN, text: '' }
 
 /** ms since epoch of an RFC 1123 SIP Date, or undefined if it is not one (or not a real day). */
 export function parseSipDate(value: string): number | undefined {
