@@ -81,6 +81,9 @@ const api: PreloadApi = {
     notify: (title, body) => ipcRenderer.send(IPC.notify, title, body),
     // Only a path string crosses to the page: the file stays the page's own File.
     filePath: (file) => webUtils.getPathForFile(file),
+    // Only a transfer id goes out; the main process finds the verified file itself.
+    saveFile: (id) => invoke(IPC.fileSave, id) as Promise<string | null>,
+    filePreview: (id) => invoke(IPC.filePreview, id) as Promise<Uint8Array>,
     setAutostart: (enabled) => invoke(IPC.autostartSet, enabled) as Promise<boolean>,
     getAutostart: () => invoke(IPC.autostartGet) as Promise<boolean>,
     versions: {

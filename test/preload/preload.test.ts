@@ -78,8 +78,10 @@ describe('preload', () => {
         'cameraStopped',
         'chooseScreen',
         'filePath',
+        'filePreview',
         'getAutostart',
         'notify',
+        'saveFile',
         'screenSources',
         'setAutostart',
         'versions',
@@ -112,6 +114,8 @@ describe('preload', () => {
     electron.replies.set(IPC.cameraStarting, () => ({ ok: true, result: undefined }))
     electron.replies.set(IPC.screenSources, () => ({ ok: true, result: [] }))
     electron.replies.set(IPC.screenChoose, () => ({ ok: true, result: undefined }))
+    electron.replies.set(IPC.fileSave, () => ({ ok: true, result: null }))
+    electron.replies.set(IPC.filePreview, () => ({ ok: true, result: Uint8Array.of(1, 2) }))
     expect(await kaiwa.sipOpen()).toBe(3)
     kaiwa.sipSend(3, 'OPTIONS sip:x SIP/2.0\r\n\r\n')
     kaiwa.sipClose(3)
@@ -124,6 +128,8 @@ describe('preload', () => {
     await kaiwa.desktop.chooseScreen('screen:0:0')
     expect(await kaiwa.desktop.getAutostart()).toBe(false)
     expect(await kaiwa.desktop.setAutostart(true)).toBe(true)
+    expect(await kaiwa.desktop.saveFile('a'.repeat(32))).toBeNull()
+    expect(await kaiwa.desktop.filePreview('a'.repeat(32))).toEqual(Uint8Array.of(1, 2))
     const allowed = new Set<string>(Object.values(IPC))
     for (const [channel] of [...electron.invoked, ...electron.sent]) {
       expect(allowed.has(channel), channel).toBe(true)
@@ -143,6 +149,8 @@ describe('preload', () => {
       [IPC.screenChoose, ['screen:0:0']],
       [IPC.autostartGet, []],
       [IPC.autostartSet, [true]],
+      [IPC.fileSave, ['a'.repeat(32)]],
+      [IPC.filePreview, ['a'.repeat(32)]],
     ])
   })
 

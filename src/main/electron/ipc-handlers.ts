@@ -12,6 +12,7 @@ import { ScreenSourcesSchema } from '../../shared/api/screen-share.js'
 import type { ScreenSource } from '../../shared/api/screen-share.js'
 import type { Logger } from '../../shared/logger.js'
 import type { CallGate } from './call-gate.js'
+import type { DesktopFiles } from './desktop-files.js'
 import { failure, ok, parseCallArgs, parseIpcArgs } from './ipc-validation.js'
 import type { IpcArgChannel, IpcArgs, IpcReply } from './ipc-validation.js'
 import type { MediaGate } from './media-gate.js'
@@ -51,6 +52,8 @@ export interface IpcHandlerDeps {
   notify: (title: string, body: string) => void
   /** Undefined where the platform has no autostart. */
   autostart: Autostart | undefined
+  /** Save and preview received files (desktop-files.ts); undefined: unavailable. */
+  files?: Pick<DesktopFiles, 'save' | 'preview'>
   log: Logger
 }
 
@@ -165,6 +168,14 @@ export function registerIpcHandlers(deps: IpcHandlerDeps): () => void {
     return ok(await deps.autostart.set(enabled))
   })
 
+  const noFiles = (): IpcReply =>
+    failure(
+      'unavailable',
+      'this app cannot save or show received files; open your downloads folder',
+    )
+  handle(IPC.fileSave, async ([id]) => (deps.files ? deps.files.save(id) : noFiles()))
+  handle(IPC.filePreview, async ([id]) => (deps.files ? deps.files.preview(id) : noFiles()))
+
   return () => {
     for (const channel of [
       IPC.call,
@@ -175,6 +186,8 @@ export function registerIpcHandlers(deps: IpcHandlerDeps): () => void {
       IPC.screenChoose,
       IPC.autostartGet,
       IPC.autostartSet,
+      IPC.fileSave,
+      IPC.filePreview,
     ]) {
       ipcMain.removeHandler(channel)
     }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod'
 import { IPC } from '../../shared/api/bridge.js'
-import { apiContract } from '../../shared/api/contract.js'
+import { FileIdSchema, apiContract } from '../../shared/api/contract.js'
 import type { ApiMethod } from '../../shared/api/contract.js'
 import { ScreenSourceIdSchema } from '../../shared/api/screen-share.js'
 import { MAX_SIP_FRAME_CHARS } from '../../shared/api/sip-bridge-protocol.js'
@@ -48,6 +48,9 @@ export const ipcArgSchemas = {
   [IPC.notify]: z.tuple([z.string().min(1).max(200), z.string().max(2000)]),
   [IPC.autostartGet]: z.tuple([]),
   [IPC.autostartSet]: z.tuple([z.boolean()]),
+  // A transfer id only: the main process finds the verified file's path at the node.
+  [IPC.fileSave]: z.tuple([FileIdSchema]),
+  [IPC.filePreview]: z.tuple([FileIdSchema]),
 } as const
 
 export type IpcArgChannel = keyof typeof ipcArgSchemas

@@ -6,9 +6,19 @@
  * policy it applies (senders, permissions, navigation, CSP, links) lives in a
  * small pure module next to this one, with its tests in test/main/electron/.
  */
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Menu, app, ipcMain, protocol, session, shell, utilityProcess, webContents } from 'electron'
+import {
+  Menu,
+  app,
+  dialog,
+  ipcMain,
+  protocol,
+  session,
+  shell,
+  utilityProcess,
+  webContents,
+} from 'electron'
 import type { BrowserWindow } from 'electron'
 import { HOST_EVENT, IPC } from '../../shared/api/bridge.js'
 import { StatusSchema } from '../../shared/api/contract.js'
@@ -16,6 +26,7 @@ import { createStderrLogger } from '../logger.js'
 import { APP_SCHEME } from './app-origin.js'
 import { appPaths } from './app-paths.js'
 import { CallGate } from './call-gate.js'
+import { createDesktopFiles } from './desktop-files.js'
 import { findKaiwaLink, isHiddenLaunch, LINK_SCHEME, parseKaiwaLink } from './deep-link.js'
 import type { KaiwaLink } from './deep-link.js'
 import {
@@ -245,6 +256,19 @@ function runDesktop(): void {
     askCamera,
     listScreens: listScreenSources,
     notify,
+    // Save and previews of received files: the page names a transfer id, never a path.
+    files: createDesktopFiles({
+      call: (method, input) => link.call(method, input),
+      saveDialog: async (name) => {
+        const options = { defaultPath: join(app.getPath('downloads'), name) }
+        const picked =
+          win !== undefined && !win.isDestroyed()
+            ? await dialog.showSaveDialog(win, options)
+            : await dialog.showSaveDialog(options)
+        return picked.canceled || !picked.filePath ? undefined : picked.filePath
+      },
+      log,
+    }),
     autostart: autostart && {
       get: autostart.get,
       set: async (enabled) => {

@@ -52,6 +52,11 @@ export interface FilesController {
   cancel(id: string): Promise<void>
   /** The file's bytes from the node (to save or open it). */
   content(id: string): Promise<Blob>
+  /**
+   * Save a received file with the host's own Save (the desktop app's save-as
+   * dialog): `none` when the host has none and the page saves `content(id)`.
+   */
+  hostSave(id: string): Promise<'saved' | 'cancelled' | 'none'>
   clearError(peer: string): void
   dispose(): void
 }
@@ -196,6 +201,11 @@ export function createFilesController(deps: FilesControllerDeps): FilesControlle
     async content(id) {
       if (bridge.files == null) throw new Error(t('files.noUpload'))
       return bridge.files.content(id)
+    },
+    async hostSave(id) {
+      const files = bridge.files
+      if (files?.save == null) return 'none'
+      return (await files.save(id)) ? 'saved' : 'cancelled'
     },
     clearError(peer) {
       if (store.get().errors[peer] == null) return

@@ -81,11 +81,5 @@ export function actionsFor(t: Pick<FileTransferJson, 'direction' | 'status'>): T
   }
 }
 
-/** Image types the UI previews (decoded only by the browser; never SVG). */
-const PREVIEWABLE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp'])
-/** Larger images are not fetched back from the node for a preview. */
-export const PREVIEW_MAX_BYTES = 25 * 1024 * 1024
-
-export function isPreviewable(mime: string, size: number): boolean {
-  return PREVIEWABLE.has(mime) && size <= PREVIEW_MAX_BYTES
-}
+// Shared with the desktop app's main process, which reads verified images back for previews.
+export { PREVIEW_MAX_BYTES, isPreviewable } from '../../shared/files/preview-policy.js'

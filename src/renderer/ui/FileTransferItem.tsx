@@ -68,7 +68,9 @@ export function FileTransferItem({ tr, preview }: { tr: FileTransferJson; previe
     try {
       if (action === 'save') {
         setSaveError(undefined)
-        saveBlob(app.win.document, tr.name, await app.files.content(tr.id))
+        // The desktop app saves through its own dialog; in a browser it is a download.
+        if ((await app.files.hostSave(tr.id)) === 'none')
+          saveBlob(app.win.document, tr.name, await app.files.content(tr.id))
       } else await app.files[action](tr.id)
     } catch (err) {
       setSaveError(toApiError(err).message)

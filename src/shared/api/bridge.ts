@@ -64,6 +64,13 @@ export interface FileBytes {
   send(to: string, file: Blob, name: string): Promise<FileTransferJson>
   /** A received (whole hash verified) or sent file's bytes. */
   content(id: string): Promise<Blob>
+  /**
+   * The host's own Save for a received file (the desktop app: a save-as
+   * dialog in the main process, which copies the verified file). Resolves
+   * true once saved, false when the user cancelled. Absent: the page saves
+   * `content(id)` as a download.
+   */
+  save?(id: string): Promise<boolean>
 }
 
 export interface KaiwaBridge {
@@ -137,6 +144,13 @@ export interface PreloadApi {
      * node reads it there; '' for one that exists only in memory (pasted).
      */
     filePath(file: File): string
+    /**
+     * Save received file `id` (whole SHA-256 verified) where the user picks in
+     * a save-as dialog: the saved path, or null when cancelled.
+     */
+    saveFile(id: string): Promise<string | null>
+    /** The bytes of image `id` (verified, at most PREVIEW_MAX_BYTES) for its preview. */
+    filePreview(id: string): Promise<Uint8Array>
     setAutostart(enabled: boolean): Promise<boolean>
     getAutostart(): Promise<boolean>
     versions: Record<string, string>
@@ -161,5 +175,7 @@ export const IPC = {
   notify: 'kaiwa:notify',
   autostartGet: 'kaiwa:autostart-get',
   autostartSet: 'kaiwa:autostart-set',
+  fileSave: 'kaiwa:file-save',
+  filePreview: 'kaiwa:file-preview',
 } as const
 export type IpcChannel = (typeof IPC)[keyof typeof IPC]

@@ -71,7 +71,9 @@ export const ReceivedFileJsonSchema = z.object({
 })
 export type ReceivedFileJson = z.infer<typeof ReceivedFileJsonSchema>
 
-const IdInput = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/) }).strict()
+/** A transfer's id: its offer's id, 32 lowercase hex digits. */
+export const FileIdSchema = z.string().regex(/^[0-9a-f]{32}$/)
+const IdInput = z.object({ id: FileIdSchema }).strict()
 const One = z.object({ transfer: FileTransferJsonSchema })
 
 export const fileApiContract = {

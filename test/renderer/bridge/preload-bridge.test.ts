@@ -112,6 +112,8 @@ function fakePreload() {
       chooseScreen: async () => {},
       notify: () => {},
       filePath: () => '',
+      saveFile: async () => null,
+      filePreview: async () => new Uint8Array(0),
       setAutostart: async (v) => v,
       getAutostart: async () => false,
       versions: {},

@@ -172,6 +172,23 @@ describe('files controller', () => {
     expect(files.store.get().errors.bob).toBe('This app cannot hand files to its node yet.')
   })
 
+  it("saves through the host's own Save where it has one (the desktop dialog)", async () => {
+    const web = controller(fakeBridge())
+    expect(await web.files.hostSave('1'.repeat(32))).toBe('none')
+    const b = fakeBridge()
+    const asked: string[] = []
+    const bytes = (b.bridge as { files: FileBytes }).files
+    bytes.save = async (id) => {
+      asked.push(id)
+      return asked.length === 1
+    }
+    const desktop = controller(b)
+    expect(await desktop.files.hostSave('1'.repeat(32))).toBe('saved')
+    expect(await desktop.files.hostSave('1'.repeat(32))).toBe('cancelled')
+    expect(asked).toEqual(['1'.repeat(32), '1'.repeat(32)])
+    expect(b.fetched).toEqual([]) // the bytes never came to the page
+  })
+
   it('revokes its previews when disposed', async () => {
     const b = fakeBridge()
     const { files, revoked } = controller(b)
