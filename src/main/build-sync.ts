@@ -2,7 +2,8 @@
  * Account sync's part of the composition root (issue 15 §3; kaiwa-node.ts
  * calls it from buildParts): the device book, the sync index, the outbox and
  * AccountSync, wired to the history (through SipService's `sync` hook), the
- * contact book and read marks (their change hooks) and the directory.
+ * contact book and read marks (their change hooks), the groups (their change
+ * hook, and GroupSiblings for what the other devices did) and the directory.
  */
 import type { Logger } from '../shared/logger.js'
 import type { Identity } from '../overlay/identity/identity-store.js'
@@ -13,10 +14,13 @@ import type { ContactBook } from '../overlay/store/contact-book.js'
 import type { DataDir } from '../overlay/store/data-dir.js'
 import { ReadMarks } from '../overlay/store/read-marks.js'
 import type { SettingsStore } from '../overlay/store/settings-store.js'
+import type { GroupService } from '../overlay/groups/group-service.js'
+import { groupChangeEvent } from '../overlay/groups/group-siblings.js'
 import { AccountSync } from '../overlay/sync/account-sync.js'
 import { DeviceBook } from '../overlay/sync/device-book.js'
 import { SyncIndex } from '../overlay/sync/sync-index.js'
 import { SyncOutbox } from '../overlay/sync/sync-outbox.js'
+import { SyncOutboxStore } from '../overlay/sync/sync-outbox-store.js'
 
 export interface SyncBase {
   account: { accountKey: Identity['accountKey'] }
@@ -33,6 +37,7 @@ export function buildSync(
   directory: UserDirectory,
   sip: () => SipService,
   republish: () => void,
+  groups: GroupService,
   log: Logger,
 ) {
   const { account, settings, contacts, data } = base
@@ -54,6 +59,7 @@ export function buildSync(
     ownRecord,
     linkTo: (peer, addrs) => node().services.sipLinks.linkTo(peer, addrs),
     storeMail: (recipient, plaintext) => sip().storeMail(recipient, plaintext),
+    store: new SyncOutboxStore(data.datastore, syncLog),
     domain,
     log: syncLog,
   })
@@ -82,6 +88,10 @@ export function buildSync(
         await settings.update({ files: { ...current.files, ...shared } })
       },
     },
+    groups: {
+      apply: (e) => groups.siblings.apply(e),
+      snapshot: () => groups.siblings.snapshot(),
+    },
     republish,
     log: syncLog,
   })
@@ -90,6 +100,7 @@ export function buildSync(
   readMarks.onChanged(
     (peer, id, previous) => void sync.readMarked(peer, id, previous).catch(warn('read mark')),
   )
+  groups.onChange((c) => void sync.share([groupChangeEvent(c)]).catch(warn('group')))
   return {
     sync,
     devices,
@@ -101,7 +112,10 @@ export function buildSync(
         void sync.messageFiled(msg, callId).catch(warn('message')),
       fromMail: (body: Uint8Array) => sync.fromMail(body),
     },
-    stop: (): void => outbox.stop(),
+    /** Once libp2p runs: events an earlier run could not send go out again. */
+    start: (): Promise<void> => outbox.start(),
+    /** Resolves once every queued sync event is on disk. */
+    stop: (): Promise<void> => outbox.stop(),
   }
 }
 

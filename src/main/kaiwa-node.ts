@@ -195,6 +195,7 @@ function buildParts(base: Base, opts: KaiwaNodeOptions, log: Logger) {
     directory,
     () => sip,
     () => refresh.soon(),
+    groups,
     log,
   )
   const turn = buildTurn(base, opts, node, supernodes.connected, log)
@@ -280,6 +281,8 @@ async function startParts(
   stops.push('the election', () => parts.election.stop())
   parts.files.start()
   stops.push('file transfers', () => parts.files.stop())
+  // Sync events an earlier run could not send go out again, now that libp2p runs.
+  await parts.sync.start()
   stops.push('account sync', () => parts.sync.stop())
 }
 

@@ -50,6 +50,8 @@ export interface GroupInboundInit {
    * so the service can make them again on top of the log that won.
    */
   onDisplaced?: (group: string, entries: GroupEntry[]) => void
+  /** The group's log changed here (joined, or a newer log won): the account's other devices follow. */
+  onLog?: (group: Group) => void
   log: Logger
   now?: () => number
 }
@@ -171,7 +173,9 @@ export class GroupInbound {
     if (local == null) {
       const me = await this.init.ownName()
       if (me == null || !state.members.has(me)) return UNKNOWN_GROUP
-      await this.init.store.save(this.fresh(w.group, log, state))
+      const joined = this.fresh(w.group, log, state)
+      await this.init.store.save(joined)
+      this.init.onLog?.(joined)
       this.init.log.info(`joined group ${w.group} "${state.name}" (added by ${from})`)
       return OK
     }
@@ -184,6 +188,7 @@ export class GroupInbound {
     }
     if (choice === 'b') {
       await this.init.store.save({ ...local, log, state })
+      this.init.onLog?.({ ...local, log, state })
       this.init.log.info(`group ${w.group}: membership log now at ${state.version} entries`)
       const kept = new Set(log.map(hashHex))
       const me = await this.init.ownName()

@@ -36,6 +36,8 @@ import { fanOut, logBody } from './group-fanout.js'
 import type { FanOut } from './group-fanout.js'
 import { GroupInbound } from './group-inbound.js'
 import type { Verdict } from './group-inbound.js'
+import { GroupSiblings } from './group-siblings.js'
+import type { GroupChange } from './group-siblings.js'
 import { messageKey as orderKeyOf } from './group-store.js'
 import type { Group, GroupStore } from './group-store.js'
 
@@ -57,19 +59,44 @@ export interface GroupServiceInit {
 
 export class GroupService {
   readonly inbound: GroupInbound
+  /** What the account's other devices did in their groups (account sync). */
+  readonly siblings: GroupSiblings
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly listeners = new Set<(m: StoredGroupMessage) => void>()
+  private readonly changes = new Set<(c: GroupChange) => void>()
 
   constructor(private readonly init: GroupServiceInit) {
+    const now = init.now != null ? { now: init.now } : {}
     this.inbound = new GroupInbound({
       store: init.store,
       ownName: init.ownName,
       locked: (g, fn) => this.locked(g, fn),
-      onMessage: (m) => this.emit(m),
+      onMessage: (message) => {
+        this.emit(message)
+        this.changed({ kind: 'message', message })
+      },
       onDisplaced: (g, entries) => void this.redo(g, entries),
+      onLog: (group) => this.changed({ kind: 'log', group }),
       log: init.log,
-      ...(init.now != null ? { now: init.now } : {}),
+      ...now,
     })
+    this.siblings = new GroupSiblings({
+      store: init.store,
+      locked: (g, fn) => this.locked(g, fn),
+      onMessage: (m) => this.emit(m),
+      log: init.log,
+      ...now,
+    })
+  }
+
+  /** Each change made or taken here (not one from a sibling device): account sync sends it on. */
+  onChange(listener: (c: GroupChange) => void): () => void {
+    this.changes.add(listener)
+    return () => this.changes.delete(listener)
+  }
+
+  private changed(c: GroupChange): void {
+    for (const l of this.changes) l(c)
   }
 
   private now(): number {
@@ -155,6 +182,7 @@ export class GroupService {
       },
     }
     await this.init.store.save(group)
+    this.changed({ kind: 'log', group })
     await this.pushLog(group, state)
     return group
   }
@@ -231,6 +259,7 @@ export class GroupService {
         )
       }
       await this.init.store.save(next)
+      this.changed({ kind: 'log', group: next })
       return { group: next, before: g.state }
     })
     await this.pushLog(group, before)
@@ -330,6 +359,7 @@ export class GroupService {
     }
     await this.init.store.update(done)
     this.emit(done) // the outcome, for every UI showing the group
+    this.changed({ kind: 'message', message: done })
     return { message: done, ...out }
   }
 
@@ -343,6 +373,7 @@ export class GroupService {
       const key = orderKeyOf(last)
       if (g.stored.lastRead != null && g.stored.lastRead >= key) return
       await this.init.store.save({ ...g, stored: { ...g.stored, lastRead: key } })
+      this.changed({ kind: 'read', group: id, key })
     })
   }
 

@@ -24,6 +24,7 @@ import {
   devicesCollection,
   syncContactsCollection,
   syncIndexCollection,
+  syncOutboxCollection,
 } from './migrations/sync.js'
 import {
   phoneBindingsCollection,
@@ -55,6 +56,7 @@ export const STORED_COLLECTIONS: readonly CollectionSpec[] = [
   devicesCollection,
   syncIndexCollection,
   syncContactsCollection,
+  syncOutboxCollection,
 ]
 
 export async function migrateAll(datastore: Datastore, log?: Logger): Promise<OpenReport[]> {

@@ -1,9 +1,10 @@
 /**
  * Multi-device history (issue 15 §3): every device of an account behaves as
  * one user. What this device files (a message sent or received, a read mark,
- * a contact pinned or removed, a device removed) becomes a sync event for the
- * account's other devices (sync-outbox.ts); what they send is checked and
- * applied here, idempotently:
+ * a contact pinned or removed, a device removed, a group created, joined,
+ * left or changed and its messages) becomes a sync event for the account's
+ * other devices (sync-outbox.ts); what they send is checked and applied here
+ * (groups: groups/group-siblings.ts), idempotently:
  *
  * - a batch is accepted only from a device of this same account: signed by
  *   the account key, decrypting under the account's sync key, sent by the
@@ -21,7 +22,7 @@ import { KaiwaError } from '../../shared/errors.js'
 import type { ContactRecord } from '../../shared/records/contact-record.js'
 import { peerIdFromBytes } from '../../shared/records/contact-record.js'
 import { decodeSyncBatch, openSyncBatch } from '../../shared/sync/sync-wire.js'
-import type { SyncEvent } from '../../shared/sync/sync-wire.js'
+import type { SyncEvent, SyncGroupEvent } from '../../shared/sync/sync-wire.js'
 import type { DeviceBook, KnownDevice } from './device-book.js'
 import type { SyncIndex } from './sync-index.js'
 import { messageEvent, messageFromEvent, peersOf, settingsEvent } from './sync-events.js'
@@ -69,6 +70,11 @@ export interface AccountSyncInit {
     get(): Promise<SharedSettings>
     set(s: SharedSettings): Promise<void>
   }
+  /** The groups this device is in: group events from the others, and a new device's snapshot. */
+  groups?: {
+    apply(e: SyncGroupEvent): Promise<void>
+    snapshot(): Promise<SyncEvent[]>
+  }
   /** Republish the record (a device was removed). */
   republish: () => void
   log: Logger
@@ -85,6 +91,8 @@ export class AccountSync {
    * once even when the copies cross before either is on disk.
    */
   private readonly claimed = new Set<string>()
+  /** Local ids of messages messageFiled is sending right now. */
+  private readonly filing = new Set<string>()
   /** The last answer of targets(), dropped whenever the device book changes. */
   private known: { at: number; peers: string[] } | undefined
 
@@ -96,12 +104,19 @@ export class AccountSync {
   async messageFiled(msg: StoredMessageJson, callId: string): Promise<void> {
     const syncId = `${msg.direction}:${callId}`
     if (!this.claim(syncId)) return // filed from a sibling's copy a moment ago
-    // An account with one device does no sync work per message.
-    const targets = await this.targets()
-    if (targets.length === 0) return
-    if ((await this.init.index.localIdOf(syncId)) != null) return
-    await this.init.index.link(syncId, msg.id)
-    this.init.outbox.enqueue(targets, [messageEvent(syncId, msg)])
+    // A snapshot for a device met just now leaves this one out: it is sent
+    // below, to that device too, under its own sync id (never a second one).
+    this.filing.add(msg.id)
+    try {
+      // An account with one device does no sync work per message.
+      const targets = await this.targets()
+      if (targets.length === 0) return
+      if ((await this.init.index.localIdOf(syncId)) != null) return
+      await this.init.index.link(syncId, msg.id)
+      this.init.outbox.enqueue(targets, [messageEvent(syncId, msg)])
+    } finally {
+      this.filing.delete(msg.id)
+    }
   }
 
   /** The user read `peer`'s conversation up to `localId` (it was at `previous`). */
@@ -132,6 +147,12 @@ export class AccountSync {
     const at = Date.now()
     await this.init.index.newerContactChange(SETTINGS_CLOCK, at)
     await this.toSiblings([settingsEvent(await this.init.settings.get(), at)])
+  }
+
+  /** Events for every other device of the account (group changes); nothing for a lone device. */
+  async share(events: SyncEvent[]): Promise<void> {
+    const targets = await this.targets()
+    if (targets.length > 0) this.init.outbox.enqueue(targets, events)
   }
 
   /** Remove a device from the account (refused for this device itself). */
@@ -297,7 +318,12 @@ export class AccountSync {
         if (e.p === this.init.selfPeer())
           this.init.log.warn('another device removed this device from the account')
         else this.init.republish()
+        return
       }
+      case 'g':
+      case 'gm':
+      case 'gr':
+        await this.init.groups?.apply(e)
     }
   }
 
@@ -325,6 +351,7 @@ export class AccountSync {
       events.push({ k: 'c', n: c.name, fp: c.fingerprint, at: Date.parse(c.addedAt) || now })
     const self = this.init.selfPeer()
     for (const m of (await this.init.history.list()).slice(-SNAPSHOT_MESSAGES)) {
+      if (this.filing.has(m.id)) continue
       let id = await this.init.index.syncIdOf(m.id)
       if (id == null) {
         id = `${m.direction}:local-${self}-${m.id}`
@@ -337,6 +364,7 @@ export class AccountSync {
     // Settings only once the user chose them somewhere: defaults never override a choice.
     const settingsAt = await this.init.index.changedAt(SETTINGS_CLOCK)
     if (settingsAt != null) events.push(settingsEvent(await this.init.settings.get(), settingsAt))
+    events.push(...((await this.init.groups?.snapshot()) ?? []))
     this.init.log.info(`sync: greeting device ${peer} with ${events.length} event(s)`)
     this.init.outbox.greet(peer, events)
   }

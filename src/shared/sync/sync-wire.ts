@@ -2,7 +2,8 @@
  * Account sync (issue 15 §3): what one device of an account sends the
  * account's other devices, in the spirit of XMPP Message Carbons (XEP-0280):
  * a copy of every message it sent or received, its read marks, contact
- * changes and device removals.
+ * changes and device removals, and the groups it is in (their membership
+ * logs, messages and read marks).
  *
  * A batch is a CBOR map (canonical, as contact records are):
  *
@@ -97,16 +98,99 @@ export const SyncDeviceEventSchema = z
   .object({ k: z.literal('d'), p: Str(100), at: z.number().int().min(0) })
   .strict()
 
+const GroupId = z.string().regex(/^[0-9a-f]{32}$/)
+const GroupUser = z.string().min(3).max(32)
+const Count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+/**
+ * A group's membership log as this device now holds it (issue 15 §2's
+ * group-log.ts entries, each its canonical CBOR): created, joined, left or
+ * changed here. Each entry carries its author's signature, so the receiving
+ * device replays and checks it as it would a member's log.
+ */
+export const SyncGroupLogEventSchema = z
+  .object({
+    k: z.literal('g'),
+    g: GroupId,
+    e: z
+      .array(z.instanceof(Uint8Array).refine((b) => b.length > 0 && b.length <= 4096))
+      .min(1)
+      .max(128),
+  })
+  .strict()
+/**
+ * A group message this device sent (with how its members got it) or
+ * received; every device files it once, by its ID.
+ */
+export const SyncGroupMessageEventSchema = z
+  .object({
+    k: z.literal('gm'),
+    g: GroupId,
+    id: GroupId,
+    d: z.enum(['in', 'out']),
+    sn: GroupUser,
+    fp: Str(64),
+    sq: Count,
+    l: Count,
+    sa: Str(40),
+    tx: Str(16_000),
+    v: z.enum(['direct', 'mailbox', 'sent']),
+    dl: z.array(GroupUser).max(50),
+    st: z.array(GroupUser).max(50),
+    fl: z.array(GroupUser).max(50),
+  })
+  .strict()
+/** The user read group `g` up to the message with order key `r` (a mark only moves forward). */
+export const SyncGroupReadEventSchema = z
+  .object({ k: z.literal('gr'), g: GroupId, r: Str(120) })
+  .strict()
+
 export const SyncEventSchema = z.discriminatedUnion('k', [
   SyncMessageEventSchema,
   SyncReadEventSchema,
   SyncContactEventSchema,
   SyncDeviceEventSchema,
   SyncSettingsEventSchema,
+  SyncGroupLogEventSchema,
+  SyncGroupMessageEventSchema,
+  SyncGroupReadEventSchema,
 ])
 export type SyncEvent = z.infer<typeof SyncEventSchema>
 export type SyncMessageEvent = z.infer<typeof SyncMessageEventSchema>
+export type SyncGroupEvent = z.infer<
+  | typeof SyncGroupLogEventSchema
+  | typeof SyncGroupMessageEventSchema
+  | typeof SyncGroupReadEventSchema
+>
+export type SyncGroupMessageEvent = z.infer<typeof SyncGroupMessageEventSchema>
+
+/**
+ * Group events travel in batches of their own: a device running a Kaiwa from
+ * before group sync refuses a whole batch with an event kind it does not know,
+ * and must still take the rest.
+ */
+export function isGroupEvent(e: SyncEvent): e is SyncGroupEvent {
+  return e.k === 'g' || e.k === 'gm' || e.k === 'gr'
+}
+
 const PlainSchema = z.object({ e: z.array(SyncEventSchema).max(2000) }).strict()
+
+/** Events as canonical CBOR `{e: [...]}`: what a batch seals, and what the outbox stores. */
+export function encodeSyncEvents(events: SyncEvent[]): Uint8Array {
+  return encode(PlainSchema.parse({ e: events }))
+}
+
+/** The inverse of encodeSyncEvents, checked against the schema; throws InvalidSyncBatchError. */
+export function decodeSyncEvents(plain: Uint8Array): SyncEvent[] {
+  let parsed: unknown
+  try {
+    parsed = decode(plain, STRICT_DECODE)
+  } catch (err) {
+    throw new InvalidSyncBatchError('bad CBOR inside', { cause: err })
+  }
+  const res = PlainSchema.safeParse(parsed)
+  if (!res.success) throw new InvalidSyncBatchError(`bad events: ${res.error.message}`)
+  return res.data.e
+}
 
 export interface SyncBatch {
   v: 1
@@ -149,7 +233,7 @@ export async function sealSyncBatch(opts: SealSyncOptions): Promise<Uint8Array> 
     s: opts.now ?? Date.now(),
   }
   const n = randomBytes(24)
-  const plain = encode(PlainSchema.parse({ e: opts.events }))
+  const plain = encodeSyncEvents(opts.events)
   const c = xchacha20poly1305(accountSyncKey(opts.accountKey), n, header(base)).encrypt(plain)
   const unsigned = { ...base, n, c }
   const sig = new Uint8Array(await opts.accountKey.sign(signed(unsigned)))
@@ -212,13 +296,5 @@ export async function openSyncBatch(
   } catch (err) {
     throw new InvalidSyncBatchError('it does not decrypt under the account key', { cause: err })
   }
-  let parsed: unknown
-  try {
-    parsed = decode(plain, STRICT_DECODE)
-  } catch (err) {
-    throw new InvalidSyncBatchError('bad CBOR inside', { cause: err })
-  }
-  const res = PlainSchema.safeParse(parsed)
-  if (!res.success) throw new InvalidSyncBatchError(`bad events: ${res.error.message}`)
-  return res.data.e
+  return decodeSyncEvents(plain)
 }

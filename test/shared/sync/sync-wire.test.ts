@@ -10,6 +10,8 @@ import {
   InvalidSyncBatchError,
   MAX_SYNC_BATCH_BYTES,
   decodeSyncBatch,
+  decodeSyncEvents,
+  encodeSyncEvents,
   openSyncBatch,
   sealSyncBatch,
 } from '../../../src/shared/sync/sync-wire.js'
@@ -106,5 +108,48 @@ describe('sync batches', () => {
       expect(bytes.byteLength).toBeLessThanOrEqual(MAX_SYNC_BATCH_BYTES)
     }
     expect(chunkEvents([])).toEqual([[]])
+  })
+
+  it('carries group logs (raw entries), group messages and group read marks', async () => {
+    const alice = await account()
+    const gid = 'ab'.repeat(16)
+    const group: SyncEvent[] = [
+      { k: 'g', g: gid, e: [new Uint8Array(4000).fill(7), new Uint8Array([1, 2, 3])] },
+      {
+        k: 'gm',
+        g: gid,
+        id: 'cd'.repeat(16),
+        d: 'out',
+        sn: 'alice',
+        fp: 'aaaa-bbbb',
+        sq: 3,
+        l: 9,
+        sa: '2026-12-03T04:00:00.000Z',
+        tx: 'to the group',
+        v: 'sent',
+        dl: ['bob'],
+        st: ['carol'],
+        fl: [],
+      },
+      { k: 'gr', g: gid, r: '000000000000009 alice 000000000000003' },
+    ]
+    const bytes = await sealSyncBatch({ accountKey: alice, from, to, events: group })
+    expect(await openSyncBatch(decodeSyncBatch(bytes), alice)).toEqual(group)
+    // What the outbox stores is the same canonical CBOR, checked again when read back.
+    expect(decodeSyncEvents(encodeSyncEvents(group))).toEqual(group)
+    expect(() => decodeSyncEvents(encode({ e: [{ k: 'g', g: gid, e: ['text'] }] }))).toThrow(
+      InvalidSyncBatchError,
+    )
+    expect(() =>
+      encodeSyncEvents([{ k: 'g', g: 'not-hex', e: [new Uint8Array(1)] }] as SyncEvent[]),
+    ).toThrow()
+    // An entry over group-log.ts's 4096-byte bound is refused.
+    expect(() =>
+      encodeSyncEvents([{ k: 'g', g: gid, e: [new Uint8Array(4097)] }] as SyncEvent[]),
+    ).toThrow()
+    // Group events never share a batch with the others: a device from before group
+    // sync refuses the whole batch, and must still take the messages.
+    const mixed = chunkEvents([events[0]!, group[1]!, group[2]!, events[2]!])
+    expect(mixed.map((c) => c.map((e) => e.k))).toEqual([['m'], ['gm', 'gr'], ['c']])
   })
 })
