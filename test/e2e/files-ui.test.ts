@@ -30,9 +30,10 @@ import {
 import type { NodeProcess } from '../helpers/cli.js'
 import { tempDir, waitFor } from '../helpers/nodes.js'
 import { CHROMIUM } from '../helpers/chromium-page.js'
+import { button, openUi, UI_TIMEOUT } from './softphone-ui.js'
+import { uiClientArgs } from './ui-nodes.js'
 
 const SHOTS = join(ROOT, 'test-results', 'screenshots')
-const UI_TIMEOUT = 30_000
 /** Long enough for a loaded 2-core machine: lookups, dials and hashing all wait. */
 const SLOW = 90_000
 
@@ -69,16 +70,9 @@ function noisePng(width: number, height: number): Buffer {
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
-async function openUi(node: NodeProcess, who: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } })
-  const page = await context.newPage()
-  page.setDefaultTimeout(UI_TIMEOUT)
-  page.on('pageerror', (err) => console.error(`${who}: page error: ${err.message}`))
-  await page.goto(node.ready.ui!)
-  return page
-}
+const open = async (node: NodeProcess, who: string): Promise<Page> =>
+  (await openUi(browser, node, who)).page
 
-const button = (p: Page, name: string) => p.getByRole('button', { name, exact: true })
 /** One file's item in the open conversation. */
 const item = (p: Page, name: string) => p.getByRole('listitem', { name, exact: true })
 
@@ -110,11 +104,11 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true })
   home = await tempDir('hfu-ui-')
   const sn = await spawnNode(['--data', join(home, 'sn'), '--supernode', 'on', ...LOOPBACK], home)
-  const boot = ['--bootstrap', sn.ready.addrs[0]!, '--supernode', 'off', ...LOOPBACK, '--ui']
+  const boot = uiClientArgs(sn)
   alice = await spawnNode(['--data', join(home, 'alice'), '--name', 'alice', ...boot], home)
   bob = await spawnNode(['--data', join(home, 'bob'), '--name', 'bob', ...boot], home)
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
-  ;[pa, pb] = await Promise.all([openUi(alice, 'alice'), openUi(bob, 'bob')])
+  ;[pa, pb] = await Promise.all([open(alice, 'alice'), open(bob, 'bob')])
 }, 180_000)
 
 afterAll(async () => {

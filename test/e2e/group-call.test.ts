@@ -17,14 +17,12 @@
  *
  * Ports: the supernode's TURN port and relay range are in 42000-42499.
  */
-import { createServer } from 'node:net'
-import { createSocket } from 'node:dgram'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, assertUiBuilt, LOOPBACK, spawnNode, stopAllNodes } from '../helpers/cli.js'
+import { assertBuilt, assertUiBuilt, spawnNode, stopAllNodes } from '../helpers/cli.js'
 import type { NodeProcess } from '../helpers/cli.js'
 import { tempDir } from '../helpers/nodes.js'
 import {
@@ -36,7 +34,10 @@ import {
   openUi,
   userIdBox,
 } from './softphone-ui.js'
+import { spawnTurnSupernode, uiClientArgs } from './ui-nodes.js'
 
+/** The supernode's TURN port and relay range. */
+const TURN_PORTS = { from: 42000, to: 42199 }
 const TURN_RELAY_PORTS = '42200-42499'
 const NAMES = ['alice', 'bob', 'carol', 'dave'] as const
 type Name = (typeof NAMES)[number]
@@ -48,24 +49,6 @@ interface PairStats {
   audioPackets: number
   framesDecoded: number
   path: 'direct' | 'relayed' | 'unknown'
-}
-
-/** A port in 42000-42199 free on 127.0.0.1 for both TCP and UDP (TURN listens on both). */
-async function turnPort(): Promise<number> {
-  for (let i = 0; ; i++) {
-    const port = 42000 + ((Math.floor(Math.random() * 200) + i) % 200)
-    const tcp = await new Promise<boolean>((resolve) => {
-      const s = createServer()
-      s.once('error', () => resolve(false))
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-    })
-    const udp = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4')
-      s.once('error', () => resolve(false))
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
-    })
-    if (tcp && udp) return port
-  }
 }
 
 let home: string
@@ -140,22 +123,8 @@ beforeAll(async () => {
   await assertBuilt()
   await assertUiBuilt()
   home = await tempDir('kaiwa-e2e-group-')
-  const noTurn = LOOPBACK.filter((a, i) => a !== '--turn-port' && LOOPBACK[i - 1] !== '--turn-port')
-  const turn = ['--turn-port', String(await turnPort()), '--turn-host', '127.0.0.1']
-  const sn = await spawnNode(
-    [
-      '--data',
-      join(home, 'sn'),
-      '--supernode',
-      'on',
-      ...noTurn,
-      ...turn,
-      '--turn-relay-ports',
-      TURN_RELAY_PORTS,
-    ],
-    home,
-  )
-  const boot = ['--bootstrap', sn.ready.addrs[0]!, '--supernode', 'off', ...LOOPBACK, '--ui']
+  const sn = await spawnTurnSupernode(home, TURN_PORTS, TURN_RELAY_PORTS)
+  const boot = uiClientArgs(sn)
   // Names claimed at start (--name): the claim form is the softphone test's, not this one's.
   for (const n of NAMES)
     nodes.set(n, await spawnNode(['--data', join(home, n), ...boot, '--name', n], home))
@@ -166,7 +135,7 @@ beforeAll(async () => {
       browser,
       nodes.get(n)!,
       n,
-      n === 'dave' ? forceRelay : undefined,
+      n === 'dave' ? { init: forceRelay } : {},
     )
     contexts.push(context)
     pages.set(n, p)

@@ -23,9 +23,9 @@ import {
 import type { NodeProcess } from '../helpers/cli.js'
 import { tempDir, waitFor } from '../helpers/nodes.js'
 import { CHROMIUM } from '../helpers/chromium-page.js'
+import { openUi } from './softphone-ui.js'
 
 const SHOTS = join(ROOT, 'test-results', 'screenshots')
-const UI_TIMEOUT = 30_000
 
 let home: string
 let ann: NodeProcess
@@ -34,14 +34,8 @@ let browser: Browser
 let pa: Page
 let pb: Page
 
-async function openUi(node: NodeProcess, who: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } })
-  const page = await context.newPage()
-  page.setDefaultTimeout(UI_TIMEOUT)
-  page.on('pageerror', (err) => console.error(`${who}: page error: ${err.message}`))
-  await page.goto(node.ready.ui!)
-  return page
-}
+const open = async (node: NodeProcess, who: string): Promise<Page> =>
+  (await openUi(browser, node, who, { viewport: { width: 1200, height: 760 } })).page
 
 const tab = (p: Page, name: RegExp) => p.getByRole('tab', { name })
 
@@ -56,7 +50,7 @@ beforeAll(async () => {
   ben = await spawnNode(['--data', join(home, 'ben'), '--name', 'ben', '--ui', ...boot], home)
   await spawnNode(['--data', join(home, 'cat'), '--name', 'cat', ...boot], home)
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
-  ;[pa, pb] = await Promise.all([openUi(ann, 'ann'), openUi(ben, 'ben')])
+  ;[pa, pb] = await Promise.all([open(ann, 'ann'), open(ben, 'ben')])
 }, 180_000)
 
 afterAll(async () => {

@@ -46,14 +46,24 @@ export function forceRelay(): void {
   window.RTCPeerConnection = RelayOnly
 }
 
+export interface OpenUiOptions {
+  /** A script run in the page before its own (e.g. forceRelay). */
+  init?: () => void
+  /** @default 1200×800 */
+  viewport?: { width: number; height: number }
+}
+
+/** A new browser context (own renderer) with `node`'s UI open, logged in by its ui URL. */
 export async function openUi(
   browser: Browser,
   node: NodeProcess,
   who: string,
-  init?: () => void,
+  opts: OpenUiOptions = {},
 ): Promise<{ page: Page; context: BrowserContext }> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } })
-  if (init != null) await context.addInitScript(init)
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1200, height: 800 },
+  })
+  if (opts.init != null) await context.addInitScript(opts.init)
   const page = await context.newPage()
   page.setDefaultTimeout(UI_TIMEOUT)
   page.on('pageerror', (err) => console.error(`${who}: page error: ${err.message}`))

@@ -23,16 +23,10 @@ import {
 } from '../helpers/cli.js'
 import type { NodeProcess } from '../helpers/cli.js'
 import { freePort, tempDir } from '../helpers/nodes.js'
+import { button, CHROMIUM_ARGS, openUi, userIdBox } from './softphone-ui.js'
+import { uiClientArgs } from './ui-nodes.js'
 
 const SHOTS = join(ROOT, 'test-results', 'screenshots')
-const CHROMIUM_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--no-sandbox',
-  '--autoplay-policy=no-user-gesture-required',
-]
-const UI_TIMEOUT = 30_000
 
 interface CallStats {
   phase: string
@@ -57,21 +51,16 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) })
 }
 
-async function openUi(node: NodeProcess, who: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } })
-  contexts.push(context)
-  const page = await context.newPage()
-  page.setDefaultTimeout(UI_TIMEOUT)
-  page.on('pageerror', (err) => console.error(`${who}: page error: ${err.message}`))
+async function open(node: NodeProcess, who: string): Promise<Page> {
   expect(node.ready.ui, 'the ready line carries the UI address').toMatch(
     /^http:\/\/127\.0\.0\.1:\d+\/#token=/,
   )
-  await page.goto(node.ready.ui!)
+  const { page, context } = await openUi(browser, node, who, {
+    viewport: { width: 1200, height: 760 },
+  })
+  contexts.push(context)
   return page
 }
-
-const userIdBox = (p: Page) => p.getByRole('textbox', { name: 'User ID', exact: true })
-const button = (p: Page, name: string) => p.getByRole('button', { name, exact: true })
 
 async function claim(page: Page, name: string, shots = false): Promise<void> {
   const box = page.getByRole('textbox', { name: 'Choose your user ID' })
@@ -123,14 +112,14 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true })
   home = await tempDir('kaiwa-e2e-')
   sn = await spawnNode(['--data', join(home, 'sn'), '--supernode', 'on', ...LOOPBACK], home)
-  const boot = ['--bootstrap', sn.ready.addrs[0]!, '--supernode', 'off', ...LOOPBACK, '--ui']
+  const boot = uiClientArgs(sn)
   alice = await spawnNode(['--data', join(home, 'alice'), ...boot], home)
   // A fixed API port: bob's node comes back on the same origin, so his page reconnects.
   bobArgs = ['--data', join(home, 'bob'), '--api-port', String(await freePort()), ...boot]
   bob = await spawnNode(bobArgs, home)
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
-  pa = await openUi(alice, 'alice')
-  pb = await openUi(bob, 'bob')
+  pa = await open(alice, 'alice')
+  pb = await open(bob, 'bob')
 }, 120_000)
 
 afterAll(async () => {
@@ -314,20 +303,8 @@ describe('softphone in Chromium against real nodes', () => {
     await download.saveAs(file)
     await pa.keyboard.press('Escape')
 
-    const fresh = await spawnNode(
-      [
-        '--data',
-        join(home, 'alice2'),
-        '--bootstrap',
-        sn.ready.addrs[0]!,
-        '--supernode',
-        'off',
-        ...LOOPBACK,
-        '--ui',
-      ],
-      home,
-    )
-    const pc = await openUi(fresh, 'alice (restored)')
+    const fresh = await spawnNode(['--data', join(home, 'alice2'), ...uiClientArgs(sn)], home)
+    const pc = await open(fresh, 'alice (restored)')
     await pc.getByText('I already have an account: restore from a backup').click()
     await pc.getByLabel('Backup file').setInputFiles(file)
     await pc.getByLabel('Passphrase', { exact: true }).fill('wrong passphrase')

@@ -15,14 +15,12 @@
  *
  * Ports: the supernode's TURN port and relay range are in 27000-27999.
  */
-import { createServer } from 'node:net'
-import { createSocket } from 'node:dgram'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, assertUiBuilt, LOOPBACK, spawnNode, stopAllNodes } from '../helpers/cli.js'
+import { assertBuilt, assertUiBuilt, spawnNode, stopAllNodes } from '../helpers/cli.js'
 import type { NodeProcess } from '../helpers/cli.js'
 import { tempDir } from '../helpers/nodes.js'
 import {
@@ -38,29 +36,11 @@ import {
   openUi,
   userIdBox,
 } from './softphone-ui.js'
+import { spawnTurnSupernode, uiClientArgs } from './ui-nodes.js'
 
+/** The supernode's TURN port and relay range. */
+const TURN_PORTS = { from: 27000, to: 27899 }
 const TURN_RELAY_PORTS = '27900-27999'
-
-/** A port in 27000-27899 free on 127.0.0.1 for both TCP and UDP (TURN listens on both). */
-async function turnPort(): Promise<number> {
-  for (
-    let port = 27000 + Math.floor(Math.random() * 800);
-    ;
-    port = 27000 + ((port - 26999) % 900)
-  ) {
-    const tcp = await new Promise<boolean>((resolve) => {
-      const s = createServer()
-      s.once('error', () => resolve(false))
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-    })
-    const udp = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4')
-      s.once('error', () => resolve(false))
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
-    })
-    if (tcp && udp) return port
-  }
-}
 
 let home: string
 let browser: Browser
@@ -71,7 +51,7 @@ let pa: Page
 let pb: Page
 
 async function open(node: NodeProcess, who: string, init?: () => void): Promise<Page> {
-  const { page, context } = await openUi(browser, node, who, init)
+  const { page, context } = await openUi(browser, node, who, init != null ? { init } : {})
   contexts.push(context)
   return page
 }
@@ -102,23 +82,8 @@ beforeAll(async () => {
   await assertBuilt()
   await assertUiBuilt()
   home = await tempDir('kaiwa-e2e-video-')
-  // Our own TURN on loopback (the shared LOOPBACK flags turn it off).
-  const noTurn = LOOPBACK.filter((a, i) => a !== '--turn-port' && LOOPBACK[i - 1] !== '--turn-port')
-  const turn = ['--turn-port', String(await turnPort()), '--turn-host', '127.0.0.1']
-  const sn = await spawnNode(
-    [
-      '--data',
-      join(home, 'sn'),
-      '--supernode',
-      'on',
-      ...noTurn,
-      ...turn,
-      '--turn-relay-ports',
-      TURN_RELAY_PORTS,
-    ],
-    home,
-  )
-  const boot = ['--bootstrap', sn.ready.addrs[0]!, '--supernode', 'off', ...LOOPBACK, '--ui']
+  const sn = await spawnTurnSupernode(home, TURN_PORTS, TURN_RELAY_PORTS)
+  const boot = uiClientArgs(sn)
   if (process.env.KAIWA_E2E_NODE_LOG) boot.push('--log-level', process.env.KAIWA_E2E_NODE_LOG)
   alice = await spawnNode(['--data', join(home, 'alice'), ...boot], home)
   bob = await spawnNode(['--data', join(home, 'bob'), ...boot], home)
