@@ -18,24 +18,13 @@
 //   (npm run bench:call -- --group only ... runs it from bench/call.mjs)
 /* global window, Element */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { createSocket } from 'node:dgram'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 import { pct, printTable, progress } from './lib.mjs'
-import { LOOPBACK, spawnKaiwaNode, stopChildren, killChildrenNow } from './call-procs.mjs'
-
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--no-sandbox',
-  '--autoplay-policy=no-user-gesture-required',
-]
+import { stopChildren, killChildrenNow } from './call-procs.mjs'
+import { button, f, sleep, startUiRig } from './call-ui.mjs'
 const GOAL_SETUP_MS = 2000
 const USERS = ['grpa', 'grpb', 'grpc', 'grpd']
 
@@ -65,29 +54,6 @@ export function installGroupProbe() {
   }
 }
 
-/** A port in 42000-42199 free on 127.0.0.1 for TCP and UDP (the TURN server takes both). */
-async function turnPort() {
-  for (let i = 0; i < 200; i++) {
-    const port = 42000 + Math.floor(Math.random() * 200)
-    const tcp = await new Promise((resolve) => {
-      const s = createServer()
-      s.once('error', () => resolve(false))
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-    })
-    const udp = await new Promise((resolve) => {
-      const u = createSocket('udp4')
-      u.once('error', () => resolve(false))
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
-    })
-    if (tcp && udp) return port
-  }
-  throw new Error('no free TCP+UDP port in 42000-42199')
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const button = (p, name) => p.getByRole('button', { name, exact: true })
-const f = (x) => (x == null ? '-' : `${x.toFixed(0)} ms`)
-
 async function addContact(page, name) {
   await page.getByRole('tab', { name: 'Contacts' }).click()
   await button(page, 'Add contact').click()
@@ -115,61 +81,16 @@ export async function runGroupBench(opts = {}) {
   const home = await mkdtemp(join(tmpdir(), 'kaiwa-bench-group-'))
   let browser
   try {
-    const turn = ['--turn-port', String(await turnPort()), '--turn-host', '127.0.0.1']
-    const sn = await spawnKaiwaNode(
-      [
-        '--data',
-        join(home, 'sn'),
-        '--supernode',
-        'on',
-        ...LOOPBACK,
-        ...turn,
-        '--turn-relay-ports',
-        '42200-42499',
-        '--log-level',
-        'warn',
-      ],
+    const rig = await startUiRig({
       home,
-      'supernode',
-    )
-    const boot = ['--bootstrap', sn.ready.addrs[0], '--supernode', 'off', ...LOOPBACK]
-    const nodes = []
-    for (const name of USERS) {
-      nodes.push(
-        await spawnKaiwaNode(
-          [
-            '--data',
-            join(home, name),
-            ...boot,
-            '--turn-port',
-            '0',
-            '--ui',
-            '--name',
-            name,
-            '--log-level',
-            'warn',
-          ],
-          home,
-          name,
-        ),
-      )
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
-    const pages = []
-    for (const node of nodes) {
-      const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
-      await context.addInitScript(installGroupProbe)
-      const page = await context.newPage()
-      page.setDefaultTimeout(30_000)
-      page.on('pageerror', (err) => say(`page error: ${err.message}`))
-      await page.goto(node.ready.ui)
-      pages.push(page)
-    }
-    await Promise.all(
-      pages.map((p) =>
-        p.locator('.self-state', { hasText: 'Online' }).waitFor({ timeout: 90_000 }),
-      ),
-    )
+      users: USERS,
+      turnPorts: [42000, 200],
+      relayPorts: '42200-42499',
+      probe: installGroupProbe,
+      say,
+    })
+    browser = rig.browser
+    const { pages } = rig
     const [a, b, c, d] = pages
     for (const name of USERS.slice(1)) await addContact(a, name)
     const results = []

@@ -18,30 +18,13 @@
 //   (npm run bench:call -- --video only ... runs it from bench/call.mjs)
 /* global window, document, MediaStream, Element */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { createSocket } from 'node:dgram'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 import { pct, printTable, progress } from './lib.mjs'
-import {
-  LOOPBACK,
-  rendererProcesses,
-  spawnKaiwaNode,
-  stopChildren,
-  killChildrenNow,
-} from './call-procs.mjs'
-
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--no-sandbox',
-  '--autoplay-policy=no-user-gesture-required',
-]
+import { rendererProcesses, stopChildren, killChildrenNow } from './call-procs.mjs'
+import { button, f, sleep, startUiRig } from './call-ui.mjs'
 const GOAL_FIRST_FRAME_MS = 500
 const TICKS_PER_S = 100 // USER_HZ
 
@@ -98,27 +81,6 @@ export function installVideoProbe() {
   }
 }
 
-/** A port in 27000-27899 free on 127.0.0.1 for TCP and UDP (the TURN server takes both). */
-async function turnPort() {
-  for (let i = 0; i < 200; i++) {
-    const port = 27000 + Math.floor(Math.random() * 900)
-    const tcp = await new Promise((resolve) => {
-      const s = createServer()
-      s.once('error', () => resolve(false))
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-    })
-    const udp = await new Promise((resolve) => {
-      const u = createSocket('udp4')
-      u.once('error', () => resolve(false))
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
-    })
-    if (tcp && udp) return port
-  }
-  throw new Error('no free TCP+UDP port in 27000-27899')
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const button = (p, name) => p.getByRole('button', { name, exact: true })
 const stats = (p) => p.evaluate(() => window.__kaiwaCallStats?.() ?? null)
 
 /** CPU of every renderer together over `seconds`, as a share of one core. */
@@ -136,71 +98,18 @@ export async function runVideoBench(opts = {}) {
   const home = await mkdtemp(join(tmpdir(), 'kaiwa-bench-video-'))
   let browser
   try {
-    const turn = ['--turn-port', String(await turnPort()), '--turn-host', '127.0.0.1']
-    const sn = await spawnKaiwaNode(
-      [
-        '--data',
-        join(home, 'sn'),
-        '--supernode',
-        'on',
-        ...LOOPBACK,
-        ...turn,
-        '--turn-relay-ports',
-        '27900-27999',
-        '--log-level',
-        'warn',
-      ],
+    const rig = await startUiRig({
       home,
-      'supernode',
-    )
-    const boot = ['--bootstrap', sn.ready.addrs[0], '--supernode', 'off', ...LOOPBACK]
-    const users = ['vcaller', 'vcallee']
-    const nodes = await Promise.all(
-      users.map((name) =>
-        spawnKaiwaNode(
-          [
-            '--data',
-            join(home, name),
-            ...boot,
-            '--turn-port',
-            '0',
-            '--ui',
-            '--name',
-            name,
-            '--log-level',
-            'warn',
-          ],
-          home,
-          name,
-        ),
-      ),
-    )
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
-    const pages = []
-    for (const node of nodes) {
-      const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
-      await context.addInitScript(installVideoProbe)
-      if (opts.relay) {
-        await context.addInitScript(() => {
-          const Base = window.RTCPeerConnection
-          window.RTCPeerConnection = class extends Base {
-            constructor(config) {
-              super({ ...config, iceTransportPolicy: 'relay' })
-            }
-          }
-        })
-      }
-      const page = await context.newPage()
-      page.setDefaultTimeout(30_000)
-      page.on('pageerror', (err) => say(`page error: ${err.message}`))
-      await page.goto(node.ready.ui)
-      pages.push(page)
-    }
-    await Promise.all(
-      pages.map((p) =>
-        p.locator('.self-state', { hasText: 'Online' }).waitFor({ timeout: 90_000 }),
-      ),
-    )
+      users: ['vcaller', 'vcallee'],
+      turnPorts: [27000, 900],
+      relayPorts: '27900-27999',
+      probe: installVideoProbe,
+      relay: opts.relay === true,
+      parallel: true,
+      say,
+    })
+    browser = rig.browser
+    const { pages } = rig
     await sleep(2000)
     const idle = await cpuOver(WINDOW_S)
     say(`both renderers idle: ${(idle * 100).toFixed(0)} % of a core`)
@@ -271,8 +180,6 @@ export async function runVideoBench(opts = {}) {
     await rm(home, { recursive: true, force: true }).catch(() => {})
   }
 }
-
-const f = (x) => (x == null ? '-' : `${x.toFixed(0)} ms`)
 
 function report(results, idle, windowS, relay) {
   const both = (k1, k2) => results.flatMap((r) => [r[k1], r[k2]]).filter((x) => x != null)

@@ -40,6 +40,7 @@ import { pct, printTable, progress } from './lib.mjs'
 import { installProbe } from './call-probe.mjs'
 import { runVideoBench } from './call-video.mjs'
 import { runGroupBench } from './call-group.mjs'
+import { CHROMIUM, CHROMIUM_ARGS } from './call-ui.mjs'
 import {
   freeTcpUdpPort,
   killChildrenNow,
@@ -73,14 +74,6 @@ const CALLS = Number(values.calls)
 const say = progress('bench:call')
 // Experiments, not the benchmark: ice-cache answers iceServers from the page's last reply.
 const WHAT_IF = { iceCache: values['what-if'].split(',').includes('ice-cache') }
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--no-sandbox',
-  '--autoplay-policy=no-user-gesture-required',
-]
 const GOAL_RING_MS = 150
 const GOAL_AUDIO_MS = 300
 const STEP_TIMEOUT = 15_000
