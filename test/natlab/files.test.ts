@@ -9,7 +9,8 @@
  * verifies its SHA-256. Then a second 50 MB file is interrupted halfway (bob's
  * node is killed by its PID), bob restarts on the same data dir, and the
  * transfer resumes from the verified chunks (not from zero) to a verified
- * whole. Last, with the supernode's relayed-bandwidth cap at 0 (it will not
+ * whole; alice remembers that bob needed TURN (turn-memory.ts), so the resume
+ * dials TURN at once instead of after the failed direct attempts. Last, with the supernode's relayed-bandwidth cap at 0 (it will not
  * relay), a third file stays queued and alice is told why. Root only; skipped
  * with the reason otherwise.
  */
@@ -178,6 +179,7 @@ describe.skipIf(skip != null)(
         200,
       )
       const bobDir = bob.dataDir
+      const logFrom = alice.stderr().length
       bob.child.kill('SIGKILL')
       await new Promise((r) => bob.child.once('exit', r))
       const dropped = await waitUntil(
@@ -198,6 +200,7 @@ describe.skipIf(skip != null)(
       expect(kept).toBeLessThan(SIZE)
 
       bob = await startLabNode(lab, lab.sites[1]!.hosts[0]!, { ...bobOpts, dataDir: bobDir })
+      const restartedAt = Date.now()
       const resumed = await waitUntil(
         'the resumed session',
         async () => {
@@ -207,8 +210,13 @@ describe.skipIf(skip != null)(
         180_000,
         250,
       )
+      console.log(`the resumed session began ${Date.now() - restartedAt} ms after bob was back`)
       // It goes on from what bob had verified, not from zero.
       expect(resumed.bytesDone).toBeGreaterThanOrEqual(SIZE / 4)
+      // Alice knew bob needed TURN: the resume dialled it at once, beside the direct dials.
+      expect(alice.stderr().slice(logFrom)).toMatch(
+        /needed TURN \d+ s ago: dialling TURN at once, racing the direct dials/,
+      )
       await waitUntil(
         'the transfer to complete',
         async () => (await outgoing(alice, transfer.id))?.status === 'complete',

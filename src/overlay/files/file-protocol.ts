@@ -22,6 +22,8 @@
  * candidates only, through a supernode's TURN server (turn-dial-scope.ts)
  * under that server's per-allocation limits and its operator's caps. A TURN
  * link this node made is closed once no file stream has used it for a while.
+ * A peer that needed TURN lately (turn-memory.ts) gets its TURN dial at once,
+ * racing the direct dials, instead of after them.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
@@ -38,13 +40,17 @@ import {
 import type { FileFrame } from '../../shared/files/file-wire.js'
 import { WEBRTC_ADDR, WEBRTC_CIRCUIT, splitAddrs, withPeer } from '../sip/link-dialer.js'
 import { viaTurn } from '../node/turn-dial-scope.js'
+import { firstOf, headStart } from './dial-race.js'
 import { FrameStream } from './frame-stream.js'
 import type { DirectPath } from './outgoing-files.js'
+import { TurnMemory } from './turn-memory.js'
 
 export const FILE_PROTOCOL = '/kaiwa/file/1.0.0'
 /** How long the first frame of an inbound stream may take. */
 const FIRST_FRAME_MS = 15_000
 const DIAL_MS = 8_000
+/** How long a TCP dial runs alone before the WebRTC dial starts beside it. */
+const HEAD_START_MS = 2_000
 const WEBRTC_DIAL_MS = 15_000
 /** ICE through TURN allocates first (two round trips more than STUN). */
 const TURN_DIAL_MS = 20_000
@@ -58,7 +64,15 @@ export interface FileProtocolInit {
   onReady: (id: Uint8Array, peer: string) => void
   /** Whether a supernode offers this node TURN (credentials in hand); absent: never. */
   relayAvailable?: () => Promise<boolean>
+  /** Which peers needed TURN lately; a new one by default. */
+  turnMemory?: TurnMemory
   log: Logger
+}
+
+/** What the dials gave: a link, or why TURN did not carry the file. */
+interface Dialled {
+  conn?: Connection
+  turn?: 'none' | 'failed'
 }
 
 export interface FileProtocolComponents {
@@ -84,11 +98,14 @@ export class FileProtocol implements Startable {
   /** Connections this node made through TURN (released when idle). */
   private readonly turnConns = new WeakSet<Connection>()
   private readonly releasing = new WeakSet<Connection>()
+  private readonly memory: TurnMemory
 
   constructor(
     private readonly components: FileProtocolComponents,
     private readonly init: FileProtocolInit,
-  ) {}
+  ) {
+    this.memory = init.turnMemory ?? new TurnMemory()
+  }
 
   async start(): Promise<void> {
     await this.components.registrar.handle(
@@ -129,45 +146,33 @@ export class FileProtocol implements Startable {
   }
 
   /**
-   * A stream to `peer` on an unlimited connection: an existing one, else its
-   * direct addresses, else WebRTC signalled through its relay (STUN only),
-   * else that WebRTC through TURN. Without one, says whether the peer is
+   * A stream to `peer` on an unlimited connection: an existing one, else a
+   * direct one (its TCP addresses, and after a head start WebRTC signalled
+   * through its relay with STUN only), else that WebRTC through TURN. For a
+   * peer that needed TURN lately (turn-memory.ts) the TURN dial starts at
+   * once, racing the direct ones. Without a stream, says whether the peer is
    * reachable through a circuit relay at all, and why TURN did not carry it.
    */
   async openDirect(peer: string, addrs: Multiaddr[], signal: AbortSignal): Promise<DirectPath> {
     const { connectionManager, peerStore } = this.components
     const id = peerIdFromString(peer)
     if (addrs.length > 0) await peerStore.merge(id, { multiaddrs: addrs }).catch(() => {})
-    const direct = (): Connection | undefined =>
-      connectionManager.getConnections(id).find((c) => c.limits == null && c.status === 'open')
-    let conn = direct()
     const split = splitAddrs(addrs)
     const circuit = split.webrtc.filter((x) => WEBRTC_CIRCUIT.test(x.toString()))
-    if (conn == null && split.direct.length > 0) {
-      conn = await connectionManager
-        .openConnection(
-          split.direct.map((a) => withPeer(a, id)),
-          {
-            signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_MS)]),
-          },
-        )
-        .then((c) => (c.limits == null ? c : undefined))
-        .catch((err: unknown) => {
-          this.init.log.debug(`no direct connection to ${peer}: ${String(err)}`)
-          return direct()
-        })
-    }
-    conn ??= await this.dialWebRtc(id, circuit, signal, 'WebRTC', WEBRTC_DIAL_MS)
+    // An open unlimited link, a direct one first (a TURN one this node made is reused until idle).
+    const open = connectionManager
+      .getConnections(id)
+      .filter((c) => c.limits == null && c.status === 'open')
+    let conn = open.find((c) => !this.turnConns.has(c)) ?? open[0]
     let turn: 'none' | 'failed' | undefined
-    if (conn == null && circuit.length > 0) {
-      if (!(await this.init.relayAvailable?.().catch(() => false))) turn = 'none'
-      else {
-        conn = await viaTurn(() =>
-          this.dialWebRtc(id, circuit, signal, 'WebRTC through TURN', TURN_DIAL_MS),
-        )
-        if (conn == null) turn = 'failed'
-        else this.turnConns.add(conn)
-      }
+    if (conn == null) {
+      const age = circuit.length > 0 ? this.memory.age(peer) : undefined
+      const got =
+        age === undefined
+          ? await this.directThenTurn(peer, id, split.direct, circuit, signal)
+          : await this.raceTurn(peer, id, split.direct, circuit, signal, age)
+      conn = got.conn
+      turn = got.turn
     }
     if (conn == null)
       return {
@@ -188,6 +193,130 @@ export class FileProtocol implements Startable {
     return { ok: true, fs: frameStream(stream), via }
   }
 
+  /** The first file to `peer` (or the first in a while): direct dials, then TURN once they failed. */
+  private async directThenTurn(
+    peer: string,
+    id: PeerId,
+    direct: Multiaddr[],
+    circuit: Multiaddr[],
+    signal: AbortSignal,
+  ): Promise<Dialled> {
+    const conn = await this.dialDirect(peer, id, direct, circuit, signal)
+    if (conn != null) {
+      this.memory.wentDirect(peer)
+      return { conn }
+    }
+    if (circuit.length === 0 || signal.aborted) return {}
+    const t = await this.dialTurn(id, circuit, signal)
+    if (typeof t === 'string') return { turn: t }
+    this.memory.neededTurn(peer)
+    return { conn: t }
+  }
+
+  /**
+   * `peer` needed TURN `age` ms ago: dial TURN at once, beside the direct
+   * dials; the first link wins. The direct dials run to their end either way,
+   * so the memory learns whether the peer is still out of direct reach (kept
+   * for another TURN_MEMORY_MS) or reachable again (forgotten; a TURN dial
+   * still under way is stopped, a TURN link that lost is closed).
+   */
+  private async raceTurn(
+    peer: string,
+    id: PeerId,
+    direct: Multiaddr[],
+    circuit: Multiaddr[],
+    signal: AbortSignal,
+    age: number,
+  ): Promise<Dialled> {
+    this.init.log.debug(
+      `${peer} needed TURN ${Math.round(age / 1000)} s ago: dialling TURN at once, racing the direct dials`,
+    )
+    const stopTurn = new AbortController()
+    let turn: 'none' | 'failed' | undefined
+    const viaDirect = this.dialDirect(peer, id, direct, circuit, signal).then((c) => {
+      if (c != null) {
+        this.memory.wentDirect(peer)
+        stopTurn.abort(new Error('a direct link was made'))
+      } else if (!signal.aborted) this.memory.neededTurn(peer)
+      return c
+    })
+    const viaTurnLink = this.dialTurn(id, circuit, AbortSignal.any([signal, stopTurn.signal])).then(
+      (t) => {
+        if (typeof t !== 'string') return t
+        turn = t
+        return undefined
+      },
+    )
+    const conn = await firstOf([viaDirect, viaTurnLink])
+    if (conn != null && !this.turnConns.has(conn))
+      void viaTurnLink.then((t) => t != null && this.closeTurn(t, 'a direct link won the race'))
+    return conn != null ? { conn } : turn != null ? { turn } : {}
+  }
+
+  /**
+   * A direct link: the TCP addresses, and WebRTC (STUN only, signalled through
+   * the circuit relay) once TCP failed or after HEAD_START_MS, so an
+   * unreachable private address does not hold WebRTC back for DIAL_MS and a
+   * working TCP dial does not set up WebRTC for nothing. The loser is stopped.
+   */
+  private async dialDirect(
+    peer: string,
+    id: PeerId,
+    direct: Multiaddr[],
+    circuit: Multiaddr[],
+    signal: AbortSignal,
+  ): Promise<Connection | undefined> {
+    const { connectionManager } = this.components
+    const stop = new AbortController()
+    const sig = AbortSignal.any([signal, stop.signal])
+    const tcp: Promise<Connection | undefined> =
+      direct.length === 0
+        ? Promise.resolve(undefined)
+        : connectionManager
+            .openConnection(
+              direct.map((a) => withPeer(a, id)),
+              { signal: AbortSignal.any([sig, AbortSignal.timeout(DIAL_MS)]) },
+            )
+            .then((c) => (c.limits == null ? c : undefined))
+            .catch((err: unknown) => {
+              this.init.log.debug(`no direct connection to ${peer}: ${String(err)}`)
+              // One may have opened the other way meanwhile (never a TURN link of ours).
+              return connectionManager
+                .getConnections(id)
+                .find((c) => c.limits == null && c.status === 'open' && !this.turnConns.has(c))
+            })
+    const webrtc =
+      circuit.length === 0
+        ? Promise.resolve(undefined)
+        : headStart(tcp, direct.length === 0 ? 0 : HEAD_START_MS, sig).then((go) =>
+            go ? this.dialWebRtc(id, circuit, sig, 'WebRTC', WEBRTC_DIAL_MS) : undefined,
+          )
+    const conn = await firstOf([tcp, webrtc])
+    stop.abort(new Error('another dial won'))
+    return conn
+  }
+
+  /** WebRTC through a supernode's TURN (relay candidates only), or why not. */
+  private async dialTurn(
+    id: PeerId,
+    circuit: Multiaddr[],
+    signal: AbortSignal,
+  ): Promise<Connection | 'none' | 'failed'> {
+    if (!(await this.init.relayAvailable?.().catch(() => false))) return 'none'
+    const conn = await viaTurn(() =>
+      this.dialWebRtc(id, circuit, signal, 'WebRTC through TURN', TURN_DIAL_MS),
+    )
+    if (conn == null) return 'failed'
+    this.turnConns.add(conn)
+    return conn
+  }
+
+  private closeTurn(conn: Connection, why: string): void {
+    this.turnConns.delete(conn)
+    this.init.log.debug(`closing the TURN link to ${conn.remotePeer.toString()}: ${why}`)
+    void conn.close().catch(() => conn.abort(new Error(why)))
+  }
+
   private async dialWebRtc(
     id: PeerId,
     circuit: Multiaddr[],
@@ -196,6 +325,7 @@ export class FileProtocol implements Startable {
     ms: number,
   ): Promise<Connection | undefined> {
     for (const a of circuit) {
+      if (signal.aborted) return undefined
       const conn = await this.components.transportManager
         .dial(withPeer(a, id), { signal: AbortSignal.any([signal, AbortSignal.timeout(ms)]) })
         .then((c) => (c.limits == null ? c : undefined))
@@ -223,9 +353,7 @@ export class FileProtocol implements Startable {
         return
       }
       this.releasing.delete(conn)
-      this.turnConns.delete(conn)
-      this.init.log.debug(`closing the idle TURN link to ${conn.remotePeer.toString()}`)
-      void conn.close().catch(() => conn.abort(new Error('idle TURN link')))
+      this.closeTurn(conn, 'idle')
     }
     setTimeout(check, TURN_IDLE_MS).unref?.()
   }
