@@ -301,7 +301,8 @@ class LinkImpl implements SipLink {
     const size = this.batchBytes
     this.batch = []
     this.batchBytes = 0
-    if (this.stream.writeStatus !== 'writable') return
+    // A stream paused by backpressure (its yamux window used up) still takes
+    // the bytes into its buffer, as a direct write did; only a closed one throws.
     let out = parts[0]!
     if (parts.length > 1) {
       out = new Uint8Array(size)
