@@ -8,6 +8,7 @@
 import './nat-ts.mjs'
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 const { labUnavailableReason } = await import('../test/natlab/exec.ts')
@@ -62,6 +63,8 @@ export async function relayedTransfer({ sizeMiB, allocationKbps, say }) {
     await randomFile(file, sizeMiB * MiB)
     const relayed0 = (await sn.api('usage')).bytesRelayed
     say(`relayed: alice sends ${sizeMiB} MiB to bob`)
+    const nodes = { alice, bob, supernode: sn }
+    const cpu0 = await cpuOf(nodes)
     const t0 = performance.now()
     const { transfer } = await alice.api('sendFile', { to: 'bob', path: file })
     let sendingAt
@@ -76,6 +79,7 @@ export async function relayedTransfer({ sizeMiB, allocationKbps, say }) {
       await new Promise((r) => setTimeout(r, 100))
     }
     const t1 = performance.now()
+    const cpu1 = await cpuOf(nodes)
     const got = (await bob.api('files')).files.find((f) => f.id === transfer.id)
     if (got == null || got.sha256 !== transfer.sha256)
       throw new Error('bob does not list the relayed file with its SHA-256')
@@ -88,12 +92,30 @@ export async function relayedTransfer({ sizeMiB, allocationKbps, say }) {
       sizeMiB,
       transferMiBps: Number((sizeMiB / ((t1 - (sendingAt ?? t0)) / 1000)).toFixed(1)),
       endToEndMiBps: Number((sizeMiB / ((t1 - t0) / 1000)).toFixed(1)),
+      // sendFile → the first "sending": hashing the offer, then the direct dials that fail
+      // (this is alice's first file to bob) and the TURN dial.
+      setupSeconds: Number((((sendingAt ?? t1) - t0) / 1000).toFixed(1)),
       turnRelayedMiB: Math.round(turnMiB),
       allocationKbps,
+      // CPU time (user + system) per MiB from sendFile on, the offer's hashing included.
+      cpuMsPerMiB: Object.fromEntries(
+        Object.keys(nodes).map((k) => [k, Number(((cpu1[k] - cpu0[k]) / sizeMiB).toFixed(1))]),
+      ),
     }
   } finally {
     await lab.destroy()
   }
+}
+
+/** CPU time (user + system) so far of each node's process, in ms (proc(5), USER_HZ 100). */
+async function cpuOf(nodes) {
+  const out = {}
+  for (const [k, n] of Object.entries(nodes)) {
+    const stat = await readFile(`/proc/${n.child.pid}/stat`, 'utf8').catch(() => '')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    out[k] = (Number(f[11] ?? 0) + Number(f[12] ?? 0)) * 10
+  }
+  return out
 }
 
 async function randomFile(path, size) {

@@ -16,13 +16,16 @@
 //     memory over 127.0.0.1), the ceiling of the same path.
 //   Goals: >= 50 % of raw TCP direct; >= 10 MB/s through TURN; memory flat for 1 GB (peak RSS
 //   independent of the size).
-//   npm run bench:files -- [--size MIB] [--gb] [--relay-size MIB]
-//     (default 256 MiB; --gb: 1024 MiB; --relay-size: the relayed file, default 128, 0: skip)
+//   - CPU: each node's CPU time (user + system, /proc) per MiB while sending (and the sender's
+//     from sendFile on), which stays meaningful on a loaded machine where the rates do not.
+//   npm run bench:files -- [--size MIB] [--gb] [--relay-size MIB] [--cpu-prof DIR]
+//     (default 256 MiB; --gb: 1024 MiB; --relay-size: the relayed file, default 128, 0: skip;
+//     --cpu-prof: V8 CPU profiles of the direct part's nodes into DIR)
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '256' },
     gb: { type: 'boolean', default: false },
     'relay-size': { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 })
 const MiB = 1024 * 1024
@@ -61,9 +65,30 @@ const NO_EXTRAS = ['--sip-port', '0', '--turn-port', '0', '--bridge-port', '0']
 
 async function startNode(name, args) {
   const data = await mkdtemp(join(dir, `${name}-`))
+  const prof =
+    values['cpu-prof'] != null
+      ? [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          values['cpu-prof'],
+          '--cpu-prof-name',
+          `${name}.cpuprofile`,
+        ]
+      : []
   const child = spawn(
     process.execPath,
-    [BIN, 'node', '--data', data, ...LOOPBACK, ...NO_EXTRAS, '--log-level', 'warn', ...args],
+    [
+      ...prof,
+      BIN,
+      'node',
+      '--data',
+      data,
+      ...LOOPBACK,
+      ...NO_EXTRAS,
+      '--log-level',
+      'warn',
+      ...args,
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -107,6 +132,23 @@ async function randomFile(path, size) {
     if (!out.write(randomBytes(Math.min(MiB, left)))) await new Promise((r) => out.once('drain', r))
   }
   await new Promise((r, j) => out.end((e) => (e ? j(e) : r())))
+}
+
+/** CPU time (user + system) of process `pid` so far, in ms (proc(5): utime, stime in ticks). */
+async function cpuMs(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // Linux's USER_HZ is 100 on every architecture Node runs on.
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10
+}
+
+/** Read and write system calls of process `pid` so far (proc(5) io: syscr, syscw). */
+async function syscalls(pid) {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '')
+  return {
+    r: Number(/syscr:\s+(\d+)/.exec(io)?.[1] ?? 0),
+    w: Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? 0),
+  }
 }
 
 async function rssMiB(pid) {
@@ -162,18 +204,33 @@ async function transfer(from, to, file, sizeMiB) {
     }
   })()
   say(`${from.name} sends ${sizeMiB} MiB to ${to.name}`)
+  const cpu0 = { sender: await cpuMs(from.child.pid), receiver: await cpuMs(to.child.pid) }
+  const monoUs = { from: 0, to: 0 }
+  let cpuSending
+  let ioSending
   const t0 = performance.now()
   const { transfer: sent } = await from.api.sendFile({ to: to.name, path: file })
   let sendingAt
   for (;;) {
     const t = (await from.api.transfers({})).transfers.find((x) => x.id === sent.id)
-    if (t.status === 'sending' && sendingAt == null) sendingAt = performance.now()
+    if (t.status === 'sending' && sendingAt == null) {
+      sendingAt = performance.now()
+      // CLOCK_MONOTONIC in µs, the clock of V8's profile timestamps (to cut a profile to the transfer).
+      monoUs.from = Number(process.hrtime.bigint() / 1000n)
+      cpuSending = { sender: await cpuMs(from.child.pid), receiver: await cpuMs(to.child.pid) }
+      ioSending = { sender: await syscalls(from.child.pid), receiver: await syscalls(to.child.pid) }
+    }
     if (t.status === 'complete') break
     if (['failed', 'declined', 'cancelled', 'queued', 'mailed'].includes(t.status))
       throw new Error(`transfer ${t.status}: ${t.note}`)
-    await sleep(25)
+    // Each poll costs the sender a store listing: often enough to time the transfer, no more.
+    await sleep(100)
   }
   const t1 = performance.now()
+  monoUs.to = Number(process.hrtime.bigint() / 1000n)
+  const cpu1 = { sender: await cpuMs(from.child.pid), receiver: await cpuMs(to.child.pid) }
+  const io1 = { sender: await syscalls(from.child.pid), receiver: await syscalls(to.child.pid) }
+  const perMiB = (k, rw) => round((io1[k][rw] - (ioSending ?? io1)[k][rw]) / sizeMiB)
   sampling = false
   await sampler
   const got = (await to.api.files({})).files.find((f) => f.id === sent.id)
@@ -183,10 +240,23 @@ async function transfer(from, to, file, sizeMiB) {
   return {
     transferMiBps: round(sizeMiB / ((t1 - (sendingAt ?? t0)) / 1000)),
     endToEndMiBps: round(sizeMiB / ((t1 - t0) / 1000)),
+    // From the first "sending" on (the transfer itself), and from sendFile on (which adds
+    // hashing the file for the offer, on the sender).
+    cpuMsPerMiB: {
+      sender: round((cpu1.sender - (cpuSending ?? cpu0).sender) / sizeMiB),
+      receiver: round((cpu1.receiver - (cpuSending ?? cpu0).receiver) / sizeMiB),
+      senderFromSendFile: round((cpu1.sender - cpu0.sender) / sizeMiB),
+    },
+    // read and write system calls per MiB while sending (sockets and files)
+    syscallsPerMiB: {
+      sender: { read: perMiB('sender', 'r'), write: perMiB('sender', 'w') },
+      receiver: { read: perMiB('receiver', 'r'), write: perMiB('receiver', 'w') },
+    },
     rssMiB: {
       sender: { before: Math.round(before.sender), peak: Math.round(peak.sender) },
       receiver: { before: Math.round(before.receiver), peak: Math.round(peak.receiver) },
     },
+    monoUs,
   }
 }
 
@@ -226,8 +296,12 @@ try {
     endToEndMiBps: direct.endToEndMiBps,
     rawTcpMiBps: Number(raw.toFixed(1)),
     ofRawTcp: `${Math.round((100 * direct.transferMiBps) / raw)} %`,
+    cpuMsPerMiB: direct.cpuMsPerMiB,
+    syscallsPerMiB: direct.syscallsPerMiB,
     rssMiB: direct.rssMiB,
+    ...(values['cpu-prof'] != null ? { profileWindowUs: direct.monoUs } : {}),
     relayed: relayed ?? relayedSkipped,
+    loadAverage: loadavg().map((l) => Number(l.toFixed(1))),
   }
   process.stdout.write(
     [
@@ -235,14 +309,18 @@ try {
       `  transfer:    ${result.transferMiBps} MiB/s   (end to end with hashing the offer: ${result.endToEndMiBps} MiB/s)`,
       `  raw TCP:     ${result.rawTcpMiBps} MiB/s   (iperf-style Node socket pair, memory to memory)`,
       `  ratio:       ${result.ofRawTcp} of raw TCP (goal >= 50 %)`,
+      `  CPU:         alice ${result.cpuMsPerMiB.sender} ms/MiB, bob ${result.cpuMsPerMiB.receiver} ms/MiB (user + system, while sending; alice from sendFile on: ${result.cpuMsPerMiB.senderFromSendFile})`,
       `  memory RSS:  alice ${result.rssMiB.sender.before} -> peak ${result.rssMiB.sender.peak} MiB, bob ${result.rssMiB.receiver.before} -> peak ${result.rssMiB.receiver.peak} MiB`,
       relayed != null
         ? [
             `through a supernode's TURN relay (WebRTC, NAT lab: symmetric ↔ port-restricted NAT), ${RELAY_MIB} MiB`,
             `  transfer:    ${relayed.transferMiBps} MiB/s   (end to end: ${relayed.endToEndMiBps} MiB/s; goal >= 10 MB/s = 9.5 MiB/s)`,
+            `  set-up:      ${relayed.setupSeconds} s from sendFile to sending (the offer's hashing, failed direct dials, the TURN dial)`,
             `  TURN:        the supernode relayed ${relayed.turnRelayedMiB} MiB during it (allocation limit ${relayed.allocationKbps / 1000} Mbit/s each way)`,
+            `  CPU:         alice ${relayed.cpuMsPerMiB.alice} ms/MiB, bob ${relayed.cpuMsPerMiB.bob} ms/MiB, supernode ${relayed.cpuMsPerMiB.supernode} ms/MiB`,
           ].join('\n')
         : `through a supernode's TURN relay: ${relayedSkipped}`,
+      `load average at the end: ${result.loadAverage.join(' ')} (${cpus().length} cores)`,
       JSON.stringify(result),
       '',
     ].join('\n'),

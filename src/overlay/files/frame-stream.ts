@@ -29,7 +29,7 @@ export interface FrameStreamOptions {
 }
 
 interface Waiter {
-  resolve: (frame: Uint8Array | null) => void
+  resolve: (frame: Uint8Array[] | null) => void
   reject: (err: Error) => void
 }
 
@@ -46,9 +46,10 @@ export class FrameStream {
   ) {
     stream.addEventListener('message', (evt) => {
       const data = evt.data
-      const bytes = data instanceof Uint8Array ? data : data.subarray()
-      this.parts.push(bytes)
-      this.buffered += bytes.length
+      // A list's buffers are kept as they are: joining them here would copy every chunk once more.
+      if (data instanceof Uint8Array) this.parts.push(data)
+      else for (const b of data) this.parts.push(b)
+      this.buffered += data.byteLength
       if (this.buffered > opts.maxBuffered + opts.maxFrameBytes) {
         this.fail(new FrameStreamError('the peer sent more than its window allows'))
         stream.abort(this.failure!)
@@ -73,7 +74,16 @@ export class FrameStream {
   }
 
   /** The next frame, or null when the peer closed its side cleanly between frames. */
-  read(signal?: AbortSignal): Promise<Uint8Array | null> {
+  async read(signal?: AbortSignal): Promise<Uint8Array | null> {
+    const parts = await this.readParts(signal)
+    return parts == null ? null : parts.length === 1 ? parts[0]! : join(parts)
+  }
+
+  /**
+   * The next frame in the pieces it arrived in (views, not copies: a chunk's
+   * megabyte is never joined), or null as `read` gives it.
+   */
+  readParts(signal?: AbortSignal): Promise<Uint8Array[] | null> {
     if (this.waiter != null) return Promise.reject(new FrameStreamError('one reader at a time'))
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
@@ -99,7 +109,7 @@ export class FrameStream {
   private wake(): void {
     const w = this.waiter
     if (w == null) return
-    let frame: Uint8Array | null | undefined
+    let frame: Uint8Array[] | undefined
     try {
       frame = this.take()
     } catch (err) {
@@ -124,7 +134,7 @@ export class FrameStream {
   }
 
   /** A whole frame off the front of the buffer, or undefined if none is complete. */
-  private take(): Uint8Array | undefined {
+  private take(): Uint8Array[] | undefined {
     if (this.buffered === 0) return undefined
     let len = 0
     let shift = 0
@@ -153,26 +163,20 @@ export class FrameStream {
     return 0
   }
 
-  private consume(n: number): Uint8Array {
+  /** The next `n` buffered bytes, as views of the parts that hold them. */
+  private consume(n: number): Uint8Array[] {
     this.buffered -= n
-    const first = this.parts[0]
-    if (first != null && first.length >= n) {
-      const out = first.subarray(0, n)
-      if (first.length === n) this.parts.shift()
-      else this.parts[0] = first.subarray(n)
-      return out
-    }
-    const out = new Uint8Array(n)
-    let off = 0
-    while (off < n) {
+    const out: Uint8Array[] = []
+    let left = n
+    while (left > 0) {
       const p = this.parts[0]!
-      const take = Math.min(p.length, n - off)
-      out.set(p.subarray(0, take), off)
-      off += take
+      const take = Math.min(p.length, left)
+      out.push(take === p.length ? p : p.subarray(0, take))
+      left -= take
       if (take === p.length) this.parts.shift()
       else this.parts[0] = p.subarray(take)
     }
-    return out
+    return out.length > 0 ? out : [new Uint8Array(0)]
   }
 
   /** Send one frame; resolves once the muxer has room for more. */
@@ -187,11 +191,32 @@ export class FrameStream {
   async writeParts(parts: Uint8Array[], signal?: AbortSignal): Promise<void> {
     let length = 0
     for (const p of parts) length += p.length
+    // The length prefix and small leading parts (a chunk's CBOR head) go as one send: each
+    // send() may become a muxer frame and an encrypted transport message of its own.
+    let small = 0
+    let head = varint(length)
+    while (small < parts.length - 1 && parts[small]!.length <= SMALL_PART_BYTES) small++
+    if (small > 0) head = join([head, ...parts.slice(0, small)])
     // send() queues the bytes even when it returns false (the buffer is full).
-    let room = this.stream.send(varint(length))
-    for (const p of parts) room = this.stream.send(p) && room
+    let room = this.stream.send(head)
+    for (const p of parts.slice(small)) room = this.stream.send(p) && room
     if (!room) await this.stream.onDrain(signal != null ? { signal } : {})
   }
+}
+
+/** Parts up to this size are joined to the length prefix before sending. */
+const SMALL_PART_BYTES = 1024
+
+function join(parts: Uint8Array[]): Uint8Array {
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
 }
 
 function varint(n: number): Uint8Array {

@@ -58,12 +58,21 @@ export class PartFile {
     }
   }
 
-  async write(data: Uint8Array, position: number): Promise<void> {
+  /** Write `data` (one array, or pieces in order, written with one writev) at `position`. */
+  async write(data: Uint8Array | Uint8Array[], position: number): Promise<void> {
     try {
-      let off = 0
-      while (off < data.length) {
-        const { bytesWritten } = await this.fh.write(data, off, data.length - off, position + off)
-        off += bytesWritten
+      let pieces = Array.isArray(data) ? data : [data]
+      let pos = position
+      while (pieces.length > 0) {
+        const { bytesWritten } = await this.fh.writev(pieces, pos)
+        pos += bytesWritten
+        // A short write: go on from the first byte not written.
+        let skip = bytesWritten
+        while (pieces.length > 0 && skip >= pieces[0]!.length) {
+          skip -= pieces[0]!.length
+          pieces = pieces.slice(1)
+        }
+        if (skip > 0) pieces = [pieces[0]!.subarray(skip), ...pieces.slice(1)]
       }
     } catch (err) {
       if (isDiskFull(err)) throw new DiskFullError(this.dir, err)

@@ -13,14 +13,23 @@ import type { Hash } from 'node:crypto'
 import type { Logger } from '../../shared/logger.js'
 import { chunkCount, chunkHash, chunkLength, safeFileName } from '../../shared/files/file-offer.js'
 import type { FileOffer } from '../../shared/files/file-offer.js'
-import { decodeFileFrame, encodeFileFrame, hasBit, setBit } from '../../shared/files/file-wire.js'
-import type { FileFrame, StopCode } from '../../shared/files/file-wire.js'
+import {
+  decodeFileFrameParts,
+  encodeFileFrame,
+  hasBit,
+  setBit,
+} from '../../shared/files/file-wire.js'
+import type { ReceivedFrame, StopCode } from '../../shared/files/file-wire.js'
 import type { FileStore, StoredIncomingFile } from './file-store.js'
-import { dirOf, equalBytes, fromB64, sha256, toB64 } from './file-util.js'
+import { dirOf, equalBytes, fromB64, toB64 } from './file-util.js'
 import type { FrameStream } from './frame-stream.js'
 import { DiskFullError, PartFile, hashFile, moveIntoPlace, removePart } from './part-file.js'
 
-/** Save the verified-chunk bitmap at least this often while receiving. */
+/**
+ * Save the verified-chunk bitmap at least this often while receiving. The
+ * flush and the save run beside the stream (one at a time), so a disk's
+ * fdatasync does not stall the chunks behind it.
+ */
 const SAVE_EVERY_CHUNKS = 16
 const SAVE_EVERY_MS = 1000
 
@@ -74,28 +83,53 @@ export async function receiveSession(
   let inOrder = 0
   let unsaved = 0
   let savedAt = Date.now()
-  const save = async (): Promise<void> => {
-    await part.sync()
-    await ctx.store.updateIn(id, (cur) => cur && { ...cur, have: toB64(have) })
+  /** Flush what is written, then save the bitmap of it (a copy: chunks keep arriving). */
+  const saveNow = async (): Promise<void> => {
+    const written = have.slice()
     unsaved = 0
     savedAt = Date.now()
+    await part.sync()
+    await ctx.store.updateIn(id, (cur) => cur && { ...cur, have: toB64(written) })
     ctx.onChange(id)
+  }
+  let saving: Promise<void> | undefined
+  let saveFailed: unknown
+  /** saveNow beside the stream; a failure (a full disk) stops the session at the next chunk. */
+  const saveBeside = (): void => {
+    saving ??= saveNow()
+      .catch((err: unknown) => void (saveFailed ??= err))
+      .finally(() => (saving = undefined))
+  }
+  const save = async (): Promise<void> => {
+    await saving
+    if (saveFailed !== undefined) throw saveFailed
+    await saveNow()
   }
   try {
     await ctx.store.updateIn(id, (cur) => cur && { ...cur, status: 'receiving', note: null })
     ctx.onChange(id)
     await fs.write(encodeFileFrame({ t: 'accept', have }))
     for (;;) {
-      const raw = await fs.read()
+      // The chunk's data stays in the pieces it arrived in: hashed and written without a copy.
+      const raw = await fs.readParts()
       if (raw == null) throw new SessionStop('protocol', 'the sender closed the stream early')
       const frame = decodeOrStop(raw)
       if (frame.t === 'chunk') {
+        if (saveFailed !== undefined) throw saveFailed
         const { i, data } = frame
         if (i >= n) throw new SessionStop('unknown_transfer', `chunk ${i} is not in this file`)
         if (!hasBit(have, i)) {
+          // The chunk's hash and the whole file's in one pass over each piece while it is in
+          // the CPU's cache; the whole file's takes the chunk only once it matched (a copy).
+          const next = whole != null && i === inOrder ? whole.copy() : undefined
+          const own = createHash('sha256')
+          for (const d of data) {
+            own.update(d)
+            next?.update(d)
+          }
           if (
-            data.length !== chunkLength(offer, i) ||
-            !equalBytes(sha256(data), chunkHash(offer, i))
+            frame.length !== chunkLength(offer, i) ||
+            !equalBytes(new Uint8Array(own.digest()), chunkHash(offer, i))
           ) {
             const count = (bad.get(i) ?? 0) + 1
             bad.set(i, count)
@@ -110,9 +144,9 @@ export async function receiveSession(
           }
           await part.write(data, i * offer.chunkSize)
           setBit(have, i)
-          if (whole != null && i === inOrder++) whole.update(data)
-          else whole = undefined
-          if (++unsaved >= SAVE_EVERY_CHUNKS || Date.now() - savedAt > SAVE_EVERY_MS) await save()
+          if (next != null) inOrder++
+          whole = next
+          if (++unsaved >= SAVE_EVERY_CHUNKS || Date.now() - savedAt > SAVE_EVERY_MS) saveBeside()
         }
         await fs.write(encodeFileFrame({ t: 'ack', i }))
       } else if (frame.t === 'done') {
@@ -144,6 +178,8 @@ export async function receiveSession(
       }
     }
   } catch (err) {
+    // A save beside the stream lands first, so the one below (newer) is the one kept.
+    await saving
     throw await stopped(ctx, id, have, endedBy ?? stopFor(err), part)
   } finally {
     await part.close()
@@ -224,9 +260,9 @@ export async function finish(
   ctx.log.info(`received ${path} (${offer.size} bytes) from ${offer.from}, SHA-256 verified`)
 }
 
-function decodeOrStop(raw: Uint8Array): FileFrame {
+function decodeOrStop(raw: Uint8Array[]): ReceivedFrame {
   try {
-    return decodeFileFrame(raw)
+    return decodeFileFrameParts(raw)
   } catch (err) {
     throw new SessionStop('protocol', (err as Error).message)
   }

@@ -51,12 +51,29 @@ export function encodeChunkFrame(i: number, data: Uint8Array): Uint8Array {
   return out
 }
 
+/** The longest head chunkFrameHead writes (a 4-byte index and a 4-byte length). */
+export const MAX_CHUNK_HEAD_BYTES = 1 + KEY_I.length + 5 + T_CHUNK.length + KEY_DATA.length + 5
+
 /**
  * A chunk frame in exactly the canonical form: its index and its data (a view
  * into `bytes`, not a copy). Undefined for anything else, which the general
  * decoder then judges.
  */
 export function decodeChunkFrame(bytes: Uint8Array): { i: number; data: Uint8Array } | undefined {
+  const head = decodeChunkHead(bytes.subarray(0, MAX_CHUNK_HEAD_BYTES), bytes.length)
+  return head && { i: head.i, data: bytes.subarray(head.dataStart) }
+}
+
+/**
+ * The head of a chunk frame in exactly the canonical form, from the frame's
+ * first bytes (`prefix`, at least MAX_CHUNK_HEAD_BYTES of them or the whole
+ * frame) and its length: its index and where its data starts, so the data can
+ * stay in the pieces it arrived in. Undefined for anything else.
+ */
+export function decodeChunkHead(
+  bytes: Uint8Array,
+  frameLength: number,
+): { i: number; dataStart: number } | undefined {
   let pos = 0
   const expect = (want: number[]): boolean => {
     for (const b of want) if (bytes[pos++] !== b) return false
@@ -78,6 +95,6 @@ export function decodeChunkFrame(bytes: Uint8Array): { i: number; data: Uint8Arr
   const i = arg(0)
   if (i === undefined || !expect([...T_CHUNK, ...KEY_DATA])) return undefined
   const len = arg(2)
-  if (len === undefined || pos + len !== bytes.length) return undefined
-  return { i, data: bytes.subarray(pos) }
+  if (len === undefined || pos + len !== frameLength) return undefined
+  return { i, dataStart: pos }
 }

@@ -8,7 +8,12 @@
 import { decode, encode } from 'cborg'
 import { STRICT_DECODE } from '../cbor-strict.js'
 import { KaiwaError } from '../errors.js'
-import { decodeChunkFrame, encodeChunkFrame } from './chunk-frame.js'
+import {
+  MAX_CHUNK_HEAD_BYTES,
+  decodeChunkFrame,
+  decodeChunkHead,
+  encodeChunkFrame,
+} from './chunk-frame.js'
 import { MAX_CHUNK_BYTES, MAX_CHUNKS, MAX_OFFER_BYTES, OFFER_ID_BYTES } from './file-offer.js'
 
 /** Why a receiver refuses an offer outright. */
@@ -94,6 +99,68 @@ export function encodeFileFrame(frame: FileFrame): Uint8Array {
   // The data frame skips cborg's copying (chunk-frame.ts); the bytes are the same.
   if (frame.t === 'chunk') return encodeChunkFrame(frame.i, frame.data)
   return encode(frame)
+}
+
+/** A frame as decodeFileFrameParts gives it: a chunk's data in pieces. */
+export type ReceivedFrame = Exclude<FileFrame, { t: 'chunk' }> | ChunkParts
+
+/** A received chunk whose data stays in the pieces it arrived in (no copy to join them). */
+export interface ChunkParts {
+  t: 'chunk'
+  i: number
+  data: Uint8Array[]
+  /** The data's length in bytes. */
+  length: number
+}
+
+/**
+ * decodeFileFrame for a frame given in pieces (FrameStream.readParts): a
+ * canonical chunk frame keeps its data in those pieces; anything else is
+ * joined and decoded as one frame, as strictly.
+ */
+export function decodeFileFrameParts(parts: Uint8Array[]): ReceivedFrame {
+  let total = 0
+  for (const p of parts) total += p.length
+  const head = decodeChunkHead(joinPrefix(parts, MAX_CHUNK_HEAD_BYTES), total)
+  if (head === undefined) {
+    const frame = decodeFileFrame(joinPrefix(parts, total))
+    return frame.t === 'chunk'
+      ? { t: 'chunk', i: frame.i, data: [frame.data], length: frame.data.length }
+      : frame
+  }
+  if (head.i >= MAX_CHUNKS) fail('chunk.i is not a chunk index')
+  if (total - head.dataStart > MAX_CHUNK_BYTES) fail('chunk.data')
+  const data: Uint8Array[] = []
+  let skip = head.dataStart
+  for (const p of parts) {
+    if (skip >= p.length) {
+      skip -= p.length
+      continue
+    }
+    data.push(skip > 0 ? p.subarray(skip) : p)
+    skip = 0
+  }
+  return { t: 'chunk', i: head.i, data, length: total - head.dataStart }
+}
+
+/** The first `n` bytes of `parts` as one array (a view when the first part holds them). */
+function joinPrefix(parts: Uint8Array[], n: number): Uint8Array {
+  const first = parts[0] ?? new Uint8Array(0)
+  if (first.length >= n || parts.length === 1) return first.subarray(0, n)
+  const out = new Uint8Array(
+    Math.min(
+      n,
+      parts.reduce((a, p) => a + p.length, 0),
+    ),
+  )
+  let off = 0
+  for (const p of parts) {
+    if (off >= out.length) break
+    const take = Math.min(p.length, out.length - off)
+    out.set(p.subarray(0, take), off)
+    off += take
+  }
+  return out
 }
 
 export function decodeFileFrame(bytes: Uint8Array): FileFrame {

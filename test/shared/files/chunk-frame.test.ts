@@ -8,6 +8,7 @@ import { encode } from 'cborg'
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
+  MAX_CHUNK_HEAD_BYTES,
   chunkFrameHead,
   decodeChunkFrame,
   encodeChunkFrame,
@@ -15,6 +16,7 @@ import {
 import {
   FileFrameError,
   decodeFileFrame,
+  decodeFileFrameParts,
   encodeFileFrame,
 } from '../../../src/shared/files/file-wire.js'
 import { MAX_CHUNK_BYTES } from '../../../src/shared/files/file-offer.js'
@@ -79,6 +81,31 @@ describe('chunk frames', () => {
     expect(decodeFileFrame(encodeFileFrame({ t: 'ack', i: 7 }))).toEqual({ t: 'ack', i: 7 })
   })
 
+  it('decodes a chunk given in pieces cut anywhere, its data left in those pieces', () => {
+    const data = randomBytes(70_000)
+    const frame = encodeChunkFrame(300, data)
+    const cuts = [[], [1], [5, 17], [MAX_CHUNK_HEAD_BYTES], [27, 40_000], [frame.length - 1]]
+    for (const at of cuts) {
+      const parts = cut(frame, at)
+      const got = decodeFileFrameParts(parts)
+      if (got.t !== 'chunk') throw new Error(`not a chunk: ${got.t}`)
+      expect(got.i).toBe(300)
+      expect(got.length).toBe(data.length)
+      expect(Buffer.concat(got.data)).toEqual(data)
+      // Views of the pieces, not a copy.
+      for (const d of got.data) expect(d.buffer).toBe(frame.buffer)
+    }
+    // Anything else is joined and judged by the strict decoder, as one frame would be.
+    const ack = encodeFileFrame({ t: 'ack', i: 3 })
+    expect(decodeFileFrameParts(cut(ack, [2]))).toEqual({ t: 'ack', i: 3 })
+    const unsorted = decodeFileFrameParts(cut(encodeCborUnsorted(7, data), [3, 9]))
+    expect(unsorted).toMatchObject({ t: 'chunk', i: 7, length: data.length })
+    expect(() => decodeFileFrameParts(cut(frame.subarray(0, 30), [4]))).toThrow(FileFrameError)
+    expect(() => decodeFileFrameParts([encodeChunkFrame(32768, new Uint8Array(1))])).toThrow(
+      /chunk index/,
+    )
+  })
+
   it('refuses an index past the last chunk and data over the chunk limit', () => {
     expect(() => decodeFileFrame(encodeChunkFrame(32768, new Uint8Array(1)))).toThrow(/chunk index/)
     expect(() => decodeFileFrame(encodeChunkFrame(0, new Uint8Array(MAX_CHUNK_BYTES + 1)))).toThrow(
@@ -86,6 +113,18 @@ describe('chunk frames', () => {
     )
   })
 })
+
+/** `bytes` cut at the given offsets into views of the same buffer. */
+function cut(bytes: Uint8Array, at: number[]): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let from = 0
+  for (const to of at) {
+    out.push(bytes.subarray(from, to))
+    from = to
+  }
+  out.push(bytes.subarray(from))
+  return out
+}
 
 /** The chunk map with `t` before `i`: valid CBOR, not canonical. */
 function encodeCborUnsorted(i: number, data: Uint8Array): Uint8Array {
