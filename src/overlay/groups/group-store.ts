@@ -38,6 +38,17 @@ export const decodeLog = (entries: readonly string[]): GroupEntry[] =>
 export const messageKey = (m: Pick<StoredGroupMessage, 'lamport' | 'sender' | 'seq'>): string =>
   orderKey(m)
 
+/**
+ * Where a message is stored: its order key, then its ID. Two devices of one
+ * account sending to a group at the same instant, before either saw the
+ * other's message, give both messages the same (Lamport time, sender, seq);
+ * with the order key alone the second write replaced the first on disk. Keys
+ * written before this (the order key alone) are still read (`list` scans the
+ * prefix) and are moved to this form when the message is next updated.
+ */
+const storageKey = (m: StoredGroupMessage): string => `${m.group}/${messageKey(m)} ${m.id}`
+const legacyKey = (m: StoredGroupMessage): string => `${m.group}/${messageKey(m)}`
+
 export class GroupStore {
   private readonly groups: JsonCollection<typeof StoredGroupSchema>
   private readonly messages: JsonCollection<typeof StoredGroupMessageSchema>
@@ -76,6 +87,8 @@ export class GroupStore {
   private remember(m: StoredGroupMessage): void {
     let ids = this.ids.get(m.group)
     if (ids == null) this.ids.set(m.group, (ids = new Map()))
+    // A message under both key forms (a stop between update's put and delete) is listed once.
+    if (ids.has(m.id)) return
     ids.set(m.id, messageKey(m))
     let list = this.lists.get(m.group)
     if (list == null) this.lists.set(m.group, (list = []))
@@ -109,7 +122,7 @@ export class GroupStore {
   async add(m: StoredGroupMessage): Promise<boolean> {
     await this.load()
     if (this.ids.get(m.group)?.has(m.id) === true) return false
-    await this.messages.put(`${m.group}/${messageKey(m)}`, m)
+    await this.messages.put(storageKey(m), m)
     this.remember(m)
     const list = this.lists.get(m.group)!
     // Usually the newest: keep the list sorted without a full sort.
@@ -120,7 +133,10 @@ export class GroupStore {
   /** Replace a stored outgoing message (its delivery outcome). */
   async update(m: StoredGroupMessage): Promise<void> {
     await this.load()
-    await this.messages.put(`${m.group}/${messageKey(m)}`, m)
+    await this.messages.put(storageKey(m), m)
+    // Written before storage keys carried the ID: drop that copy once this one is on disk.
+    if ((await this.messages.get(legacyKey(m)))?.id === m.id)
+      await this.messages.delete(legacyKey(m))
     const list = this.lists.get(m.group) ?? []
     const i = list.findIndex((x) => x.id === m.id)
     if (i >= 0) list[i] = m
@@ -134,8 +150,9 @@ export class GroupStore {
   }
 }
 
+/** Display order; messages in the same place (see storageKey) by ID, the same on every device. */
 function byKey(a: StoredGroupMessage, b: StoredGroupMessage): number {
   const x = messageKey(a)
   const y = messageKey(b)
-  return x < y ? -1 : x > y ? 1 : 0
+  return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 }

@@ -5,9 +5,13 @@
  *   its membership log (base64 entries, group-log.ts) from which members,
  *   admins and name are replayed, this node's Lamport clock and sequence
  *   number for the group, and the last message read.
- * - `group-messages` (`/kaiwa/group-messages/<group ID>/<order key>`): the
- *   messages, keyed so a prefix scan lists a group in display order
- *   (group-wire.ts `orderKey`).
+ * - `group-messages` (`/kaiwa/group-messages/<group ID>/<order key> <message ID>`):
+ *   the messages, keyed so a prefix scan lists a group in display order
+ *   (group-wire.ts `orderKey`); the ID keeps two messages in the same place
+ *   (two devices of one account sending at once) apart. Entries keyed by the
+ *   order key alone (written before) are read the same and re-keyed when the
+ *   message is next updated (group-store.ts); the value's form is unchanged,
+ *   so the version is not.
  *
  * Neither existed before versioned storage: both are born at v2, whose one
  * migration is the envelope (envelope-v2.ts). The bounds are spelled out here,

@@ -100,3 +100,32 @@ describe('groups migrations 1 -> 2', () => {
     expect(await groups.has(group.id, msg.id)).toBe(true)
   })
 })
+
+describe('group-messages keys', () => {
+  it('keep two messages in the same place (two devices of one account sending at once) apart', async () => {
+    const group = await aGroup()
+    const groups = new GroupStore(store.ds, createStderrLogger('silent', 'test'))
+    const first = { ...aMessage(group.id), id: 'ab'.repeat(16), text: 'from the laptop' }
+    const second = { ...aMessage(group.id), id: 'cd'.repeat(16), text: 'from the phone' }
+    expect(await groups.add(second)).toBe(true)
+    expect(await groups.add(first)).toBe(true)
+    const reloaded = new GroupStore(store.ds, createStderrLogger('silent', 'test'))
+    expect((await reloaded.list(group.id)).map((m) => m.text)).toEqual([
+      'from the laptop',
+      'from the phone',
+    ])
+  })
+
+  it('read a message stored under the order key alone, and re-key it once when it is updated', async () => {
+    const group = await aGroup()
+    const msg = { ...aMessage(group.id), direction: 'out' as const, via: 'sent' as const }
+    await openCollection(store.ds, groupMessagesCollection)
+    const legacy = `/kaiwa/group-messages/${encodeURIComponent(`${group.id}/${messageKey(msg)}`)}`
+    await putRaw(store.ds, legacy, JSON.stringify({ $v: 2, data: msg }))
+    const groups = new GroupStore(store.ds, createStderrLogger('silent', 'test'))
+    expect(await groups.list(group.id)).toEqual([msg])
+    await groups.update({ ...msg, delivered: ['ben'] })
+    const reloaded = new GroupStore(store.ds, createStderrLogger('silent', 'test'))
+    expect(await reloaded.list(group.id)).toEqual([{ ...msg, delivered: ['ben'] }])
+  })
+})
