@@ -15,8 +15,9 @@ import type { Platform } from '../base/platform.js'
 import { t } from '../i18n/t.js'
 import type { KaiwaCall } from '../sip/call-session.js'
 import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
-import { audioConstraints } from '../sip/media-handler.js'
+import { audioConstraints, peerConnectionConfiguration } from '../sip/media-handler.js'
 import type { CallMedia } from '../sip/media-handler.js'
+import { WarmConnections } from '../sip/warm-connection.js'
 import { callRecord, mergeCallHistory } from './call-record.js'
 import type { CallHistoryEntry } from './call-record.js'
 import { callView, preparingView } from './call-view.js'
@@ -60,6 +61,8 @@ export interface CallControllerDeps {
   log?: (text: string) => void
   /** A group call takes an incoming INVITE of its conference (true: not ours to ring). */
   claimIncoming?: (call: KaiwaCall) => boolean
+  /** How a warm peer connection is made (tests); @default new RTCPeerConnection(config) */
+  createPeerConnection?: (config: RTCConfiguration) => RTCPeerConnection
 }
 
 /** Place or answer with the camera on. */
@@ -72,6 +75,11 @@ export interface CallController {
   /** Use this UA for calls (undefined when it went away); returns a detach function. */
   attach(ua: KaiwaUserAgent): () => void
   dial(userId: string, opts?: CallOptions): Promise<void>
+  /**
+   * The user is about to dial (typed a user ID): start ICE gathering for the
+   * call now (warm-connection.ts), so the INVITE can leave soon after Call.
+   */
+  prepare(): void
   answer(opts?: CallOptions): Promise<void>
   /** Camera, screen, bitrate cap and the relay fallback of the current call. */
   video: VideoController
@@ -127,11 +135,24 @@ export function createCallController(deps: CallControllerDeps): CallController {
             : undefined,
     })
 
-  const media = async (video = false): Promise<CallMedia> => ({
-    iceServers: await fetchIceServers(bridge, log),
-    audio: audioConstraints(deps.micId()),
-    ...(video ? { video: cameraConstraints(deps.cameraId?.()) } : {}),
+  const warm = new WarmConnections({
+    iceServers: () => fetchIceServers(bridge, log),
+    configuration: peerConnectionConfiguration,
+    ...(deps.createPeerConnection != null ? { create: deps.createPeerConnection } : {}),
+    log,
   })
+  const media = async (video = false, placing = false): Promise<CallMedia> => {
+    // A call we place takes the warm connection when there is one (same servers).
+    const iceServers = await ((placing ? warm.iceServers() : undefined) ??
+      fetchIceServers(bridge, log))
+    const pc = placing ? warm.take(iceServers) : undefined
+    return {
+      iceServers,
+      audio: audioConstraints(deps.micId()),
+      ...(video ? { video: cameraConstraints(deps.cameraId?.()) } : {}),
+      ...(pc != null ? { peerConnection: pc } : {}),
+    }
+  }
   const video = createVideoController({
     platform,
     media: deps.media,
@@ -298,8 +319,11 @@ export function createCallController(deps: CallControllerDeps): CallController {
     try {
       await platform.callStarting()
       if (opts.video === true) await platform.cameraStarting()
-      const m = await media(opts.video)
-      if (p.aborted || ua == null) return
+      const m = await media(opts.video, true)
+      if (p.aborted || ua == null) {
+        m.peerConnection?.close()
+        return
+      }
       track(ua.call(peer, m))
     } catch (err) {
       notice(err instanceof Error ? describeMediaError(err) : String(err))
@@ -335,6 +359,9 @@ export function createCallController(deps: CallControllerDeps): CallController {
       }
     },
     dial,
+    prepare: () => {
+      if (call == null && preparing == null) warm.prepare()
+    },
     answer,
     video,
     async decline() {

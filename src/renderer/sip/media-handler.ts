@@ -29,6 +29,24 @@ export interface CallMedia {
   audio: MediaTrackConstraints
   /** getUserMedia video constraints for a video call; absent: audio only. */
   video?: MediaTrackConstraints
+  /**
+   * A connection made with `peerConnectionConfiguration(iceServers)` that is
+   * already gathering (warm-connection.ts): the call adopts it.
+   */
+  peerConnection?: RTCPeerConnection
+}
+
+/** The configuration of every call's peer connection. */
+export function peerConnectionConfiguration(iceServers: RTCIceServer[]): RTCConfiguration {
+  return {
+    iceServers,
+    bundlePolicy: 'max-bundle',
+    rtcpMuxPolicy: 'require',
+    // Gather from the moment the connection exists (while the microphone opens and
+    // the offer is made), not from setLocalDescription: Chromium asks TURN for a
+    // relay candidate ~50 ms into gathering, and the offer waits for it.
+    iceCandidatePoolSize: 1,
+  }
 }
 
 export interface MediaHandlerOptions {
@@ -65,20 +83,16 @@ export function createMediaHandlerFactory(
     const media = opts.mediaFor(session)
     const iceServers = media?.iceServers ?? []
     const turn = hasTurnServer(iceServers)
+    const warm = media?.peerConnection
     const sdh = base(session, {
       ...options,
       // With TURN, a longer cap: the relay candidate needs two round trips (ice-gathering.ts).
       iceGatheringTimeout: gatheringTimeoutMs(turn, opts.iceGatheringTimeoutMs),
-      peerConnectionConfiguration: {
-        iceServers,
-        bundlePolicy: 'max-bundle',
-        rtcpMuxPolicy: 'require',
-        // Gather from the moment the connection exists (while the microphone opens and
-        // the offer is made), not from setLocalDescription: Chromium asks TURN for a
-        // relay candidate ~50 ms into gathering, and the offer waits for it.
-        iceCandidatePoolSize: 1,
-      },
+      // The connection sip.js makes is replaced at once by a warm one: no servers, no pool.
+      peerConnectionConfiguration:
+        warm != null ? { bundlePolicy: 'max-bundle' } : peerConnectionConfiguration(iceServers),
     })
+    if (warm != null) adoptPeerConnection(sdh, warm)
     if (media?.video != null) videoOf.set(sdh, media.video)
     setVideoDirections(sdh)
     refuseUnusableOffers(session, sdh)
@@ -97,6 +111,21 @@ export function createMediaHandlerFactory(
     }
     return sdh
   }
+}
+
+/**
+ * Give `sdh` the warm connection `pc` in place of the one sip.js made (closed
+ * unused). sip.js makes its connection in the handler's constructor and has
+ * no option to pass one, so its field is set and its handlers attached again.
+ */
+function adoptPeerConnection(sdh: Web.SessionDescriptionHandler, pc: RTCPeerConnection): void {
+  const h = sdh as unknown as {
+    _peerConnection: RTCPeerConnection | undefined
+    initPeerConnectionEventHandlers(): void
+  }
+  h._peerConnection?.close()
+  h._peerConnection = pc
+  h.initPeerConnectionEventHandlers()
 }
 
 /** After sip.js set every transceiver's direction from the audio's, set the video's own. */

@@ -21,6 +21,11 @@ export function DialBar(props: { nav: Navigate }) {
     e.preventDefault()
     if (!empty && !inCall) props.nav.call(peer)
   }
+  // About to call (typing an ID, back in the box, the pointer on Call): ICE
+  // gathering starts now, not at the click (warm-connection.ts).
+  const prepare = (): void => {
+    if (!empty && !inCall) app.calls.prepare()
+  }
   const chat = (): void => {
     try {
       props.nav.chat(normalizeUserId(peer))
@@ -48,15 +53,23 @@ export function DialBar(props: { nav: Navigate }) {
         onChange={(e) => {
           setPeer(e.target.value)
           setError(undefined)
+          if (e.target.value.trim() !== '') app.calls.prepare()
         }}
+        onFocus={prepare}
       />
-      <button type="submit" className="button button-call" disabled={empty || inCall}>
+      <button
+        type="submit"
+        className="button button-call"
+        disabled={empty || inCall}
+        onPointerEnter={prepare}
+      >
         {t('dial.call')}
       </button>
       <button
         type="button"
         className="button button-call"
         disabled={empty || inCall}
+        onPointerEnter={prepare}
         onClick={() => props.nav.call(peer, { video: true })}
       >
         {t('dial.videoCall')}
