@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // bench:dht — claim/publish and lookup latency on an N-node loopback overlay,
-// against the stock kad-dht get (wait for the whole query) on the same nodes,
-// plus RSS and idle CPU of a separate idle client process.
+// against the stock kad-dht get (wait for the whole query) and the quorum DHT
+// walk that lookups used before one-hop routing (issue 16 §5), on the same
+// nodes, plus RSS and idle CPU of a separate idle client process.
 //   npm run bench:dht -- [--nodes 30] [--supernodes 3] [--lookups 600]
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { userRecordKey } from '../dist/shared/records/dht-key.js'
+import { quorumRead } from '../dist/overlay/names/quorum-read.js'
 import { cleanup, ms, pct, startOverlay } from './lib.mjs'
 
 const { values } = parseArgs({
@@ -25,6 +27,7 @@ const L = Number(values.lookups)
 const IDLE_S = Number(values['idle-seconds'])
 const progress = (m) => process.stderr.write(`bench:dht ${m}\n`)
 
+const loadAtStart = loadavg()
 progress(`starting ${S} supernodes and ${N - S} clients`)
 const { all, bootstrap } = await startOverlay(N, S, progress)
 
@@ -39,9 +42,12 @@ for (const [i, n] of all.entries()) {
 progress(`${L} lookups (early stop, no cache) and the same ${L} with the stock full get`)
 const fast = []
 const stock = []
+const walk = []
 const hops = []
 let fastOk = 0
 let stockOk = 0
+let walkOk = 0
+let oneHop = 0
 for (let k = 0; k < L; k++) {
   const from = all[(k * 7 + 3) % all.length]
   let j = (k * 13 + 5) % all.length
@@ -51,7 +57,18 @@ for (let k = 0; k < L; k++) {
   const r = await from.directory.lookup(name, { cache: false })
   fast.push(performance.now() - t)
   if (r?.record.name === name) fastOk++
+  if (r?.via === 'one-hop') oneHop++
   hops.push(r?.source === 'local' ? 0 : (r?.responses ?? 0))
+  // Reference: the quorum DHT walk, as lookups ran before one-hop routing.
+  t = performance.now()
+  const q = await quorumRead(
+    from.libp2p().services.dht,
+    userRecordKey(name),
+    {},
+    { signal: AbortSignal.timeout(10_000), early: true },
+  )
+  walk.push(performance.now() - t)
+  if (q.responders.length > 0) walkOk++
   // Reference: kad-dht's own get, which waits for the whole query.
   t = performance.now()
   let got
@@ -121,12 +138,18 @@ const rows = [
   ['claim + publish p50 / p95', `${ms(pct(claim, 50))} / ${ms(pct(claim, 95))}`],
   ['lookup p50 / p95 / p99', `${ms(pct(fast, 50))} / ${ms(pct(fast, 95))} / ${ms(pct(fast, 99))}`],
   ['lookup success', `${((fastOk / L) * 100).toFixed(1)}% (${fastOk}/${L})`],
+  ['lookups answered in one hop', `${oneHop}/${L}`],
   ['lookup DHT responses used (mean)', (hops.reduce((x, y) => x + y, 0) / L).toFixed(2)],
   [
     'reference: stock kad-dht get p50 / p95 / p99',
     `${ms(pct(stock, 50))} / ${ms(pct(stock, 95))} / ${ms(pct(stock, 99))}`,
   ],
   ['reference: stock get success', `${((stockOk / L) * 100).toFixed(1)}%`],
+  [
+    'reference: quorum DHT walk p50 / p95 / p99',
+    `${ms(pct(walk, 50))} / ${ms(pct(walk, 95))} / ${ms(pct(walk, 99))}`,
+  ],
+  ['reference: quorum walk success', `${((walkOk / L) * 100).toFixed(1)}%`],
   ['speed-up at p50 (stock / ours)', `${(pct(stock, 50) / pct(fast, 50)).toFixed(1)}x`],
   [
     'in-process RSS per node',
@@ -135,6 +158,12 @@ const rows = [
   ['in-process idle CPU per node', `${(inProcCpu / N).toFixed(2)}% of one core`],
   ['idle client process RSS', `${(b.rssKb / 1024).toFixed(1)} MB`],
   ['idle client process CPU', `${idleCpu.toFixed(2)}% of one core`],
+  [
+    'load average 1/5/15 min (start; end)',
+    `${loadAtStart.map((x) => x.toFixed(2)).join(' ')}; ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  ],
 ]
 const w = Math.max(...rows.map((r) => r[0].length))
 console.log(`\nbench:dht (${new Date().toISOString()}, Node ${process.version})`)
