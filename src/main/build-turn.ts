@@ -6,6 +6,7 @@
 import type { Logger } from '../shared/logger.js'
 import type { KaiwaLibp2p } from '../overlay/node/libp2p-factory.js'
 import { allocationLimitsForKbps } from '../overlay/turn/relay-limits.js'
+import { defaultTurnThreads } from '../overlay/turn/turn-cluster.js'
 import { TurnService } from '../overlay/turn/turn-service.js'
 import type { KaiwaNodeOptions } from './kaiwa-node-options.js'
 import type { NodeBase } from './node-base.js'
@@ -28,9 +29,8 @@ export function buildTurn(
     ...(opts.turnAllocationKbps != null
       ? { allocationLimits: allocationLimitsForKbps(opts.turnAllocationKbps) }
       : {}),
-    // One thread unless asked: with several, a dual-stack supernode's relay candidates came too
-    // late for the app's ICE gathering now and then (the NAT lab's IPv6 test; README limits).
-    threads: opts.turnWorkers ?? 1,
+    // Relay on every core (at most 4 threads) unless told otherwise.
+    threads: opts.turnWorkers ?? defaultTurnThreads(),
     supernodes,
     // Supernodes issue credentials to verified devices of a claimed name.
     ownName: async () => (await base.settings.get()).name,

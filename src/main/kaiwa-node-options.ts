@@ -50,7 +50,7 @@ export interface KaiwaNodeOptions {
   turnAllocationKbps?: number
   /**
    * TURN relay threads sharing the port with SO_REUSEPORT (`--turn-workers`; turn-cluster.ts);
-   * default 1 (relay in the node's own thread); os.availableParallelism() uses every core.
+   * default defaultTurnThreads(): one per core, at most 4; 1 relays in the node's own thread.
    */
   turnWorkers?: number
   /** If the TURN port is only the default and taken, run without TURN. */

@@ -100,7 +100,8 @@ export const USAGE = `Usage:
                     4000; packets/s scale with it); the relayed-bandwidth cap in
                     Settings still bounds the total
   --turn-workers N  TURN relay threads sharing the port (SO_REUSEPORT), 1-64
-                    (default 1: relay in the node's own thread; opt-in, see README)
+                    (default: one per CPU core, at most 4; 1: relay in the node's
+                    own thread)
   --ui              serve the softphone UI on the control API's address; the ready
                     line's "ui" URL opens it already logged in
   --metrics-port N  Prometheus metrics (text format) on 127.0.0.1:N/metrics (default:

@@ -59,7 +59,7 @@ export interface ResolvedNodeConfig {
   turnAllowPeers?: readonly string[]
   /** What each TURN allocation may relay each way, kbit/s. */
   turnAllocationKbps?: number
-  /** TURN relay threads (`--turn-workers`); default: the CPU cores. */
+  /** TURN relay threads (`--turn-workers`); default: one per CPU core, at most 4. */
   turnWorkers?: number
   /** The port was defaulted: if it is taken, run without the gateway. */
   sipPortOptional: boolean
