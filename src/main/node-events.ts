@@ -18,6 +18,7 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
     on(listener) {
       const offMessage = node.sip.history.onAdded((msg) => listener('message', msg))
       const offGroup = node.groups.onMessage((m) => listener('groupMessage', groupMessageJson(m)))
+      const offGroupChange = node.groups.onGroup((group) => listener('groupChanged', { group }))
       const offTransfer = node.files.onChange((id) => {
         void node.files.view(id).then(
           (t) => listener('transfer', t),
@@ -61,6 +62,7 @@ export function nodeEvents(node: KaiwaNode, intervalMs = STATUS_PUSH_MS): ApiEve
       return () => {
         offMessage()
         offGroup()
+        offGroupChange()
         offTransfer()
         clearInterval(timer)
         clearInterval(progress)

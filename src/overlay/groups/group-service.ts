@@ -37,7 +37,7 @@ import type { FanOut } from './group-fanout.js'
 import { GroupInbound } from './group-inbound.js'
 import type { Verdict } from './group-inbound.js'
 import { GroupSiblings } from './group-siblings.js'
-import type { GroupChange } from './group-siblings.js'
+import { GroupEvents } from './group-events.js'
 import { messageKey as orderKeyOf } from './group-store.js'
 import type { Group, GroupStore } from './group-store.js'
 
@@ -62,8 +62,7 @@ export class GroupService {
   /** What the account's other devices did in their groups (account sync). */
   readonly siblings: GroupSiblings
   private readonly locks = new Map<string, Promise<unknown>>()
-  private readonly listeners = new Set<(m: StoredGroupMessage) => void>()
-  private readonly changes = new Set<(c: GroupChange) => void>()
+  private readonly events = new GroupEvents()
 
   constructor(private readonly init: GroupServiceInit) {
     const now = init.now != null ? { now: init.now } : {}
@@ -72,45 +71,30 @@ export class GroupService {
       ownName: init.ownName,
       locked: (g, fn) => this.locked(g, fn),
       onMessage: (message) => {
-        this.emit(message)
-        this.changed({ kind: 'message', message })
+        this.events.message(message)
+        this.events.changed({ kind: 'message', message })
       },
       onDisplaced: (g, entries) => void this.redo(g, entries),
-      onLog: (group) => this.changed({ kind: 'log', group }),
+      onLog: (group) => this.events.changed({ kind: 'log', group }),
       log: init.log,
       ...now,
     })
     this.siblings = new GroupSiblings({
       store: init.store,
       locked: (g, fn) => this.locked(g, fn),
-      onMessage: (m) => this.emit(m),
+      onMessage: (m) => this.events.message(m),
+      onGroup: (id) => this.events.group(id),
       log: init.log,
       ...now,
     })
   }
 
-  /** Each change made or taken here (not one from a sibling device): account sync sends it on. */
-  onChange(listener: (c: GroupChange) => void): () => void {
-    this.changes.add(listener)
-    return () => this.changes.delete(listener)
-  }
-
-  private changed(c: GroupChange): void {
-    for (const l of this.changes) l(c)
-  }
+  readonly onMessage = this.events.onMessage.bind(this.events)
+  readonly onChange = this.events.onChange.bind(this.events)
+  readonly onGroup = this.events.onGroup.bind(this.events)
 
   private now(): number {
     return (this.init.now ?? Date.now)()
-  }
-
-  /** Called with each group message stored, in or out. */
-  onMessage(listener: (m: StoredGroupMessage) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-
-  private emit(m: StoredGroupMessage): void {
-    for (const l of this.listeners) l(m)
   }
 
   /** Run `fn` after every earlier change to `group` (one writer per group). */
@@ -182,7 +166,7 @@ export class GroupService {
       },
     }
     await this.init.store.save(group)
-    this.changed({ kind: 'log', group })
+    this.events.changed({ kind: 'log', group })
     await this.pushLog(group, state)
     return group
   }
@@ -259,7 +243,7 @@ export class GroupService {
         )
       }
       await this.init.store.save(next)
-      this.changed({ kind: 'log', group: next })
+      this.events.changed({ kind: 'log', group: next })
       return { group: next, before: g.state }
     })
     await this.pushLog(group, before)
@@ -336,7 +320,7 @@ export class GroupService {
       await this.init.store.add(message)
       return { group: { ...g, stored }, message }
     })
-    this.emit(message)
+    this.events.message(message)
     const wire: GroupMessageWire = {
       kaiwaGroup: 1,
       type: 'message',
@@ -358,8 +342,8 @@ export class GroupService {
       failed: out.failed.map((f) => f.member),
     }
     await this.init.store.update(done)
-    this.emit(done) // the outcome, for every UI showing the group
-    this.changed({ kind: 'message', message: done })
+    this.events.message(done) // the outcome, for every UI showing the group
+    this.events.changed({ kind: 'message', message: done })
     return { message: done, ...out }
   }
 
@@ -373,7 +357,7 @@ export class GroupService {
       const key = orderKeyOf(last)
       if (g.stored.lastRead != null && g.stored.lastRead >= key) return
       await this.init.store.save({ ...g, stored: { ...g.stored, lastRead: key } })
-      this.changed({ kind: 'read', group: id, key })
+      this.events.changed({ kind: 'read', group: id, key })
     })
   }
 

@@ -39,6 +39,8 @@ export interface GroupSiblingsInit {
   locked: <T>(group: string, fn: () => Promise<T>) => Promise<T>
   /** A message was filed (the API's live event, unread counts). */
   onMessage: (m: StoredGroupMessage) => void
+  /** A group's log or read mark changed here because another device changed it (the UI's list). */
+  onGroup?: (id: string) => void
   log: Logger
   now?: () => number
 }
@@ -114,6 +116,7 @@ export class GroupSiblings {
         stored: { id, log: [], clock: 0, seq: 0, lastRead: null, joinedAt: this.now() },
       })
       this.init.log.info(`group ${id} "${state.name}" came from another device of this account`)
+      this.init.onGroup?.(id)
       return
     }
     if (chooseLog(local.log, log) !== 'b') return
@@ -121,6 +124,7 @@ export class GroupSiblings {
     this.init.log.info(
       `group ${id}: another device of this account moved the log to ${state.version}`,
     )
+    this.init.onGroup?.(id)
   }
 
   private async takeMessage(e: SyncGroupMessageEvent): Promise<void> {
@@ -151,6 +155,7 @@ export class GroupSiblings {
     const g = await this.init.store.get(id)
     if (g == null || (g.stored.lastRead != null && g.stored.lastRead >= key)) return
     await this.init.store.save({ ...g, stored: { ...g.stored, lastRead: key } })
+    this.init.onGroup?.(id)
   }
 }
 

@@ -89,6 +89,11 @@ export function createGroupsController(bridge: KaiwaBridge): GroupsController {
   }
 
   const offEvents = bridge.onEvent((e) => {
+    // A group that came or changed with no message (another device, a member's change).
+    if (e.event === 'groupChanged') {
+      void refresh()
+      return
+    }
     if (e.event !== 'groupMessage') return
     merge(e.data)
     if (store.get().open === e.data.group) void markRead(e.data.group)

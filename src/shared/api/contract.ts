@@ -292,6 +292,12 @@ export const apiEvents = {
   usage: UsageSchema,
   /** A group message was stored (sent or received). */
   groupMessage: GroupMessageJsonSchema,
+  /**
+   * A group was created, joined, left, renamed, had members or admins
+   * changed, or was read, here or on another device of the account, with no
+   * message to carry the news: the UI reloads its groups.
+   */
+  groupChanged: z.object({ group: z.string() }),
   /** A file transfer changed (offered, progress, finished). */
   transfer: FileTransferJsonSchema,
 } as const

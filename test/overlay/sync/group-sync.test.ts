@@ -67,6 +67,9 @@ describe('groups on two devices of one account', () => {
     'a group made on one device shows on the other, with messages from either device and from members',
     { timeout: 150_000 },
     async () => {
+      // The UI's groupChanged event: a group that arrives with no message yet.
+      const changed: string[] = []
+      const off = a2.groups.onGroup((id) => changed.push(id))
       const { group: g } = await a1.api.groupCreate({ name: 'Climbers', members: ['bob', 'carol'] })
       group = g.id
       await waitFor(
@@ -74,6 +77,8 @@ describe('groups on two devices of one account', () => {
         30_000,
         'device 2 to know the group',
       )
+      off()
+      expect(changed).toContain(group)
       expect(await groupOf(a2)).toMatchObject({
         name: 'Climbers',
         creator: 'alice',

@@ -108,6 +108,17 @@ describe('Groups tab', () => {
     groups.dispose()
   })
 
+  it('reloads the groups when one came or changed with no message (another device, a member)', async () => {
+    const { bridge, calls, emit } = fakeBridge()
+    const groups = createGroupsController(bridge)
+    await groups.refresh()
+    const before = calls.filter(([m]) => m === 'groups').length
+    emit({ event: 'groupChanged', data: { group: G } })
+    await tick()
+    expect(calls.filter(([m]) => m === 'groups').length).toBe(before + 1)
+    groups.dispose()
+  })
+
   it('says why a send failed', async () => {
     const { bridge } = fakeBridge()
     const groups = createGroupsController(bridge)
