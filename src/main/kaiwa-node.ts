@@ -55,6 +55,7 @@ import { TurnsForwarder } from '../overlay/bridge/turns-forwarder.js'
 import { withLogRing } from './log-ring.js'
 import type { LogRing } from './log-ring.js'
 import { StopList } from './stop-list.js'
+import { PendingClaim } from '../overlay/names/pending-claim.js'
 
 export type { KaiwaNode, KaiwaNodeOptions } from './kaiwa-node-options.js'
 
@@ -69,7 +70,18 @@ export async function startKaiwaNode(opts: KaiwaNodeOptions): Promise<KaiwaNode>
     const parts = buildParts(base, opts, log)
     await startParts(parts, base, opts, stops, log)
     const node = assemble(parts, base, opts, ring, stops)
-    if (opts.name != null) await node.claim(opts.name)
+    if (opts.name != null) {
+      // With nowhere to store the name yet (a LAN before mDNS found anyone, supernodes
+      // not up), it stays pending and is claimed once it can be (pending-claim.ts).
+      const pending = new PendingClaim({
+        claim: (name) => node.claim(name),
+        scope: () => parts.directory.scope(),
+        claimedName: async () => (await base.settings.get()).name,
+        log: log.child('claim'),
+      })
+      stops.push('the pending claim', () => pending.stop())
+      await pending.start(opts.name)
+    }
     parts.refresh.start()
     stops.push('the refresh loop', () => parts.refresh.stop())
     parts.watch.start()

@@ -84,4 +84,20 @@ describe('a name claimed at start-up with no supernode', () => {
     await expect(pendingClaim(carol, lines).start('alice')).rejects.toThrow(NameTakenError)
     expect(lines).toEqual([])
   }, 60_000)
+
+  it('kaiwa node --name alone starts with the name pending, and claims it once a LAN peer is there', async () => {
+    // The composition root's path (kaiwa-node.ts): a start-up name never fails the start for
+    // want of a peer to store it.
+    const dave = await startTestNode({ name: 'dave' })
+    nodes.push(dave)
+    expect((await dave.settings.get()).name).toBeNull()
+    await lanPeers(dave, nodes[0]!)
+    await waitFor(
+      async () => (await dave.settings.get()).name === 'dave',
+      90_000,
+      'the start-up name to be claimed on the LAN',
+    )
+    const found = await nodes[0]!.directory.lookup('dave', { fresh: true })
+    expect(found?.record.publicKey).toEqual(dave.identity.accountKey.publicKey.raw)
+  }, 150_000)
 })
