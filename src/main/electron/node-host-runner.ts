@@ -61,6 +61,8 @@ export async function startHostedNode(args: string[]): Promise<HostedNode> {
   }
   const node = await startKaiwaNode({
     dataDir: cmd.dataDir,
+    // One relay thread: the packaged app does not ship the TURN worker module (turn-worker.js).
+    turnWorkers: 1,
     ...config,
     name: cmd.name,
     log,
