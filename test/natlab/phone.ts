@@ -138,14 +138,17 @@ export function peerConnectionCount(page: Page): Promise<number> {
 }
 
 /**
- * The newest peer connection's selected pair, audio counters and candidates;
+ * The call's peer connection's selected pair, audio counters and candidates;
  * null while the page has made no more than `after` of them (an earlier
  * call's, closed, must not count for this one).
  */
 export function peerStats(page: Page, after = 0): Promise<PeerStats | null> {
   return page.evaluate(async (after: number) => {
     const pcs = (window as unknown as { __natlabPcs?: RTCPeerConnection[] }).__natlabPcs ?? []
-    const pc = pcs.length > after ? pcs.at(-1) : undefined
+    // The call's connection: the newest one that made a description. The UI may make a warm
+    // connection before the call (warm-connection.ts), and sip.js's own is then closed unused.
+    const made = pcs.slice(after)
+    const pc = made.filter((p) => p.localDescription != null).at(-1) ?? made.at(-1)
     if (pc == null) return null
     const report = await pc.getStats()
     const byId = new Map<string, Record<string, unknown>>()

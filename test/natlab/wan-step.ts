@@ -145,8 +145,11 @@ export async function watchPeerConnections(page: Page): Promise<void> {
 export async function wanSide(page: Page, after: number): Promise<WanSide> {
   const raw = await page.evaluate((after: number) => {
     const pcs =
-      (window as unknown as { __natlabPcs?: Array<{ __wan?: unknown }> }).__natlabPcs ?? []
-    return pcs.length > after ? (pcs.at(-1)?.__wan ?? null) : null
+      (window as unknown as { __natlabPcs?: Array<{ __wan?: { sld: boolean } }> }).__natlabPcs ?? []
+    // The call's connection: the newest that set a description (a warm connection made before
+    // the call is adopted, and sip.js's own then closed unused: warm-connection.ts).
+    const made = pcs.slice(after)
+    return (made.filter((p) => p.__wan?.sld === true).at(-1) ?? made.at(-1))?.__wan ?? null
   }, after)
   const wan = raw as {
     sdpAt: number | null
