@@ -8,15 +8,11 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ed25519PrivateKey, Libp2p } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { userRecordValidators } from '../../../src/overlay/names/record-validator.js'
@@ -25,6 +21,7 @@ import { dhtNeighbourQuery } from '../../../src/overlay/names/neighbour-query.js
 import type { QuorumReadInit } from '../../../src/overlay/names/quorum-read.js'
 import { UserDirectory } from '../../../src/overlay/names/user-directory.js'
 import type { KaiwaLibp2p } from '../../../src/overlay/node/libp2p-factory.js'
+import { loopbackLibp2p, recordDht } from '../../helpers/loopback-libp2p.js'
 import { waitFor } from '../../helpers/nodes.js'
 
 /** Low difficulty so tests mint stamps in milliseconds; the storing nodes demand the same. */
@@ -70,25 +67,11 @@ export async function startNameNode(opts: NameNodeOptions): Promise<NameNode> {
   })
   const libp2p = await createLibp2p({
     datastore,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    // Many nodes on one host dial each other at once: libp2p's default (5
-    // inbound per second per host) resets some of them (as in libp2p-factory.ts).
-    connectionManager: { inboundConnectionThreshold: 1000 },
+    ...loopbackLibp2p(),
     services: {
       identify: identify(),
       ping: ping(),
-      dht: kadDHT({
-        protocol: PROTOCOL,
-        clientMode: !opts.server,
-        peerInfoMapper: passthroughMapper,
-        allowQueryWithZeroPeers: opts.server,
-        validators: records.validators,
-        selectors: records.selectors,
-        datastorePrefix: '/dht',
-      }),
+      dht: recordDht({ protocol: PROTOCOL, server: opts.server, records }),
     },
   })
   holder.node = libp2p

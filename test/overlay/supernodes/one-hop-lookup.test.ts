@@ -8,13 +8,9 @@
  * swaps or refuses).
  */
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { Libp2p } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { MemoryDatastore } from 'datastore-core'
 import { userRecordKey } from '../../../src/shared/records/dht-key.js'
@@ -22,6 +18,7 @@ import { KAIWA_DHT_PROTOCOL } from '../../../src/overlay/node/protocols.js'
 import { serveCborRpc } from '../../../src/overlay/rpc/cbor-rpc.js'
 import { ONE_HOP_PROTOCOL } from '../../../src/overlay/supernodes/one-hop-protocol.js'
 import { userRecordValidators } from '../../../src/overlay/names/record-validator.js'
+import { loopbackLibp2p, recordDht } from '../../helpers/loopback-libp2p.js'
 import { waitFor } from '../../helpers/nodes.js'
 import { dial, memberIds, startPeer, TEST_POW_BITS } from './supernode-nodes.js'
 import type { TestPeer } from './supernode-nodes.js'
@@ -102,22 +99,11 @@ describe('one-hop lookups', () => {
     const records = userRecordValidators({ datastore, powBits: TEST_POW_BITS })
     const liar = await createLibp2p({
       datastore,
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionManager: { inboundConnectionThreshold: 1000 },
+      ...loopbackLibp2p(),
       services: {
         identify: identify(),
         ping: ping(),
-        dht: kadDHT({
-          protocol: KAIWA_DHT_PROTOCOL,
-          clientMode: false,
-          peerInfoMapper: passthroughMapper,
-          validators: records.validators,
-          selectors: records.selectors,
-          datastorePrefix: '/dht',
-        }),
+        dht: recordDht({ protocol: KAIWA_DHT_PROTOCOL, server: true, records }),
       },
     })
     extra.push(liar)

@@ -9,16 +9,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ed25519PrivateKey, Libp2p } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { oneHopServices } from '../../../src/main/one-hop-services.js'
@@ -34,6 +30,7 @@ import type {
   SupernodeTable,
   SupernodeTableInit,
 } from '../../../src/overlay/supernodes/supernode-table.js'
+import { loopbackLibp2p, recordDht } from '../../helpers/loopback-libp2p.js'
 import { testLog } from '../rpc/plain-libp2p.js'
 
 export const TEST_POW_BITS = 8
@@ -82,23 +79,11 @@ export async function startPeer(opts: {
     : {}
   const libp2p = (await createLibp2p({
     datastore,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { inboundConnectionThreshold: 1000 },
+    ...loopbackLibp2p(),
     services: {
       identify: identify(),
       ping: ping(),
-      dht: kadDHT({
-        protocol: KAIWA_DHT_PROTOCOL,
-        clientMode: !opts.supernode,
-        peerInfoMapper: passthroughMapper,
-        allowQueryWithZeroPeers: opts.supernode,
-        validators: records.validators,
-        selectors: records.selectors,
-        datastorePrefix: '/dht',
-      }),
+      dht: recordDht({ protocol: KAIWA_DHT_PROTOCOL, server: opts.supernode, records }),
       supernodes: supernodeTracker(),
       ...extra,
     } as never,

@@ -26,6 +26,7 @@ import type { TurnCredentialsService } from '../../../src/overlay/turn/turn-cred
 import { recordListsDevice } from '../../../src/overlay/turn/turn-admission.js'
 import type { DeviceOf, TurnIssueLimits } from '../../../src/overlay/turn/turn-admission.js'
 import type { ContactRecord } from '../../../src/shared/records/contact-record.js'
+import { loopbackLibp2p } from '../../helpers/loopback-libp2p.js'
 import { connect, plainNode, testLog } from '../rpc/plain-libp2p.js'
 
 type Supernode = Libp2p<{
@@ -58,11 +59,7 @@ async function supernode(
 ): Promise<{ node: Supernode; issuedTo: string[] }> {
   const issuedTo: string[] = []
   const node: Supernode = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { inboundConnectionThreshold: 1000 },
+    ...loopbackLibp2p(),
     services: {
       identify: identify(),
       relay: circuitRelayServer(),
