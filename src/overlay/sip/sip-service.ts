@@ -99,6 +99,8 @@ export class SipService {
   readonly mailboxStore: MailboxStore
   private readonly offline: OfflineMail
   private collecting: Promise<void> | undefined
+  /** A running collection may have fetched before the caller's mail was stored: one more after it. */
+  private collectAgain: Promise<void> | undefined
   private readonly decoded = new WeakMap<
     ContactRecord,
     Array<ResolvedDevice & { expiresAt: number }>
@@ -290,12 +292,21 @@ export class SipService {
     return this.offline.store(recipient, plaintext)
   }
 
-  /** Collect mail kept for us while we were offline, deliver it, then delete it. */
+  /** Collect mail kept for us while offline, deliver it, then delete it (see collectAgain). */
   collectOfflineMail(): Promise<void> {
-    this.collecting ??= this.collect().finally(() => {
-      this.collecting = undefined
-    })
-    return this.collecting
+    if (this.collecting == null) {
+      this.collecting = this.collect().finally(() => {
+        this.collecting = undefined
+      })
+      return this.collecting
+    }
+    this.collectAgain ??= this.collecting
+      .catch(() => {})
+      .then(() => {
+        this.collectAgain = undefined
+        return this.collectOfflineMail()
+      })
+    return this.collectAgain
   }
 
   private async collect(): Promise<void> {

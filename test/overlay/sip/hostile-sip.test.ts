@@ -339,4 +339,27 @@ describe('hostile SIP senders', () => {
     // Both were acked: nothing is fetched again.
     await waitFor(async () => sn.mailbox.usage().messages === 0, 5000, 'the mailbox emptied')
   })
+
+  it('collects mail stored while a collection was already running', async () => {
+    // The refresh loop's collection may be in flight when a caller asks again; the caller's
+    // mail, stored after that one fetched, must not wait for the next refresh.
+    const running = bob.sip.collectOfflineMail()
+    const mail = await sealMail({
+      to: 'bob',
+      recipientKey: bob.identity.accountKey.publicKey.raw,
+      senderPrivateKey: alice.identity.accountKey,
+      plaintext: {
+        from: 'alice',
+        fromUri: 'sip:alice@kaiwa',
+        date: new Date().toUTCString(),
+        contentType: 'text/plain',
+        body: new TextEncoder().encode('stored meanwhile'),
+      },
+    })
+    expect(await sn.mailbox.put(mail, 'alice')).toBe('stored')
+    await bob.sip.collectOfflineMail()
+    await running
+    const inbox = await bob.sip.history.list({ direction: 'in' })
+    expect(inbox.some((m) => m.text === 'stored meanwhile')).toBe(true)
+  })
 })
