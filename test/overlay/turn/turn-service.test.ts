@@ -89,8 +89,11 @@ describe('TURN on supernodes', () => {
     const before = await relayed()
     const { stdout, stderr } = await uclient(creds.username, creds.password, 10, 1, ['-x'])
     expect(stdout + stderr).toMatch(/Total lost packets 0 \(0\.0+%\)/)
-    // Relay threads other than the main one report their counters every 250 ms (turn-cluster.ts).
-    await expect.poll(async () => (await relayed()) - before, { timeout: 5000 }).toBe(20)
+    // Relay threads other than the main one report their counters every 250 ms (turn-cluster.ts),
+    // so `before` may still lack the previous test's last packets (CI saw 28): at least these 20.
+    await expect
+      .poll(async () => (await relayed()) - before, { timeout: 5000 })
+      .toBeGreaterThanOrEqual(20)
   })
 
   it('names the supernode as STUN and TURN server, with credentials cached while valid', async () => {
