@@ -267,6 +267,32 @@ describe('softphone in Chromium against real nodes', () => {
     await button(pa, 'Hang up').click()
     await pb.getByText('Missed call from alice.').waitFor()
     await expect(button(pb, 'Answer').count()).resolves.toBe(0)
+    await button(pb, 'Dismiss').click()
+
+    // The INVITE leaves before the microphone opens (late-microphone.ts): bob
+    // rings while alice's getUserMedia is still pending. Refused then, the
+    // microphone cancels the ringing call and alice reads what to do.
+    await pa.evaluate(() => {
+      const w = window as unknown as { __gum?: unknown; __refuseMic?: () => void }
+      const md = navigator.mediaDevices
+      w.__gum = md.getUserMedia
+      md.getUserMedia = () =>
+        new Promise((_, reject) => {
+          w.__refuseMic = () => reject(new DOMException('Permission denied', 'NotAllowedError'))
+        })
+    })
+    await button(pa, 'Call').click()
+    await button(pb, 'Answer').waitFor()
+    await pa.evaluate(() => (window as unknown as { __refuseMic: () => void }).__refuseMic())
+    await pa.getByText(/Allow microphone access/).waitFor()
+    await pb.getByText('Missed call from alice.').waitFor()
+    await expect(button(pb, 'Answer').count()).resolves.toBe(0)
+    await pa.evaluate(() => {
+      const w = window as unknown as { __gum: MediaDevices['getUserMedia'] }
+      navigator.mediaDevices.getUserMedia = w.__gum
+    })
+    await button(pa, 'Dismiss').click()
+    await button(pb, 'Dismiss').click()
 
     await userIdBox(pa).fill('nobody-here')
     await button(pa, 'Call').click()

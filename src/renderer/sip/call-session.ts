@@ -32,6 +32,7 @@ import { sendDtmf } from './dtmf.js'
 import type { CallEnd, FinalResponse } from './call-end.js'
 import type { CallPhase, KaiwaCall } from './kaiwa-call.js'
 import type { CallMedia } from './media-handler.js'
+import type { LateMicrophoneReport } from './late-microphone.js'
 import { Reinviter } from './reinvite.js'
 import { preferOpus } from './sdp-codecs.js'
 import { remoteSendsVideo } from './video-plan.js'
@@ -171,7 +172,12 @@ export class SipCall implements KaiwaCall {
   start(media: CallMedia): void {
     const inviter = this.session as Inviter
     this.wantVideo = media.video != null
-    this.deps.setMedia(inviter, media)
+    // An audio call's INVITE leaves before the microphone opens (late-microphone.ts).
+    const late: LateMicrophoneReport = (outcome) => {
+      if ('error' in outcome) this.fail(outcome.error)
+      else this.applyTracks()
+    }
+    this.deps.setMedia(inviter, media.video == null ? { ...media, lateMicrophone: late } : media)
     inviter
       .invite({
         sessionDescriptionHandlerOptions: { constraints: { audio: media.audio, video: false } },

@@ -21,6 +21,8 @@ import type { Session } from 'sip.js'
 import { formatReason } from '../../shared/sip/reason-header.js'
 import { fixVideoDirections } from './call-video.js'
 import { EarlyGathering, gatheringTimeoutMs, hasTurnServer } from './ice-gathering.js'
+import { offerBeforeMicrophone } from './late-microphone.js'
+import type { LateMicrophoneReport } from './late-microphone.js'
 
 /** What one call needs for its media. */
 export interface CallMedia {
@@ -34,6 +36,12 @@ export interface CallMedia {
    * already gathering (warm-connection.ts): the call adopts it.
    */
   peerConnection?: RTCPeerConnection
+  /**
+   * Set by a call we place with audio only: its INVITE leaves without waiting
+   * for the microphone (late-microphone.ts), and the call hears here when the
+   * microphone's track is on the sender, or why it could not be opened.
+   */
+  lateMicrophone?: LateMicrophoneReport
 }
 
 /** The configuration of every call's peer connection. */
@@ -72,11 +80,20 @@ export function createMediaHandlerFactory(
 ): Web.SessionDescriptionHandlerFactory {
   const getUserMedia = Web.defaultMediaStreamFactory()
   const videoOf = new WeakMap<object, MediaTrackConstraints>()
-  const streams: Web.MediaStreamFactory = async (constraints, sdh, options) => {
+  const lateOf = new WeakMap<object, LateMicrophoneReport>()
+  const open: Web.MediaStreamFactory = async (constraints, sdh, options) => {
     await opts.beforeMedia?.()
     // sip.js asks for audio only; a video call's camera opens in the same request.
     const video = videoOf.get(sdh)
     return getUserMedia(video != null ? { ...constraints, video } : constraints, sdh, options)
+  }
+  const streams: Web.MediaStreamFactory = async (constraints, sdh, options) => {
+    const report = lateOf.get(sdh)
+    // Once per call: the first offer of an outgoing audio call (later offers reuse the stream).
+    lateOf.delete(sdh)
+    if (report != null && !constraints.video && videoOf.get(sdh) == null)
+      return offerBeforeMicrophone(sdh, () => open(constraints, sdh, options), report)
+    return open(constraints, sdh, options)
   }
   const base = Web.defaultSessionDescriptionHandlerFactory(streams)
   return (session, options) => {
@@ -94,6 +111,7 @@ export function createMediaHandlerFactory(
     })
     if (warm != null) adoptPeerConnection(sdh, warm)
     if (media?.video != null) videoOf.set(sdh, media.video)
+    else if (media?.lateMicrophone != null) lateOf.set(sdh, media.lateMicrophone)
     setVideoDirections(sdh)
     refuseUnusableOffers(session, sdh)
     addRollback(sdh)
