@@ -15,6 +15,8 @@ import type { KaiwaUserAgent } from '../sip/kaiwa-ua.js'
 import { audioConstraints, peerConnectionConfiguration } from '../sip/media-handler.js'
 import type { CallMedia } from '../sip/media-handler.js'
 import { WarmConnections } from '../sip/warm-connection.js'
+import { afterPaint } from '../base/after-paint.js'
+import { RouteWarmer } from './route-warmer.js'
 import { callRecord, mergeCallHistory } from './call-record.js'
 import type { CallHistoryEntry } from './call-record.js'
 import { callView, preparingView } from './call-view.js'
@@ -84,6 +86,9 @@ export function createCallController(deps: CallControllerDeps): CallController {
     ...(deps.createPeerConnection != null ? { create: deps.createPeerConnection } : {}),
     log,
   })
+  const routes = new RouteWarmer({
+    prepare: (name) => bridge.call('prepareCall', { name }),
+  })
   const media = async (video = false, placing = false): Promise<CallMedia> => {
     // A call we place takes the warm connection when there is one (same servers).
     const iceServers = await ((placing ? warm.iceServers() : undefined) ??
@@ -135,7 +140,11 @@ export function createCallController(deps: CallControllerDeps): CallController {
     video.reset()
     const off = c.onChange(() => {
       if (c !== call) return
-      if (c.phase === 'ringing' && c.direction === 'out') tones.ringback()
+      // The tone after the "Ringing…" screen is painted (after-paint.ts).
+      if (c.phase === 'ringing' && c.direction === 'out')
+        afterPaint(() => {
+          if (c === call && c.phase === 'ringing') tones.ringback()
+        })
       if (c.phase === 'connecting') tones.stop()
       if (c.phase === 'active' && answeredAt === undefined) {
         answeredAt = Date.now()
@@ -238,8 +247,12 @@ export function createCallController(deps: CallControllerDeps): CallController {
       return
     }
     track(c)
-    tones.ring()
-    platform.notify(t('notify.incomingTitle'), t('notify.incomingBody', { peer: c.displayName }))
+    // The ringing screen first; the ringtone and the notification one frame later (after-paint.ts).
+    afterPaint(() => {
+      if (c !== call || c.phase !== 'incoming') return
+      tones.ring()
+      platform.notify(t('notify.incomingTitle'), t('notify.incomingBody', { peer: c.displayName }))
+    })
   }
 
   async function dial(input: string, opts: CallOptions = {}): Promise<void> {
@@ -257,8 +270,8 @@ export function createCallController(deps: CallControllerDeps): CallController {
     sync()
     const p = preparing
     // Warm the overlay route (DHT lookup, links to the callee's devices) while
-    // the microphone opens and ICE gathers; the INVITE then finds it cached.
-    void bridge.call('prepareCall', { name: peer }).catch(() => {})
+    // ICE gathers, unless the dial box did already; the INVITE then finds it cached.
+    routes.go(peer)
     try {
       await platform.callStarting()
       if (opts.video === true) await platform.cameraStarting()
@@ -302,8 +315,10 @@ export function createCallController(deps: CallControllerDeps): CallController {
       }
     },
     dial,
-    prepare: () => {
-      if (call == null && preparing == null) warm.prepare()
+    prepare: (input, when = 'now') => {
+      if (call != null || preparing != null) return
+      warm.prepare()
+      if (input != null) routes.want(input, when)
     },
     answer,
     video,
