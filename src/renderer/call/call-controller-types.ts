@@ -14,6 +14,7 @@ import type { VideoController } from './video-controller.js'
 import type { CallQuality } from './call-quality.js'
 import type { RemoteAudio } from './remote-audio.js'
 import type { TonePlayer } from './tones.js'
+import type { PrepareWhen } from './route-warmer.js'
 
 export interface Notice {
   text: string
@@ -59,9 +60,11 @@ export interface CallController {
   dial(userId: string, opts?: CallOptions): Promise<void>
   /**
    * The user is about to dial (typed a user ID): start ICE gathering for the
-   * call now (warm-connection.ts), so the INVITE can leave soon after Call.
+   * call now (warm-connection.ts), so the INVITE can leave soon after Call,
+   * and warm the overlay route to `input` when it is a user ID, now or once
+   * typing pauses (route-warmer.ts).
    */
-  prepare(): void
+  prepare(input?: string, when?: PrepareWhen): void
   answer(opts?: CallOptions): Promise<void>
   /** Camera, screen, bitrate cap and the relay fallback of the current call. */
   video: VideoController

@@ -78,6 +78,7 @@ function CallRow({ call: c, nav }: { call: CallHistoryEntry; nav: Navigate }) {
         type="button"
         className="button button-small"
         aria-label={t('contacts.dialName', { name: c.peer })}
+        onPointerEnter={() => nav.aboutToCall(c.peer)}
         onClick={() => nav.call(c.peer)}
       >
         {t('contacts.dial')}

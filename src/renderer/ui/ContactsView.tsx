@@ -102,6 +102,7 @@ function ContactRow({ contact: c, nav }: { contact: ContactJson; nav: Navigate }
             type="button"
             className="button button-small"
             aria-label={t('contacts.dialName', { name: c.name })}
+            onPointerEnter={() => nav.aboutToCall(c.name)}
             onClick={() => nav.call(c.name)}
           >
             {t('contacts.dial')}

@@ -93,6 +93,7 @@ export function ConversationView(props: { peer: string; nav: Navigate }) {
           type="button"
           className="button button-small"
           aria-label={t('contacts.dialName', { name: props.peer })}
+          onPointerEnter={() => props.nav.aboutToCall(props.peer)}
           onClick={() => props.nav.call(props.peer)}
         >
           {t('contacts.dial')}

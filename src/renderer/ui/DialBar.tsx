@@ -5,6 +5,8 @@
 import { useState } from 'react'
 import type { FormEvent } from 'react'
 import { normalizeUserId } from '../../shared/user-id.js'
+import { whenForInput } from '../call/route-warmer.js'
+import type { PrepareWhen } from '../call/route-warmer.js'
 import { t } from '../i18n/t.js'
 import { useApp } from './app-context.js'
 import { useStore } from './hooks.js'
@@ -22,9 +24,10 @@ export function DialBar(props: { nav: Navigate }) {
     if (!empty && !inCall) props.nav.call(peer)
   }
   // About to call (typing an ID, back in the box, the pointer on Call): ICE
-  // gathering starts now, not at the click (warm-connection.ts).
-  const prepare = (): void => {
-    if (!empty && !inCall) app.calls.prepare()
+  // gathering starts now, not at the click (warm-connection.ts), and the ID's
+  // overlay route is warmed now or once typing pauses (route-warmer.ts).
+  const prepare = (when: PrepareWhen) => (): void => {
+    if (!empty && !inCall) app.calls.prepare(peer, when)
   }
   const chat = (): void => {
     try {
@@ -53,15 +56,17 @@ export function DialBar(props: { nav: Navigate }) {
         onChange={(e) => {
           setPeer(e.target.value)
           setError(undefined)
-          if (e.target.value.trim() !== '') app.calls.prepare()
+          // An ID pasted or picked whole warms its route at once, a typed one once typing pauses.
+          const input = e.nativeEvent as Partial<InputEvent>
+          if (e.target.value.trim() !== '') app.calls.prepare(e.target.value, whenForInput(input))
         }}
-        onFocus={prepare}
+        onFocus={prepare('pause')}
       />
       <button
         type="submit"
         className="button button-call"
         disabled={empty || inCall}
-        onPointerEnter={prepare}
+        onPointerEnter={prepare('now')}
       >
         {t('dial.call')}
       </button>
@@ -69,7 +74,7 @@ export function DialBar(props: { nav: Navigate }) {
         type="button"
         className="button button-call"
         disabled={empty || inCall}
-        onPointerEnter={prepare}
+        onPointerEnter={prepare('now')}
         onClick={() => props.nav.call(peer, { video: true })}
       >
         {t('dial.videoCall')}

@@ -54,6 +54,7 @@ export function MainScreen() {
       setTab('messages')
     },
     call: (peer, opts) => void app.calls.dial(peer, opts),
+    aboutToCall: (peer) => app.calls.prepare(peer, 'now'),
   }
 
   const onTabKey = (e: KeyboardEvent, i: number): void => {

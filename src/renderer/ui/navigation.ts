@@ -11,4 +11,6 @@ export interface Navigate {
   chat(peer: string): void
   /** Call `peer`; `video`: with the camera on. */
   call(peer: string, opts?: { video?: boolean }): void
+  /** The pointer is on a Call button for `peer`: warm the call (route-warmer.ts). */
+  aboutToCall(peer: string): void
 }
