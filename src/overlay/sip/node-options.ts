@@ -19,7 +19,7 @@
 import { buildRequest } from '../../shared/sip/request-builder.js'
 import { respond } from '../../shared/sip/responses.js'
 import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
-import type { SipRouter } from './sip-router.js'
+import type { SipFlow } from './sip-router-types.js'
 
 /** What the node answers for (RFC 3261 §11.2): the methods its router carries to its UAs. */
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE'
@@ -53,7 +53,7 @@ export interface ProbeOptions {
  * came within the timeout.
  */
 export function probeUser(
-  router: Pick<SipRouter, 'fromLocal'>,
+  router: { fromLocal(req: SipRequest, flow: SipFlow): Promise<void> },
   opts: ProbeOptions,
   selfPeer: string,
 ): Promise<SipResponse | undefined> {
