@@ -137,11 +137,11 @@ export class UserDirectory {
     const node = this.components.node()
     const self = node.peerId.toString()
     if ((await this.settleScope(options.signal)) === 'lan') return this.lookupLan(name, options)
-    const stored = await readStoredRecord(this.components.datastore, key)
-    const local =
-      stored != null && (await isValid(key, stored.bytes, now, this.powBits))
-        ? { peer: self, ...stored }
-        : undefined
+    // This node's own copy (a datastore read and a signature check) is read
+    // while the one-hop lookup runs, not before it: a one-hop answer needs it
+    // only when the holders have nothing.
+    const ownCopy = this.ownCopy(key, now, self)
+    ownCopy.catch(() => {}) // awaited below when needed
     // A server's own store is one of the closest nodes' answers; a client's is
     // only its own last put, used when the network has nothing.
     const serving = node.services.dht.getMode() === 'server'
@@ -155,12 +155,13 @@ export class UserDirectory {
         ...(known != null ? { known } : {}),
       })
       // "Nobody holds it", unless this node has its own copy (the walk then falls back to it).
-      if (hop?.length === 0 && local == null) return undefined
+      if (hop?.length === 0 && (await ownCopy) == null) return undefined
       if (hop != null && hop.length > 0) {
         const result: LookupResult = { ...this.tally(hop, self), via: 'one-hop' }
         return this.memory.remember(name, result, this.now())
       }
     }
+    const local = await ownCopy
     const read = await quorumRead(node.services.dht, key, this.components.quorum ?? {}, {
       signal,
       early: options.fresh !== true,
@@ -193,6 +194,17 @@ export class UserDirectory {
     }
     if (responders.length === 0) return undefined
     return this.memory.remember(name, this.tally(responders, self), this.now())
+  }
+
+  /** The record this node stores for `key` itself, if it is still valid. */
+  private async ownCopy(
+    key: Uint8Array,
+    now: number,
+    self: string,
+  ): Promise<Responder | undefined> {
+    const stored = await readStoredRecord(this.components.datastore, key)
+    if (stored == null || !(await isValid(key, stored.bytes, now, this.powBits))) return undefined
+    return { peer: self, ...stored }
   }
 
   /** A lookup among the LAN's peers (no supernode): the same tally, its own cache. */

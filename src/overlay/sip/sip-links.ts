@@ -123,7 +123,6 @@ export class SipLinks implements Startable {
   private async open(peer: string, addrs: Multiaddr[], signal?: AbortSignal): Promise<LinkImpl> {
     const { connectionManager, peerStore } = this.components
     const peerId: PeerId = peerIdFromString(peer)
-    if (addrs.length > 0) await peerStore.merge(peerId, { multiaddrs: addrs })
     // A direct connection that comes up after the relay won takes the link over.
     const onDirect = (conn: Connection): void => {
       this.moveTo(peerId, conn).catch(() => {})
@@ -149,6 +148,12 @@ export class SipLinks implements Startable {
     }
     const link = this.attach(stream, connection)
     if (link.relayed) void this.upgrade(peerId, addrs)
+    // The record's addresses, for later dials by peer ID (a reply over a
+    // reopened link). Only now, off the first message's path: a peer new to
+    // the peer store is announced as discovered, and the discovery dialer's
+    // dial by peer ID (with every stored address, WebRTC ones too) would be
+    // the dial our direct attempt joins in libp2p's dial queue.
+    if (addrs.length > 0) peerStore.merge(peerId, { multiaddrs: addrs }).catch(() => {})
     return link
   }
 

@@ -27,6 +27,7 @@ import type { ForkTarget } from './forking-transaction.js'
 import type { SipLink } from './sip-links.js'
 import type { ResolvedDevice, SipFlow, SipRouterInit } from './sip-router-types.js'
 import { sameDevices } from './fresh-retry.js'
+import { answerOptions, isNodeOptions } from './node-options.js'
 
 const DEFAULT_MAX_PENDING = 4096
 
@@ -297,6 +298,8 @@ export class SipRouter {
       if (req.method !== 'ACK') reply(respond(req, 404, 'Not Found'))
       return
     }
+    // Max-Forwards 0: this node is the final recipient (node-options.ts, RFC 3261 §16.3).
+    if (isNodeOptions(req)) return reply(answerOptions(req))
     if (req.method === 'ACK') {
       const tx = this.inbound.get(transactionKey(req, 'INVITE'))
       if (tx != null) return tx.forwardAck(req)

@@ -9,14 +9,12 @@
  * (phone-registrations.ts) and are handed offline mail when they register
  * (phone-mail.ts); collected mail is always filed in the node's inbox too.
  */
-import { ALLOWED_SKEW_MS } from '../../shared/clock/clock-limits.js'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { OverlayTimeoutError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/logger.js'
 import { buildRequest } from '../../shared/sip/request-builder.js'
-import type { SipMessage, SipRequest } from '../../shared/sip/sip-message.js'
+import type { SipMessage, SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
 import { extractUri } from './local-registrar.js'
 import type { MailboxStore } from '../mailbox/mailbox-store.js'
 import { OfflineMail } from '../mailbox/offline-mail.js'
@@ -29,9 +27,10 @@ import type { StoredMessage } from './message-history.js'
 import { SYNC_CONTENT_TYPE } from '../../shared/sync/sync-wire.js'
 import type { SipLink, SipLinks } from './sip-links.js'
 import { SipRouter } from './sip-router.js'
+import { probeUser } from './node-options.js'
+import { liveDevices } from './live-devices.js'
 import type { MessageEvent, Resolution, ResolvedDevice } from './sip-router-types.js'
 import type { ContactRecord } from '../../shared/records/contact-record.js'
-import { peerIdFromBytes } from '../../shared/records/contact-record.js'
 import type { UserDirectory } from '../names/user-directory.js'
 import type { SipGateway } from './gateway/sip-gateway.js'
 import { Phones } from './phones.js'
@@ -101,10 +100,6 @@ export class SipService {
   private collecting: Promise<void> | undefined
   /** A running collection may have fetched before the caller's mail was stored: one more after it. */
   private collectAgain: Promise<void> | undefined
-  private readonly decoded = new WeakMap<
-    ContactRecord,
-    Array<ResolvedDevice & { expiresAt: number }>
-  >()
   /** Signs what local UAs send and verifies what links bring (RFC 8224). */
   readonly identity: SenderIdentity
   /** The gateway and its phones' registrations and mail. */
@@ -199,16 +194,28 @@ export class SipService {
   /**
    * Warm the route to `user` before a request is sent (a call being set up):
    * look the record up and open links to its live devices, so the INVITE
-   * that follows finds both cached. Returns how many devices were linked.
+   * that follows finds both cached, then probe them (not awaited) so their
+   * nodes look us up meanwhile too. Returns how many devices were linked.
    */
   async prepare(user: string): Promise<number> {
     const res = await this.resolve(user)
     if (res.kind !== 'found') return 0
-    const linked = await this.linkAll(res.devices)
-    if (linked > 0 || res.devices.length === 0) return linked
-    // No device answered: the record may be stale (the same second look as the router's).
-    const again = await this.resolveFresh(user)
-    return again.kind === 'found' ? this.linkAll(again.devices) : 0
+    let linked = await this.linkAll(res.devices)
+    if (linked === 0 && res.devices.length > 0) {
+      // No device answered: the record may be stale (the same second look as the router's).
+      const again = await this.resolveFresh(user)
+      linked = again.kind === 'found' ? await this.linkAll(again.devices) : 0
+    }
+    if (linked > 0) void this.probe(user)
+    return linked
+  }
+
+  /** A signed OPTIONS to `user`'s devices, answered by their nodes once they verified us (node-options.ts). */
+  async probe(user: string): Promise<SipResponse | undefined> {
+    const name = await this.init.ownName()
+    if (name == null) return undefined
+    const to = { fromUser: name, toUser: user, domain: this.init.domain }
+    return probeUser(this.router, to, this.init.node().peerId.toString())
   }
 
   private async linkAll(devices: ResolvedDevice[]): Promise<number> {
@@ -241,33 +248,12 @@ export class SipService {
         ...(fresh ? { fresh } : {}),
       })
       if (found == null) return { kind: 'unknown' }
-      return { kind: 'found', devices: this.devicesOf(found.record) }
+      return { kind: 'found', devices: liveDevices(found.record) }
     } catch (err) {
       if (err instanceof OverlayTimeoutError) return { kind: 'timeout' }
       if (err instanceof Error && err.name === 'InvalidUserIdError') return { kind: 'unknown' }
       throw err
     }
-  }
-
-  /**
-   * Live devices of a record as peer IDs and multiaddrs. Decoding multiaddrs is
-   * not free and a cached record is resolved for every request, so the decoded
-   * form is memoised per record object.
-   */
-  private devicesOf(record: ContactRecord): ResolvedDevice[] {
-    let all = this.decoded.get(record)
-    if (all == null) {
-      all = record.devices.map((d) => ({
-        peer: peerIdFromBytes(d.peerId).toString(),
-        addrs: d.addrs.map((a) => multiaddr(a)),
-        expiresAt: d.expiresAt,
-      }))
-      this.decoded.set(record, all)
-    }
-    const now = Date.now()
-    // A device is tried until its expiry plus the allowed clock skew: a sender
-    // whose clock runs a few minutes fast must not find a live device expired.
-    return all.filter((d) => d.expiresAt + ALLOWED_SKEW_MS > now)
   }
 
   private async storeOffline(req: SipRequest, user: string): Promise<boolean> {

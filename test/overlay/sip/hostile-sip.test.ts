@@ -8,6 +8,8 @@
  * - mallory's phone at mallory's own gateway: From alice → 403 (the node only
  *   signs for its own name), From mallory → delivered to bob as `new`;
  * - a valid signed request played twice over alice's own node → 403 the second time;
+ * - a probe OPTIONS (Max-Forwards 0, node-options.ts) gets the same 428 / 438 / 403,
+ *   and bob's node answers alice's own probe itself;
  * - offline mail sealed by mallory's key but claiming to be from alice, slipped
  *   into the supernode's mailbox past admission: refused at delivery and acked;
  * - the legit path: verified / new / mismatch against bob's pinned key, a
@@ -278,6 +280,40 @@ describe('hostile SIP senders', () => {
     } finally {
       phone.close()
     }
+  })
+
+  it('answers a probe OPTIONS (Max-Forwards 0) itself, only once its sender is verified', async () => {
+    const raw = await RawSip.open(bare, bob)
+    try {
+      // Unsigned → 428; signed by mallory's key → 438; alice's token from a stranger's peer → 403.
+      for (const [signer, status] of [
+        [undefined, 428],
+        [mallory, 438],
+        [alice, 403],
+      ] as const) {
+        const probe = buildRequest({
+          method: 'OPTIONS',
+          uri: 'sip:bob@kaiwa',
+          from: 'sip:alice@kaiwa',
+          headers: [['Max-Forwards', '0']],
+        })
+        const now = Date.now()
+        if (signer != null)
+          await addIdentityHeader(probe, {
+            accountKey: signer.identity.accountKey,
+            name: 'alice',
+            now,
+          })
+        raw.send(serializeSipMessage(probe))
+        expect((await raw.final(callIdOf(probe))).status).toBe(status)
+      }
+    } finally {
+      raw.close()
+    }
+    // alice's own node, over its own link: bob's node verifies her and answers 200 (RFC 3261 §11).
+    const answer = await alice.sip.probe('bob')
+    expect(answer?.status).toBe(200)
+    expect(answer?.headers.get('allow')).toContain('INVITE')
   })
 
   it('answers 403 Replayed Identity to a valid request played a second time', async () => {
