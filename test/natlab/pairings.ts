@@ -228,11 +228,17 @@ export async function chat(
     const r = await from.api<{ status: string }>('message', { to: toName, text })
     const ms = performance.now() - t0
     if (r.status !== 'delivered') return { ok: false, ms, error: `status ${r.status}` }
-    const inbox = await to.api<{ messages: Array<{ text: string }> }>('inbox', {})
-    if (!inbox.messages.some((m) => m.text === text)) {
-      return { ok: false, ms, error: 'delivered, but not in the inbox' }
+    // "delivered" is the recipient's answer; with its UI registered, its node files the
+    // message in its history once that answer has gone back (sip-router.ts onFinal), a
+    // few milliseconds later: look for it for a while, not once.
+    const deadline = Date.now() + 5000
+    for (;;) {
+      const inbox = await to.api<{ messages: Array<{ text: string }> }>('inbox', {})
+      if (inbox.messages.some((m) => m.text === text)) return { ok: true, ms }
+      if (Date.now() > deadline)
+        return { ok: false, ms, error: 'delivered, but not in the inbox after 5 s' }
+      await new Promise((r) => setTimeout(r, 100))
     }
-    return { ok: true, ms }
   } catch (err) {
     return { ok: false, ms: performance.now() - t0, error: String(err) }
   }
