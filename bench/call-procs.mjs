@@ -155,6 +155,37 @@ export function rendererProcesses() {
   return out
 }
 
+/**
+ * How long a process's main thread has run on a CPU and waited, runnable, for
+ * one (the run queue), in ms since it started (/proc/PID/schedstat; for Node
+ * and a Chromium renderer the main thread is the one running JS).
+ */
+export function schedstat(pid) {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+    return { run: run / 1e6, wait: wait / 1e6 }
+  } catch {
+    return undefined
+  }
+}
+
+/** schedstat of `pids` ({ name: pid }) from now; the function returned gives each one's deltas. */
+export function schedWindow(pids) {
+  const wall0 = performance.now()
+  const start = Object.entries(pids).map(([k, pid]) => [k, pid, schedstat(pid)])
+  return () => {
+    const out = { wall: performance.now() - wall0 }
+    for (const [k, pid, a] of start) {
+      const b = schedstat(pid)
+      if (a != null && b != null) out[k] = { run: b.run - a.run, wait: b.wait - a.wait }
+    }
+    return out
+  }
+}
+
 /** RSS and PSS of a process, bytes (smaps_rollup). */
 export async function memoryOf(pid) {
   try {

@@ -118,6 +118,26 @@ export function measures(ce, ee) {
 
 /** JS heap (CDP) and renderer memory of one page; `gc`: collect garbage first. */
 
+/**
+ * The dial path's main threads from typing the ID until the callee rings:
+ * time waiting, runnable, for a CPU (the run queue) and time on one, ms.
+ */
+export function schedMeasures(sched) {
+  const out = { schedWall: sched.wall }
+  const sum = (pick) =>
+    Object.entries(sched)
+      .filter(([k]) => k.startsWith('Supernode'))
+      .reduce((acc, [, v]) => acc + pick(v), 0)
+  for (const k of ['CallerNode', 'CalleeNode', 'CallerPage', 'CalleePage']) {
+    if (sched[k] == null) continue
+    out[`schedWait${k}`] = sched[k].wait
+    out[`schedRun${k}`] = sched[k].run
+  }
+  out.schedWaitSupernodes = sum((v) => v.wait)
+  out.schedRunSupernodes = sum((v) => v.run)
+  return out
+}
+
 export const f = (x) => (x == null ? '-' : `${x.toFixed(0)} ms`)
 const kib = (b) => (b == null || Number.isNaN(b) ? '-' : `${(b / 1024).toFixed(0)} KiB`)
 const mib = (b) => (b == null || Number.isNaN(b) ? '-' : `${(b / 2 ** 20).toFixed(1)} MB`)
@@ -204,6 +224,18 @@ export function report(
     row('  new AudioContext() (ringback), caller', 'audioContextCaller'),
     row('  new AudioContext() (ringtone), callee', 'audioContextCallee'),
     row('  180: callee page → caller page', 'back180'),
+    ['CPU on the dial path, typing the ID → callee rings (main threads, /proc schedstat)', ''],
+    row('  window (fill + click + ring, Playwright included)', 'schedWall'),
+    row('  caller node: waiting for a CPU', 'schedWaitCallerNode'),
+    row('  caller node: on a CPU', 'schedRunCallerNode'),
+    row('  callee node: waiting for a CPU', 'schedWaitCalleeNode'),
+    row('  callee node: on a CPU', 'schedRunCalleeNode'),
+    row('  supernodes: waiting for a CPU', 'schedWaitSupernodes'),
+    row('  supernodes: on a CPU', 'schedRunSupernodes'),
+    row('  caller page: waiting for a CPU', 'schedWaitCallerPage'),
+    row('  caller page: on a CPU', 'schedRunCallerPage'),
+    row('  callee page: waiting for a CPU', 'schedWaitCalleePage'),
+    row('  callee page: on a CPU', 'schedRunCalleePage'),
     ['answer, callee page', ''],
     row('  click → iceServers request', 'ansToIceReq'),
     row('  iceServers round trip', 'iceServersCallee'),

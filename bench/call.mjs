@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
 import { progress } from './lib.mjs'
-import { f, measures, report, turnModeText } from './call-report.mjs'
+import { f, measures, report, schedMeasures, turnModeText } from './call-report.mjs'
 import { installProbe } from './call-probe.mjs'
 import { runVideoBench } from './call-video.mjs'
 import { runGroupBench } from './call-group.mjs'
@@ -50,6 +50,7 @@ import {
   ownCpuSeconds,
   rendererProcesses,
   ROOT,
+  schedWindow,
   spawnKaiwaNode,
   stopChildren,
 } from './call-procs.mjs'
@@ -152,7 +153,7 @@ async function main() {
     await page.goto(node.ready.ui)
     const cdp = await context.newCDPSession(page)
     await cdp.send('Performance.enable')
-    pages.push({ name: users[i], page, cdp, pid: undefined })
+    pages.push({ name: users[i], page, cdp, pid: undefined, nodePid: node.child.pid })
   }
   await Promise.all(
     pages.map((p) =>
@@ -189,7 +190,7 @@ async function main() {
   for (const [a, b] of pairs) {
     for (const kind of ['cold', 'warm']) {
       if (results.length >= CALLS) break
-      const r = await oneCall(pages[a], pages[b], kind, inCall)
+      const r = await oneCall(pages[a], pages[b], kind, inCall, sns)
       results.push(r)
       say(
         `call ${results.length}/${CALLS} ${kind} ${pages[a].name} → ${pages[b].name}: ` +
@@ -292,13 +293,22 @@ async function waitForEvent(p, name, timeout = STEP_TIMEOUT) {
   throw new Error(`${p.name}: no ${name} within ${timeout} ms`)
 }
 
-async function oneCall(caller, callee, kind, inCall) {
+async function oneCall(caller, callee, kind, inCall, sns) {
   await events(caller)
   await events(callee)
+  // CPU on the dial path, from typing the ID until the callee rings (schedstat).
+  const dialPath = schedWindow({
+    CallerNode: caller.nodePid,
+    CalleeNode: callee.nodePid,
+    CallerPage: caller.pid,
+    CalleePage: callee.pid,
+    ...Object.fromEntries(sns.map((s, i) => [`Supernode${i}`, s.child.pid])),
+  })
   try {
     await userIdBox(caller.page).fill(callee.name)
     await button(caller.page, 'Call').click()
     await button(callee.page, 'Answer').waitFor()
+    const sched = dialPath()
     // Answer once the caller heard 180 (a person takes longer than that).
     await caller.page.locator('.call-state', { hasText: 'Ringing…' }).waitFor()
     await button(callee.page, 'Answer').click()
@@ -311,7 +321,7 @@ async function oneCall(caller, callee, kind, inCall) {
     await callee.page.locator('.call-panel').waitFor({ state: 'detached' })
     const ce = await events(caller)
     const ee = await events(callee)
-    const m = measures(ce, ee)
+    const m = { ...measures(ce, ee), ...schedMeasures(sched) }
     if (values.verbose) say(JSON.stringify(m))
     return { ok: true, kind, caller: caller.name, callee: callee.name, m, ce, ee }
   } catch (err) {
