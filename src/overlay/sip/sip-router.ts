@@ -298,8 +298,7 @@ export class SipRouter {
       if (req.method !== 'ACK') reply(respond(req, 404, 'Not Found'))
       return
     }
-    // Max-Forwards 0: this node is the final recipient (node-options.ts, RFC 3261 §16.3).
-    if (isNodeOptions(req)) return reply(answerOptions(req))
+    if (isNodeOptions(req)) return reply(answerOptions(req)) // a probe: RFC 3261 §16.3, §11
     if (req.method === 'ACK') {
       const tx = this.inbound.get(transactionKey(req, 'INVITE'))
       if (tx != null) return tx.forwardAck(req)

@@ -377,8 +377,7 @@ describe('hostile SIP senders', () => {
   })
 
   it('collects mail stored while a collection was already running', async () => {
-    // The refresh loop's collection may be in flight when a caller asks again; the caller's
-    // mail, stored after that one fetched, must not wait for the next refresh.
+    // A collection in flight must not make mail stored after its fetch wait for the next one.
     const running = bob.sip.collectOfflineMail()
     const mail = await sealMail({
       to: 'bob',
