@@ -6,7 +6,7 @@
  */
 import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
 import { buildRequest } from '../../shared/sip/request-builder.js'
-import type { SipRouter } from './sip-router.js'
+import type { SipFlow } from './sip-router-types.js'
 
 export interface SendMessageOptions {
   fromUser: string
@@ -34,13 +34,30 @@ export function buildMessage(opts: SendMessageOptions, selfPeer: string): SipReq
 }
 
 export async function sendMessage(
-  router: SipRouter,
+  router: LocalOrigin,
   opts: SendMessageOptions,
   selfPeer: string,
 ): Promise<SipResponse> {
-  const req = buildMessage(opts, selfPeer)
+  return finalResponseOf(router, buildMessage(opts, selfPeer), opts.timeoutMs ?? 40_000)
+}
+
+/** What a request the node originates needs of the router (sip-router.ts `fromLocal`). */
+export interface LocalOrigin {
+  fromLocal(req: SipRequest, flow: SipFlow): Promise<void>
+}
+
+/**
+ * Send `req` through the router as a local UA would (signed there, RFC 8224
+ * §6.1) and wait for its final response; provisional ones are skipped.
+ * Rejects when none came within `timeoutMs` or the router refused to send.
+ */
+export function finalResponseOf(
+  router: LocalOrigin,
+  req: SipRequest,
+  timeoutMs: number,
+): Promise<SipResponse> {
   return new Promise<SipResponse>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no final response')), opts.timeoutMs ?? 40_000)
+    const timer = setTimeout(() => reject(new Error('no final response')), timeoutMs)
     void router
       .fromLocal(req, {
         send: (res) => {

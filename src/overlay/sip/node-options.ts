@@ -19,7 +19,8 @@
 import { buildRequest } from '../../shared/sip/request-builder.js'
 import { respond } from '../../shared/sip/responses.js'
 import type { SipRequest, SipResponse } from '../../shared/sip/sip-message.js'
-import type { SipFlow } from './sip-router-types.js'
+import { finalResponseOf } from './internal-ua.js'
+import type { LocalOrigin } from './internal-ua.js'
 
 /** What the node answers for (RFC 3261 §11.2): the methods its router carries to its UAs. */
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, UPDATE'
@@ -53,7 +54,7 @@ export interface ProbeOptions {
  * came within the timeout.
  */
 export function probeUser(
-  router: { fromLocal(req: SipRequest, flow: SipFlow): Promise<void> },
+  router: LocalOrigin,
   opts: ProbeOptions,
   selfPeer: string,
 ): Promise<SipResponse | undefined> {
@@ -68,14 +69,5 @@ export function probeUser(
       ['Accept', 'application/sdp'],
     ],
   })
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), opts.timeoutMs ?? 10_000)
-    const done = (res: SipResponse | undefined): void => {
-      clearTimeout(timer)
-      resolve(res)
-    }
-    router
-      .fromLocal(req, { send: (res) => res.status >= 200 && done(res) })
-      .catch(() => done(undefined))
-  })
+  return finalResponseOf(router, req, opts.timeoutMs ?? 10_000).catch(() => undefined)
 }
