@@ -91,7 +91,7 @@ export function createMediaHandlerFactory(
     const report = lateOf.get(sdh)
     // Once per call: the first offer of an outgoing audio call (later offers reuse the stream).
     lateOf.delete(sdh)
-    if (report != null && !constraints.video && videoOf.get(sdh) == null)
+    if (report != null && !constraints.video)
       return offerBeforeMicrophone(sdh, () => open(constraints, sdh, options), report)
     return open(constraints, sdh, options)
   }
