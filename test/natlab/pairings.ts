@@ -256,11 +256,28 @@ export async function settleLink(
     const ea = ctx.a.probe()
     const eb = ctx.b.probe()
     const path = classifyLink(ea, ctx.b.ready.peerId)
-    const busy = iceInProgress(ea) || iceInProgress(eb)
+    // ICE under way, or an upgrade started whose outcome neither node has logged yet:
+    // on a loaded machine the WebRTC dial may not have made its peer connection yet.
+    const busy = iceInProgress(ea) || iceInProgress(eb) || upgradePending(ctx)
     if (path.kind === 'webrtc-direct' || path.kind === 'webrtc-turn') return report(path, since)
     if ((!busy && Date.now() >= minUntil) || Date.now() > deadline) return report(path, since)
     await new Promise((r) => setTimeout(r, 250))
   }
+}
+
+/** A node logged that it tries a direct WebRTC link to the other, and not yet how that ended. */
+function upgradePending(ctx: PairingContext): boolean {
+  for (const [n, other] of [
+    [ctx.a, ctx.b],
+    [ctx.b, ctx.a],
+  ] as const) {
+    const peer = other.ready.peerId
+    const log = n.stderr()
+    const started = log.split(`SIP link to ${peer} is relayed: trying`).length - 1
+    const ended = log.split(`direct WebRTC upgrade to ${peer}:`).length - 1
+    if (started > ended) return true
+  }
+  return false
 }
 
 function report(path: LinkPath, since: number): LinkReport {
@@ -304,8 +321,11 @@ export function directLinkNotes(ctx: PairingContext): string[] {
   const out: string[] = []
   for (const n of [ctx.a, ctx.b]) {
     for (const line of n.stderr().split('\n')) {
-      const m = /(moved to a direct WebRTC connection|no direct WebRTC link .*?: (.*))$/.exec(line)
-      if (m != null) out.push(`${n.label}: ${m[2] ?? m[1]}`)
+      const m =
+        /(moved to a direct WebRTC connection|direct WebRTC upgrade to \S+: (.*)|stays on the relay: (.*))$/.exec(
+          line,
+        )
+      if (m != null) out.push(`${n.label}: ${m[3] ?? m[2] ?? m[1]}`)
     }
   }
   return [...new Set(out)]
