@@ -13,7 +13,7 @@
  * and what a refused one goes back to are kept by offer-ledger.ts.
  */
 import { randomInt } from 'node:crypto'
-import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
+import { MediaNegotiationError, MediaPathError } from '../sip/gateway/gateway-media.js'
 import type { CodecPlan } from './codec-plan.js'
 import {
   expectNegotiated,
@@ -180,7 +180,16 @@ export class AnchoredCall {
       this.offers.rollback(pending)
       throw err
     }
-    if (first) await this.overlay.connected(this.init.connectWaitMs ?? CONNECT_WAIT_MS)
+    if (first) {
+      await this.overlay.connected(this.init.connectWaitMs ?? CONNECT_WAIT_MS)
+      // A leg that failed (ICE, or DTLS: libdatachannel can check the far end's
+      // certificate before it has stored the answer naming it) carries nothing,
+      // and libdatachannel does not try again (it closes the connection right
+      // after reporting the failure): fail the call now, not in silence.
+      const state = this.overlay.connectionState
+      if (state === 'failed' || state === 'closed')
+        throw new MediaPathError('the WebRTC media path to the far end failed (ICE or DTLS)')
+    }
     this.offers.live()
     return result
   }

@@ -19,7 +19,7 @@
 import { networkInterfaces } from 'node:os'
 import type { Logger } from '../../shared/logger.js'
 import type { GatewayMedia, SdpCrossing } from '../sip/gateway/gateway-media.js'
-import { MediaNegotiationError } from '../sip/gateway/gateway-media.js'
+import { MediaNegotiationError, MediaPathError } from '../sip/gateway/gateway-media.js'
 import type { AnchoredCallStats } from './anchored-call.js'
 import { AnchoredCall } from './anchored-call.js'
 import type { IceServerInit } from './ice-servers.js'
@@ -133,7 +133,12 @@ export class MediaAnchor implements GatewayMedia {
     } catch (err) {
       // A call whose first offer or first answer failed holds sockets for
       // nothing (the gateway answers 488 and the dialog never starts).
-      if (existing == null || (kind === 'answer' && call.negotiating)) this.end(callId)
+      if (
+        existing == null ||
+        (kind === 'answer' && call.negotiating) ||
+        err instanceof MediaPathError
+      )
+        this.end(callId)
       if (err instanceof MediaNegotiationError) throw err
       throw new MediaNegotiationError(`media anchor failed: ${String(err)}`)
     }

@@ -52,6 +52,18 @@ export class MediaNegotiationError extends Error {
   }
 }
 
+/**
+ * The media path itself failed while the call was being set up (the anchor's
+ * WebRTC leg: ICE, or the DTLS handshake's certificate check): the call is
+ * refused and its media freed, instead of connecting in silence.
+ */
+export class MediaPathError extends MediaNegotiationError {
+  constructor(reasonText: string) {
+    super(reasonText)
+    this.name = 'MediaPathError'
+  }
+}
+
 /** The gateway without an anchor: bodies cross untouched. */
 export const PASSTHROUGH_MEDIA: GatewayMedia = {
   cross: (crossing) => Promise.resolve(crossing.sdp),
