@@ -32,7 +32,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import {
   assertBuilt,
   assertUiBuilt,
@@ -131,6 +131,30 @@ async function expectPhoneHeard(
   expect(Math.abs(t.dominantHz - TONE.app), what).toBeLessThanOrEqual(3)
   expect(t.share, what).toBeGreaterThanOrEqual(0.9)
   expect(t.sampleRate, what).toBe(sampleRate)
+}
+
+/**
+ * Before each test (and so before its retry): no call left at either end. A
+ * failed attempt stops mid-call, and the retry's INVITE would then be refused
+ * as busy, or the phone would still be in the old call. On failure, node A's
+ * media-anchor and gateway lines say what the anchor saw.
+ */
+async function startIdle(phone: BaresipPhone): Promise<void> {
+  onTestFailed(() => {
+    const lines = nodeA.stderr().split('\n')
+    const anchor = lines.filter((l) => /anchor|media|gateway|webrtc|dtls|ICE/i.test(l))
+    console.log(`--- node A (anchor and gateway lines, last 60)\n${anchor.slice(-60).join('\n')}`)
+    console.log(`--- the phone\n${phone.tail()}`)
+  })
+  for (const name of ['Hang up', 'Decline']) {
+    const b = button(name)
+    if (await b.isVisible()) await b.click().catch(() => {})
+  }
+  await phone.hangup()
+  await button('Mute').waitFor({ state: 'detached' })
+  // The phone's own end of an old call prints before the test's mark.
+  await sleep(300)
+  await pb.getByRole('alertdialog', { name: 'Incoming call' }).waitFor({ state: 'detached' })
 }
 
 /** The UI says the media is anchored at alice's node and where the encryption ends. */
@@ -283,6 +307,7 @@ describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', { retry
       })
 
       it('phone → app: bob answers in the UI, audio both ways, the phone hangs up', async () => {
+        await startIdle(phone)
         const mark = await markRecordings(phone)
         const m = phone.mark()
         await phone.dial('sip:bob@kaiwa')
@@ -308,6 +333,7 @@ describe.runIf(ready)('a stock SIP phone and the Kaiwa app in Chromium', { retry
       }, 120_000)
 
       it(`app → phone: the phone answers, audio both ways, ${v.dtmfFromApp ? 'DTMF, ' : ''}hold, bob hangs up in the UI`, async () => {
+        await startIdle(phone)
         await pb.getByRole('tab', { name: 'Messages' }).click()
         const mark = await markRecordings(phone)
         const m = phone.mark()
