@@ -27,8 +27,14 @@
  *
  * WebRTC (`/p2p-circuit/webrtc`) needs ICE and is left to the upgrade after
  * the link is up (sip-links.ts), off the first message's path.
+ *
+ * A request routed by peer ID alone (a response or in-dialog request whose
+ * link died: the far end, or we, roamed) comes with no addresses: the peer
+ * store's are raced the same way. Handed to libp2p as one dial by peer ID they
+ * waited out a dead direct address first: 6.2 s in the NAT lab's roaming test
+ * before an ICE-restart re-INVITE got through.
  */
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection, PeerId, PeerStore } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../../shared/logger.js'
@@ -49,6 +55,8 @@ export const SIGNALLING_ATTEMPT_DELAY_MS = 100
 export interface LinkDialerComponents {
   connectionManager: Pick<ConnectionManager, 'openConnection' | 'getConnections'>
   transportManager: Pick<TransportManager, 'dial'>
+  /** Where a peer's addresses are read when the caller has none. */
+  peerStore: Pick<PeerStore, 'get'>
 }
 
 export interface LinkDialerOptions {
@@ -117,7 +125,7 @@ export class LinkDialer {
     const { connectionManager } = this.components
     const existing = bestConnection(connectionManager.getConnections(peer))
     if (existing != null) return existing
-    const { direct, relay } = splitAddrs(addrs)
+    const { direct, relay } = splitAddrs(await this.addressesOf(peer, addrs))
     const attempts: Array<RaceAttempt<Connection>> = []
     if (direct.length > 0) {
       attempts.push({
@@ -137,8 +145,8 @@ export class LinkDialer {
     for (const addr of relay) {
       attempts.push({ label: `relay ${addr.toString()}`, run: (s) => this.viaRelay(peer, addr, s) })
     }
-    // No addresses of either kind in the record: libp2p's own idea of the peer
-    // (its peer store, peer routing) is all there is.
+    // No addresses of either kind, given or stored: libp2p's own idea of the
+    // peer (peer routing) is all there is.
     if (attempts.length === 0) {
       attempts.push({
         label: 'peer store',
@@ -160,6 +168,16 @@ export class LinkDialer {
       `connected to ${peer.toString()} via ${won.label} in ${(performance.now() - started).toFixed(0)} ms`,
     )
     return won.value
+  }
+
+  /** `addrs`, or when there are none the peer store's for `peer` (none when it is unknown there). */
+  async addressesOf(peer: PeerId, addrs: readonly Multiaddr[]): Promise<readonly Multiaddr[]> {
+    if (addrs.length > 0) return addrs
+    try {
+      return (await this.components.peerStore.get(peer)).addresses.map((a) => a.multiaddr)
+    } catch {
+      return []
+    }
   }
 
   /**

@@ -49,7 +49,7 @@ export interface SipLinksComponents {
   connectionManager: Pick<ConnectionManager, 'openConnection' | 'getConnections'>
   /** Relay paths are dialled here, past the dial queue (link-dialer.ts says why). */
   transportManager: Pick<TransportManager, 'dial'>
-  peerStore: Pick<PeerStore, 'merge'>
+  peerStore: Pick<PeerStore, 'merge' | 'get'>
 }
 
 /** The libp2p service factory: `services: { sipLinks: sipLinks(init) }`. */
@@ -138,7 +138,7 @@ export class SipLinks implements Startable {
       stream = await connection.newStream(SIP_PROTOCOL, { runOnLimitedConnection: true, signal })
     }
     const link = this.attach(stream, connection)
-    if (link.relayed) void this.upgrade(peerId, addrs)
+    if (link.relayed) void this.upgrade(peerId, await this.dialer.addressesOf(peerId, addrs))
     // The record's addresses, for later dials by peer ID (a reply over a
     // reopened link). Only now, off the first message's path: a peer new to
     // the peer store is announced as discovered, and the discovery dialer's
@@ -153,13 +153,15 @@ export class SipLinks implements Startable {
    * limits. Try once for a direct WebRTC connection (ICE hole punching,
    * signalled over that relay); when it comes up, move the link onto it.
    */
-  private async upgrade(peerId: PeerId, addrs: Multiaddr[]): Promise<void> {
+  private async upgrade(peerId: PeerId, addrs: readonly Multiaddr[]): Promise<void> {
     const peer = peerId.toString()
     const candidates = addrs.filter((a) => WEBRTC_CIRCUIT.test(a.toString()))
     // Info, not debug: whether a link stays on a relay (its bandwidth, its limits)
     // is what an operator asks first about a slow or cut link.
     if (candidates.length === 0) {
-      this.init.log.info(`SIP link to ${peer} stays on the relay: its record has no WebRTC address`)
+      this.init.log.info(
+        `SIP link to ${peer} stays on the relay: no WebRTC address is known for it`,
+      )
       return
     }
     this.init.log.info(`SIP link to ${peer} is relayed: trying a direct WebRTC connection`)
@@ -168,7 +170,7 @@ export class SipLinks implements Startable {
   }
 
   /** Each WebRTC address in turn until one gives a direct connection; what happened, in words. */
-  private async tryDirect(peerId: PeerId, candidates: Multiaddr[]): Promise<string> {
+  private async tryDirect(peerId: PeerId, candidates: readonly Multiaddr[]): Promise<string> {
     const { connectionManager, transportManager } = this.components
     let last = 'no address answered'
     for (const addr of candidates) {

@@ -48,10 +48,18 @@ interface Fakes extends LinkDialerComponents {
 function fakes(over: {
   openConnection?: (target: unknown, signal?: AbortSignal) => Promise<Connection>
   dial?: (ma: Multiaddr, signal?: AbortSignal) => Promise<Connection>
+  /** The peer store's addresses for any peer; none (unknown peer) by default. */
+  stored?: string[]
 }): Fakes {
   const f: Fakes = {
     calls: [],
     conns: [],
+    peerStore: {
+      get: async () => {
+        if (over.stored == null) throw new Error('not found')
+        return { addresses: over.stored.map((a) => ({ multiaddr: multiaddr(a) })) } as never
+      },
+    },
     connectionManager: {
       getConnections: () => f.conns,
       openConnection: async (target, opts) => {
@@ -188,6 +196,21 @@ describe('LinkDialer (RFC 8305 race of direct and relay)', () => {
     const f = fakes({ openConnection: async () => found })
     expect(await new LinkDialer(f, { log }).connect(peer, [])).toBe(found)
     expect(f.calls).toEqual([`open ${peer.toString()}`])
+  })
+
+  it('races the peer store’s addresses when the caller has none (a link reopened after a roam)', async () => {
+    const peer = await newPeer()
+    const circuit = `/ip4/203.0.113.2/tcp/4001/p2p/${RELAY}/p2p-circuit`
+    const relayed = fakeConn(peer, circuit, true)
+    // The stored direct address is dead (the peer, or we, moved): its dial hangs.
+    const f = fakes({ dial: async () => relayed, stored: ['/ip4/192.168.2.10/tcp/40000', circuit] })
+    const t0 = performance.now()
+    expect(await new LinkDialer(f, { log, attemptDelayMs: 50 }).connect(peer, [])).toBe(relayed)
+    expect(performance.now() - t0).toBeLessThan(1_000)
+    expect(f.calls).toEqual([
+      `open /ip4/192.168.2.10/tcp/40000/p2p/${peer.toString()}`,
+      `dial ${circuit}/p2p/${peer.toString()}`,
+    ])
   })
 
   it('gives up with the caller: an aborted open ends every attempt', async () => {

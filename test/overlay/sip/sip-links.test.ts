@@ -82,7 +82,12 @@ async function setup(
   const dials: string[] = []
   const components: SipLinksComponents = {
     registrar: { handle: async () => {}, unhandle: async () => {} },
-    peerStore: { merge: async () => ({}) as never },
+    peerStore: {
+      merge: async () => ({}) as never,
+      get: async () => {
+        throw new Error('not found')
+      },
+    },
     connectionManager: {
       getConnections: () => [],
       openConnection: async () => {
