@@ -78,6 +78,34 @@ export interface PeerStats {
   offeredRemote: string[]
   /** Local candidates Chromium gathered, including any after the SDP left. */
   gathered: string[]
+  /**
+   * Every peer connection the page made since `after`, as ICE/signalling state
+   * (`*` marks the one read): a failure message then shows what else was made.
+   */
+  made: string[]
+}
+
+type PcWindow = {
+  __natlabPcs?: RTCPeerConnection[]
+  __natlabPinned?: { pc: RTCPeerConnection; after: number }
+}
+
+/**
+ * Fix which peer connection `peerStats(page, after)` reads from now on: the
+ * one it reads now (the call's, once the call is up). Calls that renegotiate
+ * (an ICE restart) keep their connection; a later peer connection, whatever
+ * made it, must not be read as the call's.
+ */
+export function pinCallConnection(page: Page, after: number): Promise<number> {
+  return page.evaluate((after: number) => {
+    const w = window as unknown as PcWindow
+    const pcs = w.__natlabPcs ?? []
+    const made = pcs.slice(after)
+    const pc = made.filter((p) => p.localDescription != null).at(-1) ?? made.at(-1)
+    if (pc == null) throw new Error('no peer connection to pin')
+    w.__natlabPinned = { pc, after }
+    return pcs.indexOf(pc)
+  }, after)
 }
 
 /** Chromium in `node`'s namespace, on `node`'s UI, logged in with the token from the ready line. */
@@ -144,11 +172,17 @@ export function peerConnectionCount(page: Page): Promise<number> {
  */
 export function peerStats(page: Page, after = 0): Promise<PeerStats | null> {
   return page.evaluate(async (after: number) => {
-    const pcs = (window as unknown as { __natlabPcs?: RTCPeerConnection[] }).__natlabPcs ?? []
-    // The call's connection: the newest one that made a description. The UI may make a warm
-    // connection before the call (warm-connection.ts), and sip.js's own is then closed unused.
+    const w = window as unknown as {
+      __natlabPcs?: RTCPeerConnection[]
+      __natlabPinned?: { pc: RTCPeerConnection; after: number }
+    }
+    const pcs = w.__natlabPcs ?? []
+    // The call's connection: the pinned one, or else the newest one that made a description.
+    // The UI may make a warm connection before the call (warm-connection.ts), and sip.js's
+    // own is then closed unused.
     const made = pcs.slice(after)
-    const pc = made.filter((p) => p.localDescription != null).at(-1) ?? made.at(-1)
+    const pinned = w.__natlabPinned?.after === after ? w.__natlabPinned.pc : undefined
+    const pc = pinned ?? made.filter((p) => p.localDescription != null).at(-1) ?? made.at(-1)
     if (pc == null) return null
     const report = await pc.getStats()
     const byId = new Map<string, Record<string, unknown>>()
@@ -196,6 +230,7 @@ export function peerStats(page: Page, after = 0): Promise<PeerStats | null> {
       packetsSent: sum('outbound-rtp', 'packetsSent'),
       offeredLocal: types(pc.localDescription?.sdp),
       offeredRemote: types(pc.remoteDescription?.sdp),
+      made: made.map((p) => `${p.iceConnectionState}/${p.signalingState}${p === pc ? '*' : ''}`),
       gathered: all
         .filter((s) => s.type === 'local-candidate')
         .map(

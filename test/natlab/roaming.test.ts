@@ -31,7 +31,12 @@ import { startLabNode, waitUntil } from './kaiwa-lab.js'
 import type { LabNode } from './kaiwa-lab.js'
 import { startPairing } from './pairings.js'
 import type { PairingContext } from './pairings.js'
-import { chromiumUnavailableReason, peerConnectionCount, peerStats } from './phone.js'
+import {
+  chromiumUnavailableReason,
+  peerConnectionCount,
+  peerStats,
+  pinCallConnection,
+} from './phone.js'
 import type { PeerStats } from './phone.js'
 
 const skip = labUnavailableReason() ?? chromiumUnavailableReason()
@@ -81,6 +86,8 @@ describe.skipIf(skip != null)(
       const { a, b } = await phonesFor(ctx)
       // What each softphone said (its SIP user agent and call recovery log as `kaiwa: …`).
       const said: string[] = []
+      // The recovery's steps (ICE states, restarts), printed with the figure.
+      const timeline: Array<{ at: number; line: string }> = []
       for (const [who, p] of [
         ['A', a.page],
         ['B', b.page],
@@ -88,6 +95,8 @@ describe.skipIf(skip != null)(
         p.on('console', (m) => {
           if (m.text().includes('kaiwa:'))
             said.push(`${new Date().toISOString()} ${who} ${m.text()}`)
+          if (/ICE|re-INVITE|network/.test(m.text()))
+            timeline.push({ at: performance.now(), line: `${who} ${m.text()}` })
         })
       }
       onTestFailed(() => {
@@ -105,6 +114,9 @@ describe.skipIf(skip != null)(
       await button(b.page, 'Answer').click()
       const flowing = await audioGrows(statsA, statsB, 60, 2_500)
       expect(flowing.ok, `before the move: ${JSON.stringify(flowing)}`).toBe(true)
+      // The call keeps its peer connection through the ICE restart (call-recovery.ts): read
+      // that one from now on. A CI run once read a newer one on B, made after the move.
+      await Promise.all([pinCallConnection(a.page, na), pinCallConnection(b.page, nb)])
       const before = describeMedia(flowing.a, flowing.b)
 
       // The move. From here until audio is back, the call must never look ended.
@@ -127,7 +139,11 @@ describe.skipIf(skip != null)(
         console.log(
           `roaming: B moved ${move.from} → ${move.to}; audio both ways again ` +
             `${Math.round(recoveredMs)} ms after its old link went down ` +
-            `(media ${before.media} → ${media.media}; "Reconnecting…" shown: ${seen.reconnecting})`,
+            `(media ${before.media} → ${media.media}; "Reconnecting…" shown: ${seen.reconnecting})\n` +
+            timeline
+              .filter((e) => e.at >= move.downAt)
+              .map((e) => `  +${Math.round(e.at - move.downAt)} ms ${e.line}`)
+              .join('\n'),
         )
       } finally {
         watch.stop()
