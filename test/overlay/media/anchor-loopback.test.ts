@@ -10,6 +10,7 @@ import { createSocket } from 'node:dgram'
 import { readdirSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MediaAnchor } from '../../../src/overlay/media/media-anchor.js'
+import { MediaPathError } from '../../../src/overlay/sip/gateway/gateway-media.js'
 import { RtpPhone, audioOf, overlayHop, rtp, waitFor } from './rtp-phone.js'
 import { callAcross, loopback } from './loopback-call.js'
 
@@ -344,4 +345,49 @@ describe('two media anchors on loopback', { retry: 2 }, () => {
     expect(fds()).toBeLessThanOrEqual(before)
     expect(a.size + b.size).toBe(0)
   })
+
+  // A WebRTC leg that fails while the call is set up refuses the call instead of
+  // connecting it in silence: B's answer reaches A with another certificate's
+  // fingerprint, so A's DTLS handshake fails its certificate check (RFC 5763 §5),
+  // as in the libdatachannel race the anchor meets now and then with Chromium.
+  it(
+    'is refused with a MediaPathError and freed, not answered to the phone',
+    { timeout: 30_000 },
+    async () => {
+      const offer = await a.cross({
+        callId: 'ca',
+        kind: 'offer',
+        direction: 'phone-to-overlay',
+        sdp: phoneA.sdp({ formats: '0' }),
+      })
+      await b.cross({ callId: 'cb', kind: 'offer', direction: 'overlay-to-phone', sdp: offer })
+      const answer = await b.cross({
+        callId: 'cb',
+        kind: 'answer',
+        direction: 'phone-to-overlay',
+        sdp: phoneB.sdp({ formats: '0' }),
+      })
+      // Another certificate's fingerprint: every byte of B's flipped.
+      const forged = answer.replace(
+        /^a=fingerprint:sha-256 (\S+)\r$/m,
+        (_l, fp: string) =>
+          `a=fingerprint:sha-256 ${fp
+            .split(':')
+            .map((x) => (0xff ^ parseInt(x, 16)).toString(16).padStart(2, '0').toUpperCase())
+            .join(':')}\r`,
+      )
+      expect(forged).not.toBe(answer)
+      await overlayHop()
+      const crossing = a.cross({
+        callId: 'ca',
+        kind: 'answer',
+        direction: 'overlay-to-phone',
+        sdp: forged,
+      })
+      await expect(crossing).rejects.toBeInstanceOf(MediaPathError)
+      await expect(crossing).rejects.toThrow(/WebRTC media path .* failed/)
+      expect(a.size).toBe(0)
+      expect(a.stats('ca')).toBeUndefined()
+    },
+  )
 })
