@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MediaAnchor } from '../../../src/overlay/media/media-anchor.js'
 import { MediaPathError } from '../../../src/overlay/sip/gateway/gateway-media.js'
 import { RtpPhone, audioOf, overlayHop, rtp, waitFor } from './rtp-phone.js'
-import { callAcross, loopback } from './loopback-call.js'
+import { callAcross, loopback, pcmuAcross } from './loopback-call.js'
 
 /** An Opus packet of silence (RFC 6716 §3.1: TOC 0xf8, CELT FB 20 ms). */
 const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe])
@@ -354,19 +354,7 @@ describe('two media anchors on loopback', { retry: 2 }, () => {
     'is refused with a MediaPathError and freed, not answered to the phone',
     { timeout: 30_000 },
     async () => {
-      const offer = await a.cross({
-        callId: 'ca',
-        kind: 'offer',
-        direction: 'phone-to-overlay',
-        sdp: phoneA.sdp({ formats: '0' }),
-      })
-      await b.cross({ callId: 'cb', kind: 'offer', direction: 'overlay-to-phone', sdp: offer })
-      const answer = await b.cross({
-        callId: 'cb',
-        kind: 'answer',
-        direction: 'phone-to-overlay',
-        sdp: phoneB.sdp({ formats: '0' }),
-      })
+      const { answer } = await pcmuAcross(a, b, phoneA, phoneB, { a: 'ca', b: 'cb' })
       // Another certificate's fingerprint: every byte of B's flipped.
       const forged = answer.replace(
         /^a=fingerprint:sha-256 (\S+)\r$/m,

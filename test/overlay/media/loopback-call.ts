@@ -91,3 +91,31 @@ export async function callAcross(
   ).toBe(answerA)
   return { toA: audioOf(answerA).port, toB: audioOf(offerB).port }
 }
+
+/**
+ * Phone A's PCMU offer through anchor A to the overlay and into anchor B for
+ * phone B, and phone B's PCMU answer back out of anchor B: the WebRTC offer
+ * and answer between the anchors. Anchor A has not been given the answer.
+ */
+export async function pcmuAcross(
+  a: MediaAnchor,
+  b: MediaAnchor,
+  phoneA: RtpPhone,
+  phoneB: RtpPhone,
+  ids: { a: string; b: string },
+): Promise<{ offer: string; answer: string }> {
+  const offer = await a.cross({
+    callId: ids.a,
+    kind: 'offer',
+    direction: 'phone-to-overlay',
+    sdp: phoneA.sdp({ formats: '0' }),
+  })
+  await b.cross({ callId: ids.b, kind: 'offer', direction: 'overlay-to-phone', sdp: offer })
+  const answer = await b.cross({
+    callId: ids.b,
+    kind: 'answer',
+    direction: 'phone-to-overlay',
+    sdp: phoneB.sdp({ formats: '0' }),
+  })
+  return { offer, answer }
+}

@@ -9,6 +9,7 @@ import type { MediaAnchorOptions } from '../../../src/overlay/media/media-anchor
 import { issueTurnCredentials } from '../../../src/overlay/turn/turn-credentials.js'
 import { TurnServer } from '../../../src/overlay/turn/turn-server.js'
 import { RtpPhone, overlayHop, waitFor } from './rtp-phone.js'
+import { pcmuAcross } from './loopback-call.js'
 
 const anchors: MediaAnchor[] = []
 const phones: RtpPhone[] = []
@@ -195,19 +196,7 @@ describe('MediaAnchor', () => {
       const b = anchor({ idleTimeoutMs: 60_000 })
       const pa = await phone()
       const pb = await phone()
-      const offer = await a.cross({
-        callId: 'i',
-        kind: 'offer',
-        direction: 'phone-to-overlay',
-        sdp: pa.sdp({ formats: '0' }),
-      })
-      await b.cross({ callId: 'j', kind: 'offer', direction: 'overlay-to-phone', sdp: offer })
-      const answer = await b.cross({
-        callId: 'j',
-        kind: 'answer',
-        direction: 'phone-to-overlay',
-        sdp: pb.sdp({ formats: '0' }),
-      })
+      const { offer, answer } = await pcmuAcross(a, b, pa, pb, { a: 'i', b: 'j' })
       await overlayHop()
       await a.cross({ callId: 'i', kind: 'answer', direction: 'overlay-to-phone', sdp: answer })
       // A 2xx from another fork of the call (other ICE credentials) cannot be followed.
