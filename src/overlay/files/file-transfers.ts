@@ -99,8 +99,10 @@ export class FileTransfers {
     void this.incoming.resumeAll().catch((err) => this.init.log.debug(String(err)))
   }
 
-  stop(): void {
+  /** Stop sending, and save what every receiving session has verified (before libp2p ends them). */
+  async stop(): Promise<void> {
     this.outgoing.stop()
+    await this.incoming.saveAll()
   }
 
   /** Called with a transfer's id whenever it changes (the API's events). */

@@ -68,6 +68,8 @@ export interface AdmittedOffer {
 
 export class IncomingFiles {
   private readonly active = new Map<string, (code: StopCode, message: string) => void>()
+  /** Each running session's save of its verified-chunk bitmap. */
+  private readonly savers = new Map<string, () => Promise<void>>()
 
   constructor(private readonly init: IncomingFilesInit) {}
 
@@ -101,8 +103,14 @@ export class IncomingFiles {
           log: this.init.log,
           maxBadChunks: this.init.maxBadChunks ?? 3,
           onChange: this.init.onChange,
-          register: (id, end) => this.active.set(id, end),
-          unregister: (id) => this.active.delete(id),
+          register: (id, end, save) => {
+            this.active.set(id, end)
+            this.savers.set(id, save)
+          },
+          unregister: (id) => {
+            this.active.delete(id)
+            this.savers.delete(id)
+          },
         },
         fs,
         admitted.offer,
@@ -212,6 +220,17 @@ export class IncomingFiles {
     // Ask the sender to offer again now: the offer is refused as declined, so it learns at once.
     void this.init.nudge(entry).catch(() => {})
     return entry
+  }
+
+  /**
+   * Save every running session's bitmap of verified chunks, as the node shuts
+   * down: libp2p then ends the sessions, and their own last save can come
+   * after the store has closed, so a restart would resume from an older one.
+   */
+  async saveAll(): Promise<void> {
+    const saves = [...this.savers.values()].map((save) => save())
+    const failed = (await Promise.allSettled(saves)).filter((r) => r.status === 'rejected')
+    for (const f of failed) this.init.log.warn(`could not save a transfer: ${String(f.reason)}`)
   }
 
   async pause(id: string): Promise<StoredIncomingFile> {

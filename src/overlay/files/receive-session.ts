@@ -49,8 +49,15 @@ export interface ReceiveContext {
   log: Logger
   maxBadChunks: number
   onChange: (id: string) => void
-  /** Lets the API end this session (pause, cancel). */
-  register: (id: string, end: (code: StopCode, message: string) => void) => void
+  /**
+   * Lets the API end this session (pause, cancel), and the node save its
+   * bitmap of verified chunks now (`save`: before it shuts down).
+   */
+  register: (
+    id: string,
+    end: (code: StopCode, message: string) => void,
+    save: () => Promise<void>,
+  ) => void
   unregister: (id: string) => void
 }
 
@@ -70,12 +77,16 @@ export async function receiveSession(
     throw await stopped(ctx, id, have, stopFor(err))
   }
   let endedBy: SessionStop | undefined
-  ctx.register(id, (code, message) => {
-    endedBy = new SessionStop(code, message)
-    void fs
-      .write(encodeFileFrame({ t: 'stop', code, message }))
-      .finally(() => fs.stream.abort(endedBy!))
-  })
+  ctx.register(
+    id,
+    (code, message) => {
+      endedBy = new SessionStop(code, message)
+      void fs
+        .write(encodeFileFrame({ t: 'stop', code, message }))
+        .finally(() => fs.stream.abort(endedBy!))
+    },
+    () => save(),
+  )
   const bad = new Map<number, number>()
   // The whole file's hash as it arrives, while chunks come in order from the
   // first (a fresh transfer); otherwise the file is hashed from disk at the end.
